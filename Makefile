@@ -1,0 +1,58 @@
+# Coach Connect. `make run` runs the whole product; `make test` runs every check and test.
+# Both set themselves up on a fresh machine: virtualenv, packages, database, demo data.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PORT ?= 8000
+
+.PHONY: run test install chromium migrate seed lint typecheck pytest bench clean-data
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; \
+	  else echo "Install python3-venv (sudo apt-get install python3-venv)"; exit 1; fi; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP)
+
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/python manage.py stripe_sandbox_setup
+	@echo "Coach Connect on http://127.0.0.1:$(PORT)/  (dev inbox: /dev/mail/, admin: /admin/)"
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy marketplace coaches bookings payments messaging
+
+pytest: install chromium
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	@for bench in tests/bench/*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+
+clean-data:
+	rm -rf .data

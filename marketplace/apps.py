@@ -1,0 +1,20 @@
+import logging
+
+from django.apps import AppConfig
+
+logger = logging.getLogger("marketplace")
+
+
+class MarketplaceConfig(AppConfig):
+    name = "marketplace"
+    verbose_name = "Marketplace"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        logger.info("database: %s", settings.DATABASE_SOURCE)
+        logger.info("redis: %s", settings.REDIS_SOURCE)
+        logger.info(
+            "stripe: %s",
+            "local Stripe sandbox" if settings.STRIPE_SANDBOX else "Stripe API (STRIPE_SECRET_KEY)",
+        )

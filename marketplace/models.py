@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CLIENT = "client", "Client: I want to book coaching"
+    COACH = "coach", "Coach: I offer coaching"
+    BOTH = "both", "Both"
+
+
+class AccountManager(UserManager["User"]):
+    """Users sign in by e-mail; the username is never asked for."""
+
+    def _create_user(self, username, email, password, **extra_fields):  # type: ignore[override]
+        email = self.normalize_email(email)
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):  # type: ignore[override]
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(None, email, password, **extra_fields)
+
+    def create_superuser(self, email=None, password=None, **extra_fields):  # type: ignore[override]
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(None, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("e-mail address", unique=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT, db_index=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []  # noqa: RUF012 - Django reads it as a class attribute
+
+    objects = AccountManager()  # type: ignore[misc]
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def is_coach(self) -> bool:
+        return self.role in (Role.COACH, Role.BOTH)
+
+    @property
+    def is_client(self) -> bool:
+        return self.role in (Role.CLIENT, Role.BOTH)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email.split("@")[0]
+
+
+class SentMail(models.Model):
+    """A copy of every e-mail sent in development, for the /dev/mail/ inbox and for tests."""
+
+    to = models.TextField()
+    subject = models.CharField(max_length=998)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} -> {self.to}"

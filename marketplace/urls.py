@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from marketplace import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("dev/mail/", views.dev_mail_list, name="dev_mail_list"),
+    path("dev/mail/<int:pk>/", views.dev_mail_detail, name="dev_mail_detail"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path("coaches/", include("coaches.urls")),
+    path("bookings/", include("bookings.urls")),
+    path("payments/", include("payments.urls")),
+    path("messages/", include("messaging.urls")),
+    path("_stripe/", include("payments.sandbox.urls")),
+    path("api/", include("marketplace.api_urls")),
+]
