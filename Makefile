@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: run test install chromium migrate seed lint typecheck pytest bench clean-data
+.PHONY: run test install test-tools migrate seed lint typecheck pytest bench clean-data
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed"; exit 1; }
@@ -21,11 +21,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-chromium:
-	@if [ -x /usr/bin/chromium ]; then exit 0; \
-	elif [ "$$(id -u)" = 0 ]; then echo "Installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "Browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi
+# The tests drive Debian's Chromium and check docker-compose.yml with docker compose.
+test-tools:
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; } || missing="$$missing docker-compose"; \
+	if [ -z "$$missing" ]; then exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then echo "Installing Debian packages for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "The tests need:$$missing  (sudo apt-get install$$missing)"; exit 1; fi
 
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
@@ -46,7 +49,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy marketplace coaches bookings payments messaging
 
-pytest: install chromium
+pytest: install test-tools
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 COACH_DATA_DIR=/app/.data
+WORKDIR /app
+COPY pyproject.toml ./
+COPY . .
+RUN pip install --no-cache-dir . \
+    && DJANGO_SECRET_KEY=build-only DJANGO_DEBUG=false DATABASE_URL=postgres://x@localhost/x \
+       REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --no-input
+RUN useradd --create-home coach && mkdir -p /app/.data && chown -R coach /app/.data
+USER coach
+EXPOSE 8000
+CMD ["uvicorn", "marketplace.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
