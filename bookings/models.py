@@ -7,6 +7,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import IntegerRangeField, RangeOperators
 from django.db import models
 from django.db.models import Func, Q
+from django.urls import reverse
 
 
 class CoachTimeKey(Func):
@@ -37,6 +38,153 @@ class BookingStatus(models.TextChoices):
 # A coach's time is taken by bookings in these states (holds included).
 LIVE_STATUSES = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
+# The one table of allowed moves; ``bookings.services`` refuses anything else.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    BookingStatus.HELD: frozenset({BookingStatus.CONFIRMED, BookingStatus.EXPIRED}),
+    # An expired hold whose payment still completes while the time is free is confirmed.
+    BookingStatus.EXPIRED: frozenset({BookingStatus.CONFIRMED}),
+    BookingStatus.CONFIRMED: frozenset(
+        {
+            BookingStatus.COMPLETED,
+            BookingStatus.NO_SHOW,
+            BookingStatus.CANCELLED_BY_CLIENT,
+            BookingStatus.CANCELLED_BY_COACH,
+            BookingStatus.RESCHEDULED,
+        }
+    ),
+    BookingStatus.COMPLETED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+    BookingStatus.CANCELLED_BY_CLIENT: frozenset(),
+    BookingStatus.CANCELLED_BY_COACH: frozenset(),
+    BookingStatus.RESCHEDULED: frozenset(),
+}
+
+# Stripe's minimum Checkout Session lifetime; a hold lasts exactly as long as its session.
+HOLD_MINUTES = 30
+# After the end: the coach may mark a no-show, the client may raise an issue, and then the
+# booking completes by itself (unless an issue is open).
+AFTER_SESSION_WINDOW_HOURS = 48
+
+
+class CancellationPolicy(models.Model):
+    """A coach's cancellation and rescheduling rules; coaches without a row get the defaults."""
+
+    coach = models.OneToOneField(
+        "coaches.CoachProfile", on_delete=models.CASCADE, related_name="cancellation_policy"
+    )
+    free_cancellation_hours = models.PositiveIntegerField(default=24)
+    late_cancellation_refund_percent = models.PositiveSmallIntegerField(default=50)
+    after_start_refund_percent = models.PositiveSmallIntegerField(default=0)
+    no_show_refund_percent = models.PositiveSmallIntegerField(default=0)
+    # A partial refund gives the platform's fee back in the same proportion (Stripe's
+    # ``refund_application_fee``); a full refund always does.
+    refund_application_fee_on_partial = models.BooleanField(default=True)
+    free_reschedule_hours = models.PositiveIntegerField(default=24)
+    max_reschedules = models.PositiveSmallIntegerField(default=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "cancellation policies"
+        constraints = [
+            models.CheckConstraint(
+                name="policy_percents_0_100",
+                condition=Q(late_cancellation_refund_percent__lte=100)
+                & Q(after_start_refund_percent__lte=100)
+                & Q(no_show_refund_percent__lte=100),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Policy of {self.coach}"
+
+
+class Package(models.Model):
+    """N sessions of one session type sold at once for a package price (minor units)."""
+
+    coach = models.ForeignKey(
+        "coaches.CoachProfile", on_delete=models.CASCADE, related_name="packages"
+    )
+    session_type = models.ForeignKey(
+        "coaches.SessionType", on_delete=models.PROTECT, related_name="packages"
+    )
+    name = models.CharField(max_length=120)
+    session_count = models.PositiveSmallIntegerField()
+    price = models.PositiveIntegerField(help_text="In the currency's minor units.")
+    currency = models.CharField(max_length=3)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["coach", "price"]
+        constraints = [
+            models.CheckConstraint(
+                name="package_session_count_2_50",
+                condition=Q(session_count__gte=2, session_count__lte=50),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.session_count} x {self.session_type.name})"
+
+
+class PackagePurchaseStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting payment"
+    ACTIVE = "active", "Paid"
+    EXHAUSTED = "exhausted", "All sessions used"
+    REFUNDED = "refunded", "Unused sessions refunded"
+    EXPIRED = "expired", "Payment not completed"
+
+
+class PackagePurchase(models.Model):
+    """A client's purchase of a package; sessions are booked against it later."""
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="purchases")
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="package_purchases"
+    )
+    coach = models.ForeignKey(
+        "coaches.CoachProfile", on_delete=models.PROTECT, related_name="package_sales"
+    )
+    session_count = models.PositiveSmallIntegerField()
+    price = models.PositiveIntegerField()
+    application_fee = models.PositiveIntegerField()
+    coach_amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=12,
+        choices=PackagePurchaseStatus.choices,
+        default=PackagePurchaseStatus.PENDING,
+        db_index=True,
+    )
+    sessions_refunded = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="package_purchase_split_adds_up",
+                condition=Q(application_fee__lte=models.F("price"))
+                & Q(coach_amount=models.F("price") - models.F("application_fee")),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package} for {self.client}"
+
+    @property
+    def transfer_group(self) -> str:
+        return f"package-purchase-{self.pk}"
+
+    def session_share(self, sequence: int) -> int:
+        """The coach's share of the ``sequence``-th session (1-based): an equal part of the
+        package's coach amount, the remainder going to the last session."""
+        share = self.coach_amount // self.session_count
+        if sequence == self.session_count:
+            return self.coach_amount - share * (self.session_count - 1)
+        return share
+
 
 class Booking(models.Model):
     coach = models.ForeignKey(
@@ -56,6 +204,27 @@ class Booking(models.Model):
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     client_time_zone = models.CharField(max_length=64, default="UTC")
     topic = models.TextField("what the client wants to work on", blank=True)
+    meeting_url = models.URLField(max_length=500, blank=True)
+    # Set when the booking is one of a package's sessions (no payment of its own).
+    package_purchase = models.ForeignKey(
+        PackagePurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+    )
+    # Rescheduling closes this booking (``rescheduled``) and opens a new confirmed one.
+    rescheduled_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rescheduled_to"
+    )
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.TextField(blank=True)
+    # A client's issue after the session pauses auto-completion and package transfers.
+    issue_raised_at = models.DateTimeField(null=True, blank=True)
+    issue_description = models.TextField(blank=True)
+    issue_resolved_at = models.DateTimeField(null=True, blank=True)
+    has_dispute = models.BooleanField(default=False)
+    reminder_24h_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_1h_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,3 +247,55 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_type} with {self.coach} at {self.starts_at:%Y-%m-%d %H:%M} UTC"
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def has_open_issue(self) -> bool:
+        return self.issue_raised_at is not None and self.issue_resolved_at is None
+
+    @property
+    def original(self) -> Booking:
+        """The first booking of a reschedule chain (its id is the calendar UID)."""
+        booking = self
+        while booking.rescheduled_from_id is not None:
+            booking = booking.rescheduled_from  # type: ignore[assignment]
+        return booking
+
+
+class BookingStatusChange(models.Model):
+    """One row per transition: who or what moved the booking, and when."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=24, choices=BookingStatus.choices)
+    to_status = models.CharField(max_length=24, choices=BookingStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20)
+    note = models.TextField(blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}: {self.from_status} -> {self.to_status}"
+
+
+class CalendarFeed(models.Model):
+    """A personal iCal feed: the secret token in its URL is the only credential."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
