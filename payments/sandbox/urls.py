@@ -1,4 +1,10 @@
-from django.urls import URLPattern
+from django.urls import path, re_path
+
+from payments.sandbox import views
 
 app_name = "stripe_sandbox"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    re_path(r"^v1/(?P<path>.*)$", views.api_view, name="api"),
+    path("connect/onboarding/<str:token>/", views.onboarding, name="onboarding"),
+    path("express/<str:token>/", views.express_dashboard, name="express"),
+]

@@ -1,0 +1,293 @@
+"""The local Stripe's API: one ``handle`` function that both the HTTP view and the in-process
+HTTP client call, so tests exercise exactly what the running product talks to.
+
+``handle`` authenticates the secret key, decodes the form body, finds the route, validates
+the parameters against the route's spec (``parameter_unknown``/``parameter_missing``),
+applies ``Stripe-Account`` and ``Idempotency-Key`` and answers Stripe-shaped JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from payments.sandbox import errors, store
+from payments.sandbox.models import IdempotencyKey
+from payments.sandbox.params import Spec, decode_form, validate
+
+logger = logging.getLogger("payments.sandbox.api")
+
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+
+
+@dataclass
+class Context:
+    """Who is calling: the platform (``account == ""``) or, with ``Stripe-Account``, a
+    connected account."""
+
+    account: str = ""
+    idempotency_key: str | None = None
+    request_id: str = ""
+    expand: list[str] = field(default_factory=list)
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return {"id": self.request_id, "idempotency_key": self.idempotency_key}
+
+
+Handler = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    spec: dict[str, Spec]
+    connect_allowed: bool = True
+
+
+ROUTES: list[Route] = []
+
+
+def route(
+    method: str, path: str, spec: dict[str, Spec] | None = None, *, connect_allowed: bool = True
+) -> Callable[[Handler], Handler]:
+    """Register ``handler(ctx, params, **path_ids)`` for ``METHOD /v1/...`` (``{id}`` parts)."""
+    regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append(Route(method, re.compile(regex), handler, spec or {}, connect_allowed))
+        return handler
+
+    return register
+
+
+@dataclass
+class Response:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> str:
+        return json.dumps(self.body, indent=2)
+
+
+def handle(
+    method: str, path: str, query: str, body: bytes | str, headers: Mapping[str, str]
+) -> Response:
+    """Answer one Stripe API request. ``path`` starts at ``/v1/``."""
+    from payments.sandbox import resources  # noqa: F401 - registers the routes
+
+    method = method.upper()
+    lower = {key.lower(): value for key, value in headers.items()}
+    request_id = store.new_id("req_", 14)
+    base_headers = {
+        "Request-Id": request_id,
+        "Stripe-Version": lower.get("stripe-version", settings.STRIPE_API_VERSION),
+        "Content-Type": "application/json",
+    }
+    try:
+        response = _handle(method, path, query, body, lower, request_id)
+    except errors.StripeError as error:
+        response = Response(error.status, error.body(), dict(error.headers))
+    response.headers = {**base_headers, **response.headers}
+    logger.debug("%s %s -> %s", method, path, response.status)
+    return response
+
+
+def _handle(
+    method: str, path: str, query: str, body: bytes | str, headers: dict[str, str], request_id: str
+) -> Response:
+    authorization = headers.get("authorization", "")
+    if authorization != f"Bearer {settings.STRIPE_SANDBOX_SECRET_KEY}":
+        raise errors.StripeError(
+            "Invalid API Key provided: the local Stripe accepts only "
+            "settings.STRIPE_SANDBOX_SECRET_KEY.",
+            status=401,
+        )
+    if isinstance(body, bytes):
+        body = body.decode()
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if method == "POST":
+        content_type = headers.get("content-type", "application/x-www-form-urlencoded")
+        if body and not content_type.startswith("application/x-www-form-urlencoded"):
+            raise errors.StripeError(
+                "Invalid request: the Stripe API takes application/x-www-form-urlencoded bodies."
+            )
+        pairs += parse_qsl(body, keep_blank_values=True)
+    raw_params = decode_form(pairs)
+    match: tuple[Route, dict[str, str]] | None = None
+    for candidate in ROUTES:
+        found = candidate.pattern.match(path)
+        if found and candidate.method == method:
+            match = (candidate, found.groupdict())
+            break
+    if match is None:
+        raise errors.StripeError(
+            f"Unrecognized request URL ({method}: {path}). The local Stripe does not simulate "
+            "this endpoint; see docs/stripe-sandbox.md.",
+            status=404,
+        )
+    chosen, path_ids = match
+    params = validate(raw_params, chosen.spec)
+    ctx = Context(
+        account=headers.get("stripe-account", ""),
+        idempotency_key=headers.get("idempotency-key") if method == "POST" else None,
+        request_id=request_id,
+        expand=params.pop("expand", []),
+    )
+    if ctx.account:
+        _check_connected_account(ctx.account)
+        if not chosen.connect_allowed:
+            raise errors.StripeError(
+                "This request cannot be made on behalf of a connected account "
+                "(remove the Stripe-Account header).",
+                status=400,
+            )
+    if ctx.idempotency_key is None:
+        with transaction.atomic():
+            return _run(chosen, ctx, params, path_ids)
+    return _idempotent(chosen, ctx, params, path_ids, path)
+
+
+def _check_connected_account(account_id: str) -> None:
+    row = store.find(account_id)
+    if (
+        row is None
+        or row.object_type != "account"
+        or row.internal.get("deleted")
+        or row.internal.get("deauthorized")
+    ):
+        raise errors.StripeError(
+            f"The provided key '{settings.STRIPE_SANDBOX_SECRET_KEY[:8]}***' does not have access "
+            f"to account '{account_id}' (or that account does not exist). Application access may "
+            "have been revoked.",
+            status=403,
+            code="account_invalid",
+        )
+
+
+def _run(chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str, str]) -> Response:
+    try:
+        with transaction.atomic():
+            result = chosen.handler(ctx, params, **path_ids)
+            result = expand(result, ctx.expand, account=ctx.account)
+    except errors.StripeError as error:
+        return Response(error.status, error.body(), dict(error.headers))
+    return Response(200, result)
+
+
+def _idempotent(
+    chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str, str], path: str
+) -> Response:
+    """Stripe's idempotency: a repeat with the same key and parameters replays the first
+    response; other parameters or another endpoint are an ``idempotency_error``; a request
+    made while another with the same key is still running gets 409 ``idempotency_key_in_use``.
+    """
+    key = ctx.idempotency_key or ""
+    digest = hashlib.sha256(
+        json.dumps({"params": params, "expand": ctx.expand}, sort_keys=True).encode()
+    ).hexdigest()
+    with transaction.atomic():
+        # One transaction-scoped advisory lock per (account, key): held while the first
+        # request runs, released when it commits, so the key row is visible to the next one.
+        lock_id = zlib.crc32(f"{ctx.account}\x00{key}".encode()) - 2**31
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [7_357_357, lock_id])
+            (acquired,) = cursor.fetchone()
+        if not acquired:
+            raise errors.StripeError(
+                "There is currently another in-progress request using this Stripe API key and "
+                "idempotency key. Please try again later.",
+                status=409,
+                code="idempotency_key_in_use",
+                headers={"Stripe-Should-Retry": "true"},
+            )
+        IdempotencyKey.objects.filter(
+            created_at__lt=timezone.now() - IDEMPOTENCY_KEY_LIFETIME
+        ).delete()
+        previous = IdempotencyKey.objects.filter(account=ctx.account, key=key).first()
+        if previous is not None:
+            if previous.path != path or previous.method != chosen.method:
+                raise errors.StripeError(
+                    "Keys for idempotent requests can only be used for the same endpoint they "
+                    f"were first used for ('{previous.method} {previous.path}' vs "
+                    f"'{chosen.method} {path}'). Try using a key other than '{key}' if you meant "
+                    "to execute a different request.",
+                    type="idempotency_error",
+                )
+            if previous.params_digest != digest:
+                raise errors.StripeError(
+                    "Keys for idempotent requests can only be used with the same parameters they "
+                    f"were first used with. Try using a key other than '{key}' if you meant to "
+                    "execute a different request.",
+                    type="idempotency_error",
+                )
+            return Response(
+                previous.status_code,
+                previous.response_body,
+                {
+                    "Idempotent-Replayed": "true",
+                    "Original-Request": previous.response_body.get("id", "")
+                    if isinstance(previous.response_body.get("id"), str)
+                    else "",
+                },
+            )
+        response = _run(chosen, ctx, params, path_ids)
+        if response.status < 500:
+            IdempotencyKey.objects.create(
+                account=ctx.account,
+                key=key,
+                method=chosen.method,
+                path=path,
+                params_digest=digest,
+                status_code=response.status,
+                response_body=response.body,
+            )
+        response.headers["Idempotency-Key"] = key
+        return response
+
+
+def expand(obj: Any, paths: list[str], *, account: str) -> Any:
+    """Replace the ids named by ``expand[]`` paths (``payment_intent.latest_charge``,
+    ``data.payment_intent`` on lists) with the objects they name."""
+    for dotted in paths:
+        _expand_path(obj, dotted.split("."))
+    return obj
+
+
+def _expand_path(node: Any, parts: list[str]) -> None:
+    if not parts or node is None:
+        return
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, list):
+        for item in node:
+            _expand_path(item, parts)
+        return
+    if not isinstance(node, dict) or head not in node:
+        raise errors.StripeError(f"This property cannot be expanded ({head}).", param="expand")
+    value = node[head]
+    if isinstance(value, str):
+        row = store.find(value)
+        if row is not None:
+            value = node[head] = expanders.get(row.object_type, lambda data: data)(
+                json.loads(json.dumps(row.data))
+            )
+    _expand_path(value, rest)
+
+
+# Hooks that complete an object when it is expanded (e.g. live balance transaction status).
+expanders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -1,0 +1,63 @@
+"""An HTTP client for the ``stripe`` library that calls the local Stripe in-process.
+
+``payments.gateway`` gives it to ``stripe.StripeClient`` when
+``settings.STRIPE_SANDBOX_IN_PROCESS`` (tests, and workers started by tests): every request
+goes to ``payments.sandbox.api.handle`` — the same function the HTTP view at ``/_stripe/``
+calls — in this process, on this database connection, with no sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import stripe
+
+
+class InProcessHTTPClient(stripe.HTTPClient):
+    name = "local-stripe-in-process"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[str, int, Mapping[str, str]]:
+        from payments.sandbox.api import handle
+
+        parts = urlsplit(url)
+        path = parts.path
+        # The base address ends in /_stripe (or anything); the API path starts at /v1/.
+        index = path.find("/v1/")
+        path = path[index:] if index >= 0 else path
+        response = handle(method, path, parts.query, post_data or b"", dict(headers or {}))
+        lowered = {key.lower(): value for key, value in response.headers.items()}
+        return response.content(), response.status, lowered
+
+    def request_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        import io
+
+        content, status, headers_out = self.request(method, url, headers, post_data)
+        return io.BytesIO(content.encode()), status, headers_out
+
+    def _sleep_time_seconds(self, num_retries: int, response: Any = None) -> float:
+        # Retries (409 idempotency_key_in_use) wait briefly: the other request is in-process.
+        return min(0.2 * num_retries, 1.0)
+
+    def close(self) -> None:
+        return None

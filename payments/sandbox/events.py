@@ -1,0 +1,187 @@
+"""Events: recorded for every state change, signed and delivered to the webhook endpoints.
+
+Platform events (``account`` unset) go to the platform endpoints; events that happen on a
+connected account go to the Connect endpoints with ``account`` set, as Stripe routes them.
+Deliveries are queued by a Celery task after commit (unless paused by the controls), signed
+exactly as Stripe signs (``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.payload">``),
+retried with backoff on a non-2xx answer, and every attempt is logged on the delivery row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace.queue import enqueue
+from payments.sandbox import store
+from payments.sandbox.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger("payments.sandbox.webhooks")
+
+MAX_ATTEMPTS = 8
+# Seconds before attempt n+1 (Stripe retries for up to three days with exponential backoff;
+# the sandbox compresses that to about a day and a half).
+BACKOFF_SECONDS = [10, 60, 300, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600]
+
+
+def record(
+    event_type: str,
+    obj: dict[str, Any],
+    *,
+    account: str = "",
+    previous_attributes: dict[str, Any] | None = None,
+    request: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Record an Event about ``obj`` (its current shape) and queue its deliveries."""
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(connect=bool(account))
+        if "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
+    ]
+    data: dict[str, Any] = {"object": json.loads(json.dumps(obj))}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
+    event = {
+        "id": store.new_id("evt_"),
+        "object": "event",
+        "account": account or None,
+        "api_version": settings.STRIPE_API_VERSION,
+        "context": None,
+        "created": store.now(),
+        "data": data,
+        "livemode": False,
+        "pending_webhooks": len(endpoints),
+        "request": request or {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+    if not account:
+        del event["account"]
+    store.insert(event, account=account)
+    paused = store.state().deliveries_paused
+    for endpoint in endpoints:
+        delivery = WebhookDelivery.objects.create(
+            event_id=event["id"], event_type=event_type, endpoint=endpoint
+        )
+        if not paused:
+            from payments.sandbox.tasks import deliver_webhook
+
+            enqueue(deliver_webhook, delivery.pk)
+    return event
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header value for ``payload``."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.{payload}".encode()
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def payload_for(event_id: str) -> str:
+    event = store.get(event_id, "event").data
+    return json.dumps(event, indent=2)
+
+
+def post(url: str, payload: str, signature: str) -> tuple[int, str]:
+    """POST one delivery: in-process (no sockets) in tests, over HTTP otherwise."""
+    headers = {
+        "Stripe-Signature": signature,
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
+    if settings.STRIPE_SANDBOX_IN_PROCESS:
+        from django.test import Client
+
+        parts = urlsplit(url)
+        client = Client(raise_request_exception=False, HTTP_HOST=parts.netloc)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = client.post(path, data=payload, content_type="application/json", headers=headers)
+        return response.status_code, response.content.decode(errors="replace")
+    import requests
+
+    try:
+        answer = requests.post(
+            url,
+            data=payload.encode(),
+            headers={**headers, "Content-Type": "application/json; charset=utf-8"},
+            timeout=10,
+        )
+    except requests.RequestException as exc:
+        return 0, f"connection error: {exc}"
+    return answer.status_code, answer.text
+
+
+def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = True) -> int | None:
+    """Send one delivery and log the attempt; returns the HTTP status (0: no connection).
+
+    Already succeeded deliveries are skipped unless ``force`` (a duplicate, as Stripe may
+    send). A failed attempt is retried with backoff when ``schedule_retry``.
+    """
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("endpoint")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            return None
+        if delivery.status == DeliveryStatus.SUCCEEDED and not force:
+            return delivery.last_status_code
+        payload = payload_for(delivery.event_id)
+        status, body = post(delivery.endpoint.url, payload, sign(payload, delivery.endpoint.secret))
+        delivery.attempts += 1
+        delivery.last_status_code = status
+        delivery.last_response = body[:2000]
+        delivery.log = [
+            *delivery.log,
+            {"at": timezone.now().isoformat(), "status": status, "response": body[:300]},
+        ]
+        ok = 200 <= status < 300
+        if ok:
+            if delivery.status != DeliveryStatus.SUCCEEDED:
+                event_row = store.get(delivery.event_id, "event", lock=True)
+                event_row.data["pending_webhooks"] = max(0, event_row.data["pending_webhooks"] - 1)
+                store.save(event_row)
+            delivery.status = DeliveryStatus.SUCCEEDED
+            delivery.delivered_at = timezone.now()
+            delivery.next_attempt_at = None
+        elif delivery.status != DeliveryStatus.SUCCEEDED:
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = DeliveryStatus.GAVE_UP
+                delivery.next_attempt_at = None
+            else:
+                delivery.status = DeliveryStatus.FAILED
+                wait = BACKOFF_SECONDS[min(delivery.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+                delivery.next_attempt_at = timezone.now() + timedelta(seconds=wait)
+                if schedule_retry and not _eager():
+                    from payments.sandbox.tasks import deliver_webhook
+
+                    enqueue(deliver_webhook, delivery.pk, countdown=wait)
+        delivery.save()
+        logger.info(
+            "webhook %s %s -> %s: %s (attempt %s)",
+            delivery.event_type,
+            delivery.event_id,
+            delivery.endpoint.url,
+            status,
+            delivery.attempts,
+        )
+        return status
+
+
+def _eager() -> bool:
+    # An eager Celery (the pytest process) would run a countdown retry at once and recurse;
+    # there the retries are made by ``controls.deliver_pending_events``/``advance_clock``.
+    from marketplace.celery import app
+
+    return bool(app.conf.task_always_eager)

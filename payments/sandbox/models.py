@@ -1,0 +1,116 @@
+"""The local Stripe's state, in PostgreSQL so the web process, workers and tests share it.
+
+Stripe objects are stored as their JSON shape keyed by their Stripe id, with the columns the
+sandbox queries by (type, owning account, creation time). What Stripe keeps hidden but the
+sandbox needs (card outcomes, payout bookkeeping) lives in ``internal``, never in the JSON.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class StripeObject(models.Model):
+    """One Stripe API object (account, checkout.session, charge, event, ...)."""
+
+    stripe_id = models.CharField(max_length=80, unique=True)
+    object_type = models.CharField(max_length=40, db_index=True)
+    # The connected account that owns the object; "" for the platform's own objects.
+    account = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    created = models.BigIntegerField(db_index=True)
+    data = models.JSONField()
+    internal = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["object_type", "account", "-created", "-id"])]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+
+class IdempotencyKey(models.Model):
+    """A finished request's response, replayed for a repeat with the same key (24 hours)."""
+
+    account = models.CharField(max_length=40, blank=True, default="")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    params_digest = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "key"], name="sandbox_idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SandboxState(models.Model):
+    """The single row of sandbox-wide state: the clock offset and the delivery switch.
+
+    Its row lock also guards the platform's balance.
+    """
+
+    clock_offset_seconds = models.BigIntegerField(default=0)
+    deliveries_paused = models.BooleanField(default=False)
+    available_delay_seconds = models.PositiveIntegerField(default=2 * 86400)
+
+    def __str__(self) -> str:
+        return f"sandbox clock +{self.clock_offset_seconds}s"
+
+
+class WebhookEndpoint(models.Model):
+    stripe_id = models.CharField(max_length=40, unique=True)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200)
+    connect = models.BooleanField(default=False)
+    enabled_events = models.JSONField(default=list)
+    created = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["url", "connect"], name="sandbox_endpoint_url_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({'connect' if self.connect else 'platform'})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (will retry)"
+    GAVE_UP = "gave_up", "Gave up"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint; attempts are logged on it."""
+
+    event_id = models.CharField(max_length=80, db_index=True)
+    event_type = models.CharField(max_length=80)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_response = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    log = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} -> {self.endpoint.url}"

@@ -1,0 +1,140 @@
+"""Reading and writing Stripe objects, ids, the sandbox clock and list pagination."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from typing import Any
+
+from django.db import transaction
+
+from payments.sandbox import errors
+from payments.sandbox.models import SandboxState, StripeObject
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    """A Stripe-style id: ``acct_`` + 16 characters, ``pi_`` + 24, ``cs_test_`` + 58, ..."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def state(*, lock: bool = False) -> SandboxState:
+    """The single sandbox state row (created on first use). ``lock`` takes its row lock."""
+    SandboxState.objects.get_or_create(pk=1)
+    if lock:
+        return SandboxState.objects.select_for_update().get(pk=1)
+    return SandboxState.objects.get(pk=1)
+
+
+def now() -> int:
+    """The sandbox clock: wall-clock Unix time plus the offset ``advance_clock`` added."""
+    row = SandboxState.objects.filter(pk=1).values_list("clock_offset_seconds", flat=True).first()
+    return int(time.time()) + int(row or 0)
+
+
+def insert(
+    obj: dict[str, Any], *, account: str = "", internal: dict[str, Any] | None = None
+) -> StripeObject:
+    return StripeObject.objects.create(
+        stripe_id=obj["id"],
+        object_type=obj["object"],
+        account=account,
+        created=obj.get("created") or now(),
+        data=obj,
+        internal=internal or {},
+    )
+
+
+def save(row: StripeObject) -> StripeObject:
+    row.save(update_fields=["data", "internal"])
+    return row
+
+
+def get(
+    stripe_id: str,
+    object_type: str,
+    *,
+    account: str | None = None,
+    lock: bool = False,
+    kind: str | None = None,
+    param: str = "id",
+) -> StripeObject:
+    """The object, or Stripe's ``resource_missing`` 404.
+
+    ``account`` (when not None) restricts to objects owned by that account ("" = platform),
+    as the ``Stripe-Account`` header does.
+    """
+    query = StripeObject.objects.filter(stripe_id=stripe_id, object_type=object_type)
+    if account is not None:
+        query = query.filter(account=account)
+    if lock:
+        query = query.select_for_update()
+    row = query.first()
+    if row is None:
+        raise errors.no_such(kind or object_type.split(".")[-1].replace("_", " "), stripe_id, param)
+    return row
+
+
+def find(stripe_id: str) -> StripeObject | None:
+    return StripeObject.objects.filter(stripe_id=stripe_id).first()
+
+
+def list_page(
+    object_type: str,
+    *,
+    account: str,
+    url: str,
+    params: dict[str, Any],
+    filters: dict[str, Any] | None = None,
+    json_filters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Stripe list object, newest first, with ``limit``/``starting_after``/``ending_before``."""
+    limit = params.get("limit", 10)
+    if not 1 <= limit <= 100:
+        raise errors.invalid(
+            "limit",
+            "Invalid limit: must be an integer between 1 and 100",
+            "parameter_invalid_integer",
+        )
+    query = StripeObject.objects.filter(object_type=object_type, account=account)
+    if filters:
+        query = query.filter(**filters)
+    for key, value in (json_filters or {}).items():
+        query = query.filter(**{f"data__{key}": value})
+    created = params.get("created")
+    if isinstance(created, dict):
+        for op in ("gt", "gte", "lt", "lte"):
+            if op in created:
+                query = query.filter(**{f"created__{op}": int(created[op])})
+    elif created is not None:
+        query = query.filter(created=int(created))
+    reverse = False
+    if params.get("starting_after"):
+        cursor = get(params["starting_after"], object_type, account=account, param="starting_after")
+        query = query.filter(created__lte=cursor.created).exclude(
+            created=cursor.created, id__gte=cursor.id
+        )
+    elif params.get("ending_before"):
+        cursor = get(params["ending_before"], object_type, account=account, param="ending_before")
+        query = query.filter(created__gte=cursor.created).exclude(
+            created=cursor.created, id__lte=cursor.id
+        )
+        reverse = True
+    ordered = query.order_by("created", "id") if reverse else query.order_by("-created", "-id")
+    rows = list(ordered[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if reverse:
+        rows.reverse()
+    return {
+        "object": "list",
+        "data": [row.data for row in rows],
+        "has_more": has_more,
+        "url": url,
+    }
+
+
+def atomic():
+    return transaction.atomic()
