@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.context_processors.site",
+                "messaging.context_processors.unread_messages",
             ],
         },
     },
@@ -172,6 +173,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default="pytest"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE["messaging-unread-sweep"] = {
+    "task": "messaging.notify_unread_sweep",
+    "schedule": timedelta(minutes=5),
+}
 
 # --- auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"
@@ -325,6 +330,8 @@ PLATFORM_MINIMUM_FEE = env.int("PLATFORM_MINIMUM_FEE", default=0)
 MEETING_BASE_URL = env.str("MEETING_BASE_URL", default="https://meet.jit.si/coach-connect-")
 MESSAGES_BEFORE_BOOKING_LIMIT = env.int("MESSAGES_BEFORE_BOOKING_LIMIT", default=5)
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/m")
+# Seconds a message stays unread before its recipient is e-mailed (at most once an hour).
+MESSAGE_UNREAD_EMAIL_DELAY = env.int("MESSAGE_UNREAD_EMAIL_DELAY", default=600)
 
 # --- Stripe --------------------------------------------------------------------------------
 # With no STRIPE_SECRET_KEY the product talks to the local Stripe (payments/sandbox/).

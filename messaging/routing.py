@@ -1,3 +1,12 @@
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from messaging.consumers import MessagingConsumer
+
+websocket_urlpatterns = [
+    path("ws/messages/", MessagingConsumer.as_asgi(), name="messaging_ws"),
+    path(
+        "ws/messages/threads/<int:thread_id>/",
+        MessagingConsumer.as_asgi(),
+        name="messaging_thread_ws",
+    ),
+]

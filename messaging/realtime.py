@@ -1,0 +1,48 @@
+"""Pushing events to open pages through the Channels Redis layer.
+
+Groups: ``thread-<id>`` (pages showing that conversation) and ``user-<id>`` (every page of a
+signed-in user, for the unread badge). Events are sent after the database commit, so a page
+that reacts to one by fetching finds the data there.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+def thread_group(thread_id: int) -> str:
+    return f"thread-{thread_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def push(groups: list[str], event: dict[str, Any]) -> None:
+    """Send ``event`` (``{"type": "messaging.event", "payload": {...}}``) to ``groups``.
+
+    Real time is best effort: pages that miss an event catch up by polling, so a layer
+    outage is logged, never raised into the request that saved the message.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for group in groups:
+            await layer.group_send(group, event)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.exception("could not push a messaging event to %s", groups)
+
+
+def event(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "messaging.event", "payload": payload}
