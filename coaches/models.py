@@ -6,6 +6,8 @@ application is approved **and** their Stripe account can take charges.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -73,6 +75,9 @@ class CoachProfile(models.Model):
     min_price = models.PositiveIntegerField(null=True, blank=True, db_index=True)
 
     search_vector = SearchVectorField(null=True, editable=False)
+    # The first free time (from the availability index), for the "soonest" sort.
+    next_available_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    availability_indexed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,3 +127,284 @@ class SessionType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.duration_minutes} min)"
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+class CertifyingBody(models.Model):
+    """A managed list of coaching certification bodies (iPEC, ICF, EMCC, ...)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "certifying bodies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApplicationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+# Allowed moves of an application; coaches.services performs each one.
+APPLICATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ApplicationStatus.DRAFT: frozenset({ApplicationStatus.SUBMITTED}),
+    ApplicationStatus.SUBMITTED: frozenset(
+        {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED}
+    ),
+    # Staff may revoke an approval (with a reason); the coach leaves search at once.
+    ApplicationStatus.APPROVED: frozenset({ApplicationStatus.REJECTED}),
+    # A rejected coach edits the application and submits it again.
+    ApplicationStatus.REJECTED: frozenset({ApplicationStatus.SUBMITTED}),
+}
+
+
+class CertificationLevel(models.TextChoices):
+    ASSOCIATE = "associate", "Associate"
+    PROFESSIONAL = "professional", "Professional"
+    MASTER = "master", "Master"
+
+
+def certificate_upload_to(application: CoachApplication, filename: str) -> str:
+    # The name is ours, never the uploader's: a random name with the extension of the type
+    # detected from the content.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"certificates/{application.coach_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class CoachApplication(models.Model):
+    """A coach's application to be verified, filled in steps and saved between them.
+
+    Personal and business details the public sees (location, time zone, bio, photo,
+    languages, specialisations, session types) are written straight to the coach's
+    ``CoachProfile``, which stays hidden until the application is approved; what only
+    staff see (phone, certificate) lives here.
+    """
+
+    coach = models.OneToOneField(CoachProfile, on_delete=models.CASCADE, related_name="application")
+    status = models.CharField(
+        max_length=12,
+        choices=ApplicationStatus.choices,
+        default=ApplicationStatus.DRAFT,
+        db_index=True,
+    )
+    # The steps the coach has saved so far ("personal", "certification", ...).
+    completed_steps = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+
+    full_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+
+    certifying_body = models.ForeignKey(
+        CertifyingBody, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    certificate_number = models.CharField(max_length=64, blank=True)
+    certification_level = models.CharField(
+        max_length=16, choices=CertificationLevel.choices, blank=True
+    )
+    certified_on = models.DateField(null=True, blank=True)
+    certificate_file = models.FileField(upload_to=certificate_upload_to, blank=True, max_length=200)
+    certificate_content_type = models.CharField(max_length=40, blank=True)
+    certificate_original_name = models.CharField(max_length=200, blank=True)
+
+    years_experience = models.PositiveSmallIntegerField(null=True, blank=True)
+    other_certifications = models.TextField(blank=True)
+    services = models.TextField("services offered", blank=True)
+
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rejection_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ApplicationStatus.REJECTED) | ~Q(rejection_reason=""),
+                name="application_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Application of {self.full_name or self.coach} ({self.get_status_display()})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (ApplicationStatus.DRAFT, ApplicationStatus.REJECTED)
+
+
+class ApplicationDecision(models.Model):
+    """One row per move of an application: who, when, from what to what, and why."""
+
+    application = models.ForeignKey(
+        CoachApplication, on_delete=models.CASCADE, related_name="decisions"
+    )
+    from_status = models.CharField(max_length=12, choices=ApplicationStatus.choices)
+    to_status = models.CharField(max_length=12, choices=ApplicationStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.from_status} -> {self.to_status} by {self.actor} at {when}"
+
+
+# --- availability --------------------------------------------------------------------------
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class AvailabilityRule(models.Model):
+    """A weekly interval, in the coach's own time zone (wall-clock times)."""
+
+    coach = models.ForeignKey(
+        CoachProfile, on_delete=models.CASCADE, related_name="availability_rules"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["coach", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="rule_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="rule_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class ExtraHours(models.Model):
+    """Hours on one date beyond the weekly rules, in the coach's time zone."""
+
+    coach = models.ForeignKey(CoachProfile, on_delete=models.CASCADE, related_name="extra_hours")
+    date = models.DateField()
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["coach", "date", "start_time"]
+        verbose_name_plural = "extra hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="extra_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class TimeOff(models.Model):
+    """A period the coach is away; no slot overlaps it. Stored as instants (UTC)."""
+
+    coach = models.ForeignKey(CoachProfile, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=160, blank=True)
+
+    class Meta:
+        ordering = ["coach", "starts_at"]
+        verbose_name_plural = "time off"
+        indexes = [models.Index(fields=["coach", "ends_at"], name="timeoff_coach_end_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="timeoff_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Time off {self.starts_at:%Y-%m-%d %H:%M} - {self.ends_at:%Y-%m-%d %H:%M} UTC"
+
+
+class FreeWindow(models.Model):
+    """Search's availability index: merged stretches of bookable time per coach.
+
+    Rebuilt from the live slot computation (``coaches.services.availability_index_refresh``)
+    whenever the coach edits availability and by a Celery beat task every few minutes, so
+    the search filters "free within N days", "free in this window" and the "soonest" sort
+    are single indexed SQL queries. The profile page and the slots API never read it; they
+    compute slots live.
+    """
+
+    coach = models.ForeignKey(CoachProfile, on_delete=models.CASCADE, related_name="free_windows")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # The shortest active session type's duration: a window this long fits a session.
+    min_duration = models.DurationField()
+
+    class Meta:
+        ordering = ["coach", "starts_at"]
+        indexes = [
+            models.Index(fields=["coach", "starts_at"], name="freewindow_coach_start_idx"),
+            models.Index(fields=["starts_at", "ends_at"], name="freewindow_start_end_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coach_id}: {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M} UTC"
+
+
+# --- reviews -------------------------------------------------------------------------------
+
+
+class Review(models.Model):
+    """A client's review of one completed booking; at most one per booking."""
+
+    booking = models.OneToOneField(
+        "bookings.Booking", on_delete=models.PROTECT, related_name="review"
+    )
+    coach = models.ForeignKey(CoachProfile, on_delete=models.CASCADE, related_name="reviews")
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coach_reviews"
+    )
+    rating = models.PositiveSmallIntegerField()
+    text = models.TextField(blank=True)
+    coach_reply = models.TextField(blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    is_hidden = models.BooleanField(default=False, db_index=True)
+    hidden_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["coach", "-created_at"], name="review_coach_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}★ for {self.coach} by {self.client}"

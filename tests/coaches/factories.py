@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import time
+
 import factory
 
-from coaches.models import CoachProfile, SessionType, Specialization
+from coaches.models import AvailabilityRule, CoachProfile, SessionType, Specialization
 from tests.factories import CoachUserFactory
 
 
@@ -37,3 +39,21 @@ class SessionTypeFactory(factory.django.DjangoModelFactory):
     duration_minutes = 60
     price = 12000
     currency = "usd"
+
+
+class AvailabilityRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AvailabilityRule
+
+    coach = factory.SubFactory(CoachProfileFactory)
+    weekday = 0
+    start_time = time(9)
+    end_time = time(17)
+
+
+def weekly_hours(coach: CoachProfile, start: time = time(9), end: time = time(17)) -> None:
+    """Open ``coach`` every day of the week from ``start`` to ``end`` (their time zone)."""
+    AvailabilityRule.objects.bulk_create(
+        AvailabilityRule(coach=coach, weekday=weekday, start_time=start, end_time=end)
+        for weekday in range(7)
+    )
