@@ -177,6 +177,16 @@ CELERY_BEAT_SCHEDULE["messaging-unread-sweep"] = {
     "task": "messaging.notify_unread_sweep",
     "schedule": timedelta(minutes=5),
 }
+# payments: re-read Connect accounts that are due (not active, or unchecked for a day), and
+# re-queue webhook events whose processing was lost.
+CELERY_BEAT_SCHEDULE["payments-poll-connected-accounts"] = {
+    "task": "payments.poll_connected_accounts",
+    "schedule": timedelta(minutes=5),
+}
+CELERY_BEAT_SCHEDULE["payments-sweep-webhook-events"] = {
+    "task": "payments.sweep_webhook_events",
+    "schedule": timedelta(minutes=2),
+}
 
 # --- auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"

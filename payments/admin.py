@@ -1,1 +1,212 @@
-"""Payments admin."""
+"""Payments admin: connected accounts (funnel, refresh), staff alerts (badge), the webhook inbox."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.functional import lazy
+
+from payments import gateway, selectors, services, webhooks
+from payments.models import (
+    AccountStateChange,
+    ConnectedAccount,
+    Payout,
+    StaffAlert,
+    WebhookEvent,
+)
+from payments.states import requirement_labels
+
+
+def _alerts_label() -> str:
+    try:
+        count = selectors.open_staff_alert_count()
+    except Exception:  # noqa: BLE001 - the label must render even before migrations
+        return "Staff alerts"
+    return f"Staff alerts ({count} open)" if count else "Staff alerts"
+
+
+# The badge: the admin index and sidebar show "Staff alerts (N open)". Runtime-only, so it
+# never touches migrations (the autodetector reads Meta, not this attribute).
+StaffAlert._meta.verbose_name_plural = lazy(_alerts_label, str)()
+
+
+class AccountStateChangeInline(admin.TabularInline):
+    model = AccountStateChange
+    extra = 0
+    can_delete = False
+    fields = ("changed_at", "from_state", "to_state", "source", "stripe_event_id")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ConnectedAccount)
+class ConnectedAccountAdmin(admin.ModelAdmin):
+    change_list_template = "payments/admin/connectedaccount_change_list.html"
+    list_display = (
+        "coach",
+        "stripe_account_id",
+        "state",
+        "charges_enabled",
+        "payouts_enabled",
+        "requirements_summary",
+        "current_deadline",
+        "last_checked_at",
+        "next_check_due_at",
+    )
+    list_filter = ("state", "charges_enabled", "payouts_enabled", "details_submitted", "country")
+    search_fields = ("coach__email", "stripe_account_id")
+    list_select_related = ("coach",)
+    actions = ["refresh_from_stripe"]
+    inlines = [AccountStateChangeInline]
+    readonly_fields = (
+        "coach",
+        "stripe_account_id",
+        "state",
+        "state_changed_at",
+        "activated_at",
+        "deauthorized_at",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
+        "requirements_in_words",
+        "requirements_currently_due",
+        "requirements_eventually_due",
+        "requirements_past_due",
+        "requirements_pending_verification",
+        "requirements_errors",
+        "disabled_reason",
+        "current_deadline",
+        "capabilities",
+        "country",
+        "default_currency",
+        "email",
+        "business_url",
+        "business_product_description",
+        "payout_interval",
+        "payout_weekly_anchor",
+        "payout_monthly_anchor",
+        "payout_minimum_amount",
+        "last_checked_at",
+        "next_check_due_at",
+        "check_failures",
+        "created_at",
+    )
+    exclude = ("account_type", "payout_delay_days")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Requirements due")
+    def requirements_summary(self, account: ConnectedAccount) -> str:
+        due = account.requirements_due
+        if not due:
+            return "—"
+        return f"{len(due)}: {', '.join(due[:3])}{'…' if len(due) > 3 else ''}"
+
+    @admin.display(description="Due now, in words")
+    def requirements_in_words(self, account: ConnectedAccount) -> str:
+        return "; ".join(requirement_labels(account.requirements_due)) or "—"
+
+    @admin.action(description="Refresh from Stripe")
+    def refresh_from_stripe(self, request: HttpRequest, queryset: QuerySet) -> None:
+        refreshed, failed = 0, []
+        for account in queryset.exclude(stripe_account_id=None):
+            try:
+                services.connected_account_refresh(
+                    account=account, source=AccountStateChange.Source.ADMIN
+                )
+                refreshed += 1
+            except gateway.GatewayError as error:
+                failed.append(f"{account.stripe_account_id}: {error.message}")
+        self.message_user(request, f"Refreshed {refreshed} account(s) from Stripe.")
+        if failed:
+            self.message_user(request, "Failed: " + "; ".join(failed), level=messages.ERROR)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+        extra_context = {
+            **(extra_context or {}),
+            "funnel": selectors.onboarding_funnel(),
+            "open_alerts": selectors.open_staff_alert_count(),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+        return [("yes", "Open"), ("no", "Resolved")]
+
+    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+        if self.value() == "yes":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(StaffAlert)
+class StaffAlertAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "account", "message", "resolved_at")
+    list_filter = (OpenFilter, "kind")
+    search_fields = ("message", "account__coach__email", "account__stripe_account_id")
+    readonly_fields = ("kind", "account", "message", "created_at", "resolved_at", "resolved_by")
+    actions = ["resolve"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Mark resolved")
+    def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for alert in queryset.filter(resolved_at__isnull=True):
+            services.staff_alert_resolve(alert=alert, by=request.user)  # type: ignore[arg-type]
+        self.message_user(request, "Resolved.")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "received_at",
+        "type",
+        "endpoint",
+        "status",
+        "attempts",
+        "stripe_account_id",
+        "short_error",
+        "stripe_event_id",
+    )
+    list_filter = ("status", "endpoint", "type")
+    search_fields = ("stripe_event_id", "object_id", "stripe_account_id", "type")
+    readonly_fields = [field.name for field in WebhookEvent._meta.fields]
+    actions = ["replay"]
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Error")
+    def short_error(self, event: WebhookEvent) -> str:
+        return event.last_error[:80]
+
+    @admin.action(description="Replay (process again from Stripe's data)")
+    def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for event in queryset:
+            webhooks.webhook_event_replay(event=event)
+            count += 1
+        self.message_user(request, f"Queued {count} event(s) for processing.")
+
+
+@admin.register(Payout)
+class PayoutAdmin(admin.ModelAdmin):
+    list_display = ("stripe_payout_id", "account", "amount", "currency", "status", "arrival_date")
+    list_filter = ("status", "currency")
+    search_fields = ("stripe_payout_id", "account__coach__email")
+    readonly_fields = [field.name for field in Payout._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

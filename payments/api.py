@@ -1,1 +1,220 @@
-"""Payments api."""
+"""Payments API: the coach's Stripe Connect account (``/api/connect/...``).
+
+One view per operation, explicit input and output serializers; domain errors become
+``{"error": {...}}`` through the project's exception handler.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace.errors import DomainError, NotAllowed, NotFound
+from payments import gateway, selectors, services
+from payments.models import PayoutInterval, Weekday
+from payments.services import SUPPORTED_COUNTRIES
+
+
+class IsCoach(IsAuthenticated):
+    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+        if not super().has_permission(request, view):
+            return False
+        if not request.user.is_coach:
+            raise NotAllowed("Only coaches have a Stripe Connect account.")
+        return True
+
+
+class ConnectStatusOut(serializers.Serializer):
+    has_account = serializers.BooleanField()
+    stripe_account_id = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    charges_enabled = serializers.BooleanField()
+    payouts_enabled = serializers.BooleanField()
+    details_submitted = serializers.BooleanField()
+    requirements = serializers.ListField(child=serializers.CharField())
+    eventually_due = serializers.ListField(child=serializers.CharField())
+    pending_verification = serializers.ListField(child=serializers.CharField())
+    deadline = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField()
+    can_continue_setup = serializers.BooleanField()
+    can_open_dashboard = serializers.BooleanField()
+    payout_interval = serializers.CharField()
+    payout_weekly_anchor = serializers.CharField()
+    payout_monthly_anchor = serializers.IntegerField(allow_null=True)
+    payout_minimum_amount = serializers.IntegerField()
+    default_currency = serializers.CharField()
+    business_url = serializers.CharField()
+    business_product_description = serializers.CharField()
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+
+
+def _status(request: Request) -> dict:
+    return ConnectStatusOut(selectors.connect_status(request.user)).data  # type: ignore[arg-type]
+
+
+class ConnectStatusApi(APIView):
+    permission_classes = [IsCoach]
+
+    @extend_schema(responses=ConnectStatusOut, summary="The coach's Stripe account status")
+    def get(self, request: Request) -> Response:
+        return Response(_status(request))
+
+
+class AccountCreateIn(serializers.Serializer):
+    country = serializers.ChoiceField(
+        choices=sorted(SUPPORTED_COUNTRIES), required=False, default=settings.PLATFORM_COUNTRY
+    )
+
+
+class AccountCreateOut(ConnectStatusOut):
+    onboarding_url = serializers.URLField()
+
+
+class AccountUpdateIn(serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+    product_description = serializers.CharField(max_length=500)
+
+
+class ConnectAccountApi(APIView):
+    permission_classes = [IsCoach]
+
+    @extend_schema(
+        request=AccountCreateIn,
+        responses={201: AccountCreateOut},
+        summary="Create the Express account (once) and get a fresh onboarding link",
+    )
+    def post(self, request: Request) -> Response:
+        given = AccountCreateIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.connected_account_create(
+            coach=request.user,  # type: ignore[arg-type]
+            country=given.validated_data["country"],
+        )
+        link = services.connected_account_onboarding_link(
+            coach=request.user,  # type: ignore[arg-type]
+            refresh_url=settings.SITE_URL + reverse("payments:connect_refresh"),
+            return_url=settings.SITE_URL + reverse("payments:connect_return"),
+        )
+        return Response({**_status(request), "onboarding_url": link.url}, status=201)
+
+    @extend_schema(
+        request=AccountUpdateIn,
+        responses=ConnectStatusOut,
+        summary="Update the business profile at Stripe",
+    )
+    def put(self, request: Request) -> Response:
+        given = AccountUpdateIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.connected_account_update_business_profile(
+            coach=request.user,  # type: ignore[arg-type]
+            url=given.validated_data["url"],
+            product_description=given.validated_data["product_description"],
+        )
+        return Response(_status(request))
+
+
+class PayoutScheduleIn(serializers.Serializer):
+    interval = serializers.ChoiceField(choices=PayoutInterval.choices)
+    weekly_anchor = serializers.ChoiceField(
+        choices=Weekday.choices, required=False, allow_blank=True, default=""
+    )
+    monthly_anchor = serializers.IntegerField(
+        min_value=1, max_value=31, required=False, allow_null=True, default=None
+    )
+    minimum_amount = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="Minor units of the payout currency."
+    )
+
+
+class PayoutScheduleApi(APIView):
+    permission_classes = [IsCoach]
+
+    @extend_schema(
+        request=PayoutScheduleIn,
+        responses=ConnectStatusOut,
+        summary="Set the payout schedule at Stripe",
+    )
+    def post(self, request: Request) -> Response:
+        given = PayoutScheduleIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.connected_account_update_payout_schedule(
+            coach=request.user,  # type: ignore[arg-type]
+            **given.validated_data,
+        )
+        return Response(_status(request))
+
+
+class LinkOut(serializers.Serializer):
+    url = serializers.URLField()
+
+
+class LoginLinkApi(APIView):
+    permission_classes = [IsCoach]
+
+    @extend_schema(responses=LinkOut, summary="A one-time link into the Express dashboard")
+    def get(self, request: Request) -> Response:
+        link = services.connected_account_login_link(coach=request.user)  # type: ignore[arg-type]
+        return Response({"url": link.url})
+
+
+class AmountOut(serializers.Serializer):
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class BalanceOut(serializers.Serializer):
+    available = AmountOut(many=True)
+    pending = AmountOut(many=True)
+
+
+def _stripe_account_id(request: Request) -> str:
+    account = selectors.connected_account_for(request.user)  # type: ignore[arg-type]
+    if account is None or not account.stripe_account_id:
+        raise NotFound("Set up payouts first.")
+    return account.stripe_account_id
+
+
+def _unavailable(error: gateway.GatewayError) -> DomainError:
+    return services.GatewayUnavailable(f"Stripe could not complete the request: {error.message}")
+
+
+class BalanceApi(APIView):
+    permission_classes = [IsCoach]
+
+    @extend_schema(responses=BalanceOut, summary="The connected account's Stripe balance")
+    def get(self, request: Request) -> Response:
+        try:
+            balance = gateway.balance_retrieve(stripe_account_id=_stripe_account_id(request))
+        except gateway.GatewayError as error:
+            raise _unavailable(error) from error
+        return Response(BalanceOut(balance).data)
+
+
+class PayoutOut(serializers.Serializer):
+    id = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    arrival_date = serializers.DateTimeField(allow_null=True)
+    created = serializers.DateTimeField(allow_null=True)
+    failure_code = serializers.CharField()
+    failure_message = serializers.CharField()
+
+
+class PayoutsApi(APIView):
+    permission_classes = [IsCoach]
+
+    @extend_schema(responses=PayoutOut(many=True), summary="The connected account's payouts")
+    def get(self, request: Request) -> Response:
+        try:
+            payouts = gateway.payouts_list(stripe_account_id=_stripe_account_id(request), limit=100)
+        except gateway.GatewayError as error:
+            raise _unavailable(error) from error
+        return Response(PayoutOut(payouts, many=True).data, status=status.HTTP_200_OK)

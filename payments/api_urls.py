@@ -1,3 +1,16 @@
-from django.urls import URLPattern
+"""Payments API routes, mounted under /api/."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from payments import api
+
+urlpatterns = [
+    path("connect/status", api.ConnectStatusApi.as_view(), name="connect_status"),
+    path("connect/account", api.ConnectAccountApi.as_view(), name="connect_account"),
+    path(
+        "connect/payout-schedule", api.PayoutScheduleApi.as_view(), name="connect_payout_schedule"
+    ),
+    path("connect/login-link", api.LoginLinkApi.as_view(), name="connect_login_link"),
+    path("connect/balance", api.BalanceApi.as_view(), name="connect_balance"),
+    path("connect/payouts", api.PayoutsApi.as_view(), name="connect_payouts"),
+]

@@ -1,1 +1,65 @@
-"""Payments forms."""
+"""Payments forms: the payment setup wizard's start, payout schedule and business profile."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+
+from payments.models import PayoutInterval, Weekday
+from payments.services import SUPPORTED_COUNTRIES
+
+
+class ConnectStartForm(forms.Form):
+    country = forms.ChoiceField(
+        label="Country you live and bank in",
+        choices=sorted(SUPPORTED_COUNTRIES.items(), key=lambda item: item[1]),
+        help_text="Stripe needs it to know what to ask; it cannot be changed later.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["country"].initial = settings.PLATFORM_COUNTRY
+
+
+class PayoutScheduleForm(forms.Form):
+    interval = forms.ChoiceField(label="How often you are paid out", choices=PayoutInterval.choices)
+    weekly_anchor = forms.ChoiceField(
+        label="Weekday (weekly payouts)",
+        choices=[("", "—"), *Weekday.choices],
+        required=False,
+    )
+    monthly_anchor = forms.IntegerField(
+        label="Day of the month (monthly payouts)", min_value=1, max_value=31, required=False
+    )
+    minimum_amount = forms.DecimalField(
+        label="Minimum payout",
+        min_value=Decimal(0),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="In your payout currency; 0 for no minimum.",
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        interval = cleaned.get("interval")
+        if interval == PayoutInterval.WEEKLY and not cleaned.get("weekly_anchor"):
+            self.add_error("weekly_anchor", "Choose the weekday for weekly payouts.")
+        if interval == PayoutInterval.MONTHLY and not cleaned.get("monthly_anchor"):
+            self.add_error("monthly_anchor", "Choose a day of the month for monthly payouts.")
+        return cleaned
+
+
+class BusinessProfileForm(forms.Form):
+    url = forms.URLField(
+        label="Public profile URL",
+        max_length=500,
+        help_text="Shown to Stripe as your business website: your Coach Connect profile.",
+    )
+    product_description = forms.CharField(
+        label="What you sell",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,1 +1,285 @@
-"""Payments selectors."""
+"""Payments: reads and query building (connected accounts, earnings, the funnel, alerts)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from marketplace.models import User
+from payments import gateway
+from payments.models import (
+    AccountState,
+    ConnectedAccount,
+    StaffAlert,
+    WebhookEvent,
+    WebhookEventStatus,
+)
+from payments.states import requirement_labels
+
+POLL_BATCH = 500
+
+
+def connected_account_for(coach: User) -> ConnectedAccount | None:
+    return ConnectedAccount.objects.filter(coach=coach).first()
+
+
+def connected_account_can_take_charges(coach: User) -> bool:
+    """Whether the coach's Stripe account is active (for the coaches app, e.g. when a coach
+    profile is created after the account became active)."""
+    return ConnectedAccount.objects.filter(coach=coach, state=AccountState.ACTIVE).exists()
+
+
+def connected_account_destination(coach: User) -> str | None:
+    """The Stripe account id to send a coach's money to, or None when it cannot take charges."""
+    return (
+        ConnectedAccount.objects.filter(coach=coach, state=AccountState.ACTIVE)
+        .values_list("stripe_account_id", flat=True)
+        .first()
+    )
+
+
+def connected_accounts_due_for_poll(*, now: datetime | None = None) -> list[int]:
+    """Accounts the poller should re-read: every account with a Stripe id that is not
+    deauthorized and whose ``next_check_due_at`` has come (or is unset), or that has not been
+    checked for 24 hours, oldest check first."""
+    now = now or timezone.now()
+    return list(
+        ConnectedAccount.objects.exclude(stripe_account_id=None)
+        .exclude(state=AccountState.DEAUTHORIZED)
+        .filter(
+            Q(next_check_due_at__isnull=True)
+            | Q(next_check_due_at__lte=now)
+            | Q(last_checked_at__isnull=True)
+            | Q(last_checked_at__lte=now - timedelta(hours=24))
+        )
+        .order_by("last_checked_at")
+        .values_list("pk", flat=True)[:POLL_BATCH]
+    )
+
+
+def webhook_events_due_for_retry(
+    *, now: datetime | None = None, stuck_after: timedelta = timedelta(minutes=5)
+) -> list[int]:
+    """Events whose queued processing may have been lost: waiting to retry and overdue by
+    ``stuck_after``, or received and untouched for ``stuck_after``."""
+    now = now or timezone.now()
+    return list(
+        WebhookEvent.objects.filter(
+            Q(status=WebhookEventStatus.RETRYING, next_attempt_at__lte=now - stuck_after)
+            | Q(status=WebhookEventStatus.RECEIVED, received_at__lte=now - stuck_after)
+        ).values_list("pk", flat=True)[:POLL_BATCH]
+    )
+
+
+def open_staff_alert_count() -> int:
+    return StaffAlert.objects.filter(resolved_at__isnull=True).count()
+
+
+# --- the coach's setup status -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectStatus:
+    has_account: bool
+    state: str
+    state_label: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements: list[str]
+    eventually_due: list[str]
+    pending_verification: list[str]
+    deadline: datetime | None
+    disabled_reason: str
+    can_continue_setup: bool
+    can_open_dashboard: bool
+    stripe_account_id: str
+    payout_interval: str
+    payout_weekly_anchor: str
+    payout_monthly_anchor: int | None
+    payout_minimum_amount: int
+    default_currency: str
+    business_url: str
+    business_product_description: str
+    last_checked_at: datetime | None
+
+
+def connect_status(coach: User) -> ConnectStatus:
+    account = connected_account_for(coach)
+    if account is None:
+        return ConnectStatus(
+            has_account=False,
+            state=AccountState.CREATED,
+            state_label="Not started",
+            charges_enabled=False,
+            payouts_enabled=False,
+            details_submitted=False,
+            requirements=[],
+            eventually_due=[],
+            pending_verification=[],
+            deadline=None,
+            disabled_reason="",
+            can_continue_setup=True,
+            can_open_dashboard=False,
+            stripe_account_id="",
+            payout_interval="daily",
+            payout_weekly_anchor="",
+            payout_monthly_anchor=None,
+            payout_minimum_amount=0,
+            default_currency="",
+            business_url="",
+            business_product_description="",
+            last_checked_at=None,
+        )
+    final = account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED)
+    return ConnectStatus(
+        has_account=bool(account.stripe_account_id),
+        state=account.state,
+        state_label=account.get_state_display(),
+        charges_enabled=account.charges_enabled,
+        payouts_enabled=account.payouts_enabled,
+        details_submitted=account.details_submitted,
+        requirements=requirement_labels(account.requirements_due),
+        eventually_due=requirement_labels(
+            [r for r in account.requirements_eventually_due if r not in account.requirements_due]
+        ),
+        pending_verification=requirement_labels(account.requirements_pending_verification),
+        deadline=account.current_deadline,
+        disabled_reason=account.disabled_reason,
+        can_continue_setup=not final
+        and (account.state != AccountState.ACTIVE or bool(account.requirements_due)),
+        can_open_dashboard=bool(account.stripe_account_id)
+        and account.details_submitted
+        and account.state != AccountState.DEAUTHORIZED,
+        stripe_account_id=account.stripe_account_id or "",
+        payout_interval=account.payout_interval,
+        payout_weekly_anchor=account.payout_weekly_anchor,
+        payout_monthly_anchor=account.payout_monthly_anchor,
+        payout_minimum_amount=account.payout_minimum_amount,
+        default_currency=account.default_currency,
+        business_url=account.business_url,
+        business_product_description=account.business_product_description,
+        last_checked_at=account.last_checked_at,
+    )
+
+
+# --- earnings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthNet:
+    month: date
+    currency: str
+    amount: int
+
+
+@dataclass
+class Earnings:
+    """A coach's money, read from Stripe: the connected account's balance, the transfers the
+    platform made to it and its payouts. Lifetime figures are per currency, minor units."""
+
+    currency: str
+    gross: dict[str, int] = field(default_factory=dict)
+    platform_fees: dict[str, int] = field(default_factory=dict)
+    net: dict[str, int] = field(default_factory=dict)
+    available: list[gateway.Amount] = field(default_factory=list)
+    pending: list[gateway.Amount] = field(default_factory=list)
+    transfers: list[gateway.TransferSummary] = field(default_factory=list)
+    payouts: list[gateway.PayoutSummary] = field(default_factory=list)
+    by_month: list[MonthNet] = field(default_factory=list)
+
+
+def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
+    """The coach's earnings, None before a Stripe account exists.
+
+    Net is what reached the coach: every transfer to the account less what was reversed.
+    Gross is what clients paid for those transfers (the charge each transfer came from; a
+    transfer with no source charge, as for a package session, counts as its own gross), and
+    platform fees are gross less net before refunds. Raises ``gateway.GatewayError``.
+    """
+    account = connected_account_for(coach)
+    if account is None or not account.stripe_account_id:
+        return None
+    stripe_id = account.stripe_account_id
+    balance = gateway.balance_retrieve(stripe_account_id=stripe_id)
+    transfers = gateway.transfers_list(stripe_account_id=stripe_id, limit=1000)
+    payouts = gateway.payouts_list(stripe_account_id=stripe_id, limit=100)
+    gross_by_charge = _charge_gross(transfers)
+    earnings = Earnings(
+        currency=account.default_currency or "usd",
+        available=balance.available,
+        pending=balance.pending,
+        transfers=transfers,
+        payouts=payouts,
+    )
+    month_totals: dict[tuple[date, str], int] = defaultdict(int)
+    for transfer in transfers:
+        currency = transfer.currency
+        net = transfer.amount - transfer.amount_reversed
+        gross = gross_by_charge.get(transfer.source_transaction, transfer.amount)
+        earnings.gross[currency] = earnings.gross.get(currency, 0) + gross
+        earnings.platform_fees[currency] = (
+            earnings.platform_fees.get(currency, 0) + gross - transfer.amount
+        )
+        earnings.net[currency] = earnings.net.get(currency, 0) + net
+        if transfer.created:
+            month = transfer.created.date().replace(day=1)
+            month_totals[(month, currency)] += net
+    earnings.by_month = _last_months(month_totals, months=months, currency=earnings.currency)
+    return earnings
+
+
+def _charge_gross(transfers: list[gateway.TransferSummary]) -> dict[str, int]:
+    charge_ids = [t.source_transaction for t in transfers if t.source_transaction]
+    return gateway.charge_amounts(charge_ids=charge_ids) if charge_ids else {}
+
+
+def _last_months(
+    totals: dict[tuple[date, str], int], *, months: int, currency: str
+) -> list[MonthNet]:
+    today = timezone.now().date().replace(day=1)
+    result = []
+    year, month = today.year, today.month
+    for _ in range(months):
+        first = date(year, month, 1)
+        result.append(MonthNet(first, currency, totals.get((first, currency), 0)))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(result))
+
+
+# --- admin: the onboarding funnel ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Funnel:
+    counts: list[tuple[str, str, int]]
+    total: int
+    median_to_active: timedelta | None
+    activated: int
+
+
+def onboarding_funnel() -> Funnel:
+    counts = dict(
+        ConnectedAccount.objects.values_list("state").annotate(n=Count("pk")).values_list(
+            "state", "n"
+        )
+    )
+    durations = [
+        (activated - created).total_seconds()
+        for created, activated in ConnectedAccount.objects.filter(
+            activated_at__isnull=False
+        ).values_list("created_at", "activated_at")
+    ]
+    return Funnel(
+        counts=[(state.value, state.label, counts.get(state.value, 0)) for state in AccountState],
+        total=sum(counts.values()),
+        median_to_active=timedelta(seconds=statistics.median(durations)) if durations else None,
+        activated=len(durations),
+    )

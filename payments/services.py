@@ -1,1 +1,529 @@
-"""Payments services."""
+"""Payments: every state change of a connected account, a payout and a staff alert.
+
+The connected account's state is never set by hand: ``connected_account_refresh`` re-reads
+the account from Stripe while holding the row lock and applies what Stripe says, so
+webhooks, the poller and the coach's return from Stripe all converge on the same answer
+whatever order they run in.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from coaches.selectors import coach_public_url
+from coaches.services import coach_set_charges_enabled
+from marketplace.emails import send_templated_email
+from marketplace.errors import Conflict, DomainError, NotAllowed, NotFound
+from marketplace.models import User
+from payments import gateway
+from payments.models import (
+    AccountState,
+    AccountStateChange,
+    ConnectedAccount,
+    Payout,
+    PayoutInterval,
+    StaffAlert,
+)
+from payments.states import AccountFacts, can_transition, derive_state, requirement_labels
+
+logger = logging.getLogger("payments")
+
+# Polling: accounts that are not active are re-read with backoff (5 minutes doubling per
+# unchanged poll, at most 6 hours); active ones at least once a day.
+POLL_BASE_SECONDS = 5 * 60
+POLL_MAX_SECONDS = 6 * 60 * 60
+POLL_ACTIVE_SECONDS = 24 * 60 * 60
+
+# Stripe's Express onboarding serves these countries for a US platform among others; the
+# setup form offers them (the country cannot be changed once the account exists).
+SUPPORTED_COUNTRIES: dict[str, str] = {
+    "US": "United States",
+    "CA": "Canada",
+    "GB": "United Kingdom",
+    "IE": "Ireland",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "CH": "Switzerland",
+    "AU": "Australia",
+}
+
+
+class GatewayUnavailable(DomainError):
+    status_code = 502
+    code = "stripe_unavailable"
+
+
+def _gateway_error(error: gateway.GatewayError) -> DomainError:
+    return GatewayUnavailable(f"Stripe could not complete the request: {error.message}")
+
+
+def next_poll_delay(*, state: str, unchanged_polls: int) -> timedelta | None:
+    """How long until the poller should look at an account again (None: never)."""
+    if state == AccountState.DEAUTHORIZED:
+        return None
+    if state == AccountState.ACTIVE:
+        return timedelta(seconds=POLL_ACTIVE_SECONDS)
+    seconds = min(POLL_BASE_SECONDS * 2 ** min(unchanged_polls, 12), POLL_MAX_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+# --- creating and onboarding --------------------------------------------------------------
+
+
+def connected_account_get_or_create_row(*, coach: User) -> ConnectedAccount:
+    """The coach's account row, created on first use (insert-or-get under the unique coach)."""
+    if not coach.is_coach:
+        raise NotAllowed("Only coaches can set up payouts.")
+    try:
+        with transaction.atomic():
+            account, _ = ConnectedAccount.objects.get_or_create(coach=coach)
+    except IntegrityError:
+        account = ConnectedAccount.objects.get(coach=coach)
+    return account
+
+
+def connected_account_create(*, coach: User, country: str = "") -> ConnectedAccount:
+    """Create the coach's Express account at Stripe, once.
+
+    A double click, a retry or two tabs all end on the same row and the same Stripe account:
+    the row is locked while Stripe is asked, and the request's idempotency key is the row id.
+    """
+    country = (country or settings.PLATFORM_COUNTRY).upper()
+    if country not in SUPPORTED_COUNTRIES:
+        raise DomainError(
+            "Choose a supported country.",
+            code="invalid",
+            fields={"country": [f"{country} is not supported."]},
+        )
+    row = connected_account_get_or_create_row(coach=coach)
+    with transaction.atomic():
+        account = ConnectedAccount.objects.select_for_update().get(pk=row.pk)
+        if account.stripe_account_id:
+            return account
+        if account.state == AccountState.DEAUTHORIZED:
+            raise Conflict("This Stripe account was disconnected; contact support to reconnect.")
+        try:
+            snapshot = gateway.account_create(
+                account=account,
+                email=coach.email,
+                country=country,
+                business_url=coach_public_url(coach) or "",
+                product_description="Coaching sessions booked through Coach Connect",
+            )
+        except gateway.GatewayError as error:
+            raise _gateway_error(error) from error
+        account.stripe_account_id = snapshot.id
+        _apply_snapshot(account, snapshot)
+        _move_to(account, _derive(account), source=AccountStateChange.Source.CREATE)
+        account.save()
+    return account
+
+
+def connected_account_onboarding_link(
+    *, coach: User, refresh_url: str, return_url: str
+) -> gateway.HostedLink:
+    """A fresh onboarding link for the coach (creating the account first if needed).
+
+    Links expire and are single-use, so this is called for every "Continue setup" and from
+    the refresh URL; a link never counts as completed: only Stripe's account fields do.
+    """
+    account = connected_account_create(coach=coach)
+    with transaction.atomic():
+        account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        if account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED):
+            raise Conflict("Stripe cannot continue the setup of this account.")
+        try:
+            link = gateway.account_link_create(
+                account=account, refresh_url=refresh_url, return_url=return_url
+            )
+        except gateway.GatewayError as error:
+            raise _gateway_error(error) from error
+        if account.state == AccountState.CREATED:
+            _move_to(account, AccountState.ONBOARDING, source=AccountStateChange.Source.API)
+            account.save()
+    return link
+
+
+def connected_account_login_link(*, coach: User) -> gateway.HostedLink:
+    account = ConnectedAccount.objects.filter(coach=coach).first()
+    if account is None or not account.stripe_account_id:
+        raise NotFound("Set up payouts first.")
+    if not account.details_submitted:
+        raise Conflict("Finish the Stripe setup before opening the dashboard.")
+    if account.state == AccountState.DEAUTHORIZED:
+        raise Conflict("This Stripe account is disconnected.")
+    try:
+        return gateway.login_link_create(account=account)
+    except gateway.GatewayError as error:
+        raise _gateway_error(error) from error
+
+
+# --- refreshing from Stripe ---------------------------------------------------------------
+
+
+def connected_account_refresh(
+    *,
+    account: ConnectedAccount,
+    source: str = AccountStateChange.Source.POLL,
+    stripe_event_id: str = "",
+) -> ConnectedAccount:
+    """Re-read the account from Stripe and apply it, under the row lock.
+
+    Stripe is read *while the lock is held*, so of two refreshes running at once the one that
+    writes last also read last: an older event processed late cannot move the state back.
+    Raises ``gateway.GatewayError`` when Stripe cannot be reached (callers retry).
+    """
+    with transaction.atomic():
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        if not locked.stripe_account_id or locked.state == AccountState.DEAUTHORIZED:
+            return locked
+        try:
+            snapshot = gateway.account_retrieve(stripe_account_id=locked.stripe_account_id)
+        except gateway.StripeObjectMissing:
+            # The platform can no longer see the account: its access was revoked.
+            _deauthorize(locked, source=source, stripe_event_id=stripe_event_id)
+            locked.save()
+            return locked
+        except gateway.GatewayError:
+            locked.check_failures += 1
+            locked.next_check_due_at = timezone.now() + (
+                next_poll_delay(state=locked.state, unchanged_polls=locked.check_failures)
+                or timedelta(hours=1)
+            )
+            locked.save(update_fields=["check_failures", "next_check_due_at", "updated_at"])
+            raise
+        before = locked.state
+        _apply_snapshot(locked, snapshot)
+        _move_to(locked, _derive(locked), source=source, stripe_event_id=stripe_event_id)
+        locked.check_failures = 0 if locked.state != before else locked.check_failures + 1
+        delay = next_poll_delay(state=locked.state, unchanged_polls=locked.check_failures)
+        locked.next_check_due_at = timezone.now() + delay if delay else None
+        locked.save()
+        # Idempotent, and keeps a coach profile made after activation in step.
+        coach_set_charges_enabled(coach=locked.coach, enabled=locked.can_take_charges)
+    return locked
+
+
+def connected_account_deauthorize(
+    *, account: ConnectedAccount, source: str, stripe_event_id: str = ""
+) -> ConnectedAccount:
+    """The coach disconnected the platform from their Stripe account (final)."""
+    with transaction.atomic():
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        _deauthorize(locked, source=source, stripe_event_id=stripe_event_id)
+        locked.save()
+    return locked
+
+
+def _deauthorize(account: ConnectedAccount, *, source: str, stripe_event_id: str) -> None:
+    if account.state == AccountState.DEAUTHORIZED:
+        return
+    account.deauthorized_at = timezone.now()
+    account.charges_enabled = False
+    account.payouts_enabled = False
+    account.next_check_due_at = None
+    _move_to(account, AccountState.DEAUTHORIZED, source=source, stripe_event_id=stripe_event_id)
+
+
+def _derive(account: ConnectedAccount) -> AccountState:
+    return derive_state(
+        AccountFacts(
+            has_stripe_account=bool(account.stripe_account_id),
+            details_submitted=account.details_submitted,
+            charges_enabled=account.charges_enabled,
+            payouts_enabled=account.payouts_enabled,
+            currently_due=tuple(account.requirements_currently_due),
+            past_due=tuple(account.requirements_past_due),
+            disabled_reason=account.disabled_reason,
+            deauthorized=account.deauthorized_at is not None,
+            onboarding_started=account.state != AccountState.CREATED,
+            ever_active=account.activated_at is not None,
+        )
+    )
+
+
+def _apply_snapshot(account: ConnectedAccount, snapshot: gateway.AccountSnapshot) -> None:
+    account.account_type = snapshot.type or "express"
+    account.country = snapshot.country or account.country
+    account.default_currency = snapshot.default_currency or account.default_currency
+    account.email = snapshot.email or account.email
+    account.charges_enabled = snapshot.charges_enabled
+    account.payouts_enabled = snapshot.payouts_enabled
+    account.details_submitted = snapshot.details_submitted
+    account.requirements_currently_due = snapshot.currently_due
+    account.requirements_eventually_due = snapshot.eventually_due
+    account.requirements_past_due = snapshot.past_due
+    account.requirements_pending_verification = snapshot.pending_verification
+    account.requirements_errors = snapshot.errors
+    account.disabled_reason = snapshot.disabled_reason
+    account.current_deadline = snapshot.current_deadline
+    account.capabilities = snapshot.capabilities
+    account.business_url = snapshot.business_url
+    account.business_product_description = snapshot.product_description
+    schedule = snapshot.payout_schedule
+    if schedule.interval in PayoutInterval.values:
+        account.payout_interval = schedule.interval
+    account.payout_weekly_anchor = schedule.weekly_anchor or ""
+    account.payout_monthly_anchor = schedule.monthly_anchor
+    account.payout_delay_days = schedule.delay_days
+    minimum = snapshot.metadata.get("payout_minimum_amount", "")
+    if minimum.isdigit():
+        account.payout_minimum_amount = int(minimum)
+    account.last_checked_at = timezone.now()
+
+
+def _move_to(
+    account: ConnectedAccount, new_state: str, *, source: str, stripe_event_id: str = ""
+) -> None:
+    """Record a state change and its consequences. The caller holds the row lock and saves."""
+    old_state = account.state
+    if new_state == old_state:
+        return
+    if not can_transition(old_state, new_state):
+        logger.warning("connected account %s: %s -> %s refused", account.pk, old_state, new_state)
+        return
+    now = timezone.now()
+    account.state = new_state
+    account.state_changed_at = now
+    AccountStateChange.objects.create(
+        account=account,
+        from_state=old_state,
+        to_state=new_state,
+        source=source,
+        stripe_event_id=stripe_event_id,
+        changed_at=now,
+    )
+    if new_state == AccountState.ACTIVE:
+        account.activated_at = account.activated_at or now
+    if AccountState.ACTIVE in (old_state, new_state) or new_state == AccountState.DEAUTHORIZED:
+        coach_set_charges_enabled(coach=account.coach, enabled=new_state == AccountState.ACTIVE)
+    if new_state == AccountState.DEAUTHORIZED:
+        _alert_deauthorized(account)
+    elif old_state == AccountState.ACTIVE and new_state in (
+        AccountState.RESTRICTED,
+        AccountState.REJECTED,
+    ):
+        _alert_restricted(account, rejected=new_state == AccountState.REJECTED)
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+def staff_alert_raise(
+    *, kind: str, message: str, account: ConnectedAccount | None = None
+) -> StaffAlert:
+    """Record an alert (counted in the admin badge until resolved) and e-mail staff."""
+    alert = StaffAlert.objects.create(kind=kind, account=account, message=message)
+    if settings.STAFF_ALERT_EMAILS:
+        send_templated_email(
+            to=list(settings.STAFF_ALERT_EMAILS),
+            subject=f"Staff alert: {alert.get_kind_display()}",
+            template="payments_staff_alert",
+            context={
+                "alert": alert,
+                "kind": alert.get_kind_display(),
+                "message": message,
+                "account": account,
+                "admin_path": reverse("admin:payments_staffalert_change", args=[alert.pk]),
+            },
+        )
+    return alert
+
+
+def staff_alert_resolve(*, alert: StaffAlert, by: User) -> StaffAlert:
+    with transaction.atomic():
+        locked = StaffAlert.objects.select_for_update().get(pk=alert.pk)
+        if locked.resolved_at is None:
+            locked.resolved_at = timezone.now()
+            locked.resolved_by = by
+            locked.save(update_fields=["resolved_at", "resolved_by"])
+    return locked
+
+
+def _alert_restricted(account: ConnectedAccount, *, rejected: bool) -> None:
+    requirements = requirement_labels(account.requirements_due)
+    coach = account.coach
+    send_templated_email(
+        to=coach.email,
+        subject="Action needed: clients cannot book you right now",
+        template="payments_account_restricted",
+        context={
+            "coach": coach,
+            "requirements": requirements,
+            "deadline": account.current_deadline,
+            "disabled_reason": account.disabled_reason,
+            "rejected": rejected,
+            "setup_path": reverse("payments:connect_setup"),
+        },
+    )
+    staff_alert_raise(
+        kind=StaffAlert.Kind.ACCOUNT_REJECTED if rejected else StaffAlert.Kind.ACCOUNT_RESTRICTED,
+        account=account,
+        message=(
+            f"{coach.display_name} ({coach.email}), Stripe account {account.stripe_account_id}, "
+            f"was active and is now {account.get_state_display().lower()}"
+            f" ({account.disabled_reason or 'requirements past due'}): "
+            f"{', '.join(requirements) or 'no requirement listed'}. "
+            "They are no longer bookable; existing bookings stay."
+        ),
+    )
+
+
+def _alert_deauthorized(account: ConnectedAccount) -> None:
+    coach = account.coach
+    send_templated_email(
+        to=coach.email,
+        subject="Your Stripe account was disconnected",
+        template="payments_account_deauthorized",
+        context={"coach": coach, "setup_path": reverse("payments:connect_setup")},
+    )
+    staff_alert_raise(
+        kind=StaffAlert.Kind.ACCOUNT_DEAUTHORIZED,
+        account=account,
+        message=(
+            f"{coach.display_name} ({coach.email}) disconnected Stripe account "
+            f"{account.stripe_account_id} from the platform. They are no longer bookable; "
+            "existing bookings stay, and transfers to this account will fail."
+        ),
+    )
+
+
+# --- settings written to Stripe -----------------------------------------------------------
+
+
+def _account_for_settings(coach: User) -> ConnectedAccount:
+    account = ConnectedAccount.objects.filter(coach=coach).first()
+    if account is None or not account.stripe_account_id:
+        raise NotFound("Set up payouts first.")
+    if account.state == AccountState.DEAUTHORIZED:
+        raise Conflict("This Stripe account is disconnected.")
+    return account
+
+
+def connected_account_update_business_profile(
+    *, coach: User, url: str, product_description: str
+) -> ConnectedAccount:
+    """Write the business profile to Stripe and keep what Stripe answers."""
+    account = _account_for_settings(coach)
+    with transaction.atomic():
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        try:
+            snapshot = gateway.account_update_business_profile(
+                account=locked, url=url, product_description=product_description
+            )
+        except gateway.GatewayError as error:
+            raise _gateway_error(error) from error
+        _apply_snapshot(locked, snapshot)
+        _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
+        locked.save()
+    return locked
+
+
+def connected_account_update_payout_schedule(
+    *,
+    coach: User,
+    interval: str,
+    weekly_anchor: str = "",
+    monthly_anchor: int | None = None,
+    minimum_amount: int = 0,
+) -> ConnectedAccount:
+    """Write the payout schedule to the account's ``settings.payouts.schedule`` and read back."""
+    errors: dict[str, list[str]] = {}
+    if interval not in PayoutInterval.values:
+        errors["interval"] = ["Choose daily, weekly, monthly or manual."]
+    if interval == PayoutInterval.WEEKLY and not weekly_anchor:
+        errors["weekly_anchor"] = ["Choose the weekday for weekly payouts."]
+    if interval == PayoutInterval.MONTHLY and not (monthly_anchor and 1 <= monthly_anchor <= 31):
+        errors["monthly_anchor"] = ["Choose a day of the month between 1 and 31."]
+    if minimum_amount < 0:
+        errors["minimum_amount"] = ["The minimum payout cannot be negative."]
+    if errors:
+        raise DomainError("The payout schedule is not valid.", fields=errors)
+    account = _account_for_settings(coach)
+    with transaction.atomic():
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        try:
+            snapshot = gateway.account_update_payout_schedule(
+                account=locked,
+                schedule=gateway.PayoutSchedule(
+                    interval=interval,
+                    weekly_anchor=weekly_anchor if interval == PayoutInterval.WEEKLY else "",
+                    monthly_anchor=monthly_anchor if interval == PayoutInterval.MONTHLY else None,
+                ),
+                minimum_amount=minimum_amount,
+            )
+        except gateway.GatewayError as error:
+            raise _gateway_error(error) from error
+        _apply_snapshot(locked, snapshot)
+        _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
+        locked.save()
+    return locked
+
+
+# --- payouts ------------------------------------------------------------------------------
+
+
+def payout_sync(*, account: ConnectedAccount, payout_id: str) -> Payout:
+    """Re-read one payout from Stripe (on the connected account) and mirror it."""
+    assert account.stripe_account_id
+    summary = gateway.payout_retrieve(stripe_account_id=account.stripe_account_id, payout_id=payout_id)
+    with transaction.atomic():
+        payout, created = Payout.objects.select_for_update().get_or_create(
+            stripe_payout_id=summary.id,
+            defaults=_payout_fields(account, summary),
+        )
+        previous_status = "" if created else payout.status
+        if not created:
+            for name, value in _payout_fields(account, summary).items():
+                setattr(payout, name, value)
+            payout.save()
+        if summary.status == "failed" and previous_status != "failed":
+            _alert_payout_failed(account, payout)
+    return payout
+
+
+def _payout_fields(account: ConnectedAccount, summary: gateway.PayoutSummary) -> dict[str, Any]:
+    return {
+        "account": account,
+        "amount": summary.amount,
+        "currency": summary.currency,
+        "status": summary.status,
+        "arrival_date": summary.arrival_date,
+        "failure_code": summary.failure_code or "",
+        "failure_message": summary.failure_message or "",
+        "stripe_created_at": summary.created,
+    }
+
+
+def _alert_payout_failed(account: ConnectedAccount, payout: Payout) -> None:
+    from marketplace.money import format_money
+
+    amount = format_money(payout.amount, payout.currency)
+    send_templated_email(
+        to=account.coach.email,
+        subject="A payout to your bank failed",
+        template="payments_payout_failed",
+        context={
+            "coach": account.coach,
+            "amount": amount,
+            "failure": payout.failure_message or payout.failure_code or "no reason given",
+            "setup_path": reverse("payments:connect_setup"),
+        },
+    )
+    staff_alert_raise(
+        kind=StaffAlert.Kind.PAYOUT_FAILED,
+        account=account,
+        message=(
+            f"Payout {payout.stripe_payout_id} of {amount} to {account.coach.email} failed: "
+            f"{payout.failure_message or payout.failure_code or 'no reason given'}."
+        ),
+    )
+

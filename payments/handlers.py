@@ -1,0 +1,135 @@
+"""Webhook handlers: one function per Stripe event type, found through ``HANDLERS``.
+
+Register a handler from any app in one line, in a module named ``webhook_handlers.py`` in
+that app (``PaymentsConfig.ready`` imports every installed app's ``webhook_handlers``)::
+
+    from payments.handlers import handles
+
+    @handles("checkout.session.completed", "checkout.session.async_payment_succeeded")
+    def handle_checkout_session_completed(event: WebhookEvent) -> None: ...
+
+``"transfer.*"`` registers for every ``transfer.`` event type; an exact type wins over a
+wildcard. A handler receives the stored ``WebhookEvent`` (``.type``, ``.object_id``,
+``.stripe_account_id``, ``.payload``), must re-read the object from Stripe through
+``payments.gateway`` instead of trusting ``payload``, must be safe to run twice, and raises
+``RetryLater`` when the event refers to something we do not have yet (it is retried with
+backoff, then marked failed and shown in admin). Any other exception is retried the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from payments.models import WebhookEvent
+
+logger = logging.getLogger("payments.webhooks")
+
+Handler = Callable[["WebhookEvent"], None]
+
+HANDLERS: dict[str, Handler] = {}
+
+
+class RetryLater(Exception):  # noqa: N818 - reads as what the handler asks for
+    """The event refers to an object we do not have yet; process it again later."""
+
+
+def handles(*event_types: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function for ``event_types``. Registering the same function
+    twice (a module imported twice) is harmless; two different functions for one type is a
+    configuration error."""
+
+    def register(handler: Handler) -> Handler:
+        for event_type in event_types:
+            existing = HANDLERS.get(event_type)
+            if existing is not None and _qualname(existing) != _qualname(handler):
+                raise ImproperlyConfigured(
+                    f"{event_type} already has the handler {_qualname(existing)}"
+                )
+            HANDLERS[event_type] = handler
+        return handler
+
+    return register
+
+
+def _qualname(handler: Handler) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def handler_for(event_type: str) -> Handler | None:
+    """The exact handler, else the longest matching ``prefix.*`` wildcard, else None."""
+    if event_type in HANDLERS:
+        return HANDLERS[event_type]
+    parts = event_type.split(".")
+    for size in range(len(parts) - 1, 0, -1):
+        wildcard = ".".join(parts[:size]) + ".*"
+        if wildcard in HANDLERS:
+            return HANDLERS[wildcard]
+    return None
+
+
+# --- Connect events handled here ----------------------------------------------------------
+
+
+def _account_for(stripe_account_id: str):  # noqa: ANN202 - a ConnectedAccount
+    from payments.models import ConnectedAccount
+
+    account = ConnectedAccount.objects.filter(stripe_account_id=stripe_account_id).first()
+    if account is None:
+        raise RetryLater(f"no connected account {stripe_account_id or '(none)'} yet")
+    return account
+
+
+@handles("account.updated")
+def handle_account_updated(event: WebhookEvent) -> None:
+    from payments import services
+    from payments.models import AccountStateChange
+
+    account = _account_for(event.object_id or event.stripe_account_id)
+    services.connected_account_refresh(
+        account=account,
+        source=AccountStateChange.Source.WEBHOOK,
+        stripe_event_id=event.stripe_event_id,
+    )
+
+
+@handles("capability.updated")
+def handle_capability_updated(event: WebhookEvent) -> None:
+    from payments import services
+    from payments.models import AccountStateChange
+
+    stripe_account_id = event.stripe_account_id or str(
+        event.payload.get("data", {}).get("object", {}).get("account", "")
+    )
+    services.connected_account_refresh(
+        account=_account_for(stripe_account_id),
+        source=AccountStateChange.Source.WEBHOOK,
+        stripe_event_id=event.stripe_event_id,
+    )
+
+
+@handles("account.application.deauthorized")
+def handle_account_application_deauthorized(event: WebhookEvent) -> None:
+    """The coach revoked the platform's access. Stripe sends this on the Connect endpoint with
+    ``account`` set; the signed event is the proof (the account can no longer be read)."""
+    from payments import services
+    from payments.models import AccountStateChange
+
+    services.connected_account_deauthorize(
+        account=_account_for(event.stripe_account_id),
+        source=AccountStateChange.Source.WEBHOOK,
+        stripe_event_id=event.stripe_event_id,
+    )
+
+
+@handles("payout.paid", "payout.failed", "payout.updated", "payout.canceled", "payout.created")
+def handle_payout(event: WebhookEvent) -> None:
+    from payments import services
+
+    services.payout_sync(
+        account=_account_for(event.stripe_account_id), payout_id=event.object_id
+    )

@@ -1,0 +1,178 @@
+"""The webhook inbox: receive (verify, store, 2xx), then process in a Celery task.
+
+Receipt is bookkeeping: the raw body is verified with the official library against the
+endpoint's secret, the event is inserted with ``INSERT ... ON CONFLICT DO NOTHING`` on its
+Stripe id (never select-then-insert), and processing is queued after commit only when the row
+is new, so a redelivery, or ten deliveries at once, is processed once.
+
+Processing takes the event's row lock (``SKIP LOCKED``: a second worker on the same event
+walks away), dispatches through ``payments.handlers``, and records the outcome:
+``succeeded``, ``ignored`` (no handler), ``retrying`` with backoff (``RetryLater`` or an
+error), ``failed`` after ``MAX_ATTEMPTS``. Staff replay any event from admin.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from marketplace.queue import enqueue
+from payments import gateway
+from payments.handlers import RetryLater, handler_for
+from payments.models import StaffAlert, WebhookEndpoint, WebhookEvent, WebhookEventStatus
+
+logger = logging.getLogger("payments.webhooks")
+
+MAX_ATTEMPTS = 8
+# Seconds before attempt n+1: 30 s, 1, 2, 4, 8, 16, 32 minutes ... (about an hour in all).
+RETRY_BASE_SECONDS = 30
+
+_INSERT_SQL = f"""
+    INSERT INTO {WebhookEvent._meta.db_table}
+        (stripe_event_id, endpoint, type, stripe_account_id, object_id, api_version, livemode,
+         stripe_created_at, payload, status, attempts, last_error, received_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', %s)
+    ON CONFLICT (stripe_event_id) DO NOTHING
+    RETURNING id
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+
+
+def endpoint_secret(endpoint: str) -> str:
+    if endpoint == WebhookEndpoint.CONNECT:
+        return settings.STRIPE_CONNECT_WEBHOOK_SECRET
+    return settings.STRIPE_WEBHOOK_SECRET
+
+
+def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> int | None:
+    """Verify and store one delivery; queue its processing if it is new.
+
+    Returns the new row's id, or None for a duplicate. Raises ``gateway.InvalidWebhook``.
+    """
+    event = gateway.webhook_construct_event(
+        payload=payload, signature=signature, secret=endpoint_secret(endpoint)
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_SQL,
+                [
+                    event.id,
+                    endpoint,
+                    event.type,
+                    event.account,
+                    event.object_id,
+                    event.api_version,
+                    event.livemode,
+                    event.created,
+                    json.dumps(event.payload),
+                    WebhookEventStatus.RECEIVED,
+                    timezone.now(),
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        from payments.tasks import process_webhook_event
+
+        enqueue(process_webhook_event, row[0])
+        return int(row[0])
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+
+
+def webhook_event_process(*, event_id: int) -> str | None:
+    """Process one stored event; returns its new status (None: nothing to do now).
+
+    Safe to run twice and concurrently: the row lock is taken with SKIP LOCKED, and an event
+    already succeeded or ignored is left alone.
+    """
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk=event_id,
+                status__in=[
+                    WebhookEventStatus.RECEIVED,
+                    WebhookEventStatus.RETRYING,
+                    WebhookEventStatus.PROCESSING,
+                ],
+            )
+            .first()
+        )
+        if event is None:
+            return None
+        handler = handler_for(event.type)
+        now = timezone.now()
+        event.attempts += 1
+        event.processing_started_at = now
+        if handler is None:
+            event.status = WebhookEventStatus.IGNORED
+            event.processed_at = now
+            event.last_error = ""
+            event.save()
+            return event.status
+        try:
+            # A savepoint: a failing handler's writes are rolled back, the bookkeeping stays.
+            with transaction.atomic():
+                handler(event)
+        except Exception as error:  # noqa: BLE001 - every failure is recorded and retried
+            retry_later = isinstance(error, RetryLater)
+            if not retry_later:
+                logger.exception("webhook %s (%s) failed", event.stripe_event_id, event.type)
+            event.last_error = f"{type(error).__name__}: {error}"[:4000]
+            if event.attempts >= MAX_ATTEMPTS:
+                event.status = WebhookEventStatus.FAILED
+                event.next_attempt_at = None
+                from payments.services import staff_alert_raise
+
+                staff_alert_raise(
+                    kind=StaffAlert.Kind.WEBHOOK_FAILED,
+                    message=(
+                        f"Stripe event {event.stripe_event_id} ({event.type}) failed "
+                        f"{event.attempts} times: {event.last_error}"
+                    ),
+                )
+            else:
+                event.status = WebhookEventStatus.RETRYING
+                delay = retry_delay(event.attempts)
+                event.next_attempt_at = now + delay
+                if not _eager():
+                    from payments.tasks import process_webhook_event
+
+                    enqueue(process_webhook_event, event.pk, countdown=delay.total_seconds())
+        else:
+            event.status = WebhookEventStatus.SUCCEEDED
+            event.processed_at = timezone.now()
+            event.next_attempt_at = None
+            event.last_error = ""
+        event.save()
+        return event.status
+
+
+def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
+    """Process an event again (from admin): its handler runs once more, from Stripe's data."""
+    with transaction.atomic():
+        locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        locked.status = WebhookEventStatus.RECEIVED
+        locked.next_attempt_at = None
+        locked.save(update_fields=["status", "next_attempt_at"])
+        from payments.tasks import process_webhook_event
+
+        enqueue(process_webhook_event, locked.pk)
+    return locked
+
+
+
+def _eager() -> bool:
+    # An eager Celery (the pytest process) would run a countdown retry at once, over and
+    # over; there the sweeper (``payments.sweep_webhook_events``) makes the retries.
+    from marketplace.celery import app
+
+    return bool(app.conf.task_always_eager)
