@@ -54,6 +54,7 @@ class PayoutScheduleForm(forms.Form):
 
 class BusinessProfileForm(forms.Form):
     url = forms.URLField(
+        assume_scheme="https",
         label="Public profile URL",
         max_length=500,
         help_text="Shown to Stripe as your business website: your Coach Connect profile.",

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from coaches.selectors import coach_public_url
@@ -90,6 +90,13 @@ def connected_account_get_or_create_row(*, coach: User) -> ConnectedAccount:
     return account
 
 
+def _public_url(coach: User) -> str:
+    try:
+        return coach_public_url(coach) or ""
+    except NoReverseMatch:  # the coaches' public pages are not mounted (yet)
+        return ""
+
+
 def connected_account_create(*, coach: User, country: str = "") -> ConnectedAccount:
     """Create the coach's Express account at Stripe, once.
 
@@ -115,7 +122,7 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
                 account=account,
                 email=coach.email,
                 country=country,
-                business_url=coach_public_url(coach) or "",
+                business_url=_public_url(coach),
                 product_description="Coaching sessions booked through Coach Connect",
             )
         except gateway.GatewayError as error:
