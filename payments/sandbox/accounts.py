@@ -351,7 +351,7 @@ def account_link_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "url": hosted_url("onboarding", token),
     }
     store.insert(
-        {"id": f"link_{token}", "object": "sandbox.account_link", "created": created, **link},
+        {**link, "id": f"link_{token}", "object": "sandbox.account_link"},
         internal={
             "account": row.stripe_id,
             "type": params["type"],
@@ -374,7 +374,7 @@ def login_link_create(*, account_id: str) -> dict[str, Any]:
     created = store.now()
     link = {"object": "login_link", "created": created, "url": hosted_url("express", token)}
     store.insert(
-        {"id": f"login_{token}", "object": "sandbox.login_link", "created": created, **link},
+        {**link, "id": f"login_{token}", "object": "sandbox.login_link"},
         internal={"account": account_id, "expires_at": created + LOGIN_LINK_LIFETIME_SECONDS},
     )
     return link

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from payments.sandbox import accounts, events, store
+from payments.sandbox import accounts, checkout, events, ledger, store
 from payments.sandbox.models import (
     DeliveryStatus,
     IdempotencyKey,
@@ -99,6 +99,89 @@ def update_account(account_id: str, **changes: Any) -> dict:
     disconnects the platform: ``account.application.deauthorized``)."""
     with transaction.atomic():
         return accounts.account_change(account_id=account_id, **changes)
+
+
+# --- clock --------------------------------------------------------------------------------
+
+
+def advance_clock(seconds: int) -> int:
+    """Move the sandbox clock forward and do what Stripe does as time passes: account and
+    login links expire, open Checkout Sessions past ``expires_at`` expire
+    (``checkout.session.expired``), pending funds become available (``balance.available``),
+    payouts are made on each account's schedule and arrive (``payout.paid``/``payout.failed``).
+    Returns the new sandbox time."""
+    if seconds < 0:
+        raise ValueError("the sandbox clock only moves forward")
+    with transaction.atomic():
+        state = store.state(lock=True)
+        before = store.now()
+        balances_before = _all_available()
+        state.clock_offset_seconds += seconds
+        state.save(update_fields=["clock_offset_seconds"])
+        after = store.now()
+        checkout.expire_due_sessions(now=after)
+        for account, available in _all_available().items():
+            if available != balances_before.get(account) and _became_available(
+                balances_before.get(account, {}), available
+            ):
+                events.record("balance.available", ledger.balance_shape(account), account=account)
+        ledger.run_payouts(since=before, until=after)
+    return after
+
+
+def _all_available() -> dict[str, dict[str, int]]:
+    account_ids = StripeObject.objects.filter(object_type="account").values_list(
+        "stripe_id", flat=True
+    )
+    owners = ["", *account_ids]
+    return {
+        owner: {cur: v["available"] for cur, v in ledger.balance_amounts(owner).items()}
+        for owner in owners
+    }
+
+
+def _became_available(before: dict[str, int], after: dict[str, int]) -> bool:
+    return any(after[cur] > before.get(cur, 0) for cur in after)
+
+
+def set_available_delay(seconds: int) -> None:
+    """How long new charges stay pending before they become available (default two days)."""
+    store.state()
+    SandboxState.objects.filter(pk=1).update(available_delay_seconds=seconds)
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+def pay_checkout_session(
+    session_id: str,
+    card: str = "4242424242424242",
+    authenticate: bool = True,
+    email: str | None = None,
+    name: str | None = "Test Client",
+) -> dict:
+    """Pay as the hosted Checkout page does. Returns the completed session; a declined card
+    raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
+    authentication: ``authenticate=False`` fails it."""
+    with transaction.atomic():
+        return checkout.session_pay(
+            session_id=session_id,
+            card_number=card,
+            authenticate=authenticate,
+            email=email,
+            name=name,
+        )
+
+
+def dispute_charge(charge_id: str, reason: str = "fraudulent") -> dict:
+    """The cardholder disputes the charge (``charge.dispute.created``)."""
+    with transaction.atomic():
+        return ledger.dispute_create(charge_id=charge_id, reason=reason)
+
+
+def balance(account: str = "") -> dict[str, dict[str, int]]:
+    """``{currency: {"available", "pending"}}`` of the platform ("") or a connected account."""
+    return ledger.balance_amounts(account)
 
 
 # --- events and deliveries -----------------------------------------------------------------

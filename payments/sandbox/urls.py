@@ -7,4 +7,10 @@ urlpatterns = [
     re_path(r"^v1/(?P<path>.*)$", views.api_view, name="api"),
     path("connect/onboarding/<str:token>/", views.onboarding, name="onboarding"),
     path("express/<str:token>/", views.express_dashboard, name="express"),
+    path("checkout/<str:session_id>/", views.checkout, name="checkout"),
+    path(
+        "checkout/<str:session_id>/authenticate/",
+        views.checkout_authenticate,
+        name="checkout_authenticate",
+    ),
 ]

@@ -124,3 +124,127 @@ def express_dashboard(request: HttpRequest, token: str) -> HttpResponse:
     return _sandbox_page(
         request, "express.html", selectors.express_dashboard(account_id=account_id)
     )
+
+
+def _checkout_context(session_id: str) -> dict | None:
+    from payments.sandbox import store
+    from payments.sandbox.models import StripeObject
+
+    row = StripeObject.objects.filter(stripe_id=session_id, object_type="checkout.session").first()
+    if row is None:
+        return None
+    from marketplace.money import format_money
+
+    session = row.data
+    items = [
+        {**item, "amount_display": format_money(item["amount_total"], item["currency"])}
+        for item in row.internal["line_items"]
+    ]
+    return {
+        "session": session,
+        "items": items,
+        "total_display": format_money(session["amount_total"], session["currency"]),
+        "expired": session["status"] == "open" and store.now() > session["expires_at"],
+    }
+
+
+def _success_redirect(session: dict) -> HttpResponse:
+    from django.shortcuts import redirect
+
+    if session.get("success_url"):
+        return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]))
+    return redirect("stripe_sandbox:checkout", session_id=session["id"])
+
+
+def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The hosted Checkout page: card number, expiry, CVC; Stripe's test cards decide."""
+    from django.db import transaction
+
+    from payments.sandbox import checkout as checkout_service
+    from payments.sandbox import errors
+    from payments.sandbox.forms import CardForm
+
+    context = _checkout_context(session_id)
+    if context is None:
+        return _sandbox_page(request, "checkout_missing.html", {}, status=404)
+    session = context["session"]
+    form = CardForm(initial={"email": session.get("customer_email")})
+    if request.method == "POST" and session["status"] == "open":
+        form = CardForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            month, year = (int(part) for part in data["expiry"].split("/"))
+            rule = checkout_service.TEST_CARDS.get(data["card_number"], {})
+            if rule.get("outcome") == "authenticate":
+                request.session[f"stripe_sandbox_card_{session_id}"] = {
+                    "number": data["card_number"],
+                    "email": data["email"],
+                    "name": data["name"],
+                    "exp_month": month,
+                    "exp_year": 2000 + year,
+                }
+                return _sandbox_page(request, "checkout_authenticate.html", context)
+            try:
+                with transaction.atomic():
+                    paid = checkout_service.session_pay(
+                        session_id=session_id,
+                        card_number=data["card_number"],
+                        email=data["email"] or None,
+                        name=data["name"] or None,
+                        exp_month=month,
+                        exp_year=2000 + year,
+                    )
+                return _success_redirect(paid)
+            except checkout_service.PaymentDeclined as declined:
+                form.add_error(None, declined.message)
+            except errors.StripeError as error:
+                form.add_error(None, error.message)
+            context = _checkout_context(session_id) or context
+    context["form"] = form
+    context["test_cards"] = [
+        ("4242 4242 4242 4242", "succeeds"),
+        ("4000 0000 0000 0002", "declined (card_declined)"),
+        ("4000 0000 0000 9995", "declined (insufficient_funds)"),
+        ("4000 0025 0000 3155", "asks for authentication"),
+        ("4000 0000 0000 0259", "succeeds, then disputed"),
+    ]
+    return _sandbox_page(request, "checkout.html", context)
+
+
+def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The 3D Secure test page: approve or fail the authentication."""
+    from django.db import transaction
+    from django.shortcuts import redirect
+
+    from payments.sandbox import checkout as checkout_service
+    from payments.sandbox import errors
+
+    if request.method != "POST":
+        return redirect("stripe_sandbox:checkout", session_id=session_id)
+    card = request.session.pop(f"stripe_sandbox_card_{session_id}", None)
+    context = _checkout_context(session_id)
+    if context is None or card is None:
+        return redirect("stripe_sandbox:checkout", session_id=session_id)
+    approve = request.POST.get("action") == "complete"
+    from payments.sandbox.forms import CardForm
+
+    form = CardForm(initial={"email": card["email"]})
+    try:
+        with transaction.atomic():
+            paid = checkout_service.session_pay(
+                session_id=session_id,
+                card_number=card["number"],
+                authenticate=approve,
+                email=card["email"] or None,
+                name=card["name"] or None,
+                exp_month=card["exp_month"],
+                exp_year=card["exp_year"],
+            )
+        return _success_redirect(paid)
+    except checkout_service.PaymentDeclined as declined:
+        form.add_error(None, declined.message)
+    except errors.StripeError as error:
+        form.add_error(None, error.message)
+    context = _checkout_context(session_id) or context
+    context["form"] = form
+    return _sandbox_page(request, "checkout.html", context)

@@ -19,3 +19,15 @@ def sandbox(db):
     controls.reset()
     controls.register_default_endpoints()
     return controls
+
+
+@pytest.fixture
+def received():
+    """Events the test receivers got (use with ``@pytest.mark.urls(RECEIVER_URLS)``)."""
+    from tests.payments.sandbox import receiver_urls
+
+    receiver_urls.RECEIVED.clear()
+    receiver_urls.FAIL_NEXT.clear()
+    yield receiver_urls.RECEIVED
+    receiver_urls.RECEIVED.clear()
+    receiver_urls.FAIL_NEXT.clear()

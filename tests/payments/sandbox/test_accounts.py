@@ -45,7 +45,7 @@ def test_create_express_account_by_type_then_retrieve_and_update(stripe_client):
     assert updated.business_profile.name == "Ada Coaching"
     assert updated.settings.payouts.schedule.interval == "weekly"
     assert updated.settings.payouts.schedule.weekly_anchor == "friday"
-    assert updated.metadata.to_dict() == {"extra": "x"}
+    assert dict(updated.metadata) == {"extra": "x"}
     again = stripe_client.v1.accounts.retrieve(account.id)
     assert again.business_profile.name == "Ada Coaching"
 
