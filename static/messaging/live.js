@@ -43,6 +43,7 @@
       this.socket = socket;
       socket.addEventListener("open", () => {
         this.delay = 1000;
+        document.documentElement.dataset.messagingSocket = "open";
         this.pinger = window.setInterval(() => {
           if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ kind: "ping" }));
         }, 25000);
@@ -59,6 +60,7 @@
       });
       socket.addEventListener("close", () => {
         window.clearInterval(this.pinger);
+        document.documentElement.dataset.messagingSocket = "closed";
         if (this.handlers.close) this.handlers.close();
         if (this.stopped) return;
         window.setTimeout(() => this.connect(), this.delay);

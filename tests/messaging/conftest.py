@@ -13,6 +13,12 @@ from tests.factories import CoachUserFactory, UserFactory
 from tests.messaging.factories import ThreadFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Factories hash a password per user; the default hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def client_user():
     return UserFactory(first_name="Chloe", last_name="Client", time_zone="Europe/London")
