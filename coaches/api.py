@@ -1,1 +1,194 @@
-"""Coaches api."""
+"""Coaches API: public, read-only discovery (anonymous access allowed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from coaches import selectors
+from coaches.forms import SearchForm
+from coaches.models import CoachProfile, SessionType
+from marketplace.errors import DomainError, NotFound
+from marketplace.money import format_money
+
+MAX_SLOT_RANGE = timedelta(days=62)
+
+
+class SessionTypeOutput(serializers.ModelSerializer):
+    price_display = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SessionType
+        fields = ["id", "name", "duration_minutes", "price", "currency", "price_display"]
+
+    def get_price_display(self, session_type: SessionType) -> str:
+        return format_money(session_type.price, session_type.currency)
+
+
+class CoachOutput(serializers.ModelSerializer):
+    name = serializers.CharField(source="user.display_name")
+    specializations = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    session_types = SessionTypeOutput(source="active_session_types", many=True)
+    rating_average = serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True)
+    url = serializers.CharField(source="get_absolute_url")
+
+    class Meta:
+        model = CoachProfile
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "headline",
+            "bio",
+            "location",
+            "time_zone",
+            "currency",
+            "languages",
+            "specializations",
+            "session_types",
+            "min_price",
+            "rating_average",
+            "rating_count",
+            "next_available_at",
+            "url",
+        ]
+
+
+class CoachPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class CoachListApi(APIView):
+    """Public coaches, with the same filters and sorts as ``/coaches/``."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in (
+                "q",
+                "specialization",
+                "currency",
+                "min_price",
+                "max_price",
+                "language",
+                "min_rating",
+                "free_within_days",
+                "day",
+                "from_time",
+                "to_time",
+                "tz",
+                "sort",
+                "page",
+                "page_size",
+            )
+        ],
+        responses=CoachOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        form = SearchForm(request.query_params)
+        if not form.is_valid():
+            raise DomainError(
+                "Invalid search.",
+                code="invalid_search",
+                fields={
+                    name: [str(error) for error in errors] for name, errors in form.errors.items()
+                },
+            )
+        coaches = selectors.coach_search(search=form.to_search())
+        paginator = CoachPagination()
+        page = paginator.paginate_queryset(coaches, request, view=self)
+        return paginator.get_paginated_response(CoachOutput(page, many=True).data)
+
+
+class CoachDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=CoachOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        coach = selectors.coach_public_get(pk=pk)
+        return Response(CoachOutput(coach).data)
+
+
+def _instant(value: str, name: str) -> datetime:
+    """An ISO 8601 instant (with offset; a bare date means 00:00 UTC)."""
+    parsed = parse_datetime(value) if "T" in value or " " in value else None
+    if parsed is None:
+        day = parse_date(value) if value else None
+        if day is None:
+            raise DomainError(
+                f"{name} must be an ISO 8601 date or date-time.", fields={name: ["Invalid."]}
+            )
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if parsed.tzinfo is None:
+        raise DomainError(
+            f"{name} needs a time zone offset, e.g. 2026-03-01T09:00:00Z.",
+            fields={name: ["Missing offset."]},
+        )
+    return parsed.astimezone(UTC)
+
+
+class CoachSlotsApi(APIView):
+    """Bookable start times of a coach for a session type, as UTC ISO 8601 instants."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("session_type", int, required=True),
+            OpenApiParameter("start", str, required=False, description="ISO 8601, default now"),
+            OpenApiParameter("end", str, required=False, description="ISO 8601, default +14 d"),
+        ]
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        coach = selectors.coach_public_get(pk=pk)
+        raw_type = request.query_params.get("session_type", "")
+        session_type = next(
+            (item for item in coach.active_session_types if str(item.pk) == raw_type), None
+        )
+        if session_type is None:
+            raise NotFound(
+                "This coach has no such session type.", fields={"session_type": ["Unknown."]}
+            )
+        now = datetime.now(UTC)
+        start = (
+            _instant(request.query_params["start"], "start")
+            if request.query_params.get("start")
+            else now
+        )
+        end = (
+            _instant(request.query_params["end"], "end")
+            if request.query_params.get("end")
+            else start + timedelta(days=14)
+        )
+        if end <= start:
+            raise DomainError("end must be after start.", fields={"end": ["Before start."]})
+        if end - start > MAX_SLOT_RANGE:
+            raise DomainError(
+                "Ask for at most 62 days at once.", fields={"end": ["Range too long."]}
+            )
+        slots = selectors.available_slots(
+            coach=coach, session_type=session_type, start=start, end=end, now=now
+        )
+        return Response(
+            {
+                "coach": coach.pk,
+                "session_type": session_type.pk,
+                "duration_minutes": session_type.duration_minutes,
+                "coach_time_zone": coach.time_zone,
+                "start": start.isoformat().replace("+00:00", "Z"),
+                "end": end.isoformat().replace("+00:00", "Z"),
+                "slots": [slot.isoformat().replace("+00:00", "Z") for slot in slots],
+            }
+        )

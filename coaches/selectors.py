@@ -4,14 +4,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import models
+from django.db.models import (
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from bookings.selectors import busy_intervals
 from coaches.availability import CoachCalendar, compute_slots
-from coaches.models import AvailabilityRule, CoachProfile, ExtraHours, SessionType, TimeOff
+from coaches.models import (
+    AvailabilityRule,
+    CoachApplication,
+    CoachProfile,
+    ExtraHours,
+    FreeWindow,
+    Review,
+    SessionType,
+    TimeOff,
+)
+from marketplace.errors import NotFound
 from marketplace.models import User
 
 
@@ -141,3 +167,177 @@ def nearest_free_slots(
     )
     nearest = sorted(slots, key=lambda slot: (abs(slot - around), slot))[:count]
     return sorted(nearest)
+
+
+# --- discovery -----------------------------------------------------------------------------
+
+
+class SearchSort(models.TextChoices):
+    RELEVANCE = "relevance", "Relevance"
+    PRICE_LOW = "price", "Price: low to high"
+    PRICE_HIGH = "-price", "Price: high to low"
+    RATING = "rating", "Rating"
+    SOONEST = "soonest", "Soonest available"
+
+
+@dataclass(frozen=True)
+class CoachSearch:
+    """A search over public coaches. Prices are minor units of ``currency``; a price
+    filter only matches coaches who sell in that currency."""
+
+    text: str = ""
+    specialization: str = ""
+    currency: str = ""
+    min_price: int | None = None
+    max_price: int | None = None
+    language: str = ""
+    min_rating: Decimal | None = None
+    free_within_days: int | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    sort: str = SearchSort.RELEVANCE
+
+
+def public_coaches() -> QuerySet[CoachProfile]:
+    """Coaches the public may see: approved, able to take charges, active account."""
+    return CoachProfile.objects.bookable()
+
+
+def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySet[CoachProfile]:
+    """Public coaches matching ``search``, ordered, with what a result card shows
+    prefetched (a constant number of queries whatever the page size)."""
+    now = now or timezone.now()
+    coaches = public_coaches()
+    query = None
+    if search.text.strip():
+        query = SearchQuery(search.text.strip(), search_type="websearch", config="english")
+        coaches = coaches.filter(search_vector=query).annotate(
+            rank=SearchRank(F("search_vector"), query)
+        )
+    if search.specialization:
+        coaches = coaches.filter(specializations__slug=search.specialization)
+    if search.min_price is not None or search.max_price is not None:
+        coaches = coaches.filter(currency=search.currency.lower(), min_price__isnull=False)
+        if search.min_price is not None:
+            coaches = coaches.filter(min_price__gte=search.min_price)
+        if search.max_price is not None:
+            coaches = coaches.filter(min_price__lte=search.max_price)
+    if search.language:
+        coaches = coaches.filter(languages__contains=[search.language.lower()])
+    if search.min_rating is not None:
+        coaches = coaches.filter(rating_average__gte=search.min_rating)
+    if search.free_within_days is not None:
+        coaches = coaches.filter(
+            Exists(
+                FreeWindow.objects.filter(
+                    coach=OuterRef("pk"),
+                    ends_at__gt=now,
+                    starts_at__lt=now + timedelta(days=search.free_within_days),
+                )
+            )
+        )
+    if search.window_start is not None and search.window_end is not None:
+        window_start, window_end = max(search.window_start, now), search.window_end
+        coaches = coaches.filter(
+            Exists(
+                FreeWindow.objects.filter(
+                    coach=OuterRef("pk"), starts_at__lt=window_end, ends_at__gt=window_start
+                )
+                .annotate(
+                    fits=ExpressionWrapper(
+                        Least("ends_at", Value(window_end))
+                        - Greatest("starts_at", Value(window_start)),
+                        output_field=DurationField(),
+                    )
+                )
+                .filter(fits__gte=F("min_duration"))
+            )
+        )
+    ordering = {
+        SearchSort.PRICE_LOW: [F("min_price").asc(nulls_last=True), "id"],
+        SearchSort.PRICE_HIGH: [F("min_price").desc(nulls_last=True), "id"],
+        SearchSort.RATING: [
+            F("rating_average").desc(nulls_last=True),
+            F("rating_count").desc(),
+            "id",
+        ],
+        SearchSort.SOONEST: [F("next_available_at").asc(nulls_last=True), "id"],
+    }.get(search.sort)
+    if ordering is None:  # relevance
+        ordering = (
+            ["-rank", "id"]
+            if query is not None
+            else [F("rating_average").desc(nulls_last=True), "id"]
+        )
+    if search.specialization:
+        coaches = coaches.distinct()
+    return (
+        coaches.order_by(*ordering)
+        .select_related("user")
+        .prefetch_related(
+            "specializations",
+            Prefetch(
+                "session_types",
+                queryset=SessionType.objects.filter(is_active=True).order_by("price"),
+                to_attr="active_session_types",
+            ),
+        )
+    )
+
+
+def coach_public_get(*, pk: int | None = None, slug: str | None = None) -> CoachProfile:
+    """A public coach by id or slug, or ``NotFound``."""
+    lookup = {"pk": pk} if pk is not None else {"slug": slug}
+    coach = (
+        public_coaches()
+        .select_related("user", "application__certifying_body")
+        .prefetch_related(
+            "specializations",
+            Prefetch(
+                "session_types",
+                queryset=SessionType.objects.filter(is_active=True).order_by("price"),
+                to_attr="active_session_types",
+            ),
+        )
+        .filter(**lookup)
+        .first()
+    )
+    if coach is None:
+        raise NotFound("No such coach.")
+    return coach
+
+
+def coach_visible_reviews(*, coach: CoachProfile) -> QuerySet[Review]:
+    return Review.objects.filter(coach=coach, is_hidden=False).select_related("client")
+
+
+def coach_upcoming_slots(
+    *, coach: CoachProfile, session_type: SessionType, days: int = 14, now: datetime | None = None
+) -> list[datetime]:
+    """The coach's bookable slots over the next ``days`` days."""
+    now = now or timezone.now()
+    return available_slots(
+        coach=coach, session_type=session_type, start=now, end=now + timedelta(days=days), now=now
+    )
+
+
+def application_for_user(*, user: User) -> CoachApplication | None:
+    return (
+        CoachApplication.objects.select_related("coach", "certifying_body")
+        .filter(coach__user=user)
+        .first()
+    )
+
+
+def reviewable_booking(*, booking_id: int, client: User) -> Any:
+    """The client's booking to review, or ``NotFound``."""
+    from bookings.models import Booking
+
+    booking = (
+        Booking.objects.select_related("coach__user", "session_type")
+        .filter(pk=booking_id, client=client)
+        .first()
+    )
+    if booking is None:
+        raise NotFound("No such session.")
+    return booking

@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE["payments-sweep-webhook-events"] = {
     "task": "payments.sweep_webhook_events",
     "schedule": timedelta(minutes=2),
 }
+# coaches: rebuild search's availability index (free windows, soonest slot) of public coaches.
+CELERY_BEAT_SCHEDULE["coaches-refresh-availability-index"] = {
+    "task": "coaches.refresh_availability_index",
+    "schedule": timedelta(minutes=10),
+}
 
 # --- auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"

@@ -12,6 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         users = seed_demo_users()
+        from coaches.demo import seed_demo_coaches
+
+        coach_users = seed_demo_coaches()  # coach@demo.coach is among them
+        users += [user for user in coach_users if user not in users]
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
         for user in users:
             staff = ", staff" if user.is_staff else ""
