@@ -776,13 +776,48 @@ def dispute_retrieve(dispute_id: str) -> DisputeResult:
     )
 
 
-def charge_amounts(*, charge_ids: list[str]) -> dict[str, int]:
-    """The amount of each platform charge (what the client paid), by charge id."""
-    amounts: dict[str, int] = {}
+
+@dataclass(frozen=True)
+class BalanceTransactionSummary:
+    id: str
+    type: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    created: datetime | None
+    available_on: datetime | None
+    status: str
+    source: str
+
+
+def balance_transactions_list(
+    *, stripe_account_id: str, limit: int = 10_000
+) -> list[BalanceTransactionSummary]:
+    """The connected account's balance transactions (its ledger), newest first."""
     try:
-        for charge_id in dict.fromkeys(charge_ids):
-            charge = stripe_client().v1.charges.retrieve(charge_id)
-            amounts[charge_id] = int(charge["amount"])
+        page = stripe_client().v1.balance_transactions.list(
+            params={"limit": 100}, options={"stripe_account": stripe_account_id}
+        )
+        rows = []
+        for txn in page.auto_paging_iter():
+            source = _get(txn, "source", "")
+            rows.append(
+                BalanceTransactionSummary(
+                    id=txn["id"],
+                    type=txn["type"],
+                    amount=int(txn["amount"]),
+                    fee=int(_get(txn, "fee", 0)),
+                    net=int(txn["net"]),
+                    currency=txn["currency"],
+                    created=_ts(_get(txn, "created")),
+                    available_on=_ts(_get(txn, "available_on")),
+                    status=_get(txn, "status", ""),
+                    source=source if isinstance(source, str) else source["id"],
+                )
+            )
+            if len(rows) >= limit:
+                break
     except stripe.StripeError as error:
         raise _translate(error) from error
-    return amounts
+    return rows

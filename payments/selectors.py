@@ -180,12 +180,14 @@ class MonthNet:
 
 @dataclass
 class Earnings:
-    """A coach's money, read from Stripe: the connected account's balance, the transfers the
-    platform made to it and its payouts. Lifetime figures are per currency, minor units."""
+    """A coach's money, read from Stripe: the connected account's balance and ledger, the
+    transfers the platform made to it and its payouts. Lifetime figures are per currency, in
+    minor units."""
 
     currency: str
     gross: dict[str, int] = field(default_factory=dict)
     platform_fees: dict[str, int] = field(default_factory=dict)
+    refunds: dict[str, int] = field(default_factory=dict)
     net: dict[str, int] = field(default_factory=dict)
     available: list[gateway.Amount] = field(default_factory=list)
     pending: list[gateway.Amount] = field(default_factory=list)
@@ -194,49 +196,50 @@ class Earnings:
     by_month: list[MonthNet] = field(default_factory=list)
 
 
+def _add(totals: dict[str, int], currency: str, amount: int) -> None:
+    totals[currency] = totals.get(currency, 0) + amount
+
+
 def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
     """The coach's earnings, None before a Stripe account exists.
 
-    Net is what reached the coach: every transfer to the account less what was reversed.
-    Gross is what clients paid for those transfers (the charge each transfer came from; a
-    transfer with no source charge, as for a package session, counts as its own gross), and
-    platform fees are gross less net before refunds. Raises ``gateway.GatewayError``.
+    From the connected account's own ledger (its balance transactions), so the figures are
+    Stripe's to the cent: gross is what clients paid (``payment``: the destination payments
+    and package transfers), platform fees the application fees taken from them less fees
+    refunded, refunds what was taken back for refunds and disputes, and net everything that
+    landed in the balance except payouts (gross - fees - refunds). Raises
+    ``gateway.GatewayError``.
     """
     account = connected_account_for(coach)
     if account is None or not account.stripe_account_id:
         return None
     stripe_id = account.stripe_account_id
     balance = gateway.balance_retrieve(stripe_account_id=stripe_id)
-    transfers = gateway.transfers_list(stripe_account_id=stripe_id, limit=1000)
-    payouts = gateway.payouts_list(stripe_account_id=stripe_id, limit=100)
-    gross_by_charge = _charge_gross(transfers)
+    ledger = gateway.balance_transactions_list(stripe_account_id=stripe_id)
     earnings = Earnings(
         currency=account.default_currency or "usd",
         available=balance.available,
         pending=balance.pending,
-        transfers=transfers,
-        payouts=payouts,
+        transfers=gateway.transfers_list(stripe_account_id=stripe_id, limit=100),
+        payouts=gateway.payouts_list(stripe_account_id=stripe_id, limit=100),
     )
     month_totals: dict[tuple[date, str], int] = defaultdict(int)
-    for transfer in transfers:
-        currency = transfer.currency
-        net = transfer.amount - transfer.amount_reversed
-        gross = gross_by_charge.get(transfer.source_transaction, transfer.amount)
-        earnings.gross[currency] = earnings.gross.get(currency, 0) + gross
-        earnings.platform_fees[currency] = (
-            earnings.platform_fees.get(currency, 0) + gross - transfer.amount
-        )
-        earnings.net[currency] = earnings.net.get(currency, 0) + net
-        if transfer.created:
-            month = transfer.created.date().replace(day=1)
-            month_totals[(month, currency)] += net
+    for txn in ledger:
+        if txn.type.startswith("payout"):
+            continue  # money leaving for the bank is not earnings
+        currency = txn.currency
+        if txn.type == "payment":
+            _add(earnings.gross, currency, txn.amount)
+            _add(earnings.platform_fees, currency, txn.fee)
+        elif txn.type == "application_fee_refund":
+            _add(earnings.platform_fees, currency, -txn.amount)
+        else:
+            _add(earnings.refunds, currency, -txn.net)
+        _add(earnings.net, currency, txn.net)
+        if txn.created:
+            month_totals[(txn.created.date().replace(day=1), currency)] += txn.net
     earnings.by_month = _last_months(month_totals, months=months, currency=earnings.currency)
     return earnings
-
-
-def _charge_gross(transfers: list[gateway.TransferSummary]) -> dict[str, int]:
-    charge_ids = [t.source_transaction for t in transfers if t.source_transaction]
-    return gateway.charge_amounts(charge_ids=charge_ids) if charge_ids else {}
 
 
 def _last_months(

@@ -254,6 +254,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
                 "currency": currency,
                 "gross": format_money(figures.gross.get(currency, 0), currency),
                 "fees": format_money(figures.platform_fees.get(currency, 0), currency),
+                "refunds": format_money(figures.refunds.get(currency, 0), currency),
                 "net": format_money(figures.net.get(currency, 0), currency),
             }
             for currency in currencies
