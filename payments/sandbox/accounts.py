@@ -63,9 +63,13 @@ def _requirements(
 
 
 def _schedule(country: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
-    schedule = {
+    schedule: dict[str, Any] = {
         "delay_days": 2,
         "interval": "daily",
+        "monthly_anchor": None,
+        "monthly_payout_days": None,
+        "weekly_anchor": None,
+        "weekly_payout_days": None,
     }
     if given:
         schedule.update({k: v for k, v in given.items() if v != ""})
@@ -73,13 +77,13 @@ def _schedule(country: str, given: dict[str, Any] | None = None) -> dict[str, An
             schedule["delay_days"] = 2
         schedule["delay_days"] = int(schedule["delay_days"])
         if schedule["interval"] != "weekly":
-            schedule.pop("weekly_anchor", None)
+            schedule["weekly_anchor"] = None
         if schedule["interval"] != "monthly":
-            schedule.pop("monthly_anchor", None)
+            schedule["monthly_anchor"] = None
         if schedule["interval"] == "weekly":
-            schedule.setdefault("weekly_anchor", "monday")
+            schedule["weekly_anchor"] = schedule.get("weekly_anchor") or "monday"
         if schedule["interval"] == "monthly":
-            schedule["monthly_anchor"] = int(schedule.get("monthly_anchor", 1))
+            schedule["monthly_anchor"] = int(schedule.get("monthly_anchor") or 1)
     return schedule
 
 
@@ -112,6 +116,7 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
         "business_profile": business_profile,
         "business_type": params.get("business_type"),
         "capabilities": capabilities,
+        "company": None,
         "charges_enabled": False,
         "controller": {
             "fees": {"payer": "application"},
@@ -151,7 +156,7 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
                 "primary_color": None,
                 "secondary_color": None,
             },
-            "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
+            "card_issuing": {"tos_acceptance": {"date": None, "ip": None, "user_agent": None}},
             "card_payments": {
                 "decline_on": {"avs_failure": False, "cvc_failure": False},
                 "statement_descriptor_prefix": None,
@@ -172,7 +177,7 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
                 "schedule": _schedule(country, payout_settings.get("schedule")),
                 "statement_descriptor": payout_settings.get("statement_descriptor"),
             },
-            "sepa_debit_payments": {},
+            "sepa_debit_payments": {"creditor_id": None},
             "treasury": None,
         },
         "tos_acceptance": {

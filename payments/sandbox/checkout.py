@@ -255,7 +255,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "payment_link": None,
         "payment_method_collection": "if_required",
         "payment_method_configuration_details": None,
-        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
+        "payment_method_options": {"card": _card_options()},
         "payment_method_types": params.get("payment_method_types") or ["card"],
         "payment_status": "unpaid",
         "permissions": None,
@@ -343,6 +343,22 @@ def expire_due_sessions(*, now: int) -> None:
         _expire(row)
 
 
+def _card_options() -> dict[str, Any]:
+    return {
+        "capture_method": None,
+        "installments": None,
+        "request_extended_authorization": None,
+        "request_incremental_authorization": None,
+        "request_multicapture": None,
+        "request_overcapture": None,
+        "request_three_d_secure": "automatic",
+        "restrictions": None,
+        "setup_future_usage": None,
+        "statement_descriptor_suffix_kana": None,
+        "statement_descriptor_suffix_kanji": None,
+    }
+
+
 # --- paying -------------------------------------------------------------------------------
 
 
@@ -357,7 +373,12 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
         "object": "payment_intent",
         "amount": session["amount_total"],
         "amount_capturable": 0,
-        "amount_details": {"tip": {}},
+        "amount_details": {
+            "discount_amount": None,
+            "shipping": None,
+            "tax": None,
+            "tip": {"amount": None},
+        },
         "amount_received": 0,
         "application": None,
         "application_fee_amount": intent_data.get("application_fee_amount"),
@@ -383,10 +404,10 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
         "payment_method_configuration_details": None,
         "payment_method_options": {
             "card": {
-                "installments": None,
+                **_card_options(),
                 "mandate_options": None,
                 "network": None,
-                "request_three_d_secure": "automatic",
+                "require_cvc_recollection": None,
             }
         },
         "payment_method_types": ["card"],
@@ -401,14 +422,7 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
         "statement_descriptor_suffix": intent_data.get("statement_descriptor_suffix"),
         "status": "requires_payment_method",
         "transfer_data": (
-            {
-                "destination": transfer_data["destination"],
-                **(
-                    {"amount": transfer_data["amount"]}
-                    if transfer_data.get("amount") is not None
-                    else {}
-                ),
-            }
+            {"amount": transfer_data.get("amount"), "destination": transfer_data["destination"]}
             if transfer_data
             else None
         ),

@@ -124,12 +124,14 @@ def balance_shape(account: str) -> dict[str, Any]:
             for currency in currencies
         ]
 
-    zero = [{"amount": 0, "currency": currency} for currency in currencies]
+    zero = [
+        {"amount": 0, "currency": currency, "source_types": {"card": 0}} for currency in currencies
+    ]
     return {
         "object": "balance",
         "available": rows("available"),
         "connect_reserved": copy.deepcopy(zero),
-        "instant_available": rows("available"),
+        "instant_available": [{**row, "net_available": []} for row in rows("available")],
         "issuing": {"available": copy.deepcopy(zero)},
         "livemode": False,
         "pending": rows("pending"),
