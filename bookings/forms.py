@@ -1,1 +1,52 @@
-"""Bookings forms."""
+"""Bookings forms: what people type; the services decide."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django import forms
+
+from bookings.models import CancellationPolicy
+
+
+class TopicForm(forms.Form):
+    topic = forms.CharField(
+        label="What would you like to work on?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+        help_text="The coach reads this before the session.",
+    )
+    client_time_zone = forms.CharField(widget=forms.HiddenInput(attrs={"data-detect-timezone": ""}), required=False)
+
+    def clean_client_time_zone(self) -> str:
+        zone = self.cleaned_data.get("client_time_zone") or "UTC"
+        return zone if zone in available_timezones() else "UTC"
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional)", max_length=500, required=False)
+
+
+class RescheduleForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label="New start (UTC, ISO 8601)", help_text="Pick one of the free times listed."
+    )
+
+
+class IssueForm(forms.Form):
+    description = forms.CharField(label="What went wrong?", widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = CancellationPolicy
+        fields = [
+            "free_cancellation_hours",
+            "late_cancellation_refund_percent",
+            "after_start_refund_percent",
+            "no_show_refund_percent",
+            "refund_application_fee_on_partial",
+            "free_reschedule_hours",
+            "max_reschedules",
+        ]

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import LIVE_STATUSES, Booking, BookingStatus, CancellationPolicy
+from marketplace.errors import NotFound
+
+if TYPE_CHECKING:
+    from coaches.models import CoachProfile
+    from marketplace.models import User
+    from payments.models import Payment
 
 
 def busy_intervals(
@@ -33,3 +42,140 @@ def busy_intervals(
     for coach_id, starts_at, ends_at in rows:
         taken[coach_id].append((starts_at, ends_at))
     return dict(taken)
+
+
+# --- policy ---------------------------------------------------------------------------------
+
+
+def policy_for(coach: CoachProfile) -> CancellationPolicy:
+    """The coach's cancellation policy, or the defaults (an unsaved row) when they have none."""
+    policy = CancellationPolicy.objects.filter(coach=coach).first()
+    return policy if policy is not None else CancellationPolicy(coach=coach)
+
+
+@dataclass(frozen=True)
+class RefundTerms:
+    percent: int
+    refund_application_fee: bool
+    explanation: str
+
+
+def refund_terms(*, booking: Booking, now: datetime | None = None) -> RefundTerms:
+    """What a client's cancellation of ``booking`` at ``now`` refunds under its coach's policy."""
+    now = now or timezone.now()
+    policy = policy_for(booking.coach)
+    if booking.starts_at - now >= timedelta(hours=policy.free_cancellation_hours):
+        return RefundTerms(
+            100,
+            True,
+            f"Full refund: more than {policy.free_cancellation_hours} hours before the start.",
+        )
+    if now < booking.starts_at:
+        return RefundTerms(
+            policy.late_cancellation_refund_percent,
+            policy.refund_application_fee_on_partial,
+            f"{policy.late_cancellation_refund_percent}% refund: less than "
+            f"{policy.free_cancellation_hours} hours before the start.",
+        )
+    return RefundTerms(
+        policy.after_start_refund_percent,
+        policy.refund_application_fee_on_partial,
+        f"{policy.after_start_refund_percent}% refund: after the start.",
+    )
+
+
+def policy_summary(coach: CoachProfile) -> list[str]:
+    """The policy in plain words, for the review page and the e-mails."""
+    policy = policy_for(coach)
+    return [
+        f"Free cancellation up to {policy.free_cancellation_hours} hours before the start.",
+        f"{policy.late_cancellation_refund_percent}% refund when cancelled later, "
+        f"{policy.after_start_refund_percent}% after the start.",
+        f"Free rescheduling up to {policy.free_reschedule_hours} hours before the start, "
+        f"at most {policy.max_reschedules} times.",
+    ]
+
+
+# --- what people see -------------------------------------------------------------------------
+
+
+def booking_for_user(*, user: User, booking_id: int) -> Booking:
+    """The booking if ``user`` is its client, its coach or staff; ``NotFound`` otherwise."""
+    booking = (
+        Booking.objects.select_related("coach__user", "client", "session_type", "package_purchase")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or not (
+        user.is_staff or booking.client_id == user.pk or booking.coach.user_id == user.pk
+    ):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def bookings_visible_to(*, user: User) -> QuerySet[Booking]:
+    return (
+        Booking.objects.select_related("coach__user", "client", "session_type")
+        .filter(Q(client=user) | Q(coach__user=user))
+        .order_by("-starts_at")
+    )
+
+
+def client_sessions(*, client: User, now: datetime | None = None) -> dict[str, list[Booking]]:
+    """The client's dashboard: upcoming (held or confirmed, not ended) and past sessions."""
+    now = now or timezone.now()
+    rows = list(
+        Booking.objects.select_related("coach__user", "session_type")
+        .prefetch_related("payments")
+        .filter(client=client)
+        .exclude(status__in=[BookingStatus.RESCHEDULED])
+        .exclude(status=BookingStatus.EXPIRED, payments__status="succeeded")
+        .order_by("starts_at")
+    )
+    upcoming = [b for b in rows if b.ends_at > now and b.status in LIVE_STATUSES]
+    past = [b for b in rows if b not in upcoming and b.status != BookingStatus.EXPIRED]
+    past.reverse()
+    return {"upcoming": upcoming, "past": past}
+
+
+def coach_agenda(*, coach: CoachProfile, now: datetime | None = None) -> dict[str, list[Booking]]:
+    """The coach's dashboard: today's sessions (coach's time zone), upcoming, and ended
+    sessions still waiting to be marked."""
+    now = now or timezone.now()
+    zone = ZoneInfo(coach.time_zone)
+    local_today = now.astimezone(zone).date()
+    day_start = datetime.combine(local_today, time.min, tzinfo=zone)
+    day_end = day_start + timedelta(days=1)
+    confirmed = list(
+        Booking.objects.select_related("client", "session_type")
+        .filter(coach=coach, status=BookingStatus.CONFIRMED)
+        .order_by("starts_at")
+    )
+    return {
+        "today": [b for b in confirmed if day_start <= b.starts_at < day_end],
+        "upcoming": [b for b in confirmed if b.starts_at >= day_end],
+        "to_mark": [b for b in confirmed if b.ends_at <= now],
+    }
+
+
+def calendar_bookings(*, user: User) -> QuerySet[Booking]:
+    """Confirmed and completed sessions of the user, as client or coach, for the iCal feed
+    (cancelled ones too, so calendars drop them)."""
+    since = timezone.now() - timedelta(days=90)
+    return (
+        Booking.objects.select_related("coach__user", "client", "session_type")
+        .filter(Q(client=user) | Q(coach__user=user), starts_at__gte=since)
+        .exclude(status__in=[BookingStatus.HELD, BookingStatus.EXPIRED])
+        .order_by("starts_at")
+    )
+
+
+def booking_payment(booking: Booking) -> Payment | None:
+    """The booking's payment (the paid one if any), or None for a package session."""
+    from payments.models import Payment
+
+    payments = list(Payment.objects.filter(booking=booking).order_by("-pk"))
+    for payment in payments:
+        if payment.status != "pending" and payment.status != "cancelled":
+            return payment
+    return payments[0] if payments else None

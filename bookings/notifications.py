@@ -1,0 +1,133 @@
+"""Booking e-mails: rendered from ``templates/emails/bookings_*.txt`` and sent by Celery
+after the surrounding transaction commits (``marketplace.emails.send_templated_email``).
+
+Times are shown in each recipient's time zone, with its name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from bookings.ical import booking_attachment
+from marketplace.emails import send_templated_email
+from marketplace.money import format_money
+
+if TYPE_CHECKING:
+    from bookings.models import Booking
+    from payments.models import Refund
+
+
+def local_time(moment: datetime, zone_name: str) -> str:
+    zone = ZoneInfo(zone_name or "UTC")
+    return f"{moment.astimezone(zone):%A %d %B %Y, %H:%M} ({zone_name or 'UTC'})"
+
+
+def _context(booking: Booking, *, for_coach: bool) -> dict:
+    zone = booking.coach.time_zone if for_coach else booking.client_time_zone
+    return {
+        "booking": booking,
+        "coach_name": booking.coach.user.display_name,
+        "client_name": booking.client.display_name,
+        "session_name": booking.session_type.name,
+        "when": local_time(booking.starts_at, zone),
+        "meeting_url": booking.meeting_url,
+        "booking_url": f"{settings.SITE_URL}{booking.get_absolute_url()}",
+        "for_coach": for_coach,
+    }
+
+
+def booking_confirmed(booking: Booking) -> None:
+    for user, for_coach in ((booking.client, False), (booking.coach.user, True)):
+        context = _context(booking, for_coach=for_coach)
+        send_templated_email(
+            to=user.email,
+            subject=f"Confirmed: {booking.session_type.name} on {context['when']}",
+            template="bookings_confirmed",
+            context=context,
+            attachments=[booking_attachment(booking, for_user_id=user.pk)],
+        )
+
+
+def hold_expired(booking: Booking) -> None:
+    send_templated_email(
+        to=booking.client.email,
+        subject="Your hold expired",
+        template="bookings_hold_expired",
+        context=_context(booking, for_coach=False),
+    )
+
+
+def slot_lost_refund(booking: Booking, refund: Refund | None) -> None:
+    context = _context(booking, for_coach=False)
+    context["refund_amount"] = format_money(refund.amount, refund.currency) if refund else ""
+    send_templated_email(
+        to=booking.client.email,
+        subject="Your payment is refunded: the time was taken",
+        template="bookings_slot_lost",
+        context=context,
+    )
+
+
+def booking_cancelled(booking: Booking, *, refund: Refund | None, by_client: bool) -> None:
+    for user, for_coach in ((booking.client, False), (booking.coach.user, True)):
+        context = _context(booking, for_coach=for_coach)
+        context["by_client"] = by_client
+        context["refund_amount"] = format_money(refund.amount, refund.currency) if refund else ""
+        send_templated_email(
+            to=user.email,
+            subject=f"Cancelled: {booking.session_type.name}",
+            template="bookings_cancelled",
+            context=context,
+            attachments=[booking_attachment(booking, for_user_id=user.pk)],
+        )
+
+
+def booking_rescheduled(booking: Booking, *, previous_starts_at: datetime) -> None:
+    for user, for_coach in ((booking.client, False), (booking.coach.user, True)):
+        context = _context(booking, for_coach=for_coach)
+        zone = booking.coach.time_zone if for_coach else booking.client_time_zone
+        context["previous_when"] = local_time(previous_starts_at, zone)
+        send_templated_email(
+            to=user.email,
+            subject=f"Rescheduled: {booking.session_type.name}",
+            template="bookings_rescheduled",
+            context=context,
+            attachments=[booking_attachment(booking, for_user_id=user.pk)],
+        )
+
+
+def reminder(booking: Booking, *, hours: int) -> None:
+    for user, for_coach in ((booking.client, False), (booking.coach.user, True)):
+        context = _context(booking, for_coach=for_coach)
+        context["hours"] = hours
+        send_templated_email(
+            to=user.email,
+            subject=f"In {hours} hour{'s' if hours != 1 else ''}: {booking.session_type.name}",
+            template="bookings_reminder",
+            context=context,
+        )
+
+
+def refund_sent(refund: Refund) -> None:
+    send_templated_email(
+        to=refund.payment.client.email,
+        subject=f"Refund of {format_money(refund.amount, refund.currency)}",
+        template="bookings_refund",
+        context={"amount": format_money(refund.amount, refund.currency), "refund": refund},
+    )
+
+
+def issue_raised(booking: Booking) -> None:
+    if settings.STAFF_ALERT_EMAILS:
+        context = _context(booking, for_coach=True)
+        context["description"] = booking.issue_description
+        send_templated_email(
+            to=list(settings.STAFF_ALERT_EMAILS),
+            subject=f"Issue raised on booking {booking.pk}",
+            template="bookings_issue_raised",
+            context=context,
+        )
