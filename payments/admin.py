@@ -21,7 +21,7 @@ from payments.states import requirement_labels
 def _alerts_label() -> str:
     try:
         count = selectors.open_staff_alert_count()
-    except Exception:  # noqa: BLE001 - the label must render even before migrations
+    except Exception:
         return "Staff alerts"
     return f"Staff alerts ({count} open)" if count else "Staff alerts"
 
@@ -125,7 +125,7 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
         if failed:
             self.message_user(request, "Failed: " + "; ".join(failed), level=messages.ERROR)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
             **(extra_context or {}),
             "funnel": selectors.onboarding_funnel(),
@@ -138,10 +138,10 @@ class OpenFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "open"
 
-    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+    def lookups(self, request, model_admin):
         return [("yes", "Open"), ("no", "Resolved")]
 
-    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+    def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(resolved_at__isnull=True)
         if self.value() == "no":

@@ -22,7 +22,7 @@ from payments.services import SUPPORTED_COUNTRIES
 
 
 class IsCoach(IsAuthenticated):
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
             return False
         if not request.user.is_coach:

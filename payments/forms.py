@@ -10,15 +10,19 @@ from django.conf import settings
 from payments.models import PayoutInterval, Weekday
 from payments.services import SUPPORTED_COUNTRIES
 
+_COUNTRY_CHOICES: list[tuple[str, str]] = sorted(
+    SUPPORTED_COUNTRIES.items(), key=lambda item: item[1]
+)
+
 
 class ConnectStartForm(forms.Form):
     country = forms.ChoiceField(
         label="Country you live and bank in",
-        choices=sorted(SUPPORTED_COUNTRIES.items(), key=lambda item: item[1]),
+        choices=_COUNTRY_CHOICES,
         help_text="Stripe needs it to know what to ask; it cannot be changed later.",
     )
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["country"].initial = settings.PLATFORM_COUNTRY
 

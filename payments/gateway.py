@@ -337,9 +337,7 @@ def balance_retrieve(*, stripe_account_id: str) -> BalanceSnapshot:
     except stripe.StripeError as error:
         raise _translate(error) from error
     return BalanceSnapshot(
-        available=[
-            Amount(int(item["amount"]), item["currency"]) for item in balance["available"]
-        ],
+        available=[Amount(int(item["amount"]), item["currency"]) for item in balance["available"]],
         pending=[Amount(int(item["amount"]), item["currency"]) for item in balance["pending"]],
     )
 
@@ -774,7 +772,6 @@ def dispute_retrieve(dispute_id: str) -> DisputeResult:
         reason=_field(dispute, "reason", ""),
         status=_field(dispute, "status", ""),
     )
-
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ Handler = Callable[["WebhookEvent"], None]
 HANDLERS: dict[str, Handler] = {}
 
 
-class RetryLater(Exception):  # noqa: N818 - reads as what the handler asks for
+class RetryLater(Exception):
     """The event refers to an object we do not have yet; process it again later."""
 
 
@@ -75,7 +75,7 @@ def handler_for(event_type: str) -> Handler | None:
 # --- Connect events handled here ----------------------------------------------------------
 
 
-def _account_for(stripe_account_id: str):  # noqa: ANN202 - a ConnectedAccount
+def _account_for(stripe_account_id: str):
     from payments.models import ConnectedAccount
 
     account = ConnectedAccount.objects.filter(stripe_account_id=stripe_account_id).first()
@@ -130,6 +130,4 @@ def handle_account_application_deauthorized(event: WebhookEvent) -> None:
 def handle_payout(event: WebhookEvent) -> None:
     from payments import services
 
-    services.payout_sync(
-        account=_account_for(event.stripe_account_id), payout_id=event.object_id
-    )
+    services.payout_sync(account=_account_for(event.stripe_account_id), payout_id=event.object_id)

@@ -270,15 +270,16 @@ class Funnel:
 
 def onboarding_funnel() -> Funnel:
     counts = dict(
-        ConnectedAccount.objects.values_list("state").annotate(n=Count("pk")).values_list(
-            "state", "n"
-        )
+        ConnectedAccount.objects.values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
     )
     durations = [
         (activated - created).total_seconds()
         for created, activated in ConnectedAccount.objects.filter(
             activated_at__isnull=False
         ).values_list("created_at", "activated_at")
+        if activated is not None
     ]
     return Funnel(
         counts=[(state.value, state.label, counts.get(state.value, 0)) for state in AccountState],

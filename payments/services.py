@@ -9,7 +9,7 @@ whatever order they run in.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -481,7 +481,9 @@ def connected_account_update_payout_schedule(
 def payout_sync(*, account: ConnectedAccount, payout_id: str) -> Payout:
     """Re-read one payout from Stripe (on the connected account) and mirror it."""
     assert account.stripe_account_id
-    summary = gateway.payout_retrieve(stripe_account_id=account.stripe_account_id, payout_id=payout_id)
+    summary = gateway.payout_retrieve(
+        stripe_account_id=account.stripe_account_id, payout_id=payout_id
+    )
     with transaction.atomic():
         payout, created = Payout.objects.select_for_update().get_or_create(
             stripe_payout_id=summary.id,
@@ -533,4 +535,3 @@ def _alert_payout_failed(account: ConnectedAccount, payout: Payout) -> None:
             f"{payout.failure_message or payout.failure_code or 'no reason given'}."
         ),
     )
-

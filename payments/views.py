@@ -30,7 +30,7 @@ logger = logging.getLogger("payments")
 def coach_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_coach:  # type: ignore[union-attr]
             return render(request, "payments/not_a_coach.html", status=403)
         return view(request, *args, **kwargs)
@@ -113,7 +113,7 @@ def connect_start(request: HttpRequest) -> HttpResponse:
 @require_POST
 @coach_required
 def connect_continue(request: HttpRequest) -> HttpResponse:
-    """"Continue setup": a fresh onboarding link."""
+    """ "Continue setup": a fresh onboarding link."""
     refresh_url, return_url = _setup_urls()
     try:
         link = services.connected_account_onboarding_link(
@@ -171,7 +171,7 @@ def connect_return(request: HttpRequest) -> HttpResponse:
 @require_POST
 @coach_required
 def connect_dashboard(request: HttpRequest) -> HttpResponse:
-    """"Open Stripe dashboard": a one-time login link into the Express dashboard."""
+    """ "Open Stripe dashboard": a one-time login link into the Express dashboard."""
     try:
         link = services.connected_account_login_link(coach=request.user)  # type: ignore[arg-type]
     except DomainError as error:
@@ -226,10 +226,11 @@ def business_profile(request: HttpRequest) -> HttpResponse:
 
 
 def _errors(form: PayoutScheduleForm | BusinessProfileForm) -> str:
-    return "; ".join(
-        f"{form.fields[name].label if name in form.fields else name}: {' '.join(errors)}"
-        for name, errors in form.errors.items()
-    )
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else name
+        parts.append(f"{label}: {' '.join(str(error) for error in errors)}")
+    return "; ".join(parts)
 
 
 # --- earnings -----------------------------------------------------------------------------
@@ -299,8 +300,17 @@ def earnings_csv(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="earnings-{stamp}.csv"'
     writer = csv.writer(response)
     writer.writerow(
-        ["kind", "id", "date_utc", "amount", "currency", "amount_minor", "reversed_minor",
-         "status", "arrival_date_utc"]
+        [
+            "kind",
+            "id",
+            "date_utc",
+            "amount",
+            "currency",
+            "amount_minor",
+            "reversed_minor",
+            "status",
+            "arrival_date_utc",
+        ]
     )
     for transfer in figures.transfers if figures else []:
         writer.writerow(
@@ -339,9 +349,7 @@ def earnings_csv(request: HttpRequest) -> HttpResponse:
 def _receive(request: HttpRequest, endpoint: str) -> HttpResponse:
     signature = request.headers.get("Stripe-Signature", "")
     try:
-        webhooks.webhook_event_receive(
-            endpoint=endpoint, payload=request.body, signature=signature
-        )
+        webhooks.webhook_event_receive(endpoint=endpoint, payload=request.body, signature=signature)
     except gateway.InvalidWebhook as error:
         logger.warning("rejected a %s webhook: %s", endpoint, error)
         return HttpResponse("invalid signature or payload", status=400, content_type="text/plain")

@@ -122,7 +122,7 @@ def webhook_event_process(*, event_id: int) -> str | None:
             # A savepoint: a failing handler's writes are rolled back, the bookkeeping stays.
             with transaction.atomic():
                 handler(event)
-        except Exception as error:  # noqa: BLE001 - every failure is recorded and retried
+        except Exception as error:
             retry_later = isinstance(error, RetryLater)
             if not retry_later:
                 logger.exception("webhook %s (%s) failed", event.stripe_event_id, event.type)
@@ -167,7 +167,6 @@ def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
 
         enqueue(process_webhook_event, locked.pk)
     return locked
-
 
 
 def _eager() -> bool:

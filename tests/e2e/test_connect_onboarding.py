@@ -76,9 +76,7 @@ def test_requirements_left_due_are_listed_and_continue_setup_works(coach_page):
     _start(page)
     _submit_onboarding(page, "Leave a requirement due")
     # then: exactly what Stripe still needs, in plain words
-    assert page.locator("#requirements-due li").all_inner_texts() == [
-        "A photo of your ID document"
-    ]
+    assert page.locator("#requirements-due li").all_inner_texts() == ["A photo of your ID document"]
     assert page.locator("#connect-state").get_attribute("data-state") == "onboarding"
     assert not _bookable(coach)
     # when: "Continue setup" leads back to Stripe with a fresh link, and the coach finishes

@@ -48,7 +48,9 @@ def make_account(coach, *, outcome: str | None = None) -> ConnectedAccount:
 
 
 @pytest.fixture
-def active_account(stripe_local, connect_coach, django_capture_on_commit_callbacks) -> ConnectedAccount:
+def active_account(
+    stripe_local, connect_coach, django_capture_on_commit_callbacks
+) -> ConnectedAccount:
     with django_capture_on_commit_callbacks(execute=True):
         account = make_account(connect_coach, outcome="complete")
     account.refresh_from_db()

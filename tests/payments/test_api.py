@@ -32,7 +32,9 @@ def test_status_before_anything(api, stripe_local):
     assert body["can_continue_setup"] is True
 
 
-def test_create_account_returns_an_onboarding_link_and_is_idempotent(api, connect_coach, stripe_local):
+def test_create_account_returns_an_onboarding_link_and_is_idempotent(
+    api, connect_coach, stripe_local
+):
     first = api.post("/api/connect/account", {"country": "US"}, format="json")
     second = api.post("/api/connect/account", {}, format="json")
     assert first.status_code == 201

@@ -87,7 +87,9 @@ def test_earnings_equal_the_local_stripe_to_the_cent(
     # lifetime, against the connected account's ledger at the local Stripe
     ledger = [
         row.data
-        for row in StripeObject.objects.filter(object_type="balance_transaction", account=destination)
+        for row in StripeObject.objects.filter(
+            object_type="balance_transaction", account=destination
+        )
     ]
     reversed_total = sum(t["amount_reversed"] for t in stripe_transfers.values())
     assert reversed_total > 0
@@ -96,7 +98,9 @@ def test_earnings_equal_the_local_stripe_to_the_cent(
     assert earnings.gross == {"usd": sum(amount for amount, _ in CHARGES)}
     assert earnings.platform_fees == {"usd": sum(fee for _, fee in CHARGES) - fee_refunded}
     assert earnings.refunds == {"usd": reversed_total}
-    assert earnings.net == {"usd": sum(t["net"] for t in ledger if not t["type"].startswith("payout"))}
+    assert earnings.net == {
+        "usd": sum(t["net"] for t in ledger if not t["type"].startswith("payout"))
+    }
     assert earnings.net["usd"] == (
         earnings.gross["usd"] - earnings.platform_fees["usd"] - earnings.refunds["usd"]
     )
@@ -111,13 +115,14 @@ def test_earnings_equal_the_local_stripe_to_the_cent(
     }
     # everything that became available was paid out (daily schedule)
     paid_out = sum(p["amount"] for p in stripe_payouts.values() if p["status"] == "paid")
-    assert paid_out + stripe_balance["usd"]["available"] + stripe_balance["usd"]["pending"] == (
-        earnings.net["usd"]
+    assert (
+        paid_out + stripe_balance["usd"]["available"] + stripe_balance["usd"]["pending"]
+        == (earnings.net["usd"])
     )
     # payout.* webhooks were mirrored, re-read from Stripe
-    assert {
-        p.stripe_payout_id: (p.amount, p.status) for p in Payout.objects.all()
-    } == {pid: (p["amount"], p["status"]) for pid, p in stripe_payouts.items()}
+    assert {p.stripe_payout_id: (p.amount, p.status) for p in Payout.objects.all()} == {
+        pid: (p["amount"], p["status"]) for pid, p in stripe_payouts.items()
+    }
     # the month chart adds up to the lifetime net
     assert sum(month.amount for month in earnings.by_month) == earnings.net["usd"]
 

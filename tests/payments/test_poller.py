@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,7 @@ def test_beat_schedule_entries_name_registered_tasks():
     celery_app.loader.import_default_modules()
     assert poll["task"] in celery_app.tasks
     assert sweep["task"] in celery_app.tasks
-    assert settings.CELERY_BEAT_SCHEDULE == schedule
+    assert schedule == settings.CELERY_BEAT_SCHEDULE
 
 
 def test_due_for_poll_honours_backoff_and_the_daily_check(stripe_local, connect_coach):
@@ -66,7 +67,7 @@ def test_backoff_grows_and_is_capped():
         for n in range(12)
     ]
     assert delays[0] == timedelta(minutes=5)
-    assert all(a <= b for a, b in zip(delays, delays[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(delays))
     assert delays[-1] == timedelta(hours=6)
     assert services.next_poll_delay(state=AccountState.DEAUTHORIZED, unchanged_polls=0) is None
 

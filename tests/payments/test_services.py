@@ -43,7 +43,9 @@ def test_create_makes_one_express_account_and_is_idempotent(stripe_local, connec
     assert "external_account" in first.requirements_currently_due
 
 
-def test_gateway_create_retry_with_the_same_row_returns_the_same_account(stripe_local, connect_coach):
+def test_gateway_create_retry_with_the_same_row_returns_the_same_account(
+    stripe_local, connect_coach
+):
     # given: a row whose first create reached Stripe but whose commit was lost
     row = services.connected_account_get_or_create_row(coach=connect_coach)
     made = gateway.account_create(account=row, email=connect_coach.email, country="US")
@@ -69,7 +71,7 @@ def test_concurrent_double_click_creates_one_account(settings, connect_coach):
             barrier.wait()
             account = services.connected_account_create(coach=connect_coach)
             results.append(account.stripe_account_id)
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()

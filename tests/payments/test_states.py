@@ -156,9 +156,7 @@ def test_every_combination_is_consistent():
         )
         state = derive_state(facts)
         # then: active exactly when Stripe lets the account charge and pay out, cleanly
-        is_active = (
-            has and charges and payouts and not past and not reason and not deauth
-        )
+        is_active = has and charges and payouts and not past and not reason and not deauth
         assert (state == AccountState.ACTIVE) == is_active, combo
         # deauthorization and rejection always show
         if deauth:

@@ -28,7 +28,9 @@ def test_pages_need_a_signed_in_coach(client, stripe_local):
     assert not ConnectedAccount.objects.exists()
 
 
-def test_wizard_start_creates_the_account_once_and_goes_to_stripe(coach_client, connect_coach, stripe_local):
+def test_wizard_start_creates_the_account_once_and_goes_to_stripe(
+    coach_client, connect_coach, stripe_local
+):
     page = coach_client.get(reverse("payments:connect_setup"))
     assert page.status_code == 200
     assert b"Set up payouts with Stripe" in page.content
@@ -43,7 +45,9 @@ def test_wizard_start_creates_the_account_once_and_goes_to_stripe(coach_client, 
     assert account.state == AccountState.ONBOARDING
 
 
-def test_refresh_url_makes_a_fresh_link_and_never_completes(coach_client, connect_coach, stripe_local):
+def test_refresh_url_makes_a_fresh_link_and_never_completes(
+    coach_client, connect_coach, stripe_local
+):
     make_account(connect_coach)
     response = coach_client.get(reverse("payments:connect_refresh"))
     assert response.status_code == 303

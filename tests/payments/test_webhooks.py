@@ -65,7 +65,9 @@ def test_bad_signature_is_400_and_nothing_is_stored(stripe_local, client, settin
     response = _post(client, CONNECT_URL, payload, settings.STRIPE_WEBHOOK_SECRET)
     assert response.status_code == 400
     # no signature at all, and a tampered body
-    assert client.post(CONNECT_URL, data=payload, content_type="application/json").status_code == 400
+    assert (
+        client.post(CONNECT_URL, data=payload, content_type="application/json").status_code == 400
+    )
     signature = events.sign(payload, settings.STRIPE_CONNECT_WEBHOOK_SECRET)
     tampered = payload.replace("acct_x", "acct_y")
     response = client.post(
@@ -82,7 +84,10 @@ def test_a_stale_signature_is_refused(stripe_local, client, settings):
     payload = _event("account.updated", {"id": "acct_x", "object": "account"}, account="acct_x")
     old = events.sign(payload, settings.STRIPE_CONNECT_WEBHOOK_SECRET, int(time.time()) - 3600)
     response = client.post(
-        CONNECT_URL, data=payload, content_type="application/json", headers={"Stripe-Signature": old}
+        CONNECT_URL,
+        data=payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": old},
     )
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
@@ -139,7 +144,9 @@ def test_failures_end_failed_after_the_last_attempt_with_a_staff_alert(
 ):
     from payments import webhooks
 
-    payload = _event("account.updated", {"id": "acct_nobody", "object": "account"}, account="acct_nobody")
+    payload = _event(
+        "account.updated", {"id": "acct_nobody", "object": "account"}, account="acct_nobody"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         _post(client, CONNECT_URL, payload, settings.STRIPE_CONNECT_WEBHOOK_SECRET)
     event = WebhookEvent.objects.get()
@@ -271,7 +278,9 @@ def test_deauthorization_makes_the_coach_unbookable_and_alerts_staff(
     assert not CoachProfile.objects.get(user=connect_coach).is_bookable
     alert = StaffAlert.objects.get(kind=StaffAlert.Kind.ACCOUNT_DEAUTHORIZED)
     assert alert.account == active_account
-    assert any("ops@example.test" in m.to and "deauthorized" in m.subject.lower() for m in mail.outbox)
+    assert any(
+        "ops@example.test" in m.to and "deauthorized" in m.subject.lower() for m in mail.outbox
+    )
     assert any(connect_coach.email in m.to for m in mail.outbox)
     # a later poll or account.updated cannot bring it back
     services.connected_account_refresh(account=active_account)
@@ -297,8 +306,9 @@ def test_capability_updated_refreshes_the_account(
     assert account.state == AccountState.ACTIVE
 
 
-def test_registering_a_handler_from_another_module(stripe_local, client, settings,
-                                                   django_capture_on_commit_callbacks):
+def test_registering_a_handler_from_another_module(
+    stripe_local, client, settings, django_capture_on_commit_callbacks
+):
     seen: list[str] = []
 
     @handles("test.thing.*")
@@ -332,11 +342,13 @@ def test_a_handler_error_rolls_back_its_writes_and_is_retried(
     try:
         payload = _event("test.broken", {"id": "x_1", "object": "thing"})
         with django_capture_on_commit_callbacks(execute=True):
-            assert _post(client, PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRET).status_code == 200
+            assert (
+                _post(client, PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRET).status_code
+                == 200
+            )
         event = WebhookEvent.objects.get()
         assert event.status == WebhookEventStatus.RETRYING
         assert "RuntimeError: boom" in event.last_error
         assert not ConnectedAccount.objects.exists()
     finally:
         HANDLERS.pop("test.broken", None)
-
