@@ -7,7 +7,9 @@ that reacts to one by fetching finds the data there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -39,7 +41,16 @@ def push(groups: list[str], event: dict[str, Any]) -> None:
             await layer.group_send(group, event)
 
     try:
-        async_to_sync(send_all)()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            async_to_sync(send_all)()
+        else:
+            # Called from code that runs inside an event loop (async_to_sync refuses that):
+            # send from a helper thread with its own loop.
+            helper = threading.Thread(target=asyncio.run, args=(send_all(),))
+            helper.start()
+            helper.join()
     except Exception:
         logger.exception("could not push a messaging event to %s", groups)
 

@@ -64,7 +64,7 @@
         if (this.handlers.close) this.handlers.close();
         if (this.stopped) return;
         window.setTimeout(() => this.connect(), this.delay);
-        this.delay = Math.min(this.delay * 2, 15000);
+        this.delay = Math.min(this.delay * 2, 5000);
       });
     }
   }

@@ -54,7 +54,11 @@ class AsgiServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            application, log_level="warning", lifespan="off", ws="websockets", access_log=False
+            application,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets-sansio",
+            access_log=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

@@ -193,9 +193,7 @@ def test_token_authentication_works_for_the_api(client, thread, coach_user):
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.create(user=coach_user)
-    response = client.get(
-        "/api/messages/threads/", headers={"Authorization": f"Token {token.key}"}
-    )
+    response = client.get("/api/messages/threads/", headers={"Authorization": f"Token {token.key}"})
     assert response.status_code == 200 and response.json()["results"][0]["id"] == thread.pk
 
 

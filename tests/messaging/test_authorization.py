@@ -68,7 +68,13 @@ def attempts(thread, booking, attachment):
         ("api catch-up", "get", f"/api/messages/threads/{tid}/?after=0", None, None),
         ("api send", "post", f"/api/messages/threads/{tid}/messages/", {"body": "hi"}, "json"),
         ("api read", "post", f"/api/messages/threads/{tid}/read/", {"up_to_seq": 2}, "json"),
-        ("api open from booking", "post", "/api/messages/threads/", {"booking": booking.pk}, "json"),
+        (
+            "api open from booking",
+            "post",
+            "/api/messages/threads/",
+            {"booking": booking.pk},
+            "json",
+        ),
     ]
 
 
@@ -80,9 +86,7 @@ def call(client, method, url, data, data_format):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["outsider client", "outsider coach", "staff without a report"])
-def test_a_non_participant_gets_404_everywhere_and_learns_nothing(
-    client, tmp_path, settings, who
-):
+def test_a_non_participant_gets_404_everywhere_and_learns_nothing(client, tmp_path, settings, who):
     # given
     thread, booking, attachment = make_private_thread(tmp_path, settings)
     intruder = {
@@ -133,7 +137,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_or_get_403(client, tmp_path, se
 
 @pytest.mark.django_db
 def test_staff_moderating_a_report_may_read_but_not_write(client, tmp_path, settings):
-    thread, booking, attachment = make_private_thread(tmp_path, settings)
+    thread, _booking, _attachment = make_private_thread(tmp_path, settings)
     reported = Message.objects.get(thread=thread, seq=1)
     services.message_report(message=reported, reporter=thread.coach, reason="odd")
     moderator = UserFactory(is_staff=True, is_superuser=True)
@@ -157,7 +161,7 @@ def test_websocket_subscriptions_of_non_participants_are_refused(
     asgi_live_server, tmp_path, settings
 ):
     # given
-    thread, booking, attachment = make_private_thread(tmp_path, settings)
+    thread, _booking, _attachment = make_private_thread(tmp_path, settings)
     outsider = UserFactory()
     origin = {"Origin": asgi_live_server.url}
     path = f"{asgi_live_server.ws_url}/ws/messages/threads/{thread.pk}/"
