@@ -140,3 +140,39 @@ def test_earnings_equal_the_local_stripe_to_the_cent(
         assert transfer_id in csv_text
     for payout_id in stripe_payouts:
         assert payout_id in csv_text
+
+
+def test_a_failed_payout_is_mirrored_and_alerts_coach_and_staff(
+    stripe_local, connect_coach, django_capture_on_commit_callbacks, settings
+):
+    from django.core import mail
+
+    from payments.models import AccountState, StaffAlert
+    from tests.payments.conftest import make_account
+
+    settings.STAFF_ALERT_EMAILS = ["ops@example.test"]
+    # given: an active coach whose bank rejects payouts, and a paid session
+    with django_capture_on_commit_callbacks(execute=True):
+        account = make_account(connect_coach)
+        controls.complete_onboarding(
+            account.stripe_account_id,
+            "complete",
+            bank_account={"routing_number": "110000000", "account_number": "000111111116"},
+        )
+        _pay(account.stripe_account_id, 10000, 1500)
+    account.refresh_from_db()
+    assert account.state == AccountState.ACTIVE
+    mail.outbox.clear()
+    # when: the payout is made and fails at the bank
+    with django_capture_on_commit_callbacks(execute=True):
+        controls.advance_clock(5 * 24 * 3600)
+    # then
+    payout = Payout.objects.get(account=account)
+    stripe_payout = StripeObject.objects.get(stripe_id=payout.stripe_payout_id).data
+    assert (payout.status, payout.amount) == ("failed", stripe_payout["amount"])
+    assert payout.failure_code == stripe_payout["failure_code"]
+    assert (
+        StaffAlert.objects.filter(kind=StaffAlert.Kind.PAYOUT_FAILED, account=account).count() == 1
+    )
+    assert any(connect_coach.email in m.to and "payout" in m.subject.lower() for m in mail.outbox)
+    assert any("ops@example.test" in m.to for m in mail.outbox)
