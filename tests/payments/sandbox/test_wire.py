@@ -255,7 +255,7 @@ def test_two_concurrent_library_requests_with_one_key_create_one_object():
                 options={"idempotency_key": "race-key"},
             )
             ids.append(account.id)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             failures.append(exc)
         finally:
             connection.close()
