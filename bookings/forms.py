@@ -17,7 +17,9 @@ class TopicForm(forms.Form):
         required=False,
         help_text="The coach reads this before the session.",
     )
-    client_time_zone = forms.CharField(widget=forms.HiddenInput(attrs={"data-detect-timezone": ""}), required=False)
+    client_time_zone = forms.CharField(
+        widget=forms.HiddenInput(attrs={"data-detect-timezone": ""}), required=False
+    )
 
     def clean_client_time_zone(self) -> str:
         zone = self.cleaned_data.get("client_time_zone") or "UTC"
@@ -35,7 +37,9 @@ class RescheduleForm(forms.Form):
 
 
 class IssueForm(forms.Form):
-    description = forms.CharField(label="What went wrong?", widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+    description = forms.CharField(
+        label="What went wrong?", widget=forms.Textarea(attrs={"rows": 4}), max_length=4000
+    )
 
 
 class PolicyForm(forms.ModelForm):

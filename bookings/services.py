@@ -525,7 +525,9 @@ def booking_complete(
     now = now or timezone.now()
     with transaction.atomic():
         locked = (
-            Booking.objects.select_for_update(of=("self",)).select_related("coach__user").get(pk=booking.pk)
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("coach__user")
+            .get(pk=booking.pk)
         )
         if by is not None and by.pk != locked.coach.user_id and not by.is_staff:
             raise NotAllowed("Only the coach can mark this session completed.")
@@ -554,7 +556,9 @@ def booking_mark_no_show(*, booking: Booking, by: User, now: datetime | None = N
     now = now or timezone.now()
     with transaction.atomic():
         locked = (
-            Booking.objects.select_for_update(of=("self",)).select_related("coach__user").get(pk=booking.pk)
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("coach__user")
+            .get(pk=booking.pk)
         )
         if by.pk != locked.coach.user_id and not by.is_staff:
             raise NotAllowed("Only the coach can mark a no-show.")

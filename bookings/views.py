@@ -132,7 +132,7 @@ def review(request: HttpRequest) -> HttpResponse:
     context["topic"] = draft.get("topic", "")
     if request.method == "POST":
         try:
-            booking, payment = services.booking_book(
+            _booking, payment = services.booking_book(
                 client=request.user,  # type: ignore[arg-type]
                 session_type=session_type,
                 starts_at=starts_at,
@@ -232,7 +232,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "bookings/detail.html", context)
 
 
-def _act(request: HttpRequest, pk: int, action) -> HttpResponse:  # noqa: ANN001
+def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
     booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
     try:
         result = action(booking)
@@ -292,7 +292,9 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "booking": booking,
             "form": form,
             "error": error,
-            "slots": [{"start": slot.isoformat(), "label": local_time(slot, zone)} for slot in slots],
+            "slots": [
+                {"start": slot.isoformat(), "label": local_time(slot, zone)} for slot in slots
+            ],
         },
         status=409 if error else 200,
     )
@@ -434,7 +436,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 def package_buy(request: HttpRequest, pk: int) -> HttpResponse:
     package = get_object_or_404(Package.objects.select_related("coach__user"), pk=pk)
     try:
-        purchase, payment = services.package_purchase_start(
+        _purchase, payment = services.package_purchase_start(
             client=request.user,  # type: ignore[arg-type]
             package=package,
             urls=services.CheckoutUrls(
