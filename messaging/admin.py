@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from marketplace.models import User
 from messaging import services
 from messaging.models import Block, Message, Report, ReportStatus, Sanction, Thread
+
+
+def _me(request) -> User:
+    """The signed-in user (the view is behind a login, permission or staff check)."""
+    return cast(User, request.user)
 
 
 @admin.register(Report)
@@ -78,25 +86,25 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description="Hide the reported message")
     def hide_message(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.select_related("message"):
-            services.message_hide(message=report.message, moderator=request.user, report=report)
+            services.message_hide(message=report.message, moderator=_me(request), report=report)
         self.message_user(request, f"Hid {queryset.count()} message(s).", messages.SUCCESS)
 
     @admin.action(description="Warn the sender (e-mail)")
     def warn_sender(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.select_related("message__sender"):
-            services.user_warn(user=report.message.sender, moderator=request.user, report=report)
+            services.user_warn(user=report.message.sender, moderator=_me(request), report=report)
         self.message_user(request, f"Warned {queryset.count()} sender(s).", messages.SUCCESS)
 
     @admin.action(description="Suspend the sender from messaging")
     def suspend_sender(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.select_related("message__sender"):
-            services.user_suspend(user=report.message.sender, moderator=request.user, report=report)
+            services.user_suspend(user=report.message.sender, moderator=_me(request), report=report)
         self.message_user(request, f"Suspended {queryset.count()} sender(s).", messages.SUCCESS)
 
     @admin.action(description="Dismiss (nothing wrong)")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.filter(status=ReportStatus.OPEN):
-            services.report_dismiss(report=report, moderator=request.user)
+            services.report_dismiss(report=report, moderator=_me(request))
         self.message_user(request, "Dismissed.", messages.SUCCESS)
 
 

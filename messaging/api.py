@@ -6,6 +6,8 @@ the caller may not read is a 404, as if it did not exist.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -19,6 +21,11 @@ from marketplace.models import User
 from messaging import selectors, services
 from messaging.models import BODY_MAX_LENGTH, Thread
 from messaging.rendering import message_payload
+
+
+def _me(request) -> User:
+    """The signed-in user (the view is behind a login, permission or staff check)."""
+    return cast(User, request.user)
 
 
 class PersonSerializer(serializers.Serializer):
@@ -79,7 +86,7 @@ class ThreadListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         paginator = ThreadPagination()
         page = paginator.paginate_queryset(
-            selectors.thread_list_for_user(user=request.user), request, view=self
+            selectors.thread_list_for_user(user=_me(request)), request, view=self
         )
         return paginator.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
 
@@ -95,12 +102,12 @@ class ThreadListCreateApi(APIView):
                 raise NotFound("No such booking.")
         coach = User.objects.filter(pk=data.get("coach") or 0).first()
         existing_ids = set(
-            selectors.thread_list_for_user(user=request.user).values_list("pk", flat=True)
+            selectors.thread_list_for_user(user=_me(request)).values_list("pk", flat=True)
         )
-        thread = services.thread_open(by=request.user, coach=coach, booking=booking)
+        thread = services.thread_open(by=_me(request), coach=coach, booking=booking)
         if data.get("body"):
-            services.message_send(thread=thread, sender=request.user, body=data["body"])
-        thread = selectors.thread_list_for_user(user=request.user).get(pk=thread.pk)
+            services.message_send(thread=thread, sender=_me(request), body=data["body"])
+        thread = selectors.thread_list_for_user(user=_me(request)).get(pk=thread.pk)
         created = thread.pk not in existing_ids
         return Response(
             ThreadOutputSerializer(thread).data,
@@ -127,7 +134,7 @@ class ThreadDetailApi(APIView):
         ),
     )
     def get(self, request: Request, thread_id: int) -> Response:
-        thread = selectors.thread_get_for_user(thread_id=thread_id, user=request.user)
+        thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -142,14 +149,14 @@ class ThreadDetailApi(APIView):
             base = reverse("messaging_api_thread", args=[thread.pk])
             cursor = f"after={page[-1].seq}" if "after" in params else f"before={page[0].seq}"
             next_url = request.build_absolute_uri(f"{base}?{cursor}&limit={len(page)}")
-        listed = selectors.thread_list_for_user(user=request.user).filter(pk=thread.pk).first()
+        listed = selectors.thread_list_for_user(user=_me(request)).filter(pk=thread.pk).first()
         return Response(
             {
                 "thread": ThreadOutputSerializer(listed or thread).data,
                 "messages": [message_payload(message) for message in page],
                 "has_more": has_more,
                 "next": next_url,
-                "other_read_seq": selectors.other_read_seq(thread=thread, user=request.user),
+                "other_read_seq": selectors.other_read_seq(thread=thread, user=_me(request)),
             }
         )
 
@@ -166,12 +173,12 @@ class MessageCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: MessageOutputSerializer})
     def post(self, request: Request, thread_id: int) -> Response:
-        thread = selectors.thread_get_for_user(thread_id=thread_id, user=request.user)
+        thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = services.message_send(
             thread=thread,
-            sender=request.user,
+            sender=_me(request),
             body=serializer.validated_data.get("body", ""),
             attachment=serializer.validated_data.get("attachment"),
         )
@@ -193,15 +200,15 @@ class ThreadReadApi(APIView):
         ),
     )
     def post(self, request: Request, thread_id: int) -> Response:
-        thread = selectors.thread_get_for_user(thread_id=thread_id, user=request.user)
+        thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         state = services.thread_mark_read(
-            thread=thread, user=request.user, up_to_seq=serializer.validated_data.get("up_to_seq")
+            thread=thread, user=_me(request), up_to_seq=serializer.validated_data.get("up_to_seq")
         )
         return Response(
             {
                 "last_read_seq": state.last_read_seq,
-                "unread_messages": selectors.unread_count(user=request.user),
+                "unread_messages": selectors.unread_count(user=_me(request)),
             }
         )

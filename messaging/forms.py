@@ -12,7 +12,7 @@ class StartThreadForm(forms.Form):
     booking = forms.IntegerField(required=False, min_value=1)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not cleaned.get("coach") and not cleaned.get("booking"):
             raise forms.ValidationError("Choose a coach or a booking to talk about.")
         return cleaned

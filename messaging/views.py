@@ -6,6 +6,8 @@ gets the same 404 as for a thread that does not exist.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -19,9 +21,14 @@ from messaging import selectors, services
 from messaging.forms import MessageForm, ReportForm, StartThreadForm
 
 
+def _me(request) -> User:
+    """The signed-in user (the view is behind a login, permission or staff check)."""
+    return cast(User, request.user)
+
+
 def _thread_or_404(request: HttpRequest, thread_id: int):
     try:
-        return selectors.thread_get_for_user(thread_id=thread_id, user=request.user)
+        return selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
     except NotFound as error:
         raise Http404(error.message) from None
 
@@ -29,7 +36,7 @@ def _thread_or_404(request: HttpRequest, thread_id: int):
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.thread_list_for_user(user=request.user), 20).get_page(
+    page = Paginator(selectors.thread_list_for_user(user=_me(request)), 20).get_page(
         request.GET.get("page")
     )
     threads = list(page.object_list)
@@ -37,7 +44,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "thread": thread,
-            "other": thread.other_participant(request.user),
+            "other": thread.other_participant(_me(request)),
             "last": last.get(thread.pk),
         }
         for thread in threads
@@ -49,15 +56,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_GET
 def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = _thread_or_404(request, thread_id)
-    participant = thread.is_participant(request.user)
+    participant = thread.is_participant(_me(request))
     try:
         before = int(request.GET["before"]) if request.GET.get("before") else None
     except ValueError:
         before = None
     page, has_older = selectors.message_page(thread=thread, before=before)
     if participant and before is None:
-        services.thread_mark_read(thread=thread, user=request.user)
-    other = thread.other_participant(request.user) if participant else None
+        services.thread_mark_read(thread=thread, user=_me(request))
+    other = thread.other_participant(_me(request))
     context = {
         "thread": thread,
         "participant": participant,
@@ -67,11 +74,11 @@ def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
         "oldest_seq": page[0].seq if page else 0,
         "last_seq": page[-1].seq if page else 0,
         "paged": before is not None,
-        "other_read_seq": selectors.other_read_seq(thread=thread, user=request.user),
+        "other_read_seq": selectors.other_read_seq(thread=thread, user=_me(request)),
         "form": MessageForm(),
         "report_form": ReportForm(),
-        "i_blocked": participant and selectors.has_blocked(blocker=request.user, blocked=other),
-        "blocked": participant and selectors.is_blocked_between(first=request.user, second=other),
+        "i_blocked": participant and selectors.has_blocked(blocker=_me(request), blocked=other),
+        "blocked": participant and selectors.is_blocked_between(first=_me(request), second=other),
         "booking": thread.booking,
     }
     return render(request, "messaging/thread.html", context)
@@ -92,7 +99,7 @@ def start(request: HttpRequest) -> HttpResponse:
             raise Http404("No such booking.")
     coach = User.objects.filter(pk=form.cleaned_data.get("coach") or 0).first()
     try:
-        thread = services.thread_open(by=request.user, coach=coach, booking=booking)
+        thread = services.thread_open(by=_me(request), coach=coach, booking=booking)
     except NotFound as error:
         raise Http404(error.message) from None
     except DomainError as error:
@@ -111,7 +118,7 @@ def send(request: HttpRequest, thread_id: int) -> HttpResponse:
         try:
             services.message_send(
                 thread=thread,
-                sender=request.user,
+                sender=_me(request),
                 body=form.cleaned_data["body"],
                 attachment=form.cleaned_data.get("attachment"),
             )
@@ -129,7 +136,7 @@ def send(request: HttpRequest, thread_id: int) -> HttpResponse:
 def report(request: HttpRequest, thread_id: int, message_id: int) -> HttpResponse:
     thread = _thread_or_404(request, thread_id)
     try:
-        message = selectors.message_get_for_participant(message_id=message_id, user=request.user)
+        message = selectors.message_get_for_participant(message_id=message_id, user=_me(request))
     except NotFound as error:
         raise Http404(error.message) from None
     if message.thread_id != thread.pk:
@@ -140,7 +147,7 @@ def report(request: HttpRequest, thread_id: int, message_id: int) -> HttpRespons
         return redirect(thread)
     try:
         services.message_report(
-            message=message, reporter=request.user, reason=form.cleaned_data["reason"]
+            message=message, reporter=_me(request), reason=form.cleaned_data["reason"]
         )
     except DomainError as error:
         flash.error(request, error.message)
@@ -153,10 +160,10 @@ def report(request: HttpRequest, thread_id: int, message_id: int) -> HttpRespons
 @require_POST
 def block(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = _thread_or_404(request, thread_id)
-    if not thread.is_participant(request.user):
+    if not thread.is_participant(_me(request)):
         raise Http404("No such conversation.")
-    other = thread.other_participant(request.user)
-    services.user_block(blocker=request.user, blocked=other)
+    other = thread.other_participant(_me(request))
+    services.user_block(blocker=_me(request), blocked=other)
     flash.success(
         request, f"You blocked {other.display_name}. Neither of you can send messages here."
     )
@@ -167,10 +174,10 @@ def block(request: HttpRequest, thread_id: int) -> HttpResponse:
 @require_POST
 def unblock(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = _thread_or_404(request, thread_id)
-    if not thread.is_participant(request.user):
+    if not thread.is_participant(_me(request)):
         raise Http404("No such conversation.")
-    other = thread.other_participant(request.user)
-    services.user_unblock(blocker=request.user, blocked=other)
+    other = thread.other_participant(_me(request))
+    services.user_unblock(blocker=_me(request), blocked=other)
     flash.success(request, f"You unblocked {other.display_name}.")
     return redirect(thread)
 
@@ -181,7 +188,7 @@ def attachment(request: HttpRequest, thread_id: int, message_id: int) -> FileRes
     """Serve an attachment to the participants (and moderators): never from the web root."""
     thread = _thread_or_404(request, thread_id)
     message = thread.messages.filter(pk=message_id).exclude(attachment="").first()
-    if message is None or (message.is_hidden and thread.is_participant(request.user)):
+    if message is None or (message.is_hidden and thread.is_participant(_me(request))):
         raise Http404("No such attachment.")
     response = FileResponse(
         message.attachment.open("rb"),
