@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 from datetime import time, timedelta
 
@@ -196,13 +197,21 @@ DEMO_REVIEWS = [
 ]
 
 
+def ensure_managed_lists() -> None:
+    """The managed lists (certifying bodies, specialisations) of migration 0003."""
+    lists = importlib.import_module("coaches.migrations.0003_managed_lists")
+    for name, slug in lists.CERTIFYING_BODIES:
+        CertifyingBody.objects.get_or_create(slug=slug, defaults={"name": name})
+    for name, slug in lists.SPECIALIZATIONS:
+        Specialization.objects.get_or_create(slug=slug, defaults={"name": name})
+
+
 def seed_demo_coaches() -> list[User]:
     """Create or refresh the demo coaches (approved, able to take charges) and a few
     reviews from the demo clients. Returns the coach users."""
-    ipec = CertifyingBody.objects.get_or_create(slug="ipec", defaults={"name": "iPEC"})[0]
-    icf = CertifyingBody.objects.get_or_create(
-        slug="icf", defaults={"name": "International Coaching Federation (ICF)"}
-    )[0]
+    ensure_managed_lists()
+    ipec = CertifyingBody.objects.get(slug="ipec")
+    icf = CertifyingBody.objects.get(slug="icf")
     users = []
     for index, (
         email,

@@ -74,7 +74,8 @@ def detect_upload_type(upload: UploadedFile, allowed: dict[str, str], *, max_byt
 
 class TimeZoneField(forms.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("choices", TIME_ZONE_CHOICES)
+        # The empty choice lets static/js/app.js preselect the browser's zone.
+        kwargs.setdefault("choices", [("", "Choose your time zone"), *TIME_ZONE_CHOICES])
         kwargs.setdefault("label", "Time zone")
         super().__init__(**kwargs)
         self.widget.attrs["data-detect-timezone"] = ""
