@@ -232,6 +232,14 @@ def get_account(account_id: str, *, lock: bool = False) -> StripeObject:
     return row
 
 
+def can_receive_transfers(account_id: str) -> bool:
+    """Whether a destination charge or transfer may go to the account (Stripe's capability)."""
+    row = get_account(account_id)
+    return row.data["capabilities"].get("transfers") == "active" and not row.internal.get(
+        "deauthorized"
+    )
+
+
 def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):

@@ -148,10 +148,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     if transfer_data:
         if not transfer_data.get("destination"):
             raise errors.missing("payment_intent_data[transfer_data][destination]")
-        destination = accounts.get_account(transfer_data["destination"]).data
-        if destination["capabilities"].get("transfers") != "active" or store.find(
-            destination["id"]
-        ).internal.get("deauthorized"):
+        if not accounts.can_receive_transfers(transfer_data["destination"]):
             raise errors.StripeError(
                 "Your destination account needs to have at least one of the following "
                 "capabilities enabled: transfers, crypto_transfers, legacy_payments",
@@ -439,9 +436,13 @@ def session_pay(
     name: str | None = None,
     exp_month: int = 12,
     exp_year: int = 2034,
-) -> dict[str, Any]:
-    """Pay an open session as the hosted Checkout page does. Returns the completed session;
-    raises ``PaymentDeclined`` (the session stays open, as on Stripe) or ``StripeError``."""
+) -> tuple[dict[str, Any], PaymentDeclined | None]:
+    """Pay an open session as the hosted Checkout page does.
+
+    Returns the session and, when the card was declined or authentication failed, the
+    ``PaymentDeclined`` to show (the session stays open, as on Stripe; the failed intent and
+    charge are recorded, so the caller commits before raising it). Raises ``StripeError``
+    when the session cannot be paid (expired, complete)."""
     number = "".join(card_number.split())
     row = store.get(session_id, "checkout.session", account="", lock=True, kind="checkout.session")
     session = row.data
@@ -540,7 +541,9 @@ def session_pay(
         intent_row.data = intent
         store.save(intent_row)
         events.record("payment_intent.payment_failed", intent)
-        raise PaymentDeclined(failure["message"], failure["code"], failure["decline_code"])
+        return session, PaymentDeclined(
+            failure["message"], failure["code"], failure["decline_code"]
+        )
     charge = ledger.settle_charge(
         charge=charge, available_immediately=bool(card_rule.get("available_immediately"))
     )
@@ -577,4 +580,4 @@ def session_pay(
     events.record("checkout.session.completed", session)
     if card_rule.get("dispute"):
         ledger.dispute_create(charge_id=charge["id"])
-    return session
+    return session, None

@@ -164,13 +164,16 @@ def pay_checkout_session(
     raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
     authentication: ``authenticate=False`` fails it."""
     with transaction.atomic():
-        return checkout.session_pay(
+        session, declined = checkout.session_pay(
             session_id=session_id,
             card_number=card,
             authenticate=authenticate,
             email=email,
             name=name,
         )
+    if declined is not None:
+        raise declined
+    return session
 
 
 def dispute_charge(charge_id: str, reason: str = "fraudulent") -> dict:

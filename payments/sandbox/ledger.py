@@ -540,10 +540,7 @@ def transfer_create(*, params: dict[str, Any]) -> dict[str, Any]:
         raise errors.invalid(
             "amount", "This value must be greater than or equal to 1.", "parameter_invalid_integer"
         )
-    account = accounts.get_account(destination).data
-    if account["capabilities"].get("transfers") != "active" or store.find(destination).internal.get(
-        "deauthorized"
-    ):
+    if not accounts.can_receive_transfers(destination):
         raise errors.StripeError(
             "Your destination account needs to have at least one of the following capabilities "
             "enabled: transfers, crypto_transfers, legacy_payments",
