@@ -6,8 +6,11 @@ e-mail after commit); the admin only collects the reason.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -27,6 +30,12 @@ from coaches.models import (
     Specialization,
 )
 from marketplace.errors import DomainError
+from marketplace.models import User
+
+
+def _staff(request: HttpRequest) -> User:
+    """The signed-in staff member (admin views require one)."""
+    return cast(User, request.user)
 
 
 class ReasonForm(forms.Form):
@@ -40,7 +49,7 @@ class ApplicationDecisionInline(admin.TabularInline):
     model = ApplicationDecision
     extra = 0
     can_delete = False
-    fields = ["created_at", "from_status", "to_status", "actor", "reason"]
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
     readonly_fields = fields
     verbose_name = "decision"
     verbose_name_plural = "history of decisions"
@@ -91,7 +100,9 @@ class CoachApplicationAdmin(admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+        return [
+            str(field) for _, options in self.fieldsets or [] for field in options.get("fields", [])
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -170,7 +181,7 @@ class CoachApplicationAdmin(admin.ModelAdmin):
         approved = failed = 0
         for application in queryset:
             try:
-                services.application_approve(application=application, by=request.user)
+                services.application_approve(application=application, by=_staff(request))
                 approved += 1
             except DomainError as error:
                 failed += 1
@@ -189,7 +200,7 @@ class CoachApplicationAdmin(admin.ModelAdmin):
                 try:
                     services.application_reject(
                         application=application,
-                        by=request.user,
+                        by=_staff(request),
                         reason=form.cleaned_data["reason"],
                     )
                     rejected += 1
@@ -208,7 +219,7 @@ class CoachApplicationAdmin(admin.ModelAdmin):
                 "form": form,
                 "action": "reject_selected",
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             },
         )
 
@@ -232,11 +243,11 @@ class CoachApplicationAdmin(admin.ModelAdmin):
         if request.method == "POST" and (decision == "approve" or form.is_valid()):
             try:
                 if decision == "approve":
-                    services.application_approve(application=application, by=request.user)
+                    services.application_approve(application=application, by=_staff(request))
                 else:
                     services.application_reject(
                         application=application,
-                        by=request.user,
+                        by=_staff(request),
                         reason=form.cleaned_data["reason"],
                     )
             except DomainError as error:
@@ -294,7 +305,7 @@ class SpecializationAdmin(admin.ModelAdmin):
 class SessionTypeInline(admin.TabularInline):
     model = SessionType
     extra = 0
-    fields = ["name", "duration_minutes", "price", "currency", "is_active"]
+    fields = ("name", "duration_minutes", "price", "currency", "is_active")
     readonly_fields = fields
     can_delete = False
 
@@ -368,12 +379,12 @@ class ReviewAdmin(admin.ModelAdmin):
     def hide_selected(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
         for review in queryset:
             services.review_set_hidden(
-                review=review, hidden=True, by=request.user, reason="Hidden by staff"
+                review=review, hidden=True, by=_staff(request), reason="Hidden by staff"
             )
         self.message_user(request, f"Hid {queryset.count()} review(s).", messages.SUCCESS)
 
     @admin.action(description="Show selected reviews again")
     def show_selected(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
         for review in queryset:
-            services.review_set_hidden(review=review, hidden=False, by=request.user)
+            services.review_set_hidden(review=review, hidden=False, by=_staff(request))
         self.message_user(request, f"Showed {queryset.count()} review(s).", messages.SUCCESS)

@@ -35,8 +35,10 @@ class SessionTypeOutput(serializers.ModelSerializer):
 
 class CoachOutput(serializers.ModelSerializer):
     name = serializers.CharField(source="user.display_name")
-    specializations = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    session_types = SessionTypeOutput(source="active_session_types", many=True)
+    specializations: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+    session_types = SessionTypeOutput(source="offered_session_types", many=True)
     rating_average = serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True)
     url = serializers.CharField(source="get_absolute_url")
 
@@ -155,7 +157,7 @@ class CoachSlotsApi(APIView):
         coach = selectors.coach_public_get(pk=pk)
         raw_type = request.query_params.get("session_type", "")
         session_type = next(
-            (item for item in coach.active_session_types if str(item.pk) == raw_type), None
+            (item for item in coach.offered_session_types if str(item.pk) == raw_type), None
         )
         if session_type is None:
             raise NotFound(

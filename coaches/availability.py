@@ -58,7 +58,7 @@ def rule_windows(calendar: CoachCalendar, day: date) -> list[tuple[datetime, dat
     """The coach's open intervals on one local date, as UTC instants."""
     zone = ZoneInfo(calendar.time_zone)
     intervals = [*calendar.weekly.get(day.weekday(), ()), *calendar.extra.get(day, ())]
-    windows = []
+    windows: list[tuple[datetime, datetime]] = []
     for start, end in intervals:
         starts = (local_instant(day, start, zone, fold=0), local_instant(day, start, zone, fold=1))
         ends = (local_instant(day, end, zone, fold=0), local_instant(day, end, zone, fold=1))

@@ -7,13 +7,19 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import filetype
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from coaches.models import CertificationLevel, CertifyingBody, Specialization, Weekday
+from coaches.models import (
+    LANGUAGE_NAMES,
+    CertificationLevel,
+    CertifyingBody,
+    Specialization,
+    Weekday,
+)
 from coaches.selectors import CoachSearch, SearchSort
 from marketplace.money import decimals, to_major, to_minor
 
@@ -32,30 +38,18 @@ CURRENCY_CHOICES = [
     ("cad", "Canadian dollar (CAD)"),
     ("aud", "Australian dollar (AUD)"),
 ]
-LANGUAGE_CHOICES = [
-    ("en", "English"),
-    ("de", "German"),
-    ("fr", "French"),
-    ("es", "Spanish"),
-    ("it", "Italian"),
-    ("pt", "Portuguese"),
-    ("nl", "Dutch"),
-    ("ja", "Japanese"),
-    ("zh", "Chinese"),
-    ("hi", "Hindi"),
-    ("ar", "Arabic"),
-]
-LANGUAGE_NAMES = dict(LANGUAGE_CHOICES)
+LANGUAGE_CHOICES = list(LANGUAGE_NAMES.items())
 
 
 def detect_upload_type(upload: UploadedFile, allowed: dict[str, str], *, max_bytes: int) -> str:
     """The upload's type, read from its content; a clear ``ValidationError`` when it is
     empty, too large or not one of ``allowed``."""
-    if upload.size == 0:
+    size = upload.size or 0
+    if size == 0:
         raise forms.ValidationError("The file is empty.", code="empty")
-    if upload.size > max_bytes:
+    if size > max_bytes:
         raise forms.ValidationError(
-            f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is "
+            f"The file is {size / 1024 / 1024:.1f} MB; the limit is "
             f"{max_bytes // 1024 // 1024} MB.",
             code="too_large",
         )
@@ -126,8 +120,8 @@ class CertificationForm(forms.Form):
         return certified_on
 
     def clean_certificate_file(self) -> UploadedFile | None:
-        upload = self.cleaned_data.get("certificate_file")
-        if upload in (None, False):
+        upload: UploadedFile | None = self.cleaned_data.get("certificate_file") or None
+        if upload is None:
             # An <input type=file> left empty sends nothing; a zero-byte file arrives as an
             # upload with size 0 and is caught below.
             if self.files.get(self.add_prefix("certificate_file")) is not None:
@@ -139,7 +133,8 @@ class CertificationForm(forms.Form):
             upload, CERTIFICATE_TYPES, max_bytes=MAX_CERTIFICATE_BYTES
         )
         # Store it under the extension of what it is, not what it was called.
-        stem = upload.name.rsplit(".", 1)[0] if "." in upload.name else upload.name
+        name = upload.name or "certificate"
+        stem = name.rsplit(".", 1)[0] if "." in name else name
         upload.name = f"{stem[:80]}.{CERTIFICATE_TYPES[self.certificate_type]}"
         return upload
 
@@ -179,8 +174,8 @@ class BusinessForm(forms.Form):
     )
 
     def clean_photo(self) -> UploadedFile | None:
-        upload = self.cleaned_data.get("photo")
-        if upload in (None, False):
+        upload: UploadedFile | None = self.cleaned_data.get("photo") or None
+        if upload is None:
             return None
         kind = detect_upload_type(upload, PHOTO_TYPES, max_bytes=MAX_PHOTO_BYTES)
         upload.name = f"photo.{PHOTO_TYPES[kind]}"
@@ -368,7 +363,8 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialization"].choices = [
+        specialization = cast(forms.ChoiceField, self.fields["specialization"])
+        specialization.choices = [
             ("", "Any specialisation"),
             *Specialization.objects.values_list("slug", "name"),
         ]

@@ -16,6 +16,22 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from marketplace.money import format_money
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "hi": "Hindi",
+    "ar": "Arabic",
+}
+
 
 class Specialization(models.Model):
     """A managed list of coaching specialisations (career, leadership, wellness, ...)."""
@@ -105,6 +121,23 @@ class CoachProfile(models.Model):
     def is_bookable(self) -> bool:
         return self.is_approved and self.can_take_charges and self.user.is_active
 
+    @property
+    def language_names(self) -> list[str]:
+        return [LANGUAGE_NAMES.get(code, code) for code in self.languages]
+
+    @property
+    def offered_session_types(self) -> list[SessionType]:
+        """Active session types, cheapest first (prefetched by the selectors)."""
+        prefetched = getattr(self, "active_session_types", None)
+        if prefetched is not None:
+            return list(prefetched)
+        return list(self.session_types.filter(is_active=True).order_by("price"))
+
+    @property
+    def price_from(self) -> str | None:
+        offered = self.offered_session_types
+        return offered[0].price_display if offered else None
+
 
 class SessionType(models.Model):
     """A kind of session a coach sells: a name, a duration and a price in minor units."""
@@ -127,6 +160,10 @@ class SessionType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.duration_minutes} min)"
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.price, self.currency)
 
 
 # --- verification --------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
                 .filter(fits__gte=F("min_duration"))
             )
         )
-    ordering = {
+    orderings: dict[str, list[Any]] = {
         SearchSort.PRICE_LOW: [F("min_price").asc(nulls_last=True), "id"],
         SearchSort.PRICE_HIGH: [F("min_price").desc(nulls_last=True), "id"],
         SearchSort.RATING: [
@@ -262,7 +262,8 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
             "id",
         ],
         SearchSort.SOONEST: [F("next_available_at").asc(nulls_last=True), "id"],
-    }.get(search.sort)
+    }
+    ordering = orderings.get(search.sort)
     if ordering is None:  # relevance
         ordering = (
             ["-rank", "id"]
@@ -287,7 +288,7 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
 
 def coach_public_get(*, pk: int | None = None, slug: str | None = None) -> CoachProfile:
     """A public coach by id or slug, or ``NotFound``."""
-    lookup = {"pk": pk} if pk is not None else {"slug": slug}
+    lookup: dict[str, Any] = {"pk": pk} if pk is not None else {"slug": slug}
     coach = (
         public_coaches()
         .select_related("user", "application__certifying_body")

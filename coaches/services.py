@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Avg, Count, Min, Q
 from django.utils import timezone
@@ -210,7 +210,7 @@ def application_save_step(
     application: CoachApplication,
     step: str,
     values: dict[str, Any],
-    certificate: tuple[UploadedFile, str] | None = None,
+    certificate: tuple[File, str] | None = None,
     specializations: Sequence[Specialization] | None = None,
 ) -> CoachApplication:
     """Save one step of the application (the coach can leave and resume).
@@ -234,9 +234,9 @@ def application_save_step(
             upload, content_type = certificate
             if application.certificate_file:
                 application.certificate_file.delete(save=False)
-            application.certificate_original_name = upload.name[:200]
+            application.certificate_original_name = (upload.name or "")[:200]
             application.certificate_content_type = content_type
-            application.certificate_file.save(upload.name, upload, save=False)
+            application.certificate_file.save(upload.name or "certificate", upload, save=False)
         if step not in application.completed_steps:
             application.completed_steps = [*application.completed_steps, step]
         application.save()
@@ -384,7 +384,7 @@ def _check_no_overlap(intervals: Sequence[tuple[time, time]], label: str) -> Non
 
 
 def availability_rules_replace(
-    *, coach: CoachProfile, weekly: dict[int, Sequence[tuple[time, time]]]
+    *, coach: CoachProfile, weekly: Mapping[int, Sequence[tuple[time, time]]]
 ) -> None:
     """Replace the coach's weekly grid (weekday Monday=0 -> wall-clock intervals)."""
     from coaches.models import Weekday
@@ -473,9 +473,10 @@ def availability_index_refresh(*, coach_ids: Iterable[int], now: datetime | None
     next_free: dict[int, datetime | None] = {}
     for coach in coaches:
         next_free[coach.pk] = None
-        if not coach.shortest:
+        shortest = getattr(coach, "shortest", None)
+        if not shortest:
             continue
-        duration = timedelta(minutes=coach.shortest)
+        duration = timedelta(minutes=shortest)
         slots = compute_slots(calendars[coach.pk], duration=duration, start=now, end=end, now=now)
         merged = merge_slots(slots, duration)
         windows.extend(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import OrderedDict
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, time
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -43,7 +44,7 @@ from coaches.models import (
     Weekday,
 )
 from marketplace.errors import DomainError, NotFound
-from marketplace.money import format_money
+from marketplace.models import User
 
 PAGE_SIZE = 12
 STEP_TITLES = OrderedDict(
@@ -57,13 +58,18 @@ STEP_TITLES = OrderedDict(
 )
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user of a ``login_required`` view."""
+    return cast(User, request.user)
+
+
 def _visitor_time_zone(request: HttpRequest) -> str:
     """The zone to show times in: ``?tz=`` (set by the browser), the user's, or UTC."""
     wanted = request.GET.get("tz", "")
     if wanted in zoneinfo.available_timezones():
         return wanted
-    if request.user.is_authenticated and request.user.time_zone:
-        return request.user.time_zone
+    if request.user.is_authenticated and _user(request).time_zone:
+        return _user(request).time_zone
     return "UTC"
 
 
@@ -81,6 +87,7 @@ def search(request: HttpRequest) -> HttpResponse:
     """``/coaches/``: full-text search with filters and sorts; htmx swaps the results."""
     form = SearchForm(request.GET or None)
     page = None
+    results: QuerySet[CoachProfile]
     if form.is_bound and not form.is_valid():
         results = CoachProfile.objects.none()
     else:
@@ -90,8 +97,6 @@ def search(request: HttpRequest) -> HttpResponse:
         results = selectors.coach_search(search=form.to_search())
     paginator = Paginator(results, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    for coach in page.object_list:
-        _decorate_card(coach)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -102,17 +107,10 @@ def search(request: HttpRequest) -> HttpResponse:
             value for key, value in request.GET.items() if key not in ("page", "tz")
         ),
     }
-    partial = request.htmx and not request.htmx.history_restore_request
+    htmx = getattr(request, "htmx", None)
+    partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
     template = "coaches/_results.html" if partial else "coaches/search.html"
     return render(request, template, context)
-
-
-def _decorate_card(coach: CoachProfile) -> None:
-    session_types = getattr(coach, "active_session_types", [])
-    coach.price_from = (
-        format_money(session_types[0].price, session_types[0].currency) if session_types else None
-    )
-    coach.language_names = [LANGUAGE_NAMES.get(code, code) for code in coach.languages]
 
 
 def profile(request: HttpRequest, slug: str) -> HttpResponse:
@@ -120,10 +118,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
         coach = selectors.coach_public_get(slug=slug)
     except NotFound as error:
         raise Http404(error.message) from error
-    _decorate_card(coach)
-    session_types = coach.active_session_types
-    for session_type in session_types:
-        session_type.price_label = format_money(session_type.price, session_type.currency)
+    session_types = coach.offered_session_types
     reviews = list(selectors.coach_visible_reviews(coach=coach)[:20])
     context = {
         "coach": coach,
@@ -141,7 +136,7 @@ def profile_slots(request: HttpRequest, slug: str) -> HttpResponse:
         coach = selectors.coach_public_get(slug=slug)
     except NotFound as error:
         raise Http404(error.message) from error
-    context = {"coach": coach, **_slots_context(request, coach, coach.active_session_types)}
+    context = {"coach": coach, **_slots_context(request, coach, coach.offered_session_types)}
     return render(request, "coaches/_slots.html", context)
 
 
@@ -202,22 +197,20 @@ def photo(request: HttpRequest, slug: str) -> FileResponse:
 
 def _own_application(request: HttpRequest) -> CoachApplication:
     try:
-        return services.coach_profile_start(user=request.user)
+        return services.coach_profile_start(user=_user(request))
     except DomainError as error:
         raise Http404(error.message) from error
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_coach:
+    if not _user(request).is_coach:
         return render(request, "coaches/not_a_coach.html", status=403)
     application = _own_application(request)
     coach = application.coach
-    session_types = list(coach.session_types.filter(is_active=True))
-    for session_type in session_types:
-        session_type.price_label = format_money(session_type.price, session_type.currency)
+    session_types = coach.offered_session_types
     rules = coach.availability_rules.all()
-    weekly = {weekday.label: [] for weekday in Weekday}
+    weekly: dict[str, list[tuple[time, time]]] = {weekday.label: [] for weekday in Weekday}
     for rule in rules:
         weekly[Weekday(rule.weekday).label].append((rule.start_time, rule.end_time))
     context = {
@@ -239,7 +232,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def application(request: HttpRequest, step: str | None = None) -> HttpResponse:
     """The multi-step application; every step saves, so the coach can leave and resume."""
-    if not request.user.is_coach:
+    if not _user(request).is_coach:
         return render(request, "coaches/not_a_coach.html", status=403)
     current = _own_application(request)
     if step is None:
@@ -275,8 +268,8 @@ def application(request: HttpRequest, step: str | None = None) -> HttpResponse:
             if step == "business" and not values.get("photo"):
                 values.pop("photo", None)
             if step == "personal":
-                request.user.time_zone = values["time_zone"]
-                request.user.save(update_fields=["time_zone"])
+                _user(request).time_zone = values["time_zone"]
+                _user(request).save(update_fields=["time_zone"])
             try:
                 services.application_save_step(
                     application=current,
@@ -295,9 +288,7 @@ def application(request: HttpRequest, step: str | None = None) -> HttpResponse:
         form = form_class(initial=_step_initial(step, current), **kwargs)
     session_types = []
     if step == "business":
-        session_types = list(coach.session_types.filter(is_active=True))
-        for session_type in session_types:
-            session_type.price_label = format_money(session_type.price, session_type.currency)
+        session_types = coach.offered_session_types
     return render(
         request,
         "coaches/application.html",
@@ -347,7 +338,7 @@ def _step_initial(step: str, application: CoachApplication) -> dict[str, Any]:
 def _application_review(request: HttpRequest, application: CoachApplication) -> HttpResponse:
     if request.method == "POST":
         try:
-            services.application_submit(application=application, by=request.user)
+            services.application_submit(application=application, by=_user(request))
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -380,9 +371,9 @@ def session_type_add(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Session type added.")
     else:
         errors = "; ".join(
-            f"{form.fields[name].label}: {' '.join(errs)}"
+            f"{form.fields[name].label}: {' '.join(str(error) for error in errs)}"
             if name in form.fields
-            else " ".join(errs)
+            else " ".join(str(error) for error in errs)
             for name, errs in form.errors.items()
         )
         messages.error(request, f"The session type was not added. {errors}")
@@ -402,7 +393,7 @@ def session_type_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def availability(request: HttpRequest) -> HttpResponse:
     """The week grid, settings, time off and extra hours of the signed-in coach."""
-    if not request.user.is_coach:
+    if not _user(request).is_coach:
         return render(request, "coaches/not_a_coach.html", status=403)
     coach = _own_application(request).coach
     weekly: dict[int, list] = {weekday.value: [] for weekday in Weekday}
@@ -427,7 +418,7 @@ def availability(request: HttpRequest) -> HttpResponse:
         if action == "grid":
             grid = WeeklyGridForm(request.POST)
             if grid.is_valid():
-                services.availability_rules_replace(coach=coach, weekly=grid.weekly)
+                services.availability_rules_replace(coach=coach, weekly=dict(grid.weekly))
                 messages.success(request, "Weekly hours saved.")
                 return redirect("coaches:availability")
         elif action == "settings":
@@ -526,13 +517,13 @@ def certificate(request: HttpRequest, application_id: int) -> FileResponse:
 @login_required
 def review_create(request: HttpRequest, booking_id: int) -> HttpResponse:
     try:
-        booking = selectors.reviewable_booking(booking_id=booking_id, client=request.user)
+        booking = selectors.reviewable_booking(booking_id=booking_id, client=_user(request))
     except NotFound as error:
         raise Http404(error.message) from error
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.review_create(booking=booking, client=request.user, **form.cleaned_data)
+            services.review_create(booking=booking, client=_user(request), **form.cleaned_data)
         except DomainError as error:
             form.add_error(None, error.message)
         else:
@@ -558,7 +549,7 @@ def review_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReviewReplyForm(request.POST)
     if form.is_valid():
         try:
-            services.review_reply(review=review, by=request.user, text=form.cleaned_data["text"])
+            services.review_reply(review=review, by=_user(request), text=form.cleaned_data["text"])
         except DomainError as error:
             messages.error(request, error.message)
         else:
