@@ -166,8 +166,11 @@ def _success_redirect(session: dict[str, Any]) -> HttpResponse:
     return redirect("stripe_sandbox:checkout", session_id=session["id"])
 
 
-def _pay(form: CardForm, session_id: str, card: dict[str, Any], authenticate: bool = True):
-    """Pay; a decline is committed (intent and charge recorded) and shown on the form."""
+def _pay(
+    session_id: str, card: dict[str, Any], authenticate: bool = True
+) -> tuple[HttpResponse | None, str]:
+    """Pay; returns the redirect to ``success_url``, or the message of a decline (which is
+    committed first: the intent and the failed charge are recorded, as on Stripe)."""
     try:
         with transaction.atomic():
             paid, declined = checkout_service.session_pay(
@@ -180,12 +183,10 @@ def _pay(form: CardForm, session_id: str, card: dict[str, Any], authenticate: bo
                 exp_year=card["exp_year"],
             )
     except errors.StripeError as error:
-        form.add_error(None, error.message)
-        return None
+        return None, error.message
     if declined is not None:
-        form.add_error(None, declined.message)
-        return None
-    return _success_redirect(paid)
+        return None, declined.message
+    return _success_redirect(paid), ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -212,10 +213,11 @@ def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
             if rule.get("outcome") == "authenticate":
                 request.session[f"stripe_sandbox_card_{session_id}"] = card
                 return _page(request, "checkout_authenticate.html", context)
-            done = _pay(form, session_id, card)
+            done, context["payment_error"] = _pay(session_id, card)
             if done is not None:
                 return done
-            context = _checkout_context(session_id) or context
+            error = context["payment_error"]
+            context = {**(_checkout_context(session_id) or context), "payment_error": error}
     context["form"] = form
     return _page(request, "checkout.html", context)
 
@@ -227,10 +229,14 @@ def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse
     context = _checkout_context(session_id)
     if context is None or card is None:
         return redirect("stripe_sandbox:checkout", session_id=session_id)
-    form = CardForm(initial={"email": card["email"]})
-    done = _pay(form, session_id, card, authenticate=request.POST.get("action") == "complete")
+    done, context["payment_error"] = _pay(
+        session_id, card, authenticate=request.POST.get("action") == "complete"
+    )
     if done is not None:
         return done
-    context = _checkout_context(session_id) or context
-    context["form"] = form
+    context = {
+        **(_checkout_context(session_id) or context),
+        "payment_error": context["payment_error"],
+    }
+    context["form"] = CardForm(initial={"email": card["email"]})
     return _page(request, "checkout.html", context)
