@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from coaches import selectors
 from coaches.forms import SearchForm
 from coaches.models import CoachProfile, SessionType
+from coaches.pagination import CachedCountPaginator
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
 
@@ -65,6 +66,7 @@ class CoachOutput(serializers.ModelSerializer):
 
 
 class CoachPagination(PageNumberPagination):
+    django_paginator_class = CachedCountPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -108,7 +110,8 @@ class CoachListApi(APIView):
                     name: [str(error) for error in errors] for name, errors in form.errors.items()
                 },
             )
-        coaches = selectors.coach_search(search=form.to_search())
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        coaches = selectors.coach_search(search=form.to_search(), now=now)
         paginator = CoachPagination()
         page = paginator.paginate_queryset(coaches, request, view=self)
         return paginator.get_paginated_response(CoachOutput(page, many=True).data)
@@ -154,10 +157,12 @@ class CoachSlotsApi(APIView):
         ]
     )
     def get(self, request: Request, pk: int) -> Response:
-        coach = selectors.coach_public_get(pk=pk)
+        coach = selectors.coach_public_get(pk=pk, details=False)
         raw_type = request.query_params.get("session_type", "")
-        session_type = next(
-            (item for item in coach.offered_session_types if str(item.pk) == raw_type), None
+        session_type = (
+            selectors.session_type_offered(coach=coach, pk=int(raw_type))
+            if raw_type.isdigit()
+            else None
         )
         if session_type is None:
             raise NotFound(

@@ -13,7 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from marketplace.money import format_money
@@ -107,6 +107,33 @@ class CoachProfile(models.Model):
             models.Index(
                 fields=["rating_average"],
                 name="coach_bookable_rating_idx",
+                condition=Q(is_approved=True, can_take_charges=True),
+            ),
+            # One index per search sort, in the sort's exact order, so that a page of
+            # public coaches is read from the index instead of sorting them all.
+            models.Index(
+                F("rating_average").desc(nulls_last=True),
+                F("rating_count").desc(),
+                "id",
+                name="coach_sort_rating_idx",
+                condition=Q(is_approved=True, can_take_charges=True),
+            ),
+            models.Index(
+                F("min_price").asc(nulls_last=True),
+                "id",
+                name="coach_sort_price_idx",
+                condition=Q(is_approved=True, can_take_charges=True),
+            ),
+            models.Index(
+                F("min_price").desc(nulls_last=True),
+                "id",
+                name="coach_sort_price_desc_idx",
+                condition=Q(is_approved=True, can_take_charges=True),
+            ),
+            models.Index(
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                name="coach_sort_soonest_idx",
                 condition=Q(is_approved=True, can_take_charges=True),
             ),
         ]

@@ -286,13 +286,15 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
     )
 
 
-def coach_public_get(*, pk: int | None = None, slug: str | None = None) -> CoachProfile:
-    """A public coach by id or slug, or ``NotFound``."""
+def coach_public_get(
+    *, pk: int | None = None, slug: str | None = None, details: bool = True
+) -> CoachProfile:
+    """A public coach by id or slug, or ``NotFound``; ``details`` prefetches what the
+    profile shows (user, certification, specialisations, session types)."""
     lookup: dict[str, Any] = {"pk": pk} if pk is not None else {"slug": slug}
-    coach = (
-        public_coaches()
-        .select_related("user", "application__certifying_body")
-        .prefetch_related(
+    coaches = public_coaches().filter(**lookup)
+    if details:
+        coaches = coaches.select_related("user", "application__certifying_body").prefetch_related(
             "specializations",
             Prefetch(
                 "session_types",
@@ -300,12 +302,15 @@ def coach_public_get(*, pk: int | None = None, slug: str | None = None) -> Coach
                 to_attr="active_session_types",
             ),
         )
-        .filter(**lookup)
-        .first()
-    )
+    coach = coaches.first()
     if coach is None:
         raise NotFound("No such coach.")
     return coach
+
+
+def session_type_offered(*, coach: CoachProfile, pk: int) -> SessionType | None:
+    """The coach's active session type ``pk``, or None."""
+    return SessionType.objects.filter(pk=pk, coach=coach, is_active=True).first()
 
 
 def coach_visible_reviews(*, coach: CoachProfile) -> QuerySet[Review]:

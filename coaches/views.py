@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from coaches import selectors, services
@@ -43,6 +43,7 @@ from coaches.models import (
     SessionType,
     Weekday,
 )
+from coaches.pagination import CachedCountPaginator
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
 
@@ -94,8 +95,11 @@ def search(request: HttpRequest) -> HttpResponse:
         if not form.is_bound:
             form = SearchForm({})
             form.is_valid()
-        results = selectors.coach_search(search=form.to_search())
-    paginator = Paginator(results, PAGE_SIZE)
+        # A minute's resolution keeps the availability filters' SQL (and so the cached
+        # count) stable between requests.
+        now = timezone.now().replace(second=0, microsecond=0)
+        results = selectors.coach_search(search=form.to_search(), now=now)
+    paginator = CachedCountPaginator(results, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -250,7 +250,7 @@ def test_an_unapproved_coach_never_appears_in_pages_search_or_api(client):
     visible.can_take_charges = False
     visible.save()
     assert client.get(reverse("coaches:profile", args=[visible.slug])).status_code == 404
-    assert client.get("/api/coaches/").json()["count"] == 0
+    assert client.get("/api/coaches/").json()["results"] == []
 
 
 # --- profile -------------------------------------------------------------------------------
@@ -413,3 +413,35 @@ def test_session_types_are_added_in_the_coachs_currency(client):
     other = SessionTypeFactory()
     response = client.post(reverse("coaches:session_type_remove", args=[other.pk]))
     assert response.status_code == 404
+
+
+def test_the_business_step_stores_a_photo_served_once_the_coach_is_public(client, _media_root):
+    application = complete_application()
+    coach = application.coach
+    client.force_login(coach.user)
+    data = {
+        "headline": "Career coach",
+        "bio": "I help people " * 10,
+        "services": "1:1",
+        "languages": ["en"],
+        "currency": "chf",
+    }
+    bad = client.post(
+        reverse("coaches:application_step", args=["business"]),
+        {**data, "photo": SimpleUploadedFile("me.jpg", b"not an image at all" * 10)},
+    )
+    assert "not a JPG, PNG, WEBP file" in bad.content.decode()
+    good = client.post(
+        reverse("coaches:application_step", args=["business"]),
+        {**data, "photo": SimpleUploadedFile("me.png", png_bytes())},
+    )
+    assert good.status_code == 302
+    coach.refresh_from_db()
+    assert coach.photo.name.endswith(".png")
+    photo_url = reverse("coaches:photo", args=[coach.slug])
+    assert client.get(photo_url).status_code == 200  # the coach sees it before approval
+    client.logout()
+    assert client.get(photo_url).status_code == 404  # hidden while not approved
+    coach.is_approved = True
+    coach.save()
+    assert b"".join(client.get(photo_url).streaming_content) == png_bytes()
