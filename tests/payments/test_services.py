@@ -177,7 +177,14 @@ def test_rejected_account(stripe_local, connect_coach, django_capture_on_commit_
 def test_active_coach_restricted_is_unbookable_told_and_staff_alerted(
     active_account, connect_coach, stripe_local, django_capture_on_commit_callbacks, settings
 ):
+    from bookings.models import BookingStatus
+    from tests.bookings.factories import BookingFactory
+
     settings.STAFF_ALERT_EMAILS = ["ops@example.test"]
+    booking = BookingFactory(
+        session_type__coach=CoachProfile.objects.get(user=connect_coach),
+        status=BookingStatus.CONFIRMED,
+    )
     mail.outbox.clear()
     # when: Stripe restricts the account (a requirement is past due)
     with django_capture_on_commit_callbacks(execute=True):
@@ -196,6 +203,9 @@ def test_active_coach_restricted_is_unbookable_told_and_staff_alerted(
     alert = StaffAlert.objects.get()
     assert alert.kind == StaffAlert.Kind.ACCOUNT_RESTRICTED
     assert alert.resolved_at is None
+    # existing bookings stay
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
     # and when it is fixed, the coach is bookable again
     with django_capture_on_commit_callbacks(execute=True):
         stripe_local.verify_account(active_account.stripe_account_id)

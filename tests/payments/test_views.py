@@ -136,3 +136,27 @@ def test_earnings_of_a_new_active_coach_is_empty_not_an_error(coach_client, acti
 def test_nav_shows_earnings_to_coaches(coach_client, stripe_local):
     response = coach_client.get(reverse("payments:connect_setup"))
     assert reverse("payments:earnings").encode() in response.content
+
+
+def test_requirements_due_later_are_listed_with_their_deadline_in_the_coach_time_zone(
+    coach_client, connect_coach, active_account, stripe_local
+):
+    import datetime as dt
+
+    connect_coach.time_zone = "Europe/Zurich"
+    connect_coach.save(update_fields=["time_zone"])
+    deadline = dt.datetime(2031, 3, 4, 12, 0, tzinfo=dt.UTC)
+    stripe_local.update_account(
+        active_account.stripe_account_id,
+        currently_due=["individual.id_number"],
+        current_deadline=int(deadline.timestamp()),
+    )
+    from payments import services
+
+    services.connected_account_refresh(account=active_account)
+    html = coach_client.get(reverse("payments:connect_setup")).content.decode()
+    # still active (the deadline is ahead), but told what and by when, with a way to do it
+    assert 'data-state="active"' in html
+    assert "Your government ID number" in html
+    assert "4 Mar 2031, 13:00 CET" in html
+    assert "Continue setup" in html
