@@ -284,3 +284,13 @@ def test_refresh_records_a_state_change_once(active_account):
     assert AccountStateChange.objects.count() == before
     active_account.refresh_from_db()
     assert active_account.next_check_due_at is not None
+
+
+def test_demo_accounts_are_active_on_the_local_stripe(stripe_local, connect_coach):
+    from payments.demo import demo_connect_accounts
+
+    (account,) = demo_connect_accounts([connect_coach])
+    again = demo_connect_accounts([connect_coach])
+    assert account.state == AccountState.ACTIVE
+    assert again[0].stripe_account_id == account.stripe_account_id
+    assert _bookable(connect_coach)
