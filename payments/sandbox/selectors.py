@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import accounts, store
+from payments.sandbox import accounts, ledger, store
 
 
 def express_dashboard(*, account_id: str) -> dict[str, Any]:
@@ -14,10 +14,59 @@ def express_dashboard(*, account_id: str) -> dict[str, Any]:
         "schedule": account["settings"]["payouts"]["schedule"],
         "now": store.now(),
     }
-    try:
-        from payments.sandbox import ledger
-    except ImportError:  # the ledger arrives with charges
-        return context
     context["balance"] = ledger.balance_rows(account=account_id)
     context["payouts"] = ledger.payouts_for(account=account_id)
     return context
+
+
+def dashboard() -> dict[str, Any]:
+    """The developer page at ``/_stripe/``: clock, endpoints, accounts, recent events."""
+    from datetime import UTC, datetime
+
+    from django.db.models import Count
+
+    from payments.sandbox.models import StripeObject, WebhookDelivery, WebhookEndpoint
+
+    now = store.now()
+    account_rows = []
+    for row in StripeObject.objects.filter(object_type="account").order_by("-created")[:50]:
+        if row.internal.get("deleted"):
+            continue
+        account = row.data
+        account_rows.append(
+            {
+                "id": account["id"],
+                "email": account.get("email"),
+                "charges_enabled": account["charges_enabled"],
+                "payouts_enabled": account["payouts_enabled"],
+                "disabled_reason": account["requirements"]["disabled_reason"],
+                "deauthorized": bool(row.internal.get("deauthorized")),
+                "balance": ledger.balance_rows(account=account["id"]),
+            }
+        )
+    recent = list(StripeObject.objects.filter(object_type="event").order_by("-created", "-id")[:40])
+    statuses: dict[str, list[str]] = {}
+    for delivery in WebhookDelivery.objects.filter(event_id__in=[e.stripe_id for e in recent]):
+        statuses.setdefault(delivery.event_id, []).append(
+            f"{delivery.status} ({delivery.last_status_code or '—'})"
+        )
+    return {
+        "now": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "offset_hours": round(store.state().clock_offset_seconds / 3600, 2),
+        "endpoints": list(WebhookEndpoint.objects.order_by("connect")),
+        "accounts": account_rows,
+        "platform_balance": ledger.balance_rows(account=""),
+        "events": [
+            {
+                "id": row.stripe_id,
+                "type": row.data["type"],
+                "account": row.data.get("account") or "platform",
+                "created": datetime.fromtimestamp(row.created, UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "deliveries": ", ".join(statuses.get(row.stripe_id, [])) or "no endpoint",
+            }
+            for row in recent
+        ],
+        "counts": dict(
+            StripeObject.objects.values_list("object_type").annotate(n=Count("id")).order_by()
+        ),
+    }

@@ -4,6 +4,7 @@ from payments.sandbox import views
 
 app_name = "stripe_sandbox"
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
     re_path(r"^v1/(?P<path>.*)$", views.api_view, name="api"),
     path("connect/onboarding/<str:token>/", views.onboarding, name="onboarding"),
     path("express/<str:token>/", views.express_dashboard, name="express"),

@@ -7,10 +7,13 @@ functions as ``payments.sandbox.controls``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,6 +23,19 @@ from payments.sandbox import accounts, api, errors, selectors, store
 from payments.sandbox import checkout as checkout_service
 from payments.sandbox.forms import CardForm, OnboardingForm
 from payments.sandbox.models import StripeObject
+
+
+def sandbox_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Nothing under ``/_stripe/`` exists when the product talks to real Stripe."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.STRIPE_SANDBOX:
+            raise Http404("The local Stripe is off: STRIPE_SECRET_KEY is set.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
 
 TEST_CARDS_SHOWN = [
     ("4242 4242 4242 4242", "succeeds"),
@@ -31,6 +47,7 @@ TEST_CARDS_SHOWN = [
 
 
 @csrf_exempt
+@sandbox_only
 def api_view(request: HttpRequest, path: str) -> HttpResponse:
     """Every ``/_stripe/v1/...`` request, answered by the same ``api.handle`` as in tests."""
     response = api.handle(
@@ -56,6 +73,7 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
 # --- onboarding ----------------------------------------------------------------------------
 
 
+@sandbox_only
 @require_http_methods(["GET", "POST"])
 def onboarding(request: HttpRequest, token: str) -> HttpResponse:
     """The account link's page: the individual and bank account, and an outcome to choose.
@@ -128,6 +146,7 @@ def _submit_onboarding(request: HttpRequest, link: StripeObject, data: dict[str,
 # --- Express dashboard ---------------------------------------------------------------------
 
 
+@sandbox_only
 def express_dashboard(request: HttpRequest, token: str) -> HttpResponse:
     """The Express dashboard a login link opens: balance, payouts and the payout schedule."""
     try:
@@ -189,6 +208,7 @@ def _pay(
     return _success_redirect(paid), ""
 
 
+@sandbox_only
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
     """The hosted Checkout page: card number, expiry, CVC; Stripe's test cards decide."""
@@ -222,6 +242,7 @@ def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
     return _page(request, "checkout.html", context)
 
 
+@sandbox_only
 @require_POST
 def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
     """The 3D Secure test page's answer: complete or fail the authentication."""
@@ -240,3 +261,70 @@ def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse
     }
     context["form"] = CardForm(initial={"email": card["email"]})
     return _page(request, "checkout.html", context)
+
+
+# --- the developer page --------------------------------------------------------------------
+
+CLOCK_STEPS = {"hour": 3600, "day": 86400, "week": 7 * 86400}
+ACCOUNT_ACTIONS = ("complete", "verify", "past_due", "restrict", "deauthorize")
+
+
+@sandbox_only
+@require_http_methods(["GET", "POST"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """``/_stripe/``: the sandbox's clock, endpoints, accounts and recent events, and buttons
+    for the controls (in development, or for staff)."""
+    from django.contrib import messages
+
+    from payments.sandbox import controls
+
+    may_control = settings.DEBUG or request.user.is_staff
+    if request.method == "POST":
+        if not may_control:
+            return HttpResponse("Only staff may use the local Stripe's controls.", status=403)
+        action = request.POST.get("action", "")
+        account_id = request.POST.get("account", "")
+        try:
+            if action in CLOCK_STEPS:
+                controls.advance_clock(CLOCK_STEPS[action])
+                messages.success(request, f"Sandbox clock advanced by one {action}.")
+            elif action == "deliver":
+                statuses = controls.deliver_pending_events()
+                messages.success(request, f"Delivered {len(statuses)} pending deliveries.")
+            elif action == "endpoints":
+                controls.register_default_endpoints()
+                messages.success(request, "Webhook endpoints registered.")
+            elif action in ACCOUNT_ACTIONS and account_id:
+                if action == "complete":
+                    controls.complete_onboarding(account_id)
+                elif action == "verify":
+                    controls.verify_account(account_id)
+                elif action == "past_due":
+                    controls.update_account(
+                        account_id, past_due=["individual.verification.document"]
+                    )
+                elif action == "restrict":
+                    controls.update_account(
+                        account_id,
+                        disabled_reason="platform_paused",
+                        charges_enabled=False,
+                        payouts_enabled=False,
+                    )
+                else:
+                    controls.update_account(account_id, deauthorize=True)
+                messages.success(request, f"{account_id}: {action.replace('_', ' ')} done.")
+            else:
+                messages.error(request, "Unknown control.")
+        except errors.StripeError as error:
+            messages.error(request, error.message)
+        return redirect("stripe_sandbox:dashboard")
+    context = selectors.dashboard()
+    context["may_control"] = may_control
+    context["account_actions"] = [
+        ("complete", "Complete onboarding"),
+        ("verify", "Finish verification"),
+        ("past_due", "Make a requirement past due"),
+        ("restrict", "Restrict"),
+        ("deauthorize", "Deauthorize the platform"),
+    ]
+    return _page(request, "dashboard.html", context)

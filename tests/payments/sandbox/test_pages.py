@@ -1,0 +1,104 @@
+"""The developer page, the guard when real Stripe is configured, and webhook delivery over
+real HTTP (as when the product runs)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from payments.sandbox import controls
+from payments.sandbox.models import DeliveryStatus, WebhookDelivery
+
+RECEIVER_URLS = "tests.payments.sandbox.receiver_urls"
+
+
+@pytest.mark.django_db
+def test_nothing_under_stripe_exists_with_real_stripe(settings, stripe_client, sandbox):
+    session = stripe_client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 1000,
+                        "product_data": {"name": "x"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+        }
+    )
+    settings.STRIPE_SANDBOX = False
+    browser = Client()
+    assert browser.get("/_stripe/").status_code == 404
+    assert (
+        browser.get(
+            "/_stripe/v1/balance", HTTP_AUTHORIZATION="Bearer sk_test_local_sandbox"
+        ).status_code
+        == 404
+    )
+    assert browser.get(session.url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_state_and_staff_controls_work(
+    settings, stripe_client, sandbox, django_user_model
+):
+    # given
+    account = stripe_client.v1.accounts.create(params={"type": "express", "email": "c@x.test"})
+    settings.DEBUG = False
+    browser = Client()
+    # when: anyone may look, only staff may act (outside DEBUG)
+    page = browser.get("/_stripe/")
+    assert page.status_code == 200
+    assert account.id in page.content.decode()
+    assert "Test mode — local Stripe" in page.content.decode()
+    clock = controls.now()
+    denied = browser.post("/_stripe/", {"action": "day"})
+    assert denied.status_code == 403
+    assert controls.now() < clock + 86400
+    staff = django_user_model.objects.create_user(email="s@x.test", password="x", is_staff=True)
+    browser.force_login(staff)
+    before = controls.now()
+    browser.post("/_stripe/", {"action": "day"})
+    assert controls.now() >= before + 86400
+    browser.post("/_stripe/", {"action": "complete", "account": account.id})
+    assert stripe_client.v1.accounts.retrieve(account.id).charges_enabled is True
+    browser.post("/_stripe/", {"action": "deauthorize", "account": account.id})
+    page = browser.get("/_stripe/")
+    assert "deauthorized" in page.content.decode()
+    assert "account.application.deauthorized" in page.content.decode()
+
+
+@pytest.mark.urls(RECEIVER_URLS)
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_over_http_to_a_running_server(settings, live_server, stripe_client, received):
+    # given: deliveries go over sockets, as when the product runs
+    settings.STRIPE_SANDBOX_IN_PROCESS = False
+    controls.register_default_endpoints(live_server.url)
+    controls.pause_deliveries()
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    controls.update_account(account.id, past_due=["individual.dob.day"])
+    # when
+    statuses = controls.deliver_pending_events()
+    # then: the receiver verified the signature with the official library and got the event
+    assert statuses == [200]
+    assert received[0]["endpoint"] == "connect"
+    assert received[0]["event"]["account"] == account.id
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_an_unreachable_endpoint_is_logged_and_retried(settings, stripe_client, sandbox):
+    settings.STRIPE_SANDBOX_IN_PROCESS = False
+    controls.reset()
+    controls.register_endpoint(url="http://127.0.0.1:9/hooks/", secret="whsec_x", connect=True)
+    controls.pause_deliveries()
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    controls.update_account(account.id, past_due=["individual.dob.day"])
+    assert controls.deliver_pending_events() == [0]
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.next_attempt_at is not None
+    assert "connection error" in delivery.last_response
