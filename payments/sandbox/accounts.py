@@ -273,7 +273,20 @@ def save_and_announce(row: StripeObject, before: dict[str, Any]) -> dict[str, An
     return account
 
 
+# Stripe collects these from the holder of an Express account (requirement_collection=stripe);
+# the platform sends an ``account_update`` link instead of changing them.
+HOLDER_ONLY_PARAMETERS = ("individual", "company", "external_account", "account_token")
+
+
 def account_update(*, account_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    for name in HOLDER_ONLY_PARAMETERS:
+        if name in params:
+            raise errors.StripeError(
+                f"This application does not have the required permissions for the parameter "
+                f"'{name}' on account '{account_id}': Stripe collects it from the holder of an "
+                "Express account (send them an account_update account link).",
+                param=name,
+            )
     row = get_account(account_id, lock=True)
     before = copy.deepcopy(row.data)
     account = row.data

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from payments.sandbox import errors, store
+from payments.sandbox import errors, events, store
 from payments.sandbox.models import IdempotencyKey
 from payments.sandbox.params import Spec, decode_form, validate
 
@@ -181,12 +181,15 @@ def _check_connected_account(account_id: str) -> None:
 
 
 def _run(chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str, str]) -> Response:
+    token = events.current_request.set(ctx.request)
     try:
         with transaction.atomic():
             result = chosen.handler(ctx, params, **path_ids)
             result = expand(result, ctx.expand, account=ctx.account)
     except errors.StripeError as error:
         return Response(error.status, error.body(), dict(error.headers))
+    finally:
+        events.current_request.reset(token)
     return Response(200, result)
 
 

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import time
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,12 @@ from payments.sandbox import store
 from payments.sandbox.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger("payments.sandbox.webhooks")
+
+# The API request being answered (its id and idempotency key), for ``event.request``; events
+# Stripe makes on its own (clock, hosted pages) have none.
+current_request: ContextVar[dict[str, Any] | None] = ContextVar(
+    "stripe_sandbox_request", default=None
+)
 
 MAX_ATTEMPTS = 8
 # Seconds before attempt n+1 (Stripe retries for up to three days with exponential backoff;
@@ -61,7 +68,7 @@ def record(
         "data": data,
         "livemode": False,
         "pending_webhooks": len(endpoints),
-        "request": request or {"id": None, "idempotency_key": None},
+        "request": request or current_request.get() or {"id": None, "idempotency_key": None},
         "type": event_type,
     }
     if not account:

@@ -106,3 +106,24 @@ def test_list_and_delete(stripe_client):
     assert deleted.deleted is True
     with pytest.raises(stripe.InvalidRequestError):
         stripe_client.v1.accounts.retrieve(first.id)
+
+
+def test_holder_only_fields_cannot_be_updated_by_the_platform(stripe_client):
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe_client.v1.accounts.update(account.id, params={"individual": {"first_name": "Eve"}})
+    assert caught.value.param == "individual"
+
+
+def test_events_name_the_request_that_caused_them(stripe_client):
+    from payments.sandbox import controls
+
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    updated = stripe_client.v1.accounts.update(
+        account.id, params={"metadata": {"a": "1"}}, options={"idempotency_key": "upd-1"}
+    )
+    (event,) = controls.events_of_type("account.updated")
+    assert event["request"]["idempotency_key"] == "upd-1"
+    assert event["request"]["id"] == updated.last_response.request_id
+    controls.complete_onboarding(account.id)
+    assert controls.events_of_type("account.updated")[-1]["request"]["id"] is None
