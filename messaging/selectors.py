@@ -118,18 +118,30 @@ def other_read_seq(*, thread: Thread, user) -> int:
     return state.last_read_seq if state else 0
 
 
-def unread_count(*, user, thread_id: int | None = None) -> int:
-    """Messages from others, not hidden, past the user's read mark (in all their threads)."""
-    if not user.is_authenticated:
-        return 0
-    messages = Message.objects.filter(
+def _unread_messages(user) -> QuerySet[Message]:
+    return Message.objects.filter(
         thread__read_states__user=user,
         seq__gt=F("thread__read_states__last_read_seq"),
         hidden_at__isnull=True,
     ).exclude(sender=user)
+
+
+def unread_count(*, user, thread_id: int | None = None) -> int:
+    """Messages from others, not hidden, past the user's read mark (in all their threads)."""
+    if not user.is_authenticated:
+        return 0
+    messages = _unread_messages(user)
     if thread_id is not None:
         messages = messages.filter(thread_id=thread_id)
     return messages.count()
+
+
+def unread_counts(*, user, thread_id: int) -> tuple[int, int]:
+    """The user's unread total and the part of it in one thread, in one query."""
+    counts = _unread_messages(user).aggregate(
+        total=Count("pk"), in_thread=Count("pk", filter=Q(thread_id=thread_id))
+    )
+    return counts["total"], counts["in_thread"]
 
 
 def is_blocked_between(*, first: User, second: User) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import PurePath
 
 import filetype
@@ -168,16 +169,18 @@ def message_send(
 
     with transaction.atomic():
         locked = Thread.objects.select_for_update().get(pk=thread.pk)
-        if sender.pk == locked.client_id and not selectors.has_booking_between(
-            client=sender, coach=recipient
+        limit = settings.MESSAGES_BEFORE_BOOKING_LIMIT
+        # Counting first: the bookings query runs only for a client at the limit.
+        if (
+            sender.pk == locked.client_id
+            and selectors.client_messages_in(thread=locked) >= limit
+            and not selectors.has_booking_between(client=sender, coach=recipient)
         ):
-            limit = settings.MESSAGES_BEFORE_BOOKING_LIMIT
-            if selectors.client_messages_in(thread=locked) >= limit:
-                raise NotAllowed(
-                    f"Before your first booking you can send this coach up to {limit} messages. "
-                    "Book a session to keep the conversation going.",
-                    code="limit_before_booking",
-                )
+            raise NotAllowed(
+                f"Before your first booking you can send this coach up to {limit} messages. "
+                "Book a session to keep the conversation going.",
+                code="limit_before_booking",
+            )
         seq = locked.last_seq + 1
         message = Message(thread=locked, sender=sender, seq=seq, body=body)
         if attachment is not None and detected is not None:
@@ -192,7 +195,9 @@ def message_send(
             last_read_seq=seq, read_at=message.created_at
         )
         thread.last_seq, thread.last_message_at = seq, message.created_at
-        transaction.on_commit(lambda: _announce_message(message, recipient.pk))
+        transaction.on_commit(
+            lambda: realtime.defer(partial(_announce_message, message, recipient.pk))
+        )
         from messaging.tasks import notify_unread
 
         enqueue(
@@ -214,16 +219,11 @@ def _announce_message(message: Message, recipient_id: int) -> None:
 
 
 def _announce_unread(user_id: int, *, thread_id: int) -> None:
-    user = User(pk=user_id)
+    total, in_thread = selectors.unread_counts(user=User(pk=user_id), thread_id=thread_id)
     realtime.push(
         [realtime.user_group(user_id)],
         realtime.event(
-            {
-                "kind": "unread",
-                "count": selectors.unread_count(user=user),
-                "thread": thread_id,
-                "thread_unread": selectors.unread_count(user=user, thread_id=thread_id),
-            }
+            {"kind": "unread", "count": total, "thread": thread_id, "thread_unread": in_thread}
         ),
     )
 
@@ -252,7 +252,7 @@ def thread_mark_read(*, thread: Thread, user: User, up_to_seq: int | None = None
             )
             _announce_unread(user.pk, thread_id=thread.pk)
 
-        transaction.on_commit(announce)
+        transaction.on_commit(lambda: realtime.defer(announce))
     return state
 
 
@@ -329,7 +329,7 @@ def message_hide(*, message: Message, moderator: User, report: Report | None = N
                 )
                 _announce_unread(recipient_id, thread_id=locked.thread_id)
 
-            transaction.on_commit(announce)
+            transaction.on_commit(lambda: realtime.defer(announce))
         if report is not None:
             _resolve(report, moderator=moderator, resolution="message hidden", status="resolved")
     return locked
