@@ -75,7 +75,9 @@ def _translate(error: stripe.StripeError) -> GatewayError:
     code = getattr(error, "code", None) or ""
     status = getattr(error, "http_status", None)
     message = getattr(error, "user_message", None) or str(error) or "Stripe request failed"
-    if code == "resource_missing" or isinstance(error, stripe.PermissionError):
+    # ``account_invalid`` (403): the platform's access to the account was revoked. Other
+    # permission errors (a restricted key missing a scope) are configuration, not a gone object.
+    if code in ("resource_missing", "account_invalid"):
         return StripeObjectMissing(message, code=code or "resource_missing", http_status=status)
     return GatewayError(message, code=code, http_status=status)
 
@@ -218,8 +220,14 @@ def account_create(
 
 
 def account_retrieve(*, stripe_account_id: str) -> AccountSnapshot:
+    """Read the account as itself (``Stripe-Account`` header): when the coach revoked the
+    platform's access this fails with ``account_invalid`` (``StripeObjectMissing``)."""
     try:
-        return _account_snapshot(stripe_client().v1.accounts.retrieve(stripe_account_id))
+        return _account_snapshot(
+            stripe_client().v1.accounts.retrieve(
+                stripe_account_id, options={"stripe_account": stripe_account_id}
+            )
+        )
     except stripe.StripeError as error:
         raise _translate(error) from error
 

@@ -352,3 +352,20 @@ def test_a_handler_error_rolls_back_its_writes_and_is_retried(
         assert not ConnectedAccount.objects.exists()
     finally:
         HANDLERS.pop("test.broken", None)
+
+
+def test_deauthorization_with_the_webhook_lost_is_found_by_the_next_refresh(
+    active_account, connect_coach, django_capture_on_commit_callbacks
+):
+    # given: the coach disconnects the platform and the event never arrives
+    controls.pause_deliveries()
+    controls.update_account(active_account.stripe_account_id, deauthorize=True)
+    assert not WebhookEvent.objects.filter(type="account.application.deauthorized").exists()
+    # when: the poller (or anyone) re-reads the account
+    with django_capture_on_commit_callbacks(execute=True):
+        services.connected_account_refresh(account=active_account)
+    # then: Stripe refuses us the account, which means access was revoked
+    active_account.refresh_from_db()
+    assert active_account.state == AccountState.DEAUTHORIZED
+    assert not CoachProfile.objects.get(user=connect_coach).is_bookable
+    assert StaffAlert.objects.filter(kind=StaffAlert.Kind.ACCOUNT_DEAUTHORIZED).count() == 1
