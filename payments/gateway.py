@@ -72,7 +72,10 @@ class InvalidWebhook(Exception):
 
 
 def _translate(error: stripe.StripeError) -> GatewayError:
-    code = getattr(error, "code", None) or ""
+    # The library sets ``code`` on some error classes only (not on PermissionError); the
+    # parsed body always has it.
+    body = getattr(error, "json_body", None) or {}
+    code = getattr(error, "code", None) or (body.get("error") or {}).get("code") or ""
     status = getattr(error, "http_status", None)
     message = getattr(error, "user_message", None) or str(error) or "Stripe request failed"
     # ``account_invalid`` (403): the platform's access to the account was revoked. Other
