@@ -219,11 +219,15 @@ async def measure_delivery(host: str, pairs) -> dict:
         while time.perf_counter() < until:
             index += 1
             started = time.perf_counter()
-            response = await http.post(
-                f"/api/messages/threads/{pair['thread']}/messages/",
-                json={"body": f"bench message {index}"},
-                headers={"Authorization": f"Token {pair['token']}"},
-            )
+            try:
+                response = await http.post(
+                    f"/api/messages/threads/{pair['thread']}/messages/",
+                    json={"body": f"bench message {index}"},
+                    headers={"Authorization": f"Token {pair['token']}"},
+                )
+            except httpx.HTTPError as error:
+                errors.append(repr(error))
+                continue
             if response.status_code != 201:
                 errors.append(f"{response.status_code} {response.text[:200]}")
             else:
@@ -288,11 +292,16 @@ async def measure_throughput(host: str, pairs, path: str | None) -> dict:
         nonlocal failures
         while time.perf_counter() < until:
             started = time.perf_counter()
-            response = await http.post(
-                path or f"/api/messages/threads/{pair['thread']}/messages/",
-                json={"body": "throughput"},
-                headers={"Authorization": f"Token {pair['token']}"},
-            )
+            try:
+                response = await http.post(
+                    path or f"/api/messages/threads/{pair['thread']}/messages/",
+                    json={"body": "throughput"},
+                    headers={"Authorization": f"Token {pair['token']}"},
+                )
+            except httpx.HTTPError as error:
+                failures += 1
+                first_failure.append(repr(error))
+                continue
             if response.status_code == 201:
                 done.append((time.perf_counter() - started) * 1000)
             else:
@@ -354,7 +363,7 @@ def main() -> None:
         stop_server(product)
         stop_server(baseline)
         delete_data(prefix, pairs)
-        if "delivery" in locals():
+        if "bare_django" in locals() and not (posting["failures"] or delivery["post_errors"]):
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"server logs kept in {workdir}", file=sys.stderr)
