@@ -1,1 +1,228 @@
-"""Bookings api."""
+"""Bookings API: one view per operation, explicit input and output serializers; domain
+errors become ``{"error": {...}}`` through ``marketplace.api.exception_handler``."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings import selectors, services
+from bookings.models import Booking, PackagePurchase
+from coaches.models import SessionType
+from marketplace.errors import NotAllowed, NotFound
+from payments import charges
+from payments.models import Payment
+
+
+class PaymentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "application_fee",
+            "coach_amount",
+            "refunded_amount",
+            "currency",
+            "stripe_payment_intent_id",
+        ]
+
+
+class BookingOutput(serializers.ModelSerializer):
+    coach = serializers.IntegerField(source="coach_id")
+    coach_name = serializers.CharField(source="coach.user.display_name")
+    session_type = serializers.IntegerField(source="session_type_id")
+    session_type_name = serializers.CharField(source="session_type.name")
+    payment = serializers.SerializerMethodField()
+    rescheduled_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "coach",
+            "coach_name",
+            "client",
+            "session_type",
+            "session_type_name",
+            "starts_at",
+            "ends_at",
+            "status",
+            "hold_expires_at",
+            "client_time_zone",
+            "topic",
+            "meeting_url",
+            "reschedule_count",
+            "rescheduled_to",
+            "package_purchase",
+            "payment",
+        ]
+
+    def get_payment(self, booking: Booking) -> dict | None:
+        payment = selectors.booking_payment(booking)
+        return PaymentOutput(payment).data if payment else None
+
+    def get_rescheduled_to(self, booking: Booking) -> int | None:
+        moved = getattr(booking, "rescheduled_to", None)
+        return moved.pk if moved else None
+
+
+class BookingCreateInput(serializers.Serializer):
+    session_type = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    topic = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    client_time_zone = serializers.CharField(required=False, default="UTC", max_length=64)
+    package_purchase = serializers.IntegerField(required=False)
+    success_url = serializers.URLField(required=False)
+    cancel_url = serializers.URLField(required=False)
+
+
+class BookingListCreateApi(ListAPIView):
+    """``GET``: the user's bookings (as client or coach). ``POST``: hold a slot and return the
+    booking with its Checkout URL (a package session is confirmed at once)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = BookingOutput
+
+    def get_queryset(self):
+        return selectors.bookings_visible_to(user=self.request.user)  # type: ignore[arg-type]
+
+    @extend_schema(request=BookingCreateInput, responses={201: BookingOutput})
+    def post(self, request: Request) -> Response:
+        data = BookingCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        session_type = (
+            SessionType.objects.select_related("coach__user")
+            .filter(pk=values["session_type"])
+            .first()
+        )
+        if session_type is None:
+            raise NotFound("No such session type.")
+        if values.get("package_purchase"):
+            purchase = PackagePurchase.objects.filter(
+                pk=values["package_purchase"], client=request.user
+            ).first()
+            if purchase is None:
+                raise NotFound("No such package purchase.")
+            booking = services.booking_hold(
+                client=request.user,  # type: ignore[arg-type]
+                session_type=session_type,
+                starts_at=values["starts_at"],
+                topic=values["topic"],
+                client_time_zone=values["client_time_zone"],
+                package_purchase=purchase,
+            )
+            return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
+
+        def urls_for(booking: Booking) -> services.CheckoutUrls:
+            return services.CheckoutUrls(
+                success_url=values.get("success_url")
+                or request.build_absolute_uri(reverse("bookings:paid", args=[booking.pk]))
+                + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=values.get("cancel_url")
+                or request.build_absolute_uri(reverse("bookings:pay", args=[booking.pk])),
+            )
+
+        booking, payment = services.booking_book(
+            client=request.user,  # type: ignore[arg-type]
+            session_type=session_type,
+            starts_at=values["starts_at"],
+            topic=values["topic"],
+            client_time_zone=values["client_time_zone"],
+            urls_for=urls_for,
+        )
+        body = dict(BookingOutput(booking).data)
+        body["checkout_url"] = payment.checkout_url
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class BookingDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=BookingOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+        return Response(BookingOutput(booking).data)
+
+
+class CancelInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class BookingCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CancelInput, responses=BookingOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        data = CancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+        cancelled = services.booking_cancel(
+            booking=booking,
+            by=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+        )
+        return Response(BookingOutput(cancelled).data)
+
+
+class RescheduleInput(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+
+
+class BookingRescheduleApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=RescheduleInput, responses=BookingOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        data = RescheduleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+        moved = services.booking_reschedule(
+            booking=booking,
+            by=request.user,  # type: ignore[arg-type]
+            starts_at=data.validated_data["starts_at"],
+        )
+        return Response(BookingOutput(moved).data)
+
+
+class RefundInput(serializers.Serializer):
+    amount = serializers.IntegerField(required=False, min_value=1)
+
+
+class RefundOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    payment = serializers.IntegerField(source="payment_id")
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+
+
+class PaymentRefundApi(APIView):
+    """Staff only: refund a payment (the rest of it by default), fee back in proportion."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=RefundInput, responses={201: RefundOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        if not request.user.is_staff:
+            raise NotAllowed("Only staff can refund payments.")
+        data = RefundInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = Payment.objects.filter(pk=pk).first()
+        if payment is None:
+            raise NotFound("No such payment.")
+        refund = charges.refund_by_staff(
+            payment=payment,
+            amount=data.validated_data.get("amount"),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        refund.refresh_from_db()
+        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)

@@ -18,7 +18,7 @@ from tests.factories import UserFactory
 @pytest.fixture
 def confirmed(paid_coach, sandbox, django_capture_on_commit_callbacks):
     """A confirmed, paid booking three days ahead."""
-    coach, session_type = paid_coach
+    _coach, session_type = paid_coach
     with django_capture_on_commit_callbacks(execute=True):
         booking, payment = book(UserFactory(), session_type)
         sandbox.pay_checkout_session(payment.stripe_checkout_session_id)
@@ -50,7 +50,11 @@ def test_client_cancelling_more_than_24_hours_ahead_gets_everything_back(
     assert booking.status == BookingStatus.CANCELLED_BY_CLIENT
     assert payment.status == PaymentStatus.REFUNDED
     (refund,) = payment.refunds.all()
-    assert (refund.amount, refund.status, refund.refund_application_fee) == (12000, "succeeded", True)
+    assert (refund.amount, refund.status, refund.refund_application_fee) == (
+        12000,
+        "succeeded",
+        True,
+    )
     assert refund.stripe_refund_id.startswith("re_")
     assert refund.application_fee_refund_amount == payment.application_fee
     assert coach_net(sandbox, booking) == 0
@@ -82,7 +86,8 @@ def test_a_stricter_policy_keeps_the_fee_and_nothing_comes_back_after_the_start(
 ):
     booking, payment = confirmed
     CancellationPolicy.objects.create(
-        coach=booking.coach, late_cancellation_refund_percent=25,
+        coach=booking.coach,
+        late_cancellation_refund_percent=25,
         refund_application_fee_on_partial=False,
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -91,11 +96,14 @@ def test_a_stricter_policy_keeps_the_fee_and_nothing_comes_back_after_the_start(
         )
     (refund,) = payment.refunds.all()
     assert (refund.amount, refund.refund_application_fee, refund.application_fee_refund_amount) == (
-        3000, False, 0
+        3000,
+        False,
+        0,
     )
     # after the start: 0% by default, so no refund at all
-    other_booking, other_payment = book(UserFactory(), booking.session_type,
-                                        starts_at=booking.starts_at + timedelta(hours=3))
+    other_booking, other_payment = book(
+        UserFactory(), booking.session_type, starts_at=booking.starts_at + timedelta(hours=3)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         sandbox.pay_checkout_session(other_payment.stripe_checkout_session_id)
         sandbox.deliver_pending_events()
@@ -157,8 +165,10 @@ def test_rescheduling_moves_the_booking_keeps_the_payment_and_is_limited(
 def test_rescheduling_onto_a_taken_time_changes_nothing(
     confirmed, sandbox, django_capture_on_commit_callbacks
 ):
-    booking, payment = confirmed
-    blocker, _ = book(UserFactory(), booking.session_type, starts_at=booking.starts_at + timedelta(hours=4))
+    booking, _payment = confirmed
+    blocker, _ = book(
+        UserFactory(), booking.session_type, starts_at=booking.starts_at + timedelta(hours=4)
+    )
     with pytest.raises(services.SlotTaken):
         services.booking_reschedule(
             booking=booking, by=booking.client, starts_at=blocker.starts_at + timedelta(minutes=30)

@@ -43,9 +43,9 @@ def _confirmation_mails(booking):
 
 
 @pytest.mark.parametrize(
-    "order", list(itertools.permutations(PAID_EVENTS)), ids=lambda order: ">".join(
-        name.split(".")[-1] for name in order
-    )
+    "order",
+    list(itertools.permutations(PAID_EVENTS)),
+    ids=lambda order: ">".join(name.split(".")[-1] for name in order),
 )
 def test_every_order_with_duplicates_confirms_once(
     order, paid_coach, sandbox, django_capture_on_commit_callbacks
@@ -68,9 +68,7 @@ def test_every_order_with_duplicates_confirms_once(
     assert booking.status_changes.filter(to_status=BookingStatus.CONFIRMED).count() == 1
     assert payment.status == "succeeded"
     assert len(_confirmation_mails(booking)) == 2
-    assert (
-        WebhookEvent.objects.filter(stripe_event_id__in=ids, status="succeeded").count() == 3
-    )
+    assert WebhookEvent.objects.filter(stripe_event_id__in=ids, status="succeeded").count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
