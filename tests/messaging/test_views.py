@@ -203,3 +203,28 @@ def test_attachments_are_served_only_through_the_view(
     assert (
         client.get(reverse("messaging:attachment", args=[thread.pk, image.pk])).status_code == 404
     )
+
+
+def test_the_booking_page_tag_shows_the_conversation_or_a_button(rf, outsider):
+    from django.template import Context, Template
+
+    booking = BookingFactory()
+    template = Template("{% load messaging_tags %}{% booking_conversation booking %}")
+
+    def render(user) -> str:
+        request = rf.get("/")
+        request.user = user
+        return template.render(Context({"request": request, "booking": booking}))
+
+    # before any thread: a button that opens one about this booking
+    before = render(booking.client)
+    assert 'action="/messages/start/"' in before
+    assert f'name="booking" value="{booking.pk}"' in before
+    # with a thread: the latest messages and a link with the unread count
+    thread = services.thread_open(by=booking.client, booking=booking)
+    add_message(thread, booking.coach.user, "See you <b>Tuesday</b>")
+    after = render(booking.client)
+    assert "See you &lt;b&gt;Tuesday&lt;/b&gt;" in after
+    assert f'href="{thread.get_absolute_url()}"' in after and "(1 unread)" in after
+    # a stranger sees nothing
+    assert render(outsider).strip() == ""
