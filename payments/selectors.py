@@ -6,6 +6,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -223,6 +224,8 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
         transfers=gateway.transfers_list(stripe_account_id=stripe_id, limit=100),
         payouts=gateway.payouts_list(stripe_account_id=stripe_id, limit=100),
     )
+    # Months are the coach's calendar months.
+    zone = _zone(coach)
     month_totals: dict[tuple[date, str], int] = defaultdict(int)
     for txn in ledger:
         if txn.type.startswith("payout"):
@@ -237,15 +240,25 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
             _add(earnings.refunds, currency, -txn.net)
         _add(earnings.net, currency, txn.net)
         if txn.created:
-            month_totals[(txn.created.date().replace(day=1), currency)] += txn.net
-    earnings.by_month = _last_months(month_totals, months=months, currency=earnings.currency)
+            local_day = timezone.localtime(txn.created, zone).date()
+            month_totals[(local_day.replace(day=1), currency)] += txn.net
+    earnings.by_month = _last_months(
+        month_totals, months=months, currency=earnings.currency, zone=zone
+    )
     return earnings
 
 
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def _last_months(
-    totals: dict[tuple[date, str], int], *, months: int, currency: str
+    totals: dict[tuple[date, str], int], *, months: int, currency: str, zone: ZoneInfo
 ) -> list[MonthNet]:
-    today = timezone.now().date().replace(day=1)
+    today = timezone.localtime(timezone.now(), zone).date().replace(day=1)
     result = []
     year, month = today.year, today.month
     for _ in range(months):
