@@ -30,6 +30,8 @@ logger = logging.getLogger("payments.webhooks")
 MAX_ATTEMPTS = 8
 # Seconds before attempt n+1: 30 s, 1, 2, 4, 8, 16, 32 minutes ... (about an hour in all).
 RETRY_BASE_SECONDS = 30
+# How long receiving waits for a database lock before answering 503.
+RECEIVE_LOCK_TIMEOUT_MS = 3000
 
 _INSERT_SQL = f"""
     INSERT INTO {WebhookEvent._meta.db_table}
@@ -50,13 +52,17 @@ def endpoint_secret(endpoint: str) -> str:
 def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> int | None:
     """Verify and store one delivery; queue its processing if it is new.
 
-    Returns the new row's id, or None for a duplicate. Raises ``gateway.InvalidWebhook``.
+    Returns the new row's id, or None for a duplicate. Raises ``gateway.InvalidWebhook``, and
+    ``OperationalError`` when the row cannot be written within ``RECEIVE_LOCK_TIMEOUT_MS``
+    (the view answers 503 and Stripe delivers again).
     """
     event = gateway.webhook_construct_event(
         payload=payload, signature=signature, secret=endpoint_secret(endpoint)
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
+            # Never hold Stripe's request open behind a lock: give up quickly, answer 503.
+            cursor.execute(f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)}")
             cursor.execute(
                 _INSERT_SQL,
                 [

@@ -369,3 +369,33 @@ def test_deauthorization_with_the_webhook_lost_is_found_by_the_next_refresh(
     assert active_account.state == AccountState.DEAUTHORIZED
     assert not CoachProfile.objects.get(user=connect_coach).is_bookable
     assert StaffAlert.objects.filter(kind=StaffAlert.Kind.ACCOUNT_DEAUTHORIZED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_inbox_answers_503_so_stripe_retries(settings, monkeypatch):
+    import psycopg
+
+    from payments import webhooks
+
+    monkeypatch.setattr(webhooks, "RECEIVE_LOCK_TIMEOUT_MS", 200)
+    payload = _event("customer.created", {"id": "cus_1", "object": "customer"})
+    db = connection.settings_dict
+    # given: another session holds the inbox table locked
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=db["NAME"],
+        password=db["PASSWORD"] or None,
+    ) as other:
+        other.execute(f"LOCK TABLE {WebhookEvent._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        response = _post(Client(), PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRET)
+        waited = time.monotonic() - started
+        other.rollback()
+    # then: a quick 503, and the delivery goes through once the lock is gone
+    assert response.status_code == 503
+    assert waited < 5
+    response = _post(Client(), PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRET)
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 1
