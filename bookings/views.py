@@ -7,7 +7,7 @@ everyone else), call one service, render. Domain errors become form errors or me
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -44,6 +44,10 @@ def _parse_start(value: str | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return None
     return moment.astimezone(ZoneInfo("UTC"))
+
+
+def _known_zone(name: str | None) -> str:
+    return name if name and name in available_timezones() else ""
 
 
 def _zone_of(request: HttpRequest) -> str:
@@ -104,7 +108,9 @@ def new_booking(request: HttpRequest) -> HttpResponse:
             {"message": "That link does not name a session type and a start time."},
             status=400,
         )
-    zone = request.POST.get("client_time_zone") or _zone_of(request)
+    zone = _known_zone(request.POST.get("client_time_zone") or request.GET.get("tz")) or _zone_of(
+        request
+    )
     if request.method == "POST":
         form = TopicForm(request.POST)
         if form.is_valid():
@@ -112,13 +118,14 @@ def new_booking(request: HttpRequest) -> HttpResponse:
                 "session_type": session_type.pk,
                 "start": starts_at.isoformat(),
                 "topic": form.cleaned_data["topic"],
-                "client_time_zone": form.cleaned_data["client_time_zone"] or _zone_of(request),
+                "client_time_zone": form.cleaned_data["client_time_zone"] or zone,
             }
             return redirect("bookings:review")
     else:
         form = TopicForm(initial={"client_time_zone": ""})
     context = _slot_context(session_type, starts_at, zone)
     context["form"] = form
+    context["zone_known"] = "tz" in request.GET or request.method == "POST"
     return render(request, "bookings/new.html", context)
 
 
