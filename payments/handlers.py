@@ -87,8 +87,10 @@ def _account_for(stripe_account_id: str):
 @handles("account.updated")
 def handle_account_updated(event: WebhookEvent) -> None:
     from payments import services
-    from payments.models import AccountStateChange
+    from payments.models import AccountStateChange, WebhookEndpoint
 
+    if event.endpoint == WebhookEndpoint.PLATFORM and not event.stripe_account_id:
+        return  # about the platform's own account, not a coach's
     account = _account_for(event.object_id or event.stripe_account_id)
     services.connected_account_refresh(
         account=account,

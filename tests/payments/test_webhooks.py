@@ -399,3 +399,12 @@ def test_a_locked_inbox_answers_503_so_stripe_retries(settings, monkeypatch):
     response = _post(Client(), PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRET)
     assert response.status_code == 200
     assert WebhookEvent.objects.count() == 1
+
+
+def test_account_updated_about_the_platform_itself_is_not_retried(
+    stripe_local, client, settings, django_capture_on_commit_callbacks
+):
+    payload = _event("account.updated", {"id": "acct_platform", "object": "account"})
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRET)
+    assert WebhookEvent.objects.get().status == WebhookEventStatus.SUCCEEDED
