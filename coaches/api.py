@@ -157,17 +157,18 @@ class CoachSlotsApi(APIView):
         ]
     )
     def get(self, request: Request, pk: int) -> Response:
-        coach = selectors.coach_public_get(pk=pk, details=False)
         raw_type = request.query_params.get("session_type", "")
         session_type = (
-            selectors.session_type_offered(coach=coach, pk=int(raw_type))
+            selectors.public_session_type(coach_id=pk, pk=int(raw_type))
             if raw_type.isdigit()
             else None
         )
         if session_type is None:
+            selectors.coach_public_get(pk=pk, details=False)  # 404 for an unknown coach
             raise NotFound(
                 "This coach has no such session type.", fields={"session_type": ["Unknown."]}
             )
+        coach = session_type.coach
         now = datetime.now(UTC)
         start = (
             _instant(request.query_params["start"], "start")

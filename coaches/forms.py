@@ -12,6 +12,8 @@ from typing import Any, cast
 import filetype
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from coaches.models import (
     LANGUAGE_NAMES,
@@ -28,7 +30,14 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 CERTIFICATE_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+TIME_ZONE_NAMES = frozenset(TIME_ZONES)
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in TIME_ZONES]
+# Rendered once per process; pages pair it with <input list="time-zones">.
+TIME_ZONE_DATALIST = mark_safe(  # noqa: S308 - zone names come from zoneinfo, escaped anyway
+    '<datalist id="time-zones">'
+    + "".join(f'<option value="{escape(zone)}"></option>' for zone in TIME_ZONES)
+    + "</datalist>"
+)
 CURRENCY_CHOICES = [
     ("usd", "US dollar (USD)"),
     ("eur", "Euro (EUR)"),
@@ -358,7 +367,13 @@ class SearchForm(forms.Form):
     to_time = forms.TimeField(
         required=False, label="and", widget=forms.TimeInput(attrs={"type": "time"})
     )
-    tz = TimeZoneField(required=False, label="Your time zone")
+    # A text input with a shared <datalist>: a <select> of ~600 zones costs more to render
+    # than the whole search.
+    tz = forms.CharField(
+        required=False,
+        label="Your time zone",
+        widget=forms.TextInput(attrs={"list": "time-zones", "data-detect-timezone": ""}),
+    )
     sort = forms.ChoiceField(required=False, choices=SearchSort.choices, label="Sort by")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -368,6 +383,12 @@ class SearchForm(forms.Form):
             ("", "Any specialisation"),
             *Specialization.objects.values_list("slug", "name"),
         ]
+
+    def clean_tz(self) -> str:
+        zone = self.cleaned_data.get("tz") or ""
+        if zone and zone not in TIME_ZONE_NAMES:
+            raise forms.ValidationError("Choose a time zone such as Europe/Zurich.")
+        return zone
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

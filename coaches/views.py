@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from coaches import selectors, services
 from coaches.forms import (
     LANGUAGE_NAMES,
-    TIME_ZONE_CHOICES,
+    TIME_ZONE_DATALIST,
     AvailabilitySettingsForm,
     BusinessForm,
     CertificationForm,
@@ -105,6 +105,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "form": form,
+        "time_zone_datalist": TIME_ZONE_DATALIST,
         "page": page,
         "query_string": query.urlencode(),
         "has_filters": any(
@@ -178,7 +179,7 @@ def _slots_context(
             )
     return {
         "time_zone": time_zone,
-        "time_zone_choices": TIME_ZONE_CHOICES,
+        "time_zone_datalist": TIME_ZONE_DATALIST,
         "tz_explicit": "tz" in request.GET,
         "chosen_session_type": chosen,
         "slot_days": days,
