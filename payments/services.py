@@ -22,6 +22,7 @@ from coaches.services import coach_set_charges_enabled
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, NotAllowed, NotFound
 from marketplace.models import User
+from marketplace.money import format_money
 from payments import gateway
 from payments.models import (
     AccountState,
@@ -513,7 +514,6 @@ def _payout_fields(account: ConnectedAccount, summary: gateway.PayoutSummary) ->
 
 
 def _alert_payout_failed(account: ConnectedAccount, payout: Payout) -> None:
-    from marketplace.money import format_money
 
     amount = format_money(payout.amount, payout.currency)
     send_templated_email(
