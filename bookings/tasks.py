@@ -77,3 +77,24 @@ def transfer_package_share(self, transfer_id: int) -> str:
         raise self.retry(exc=error, countdown=min(60 * 2**self.request.retries, 3600)) from error
     except gateway.GatewayError as error:
         raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 3600)) from error
+
+
+@shared_task(name="payments.retry_stalled_transfers")
+def retry_stalled_transfers(older_than_seconds: int = 600) -> int:
+    """Queue again every package transfer not paid some minutes after it was recorded (a
+    worker died mid-task, a message was lost); safe because each send is idempotent."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.models import Transfer, TransferStatus
+
+    stalled = Transfer.objects.filter(
+        status__in=[TransferStatus.PENDING, TransferStatus.WAITING_FOR_BALANCE],
+        created_at__lte=timezone.now() - timedelta(seconds=older_than_seconds),
+    ).values_list("pk", flat=True)
+    count = 0
+    for transfer_id in stalled[:500]:
+        transfer_package_share.delay(transfer_id)
+        count += 1
+    return count
