@@ -110,3 +110,21 @@ def push(groups: list[str], message: dict[str, Any]) -> None:
             helper.join()
     except Exception:
         logger.exception("could not push a messaging event to %s", groups)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until the queued announcements have run, then close the publisher's connection.
+
+    For shutdown and tests: afterwards no thread of this process holds a database connection.
+    """
+    thread = _publisher.thread
+    if thread is None or not thread.is_alive():
+        return True
+    done = threading.Event()
+
+    def close() -> None:
+        connection.close()
+        done.set()
+
+    _publisher.jobs.put(close)
+    return done.wait(timeout)

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from messaging import services
+from messaging import realtime, services
 from messaging.models import Message
 from tests.conftest import wait_for
 from tests.factories import CoachUserFactory, UserFactory
@@ -26,6 +26,7 @@ def messaging_server(transactional_db):
     server = AsgiServer().start()
     yield server
     server.stop()
+    realtime.flush()
 
 
 def signed_in_page(browser, server: AsgiServer, user, errors: list[str] | None = None):

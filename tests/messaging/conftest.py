@@ -19,6 +19,15 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _publisher_drained() -> Iterator[None]:
+    """Announcements run on a publisher thread: let them finish and drop its connection."""
+    yield
+    from messaging import realtime
+
+    realtime.flush()
+
+
 @pytest.fixture
 def client_user():
     return UserFactory(first_name="Chloe", last_name="Client", time_zone="Europe/London")
