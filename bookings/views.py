@@ -46,6 +46,14 @@ def _parse_start(value: str | None) -> datetime | None:
     return moment.astimezone(ZoneInfo("UTC"))
 
 
+def _booking_for(request: HttpRequest, pk: int) -> Booking:
+    """The booking if the signed-in user is its client, its coach or staff; 404 otherwise."""
+    try:
+        return selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    except DomainError as error:
+        raise Http404(error.message) from error
+
+
 def _known_zone(name: str | None) -> str:
     return name if name and name in available_timezones() else ""
 
@@ -169,7 +177,7 @@ def review(request: HttpRequest) -> HttpResponse:
 def pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Where Checkout's "back" lands: the review of a live hold, with the way back to pay
     and why the last attempt failed (a declined card keeps the hold)."""
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     if booking.client_id != request.user.pk:
         raise Http404
     payment = selectors.booking_payment(booking)
@@ -190,14 +198,14 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
 def paid(request: HttpRequest, pk: int) -> HttpResponse:
     """Checkout's success URL: shows "confirming..." until the webhook confirms. It never
     confirms anything itself."""
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     return render(request, "bookings/paid.html", {"booking": booking})
 
 
 @login_required
 def status_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The booking's status, polled by htmx from the success page until it is final."""
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     return render(
         request,
         "bookings/_status.html",
@@ -210,7 +218,7 @@ def status_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     if booking.status == BookingStatus.RESCHEDULED and hasattr(booking, "rescheduled_to"):
         return redirect("bookings:detail", pk=booking.rescheduled_to.pk)
     is_client = booking.client_id == request.user.pk
@@ -240,7 +248,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     try:
         result = action(booking)
     except DomainError as error:
@@ -265,7 +273,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     zone = (
         booking.client_time_zone
         if booking.client_id == request.user.pk
@@ -344,7 +352,7 @@ def raise_issue(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
+    booking = _booking_for(request, pk)
     payment = selectors.booking_payment(booking)
     if payment is None or payment.status in ("pending", "cancelled", "failed"):
         raise Http404("No receipt for this booking.")
