@@ -192,6 +192,24 @@ CELERY_BEAT_SCHEDULE["coaches-refresh-availability-index"] = {
     "task": "coaches.refresh_availability_index",
     "schedule": timedelta(minutes=10),
 }
+# bookings: end timed-out holds, send reminders, complete sessions 48 h after their end, and
+# re-queue package transfers a dead worker left behind.
+CELERY_BEAT_SCHEDULE["bookings-expire-stale-holds"] = {
+    "task": "bookings.expire_stale_holds",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["bookings-send-reminders"] = {
+    "task": "bookings.send_reminders",
+    "schedule": timedelta(minutes=5),
+}
+CELERY_BEAT_SCHEDULE["bookings-auto-complete"] = {
+    "task": "bookings.auto_complete",
+    "schedule": timedelta(minutes=30),
+}
+CELERY_BEAT_SCHEDULE["payments-retry-stalled-transfers"] = {
+    "task": "payments.retry_stalled_transfers",
+    "schedule": timedelta(minutes=10),
+}
 
 # --- auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"
