@@ -186,6 +186,7 @@ def _run(chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str
         with transaction.atomic():
             result = chosen.handler(ctx, params, **path_ids)
             result = expand(result, ctx.expand, account=ctx.account)
+            result = without_includable(result, ctx.expand)
     except errors.StripeError as error:
         return Response(error.status, error.body(), dict(error.headers))
     finally:
@@ -290,6 +291,31 @@ def _expand_path(node: Any, parts: list[str]) -> None:
                 json.loads(json.dumps(row.data))
             )
     _expand_path(value, rest)
+
+
+# Fields Stripe returns only when asked for with ``expand[]`` ("includable"), by object type.
+INCLUDABLE = {"charge": ("refunds",)}
+
+
+def without_includable(node: Any, expanded: list[str]) -> Any:
+    """Drop includable fields nobody expanded (a charge's ``refunds``), as Stripe does."""
+    asked = {path.split(".")[-1] for path in expanded}
+    _strip(node, asked)
+    return node
+
+
+def _strip(node: Any, asked: set[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _strip(item, asked)
+    elif isinstance(node, dict):
+        kind = node.get("object")
+        for field_name in INCLUDABLE.get(kind, ()) if isinstance(kind, str) else ():
+            if field_name not in asked:
+                node.pop(field_name, None)
+        for value in node.values():
+            if isinstance(value, dict | list):
+                _strip(value, asked)
 
 
 # Hooks that complete an object when it is expanded (e.g. live balance transaction status).

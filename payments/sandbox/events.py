@@ -25,7 +25,12 @@ from django.utils import timezone
 
 from marketplace.queue import enqueue
 from payments.sandbox import store
-from payments.sandbox.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from payments.sandbox.models import (
+    DeliveryStatus,
+    SandboxState,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 logger = logging.getLogger("payments.sandbox.webhooks")
 
@@ -55,7 +60,9 @@ def record(
         for endpoint in WebhookEndpoint.objects.filter(connect=bool(account))
         if "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
     ]
-    data: dict[str, Any] = {"object": json.loads(json.dumps(obj))}
+    from payments.sandbox.api import without_includable
+
+    data: dict[str, Any] = {"object": without_includable(json.loads(json.dumps(obj)), [])}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
     event = {
@@ -74,7 +81,9 @@ def record(
     if not account:
         del event["account"]
     store.insert(event, account=account)
-    paused = store.state().deliveries_paused
+    paused = bool(
+        SandboxState.objects.filter(pk=1).values_list("deliveries_paused", flat=True).first()
+    )
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
             event_id=event["id"], event_type=event_type, endpoint=endpoint

@@ -22,10 +22,10 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 def state(*, lock: bool = False) -> SandboxState:
     """The single sandbox state row (created on first use). ``lock`` takes its row lock."""
-    SandboxState.objects.get_or_create(pk=1)
+    row, _ = SandboxState.objects.get_or_create(pk=1)
     if lock:
         return SandboxState.objects.select_for_update().get(pk=1)
-    return SandboxState.objects.get(pk=1)
+    return row
 
 
 def now() -> int:

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 # - ``deleted`` appears only on the answer to a DELETE;
 # - an Event's ``account`` only on events of a connected account, ``data.previous_attributes``
 #   only on ``*.updated``-style events;
-# - includable fields appear only when expanded (``line_items``, tested expanded below;
+# - includable fields appear only when expanded (``line_items``, a charge's ``refunds``:
+#   both checked expanded below;
 #   ``total_details.breakdown``; ``amount_details.line_items``).
 NOT_ON_EVERY_OBJECT = {
     "deleted",
@@ -229,7 +230,7 @@ def test_every_declared_field_is_present(stripe_client, world):
             stripe.PaymentIntent,
             raw(stripe_client, "get", f"/v1/payment_intents/{world['intent'].id}"),
         ),
-        (stripe.Charge, raw(stripe_client, "get", f"/v1/charges/{charge.id}")),
+        (stripe.Charge, raw(stripe_client, "get", f"/v1/charges/{charge.id}", expand=["refunds"])),
         (stripe.Refund, raw(stripe_client, "get", f"/v1/refunds/{world['refund'].id}")),
         (stripe.Transfer, raw(stripe_client, "get", f"/v1/transfers/{world['transfer'].id}")),
         (
@@ -301,4 +302,8 @@ def test_object_names_and_id_prefixes(stripe_client, world):
     assert transfer.destination_payment.startswith("py_")
     event = stripe_client.v1.events.list(params={"limit": 1}).data[0]
     assert event.id.startswith("evt_") and event.object == "event"
-    assert "line_items" not in world["session"]  # includable only with expand, as on Stripe
+    # Includable only with expand, as on Stripe.
+    assert "line_items" not in world["session"]
+    assert "refunds" not in stripe_client.v1.charges.retrieve(charge.id)
+    expanded = stripe_client.v1.charges.retrieve(charge.id, params={"expand": ["refunds"]})
+    assert expanded.refunds.data[0].id == world["refund"].id
