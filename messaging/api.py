@@ -72,7 +72,7 @@ class ThreadPagination(PageNumberPagination):
 
 
 class ThreadListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ThreadOpenInputSerializer(serializers.Serializer):
         coach = serializers.IntegerField(required=False, min_value=1)
         booking = serializers.IntegerField(required=False, min_value=1)
         body = serializers.CharField(required=False, allow_blank=True, max_length=BODY_MAX_LENGTH)
@@ -90,9 +90,9 @@ class ThreadListCreateApi(APIView):
         )
         return paginator.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ThreadOutputSerializer})
+    @extend_schema(request=ThreadOpenInputSerializer, responses={201: ThreadOutputSerializer})
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ThreadOpenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         booking = None
@@ -135,7 +135,7 @@ class ThreadDetailApi(APIView):
     )
     def get(self, request: Request, thread_id: int) -> Response:
         thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
-        query = self.QuerySerializer(data=request.query_params)
+        query = self.ThreadPageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
         page, has_more = selectors.message_page(
@@ -160,21 +160,21 @@ class ThreadDetailApi(APIView):
             }
         )
 
-    class QuerySerializer(serializers.Serializer):
+    class ThreadPageQuerySerializer(serializers.Serializer):
         before = serializers.IntegerField(required=False, min_value=1)
         after = serializers.IntegerField(required=False, min_value=0)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
 
 class MessageCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class MessageCreateInputSerializer(serializers.Serializer):
         body = serializers.CharField(required=False, allow_blank=True, max_length=BODY_MAX_LENGTH)
         attachment = serializers.FileField(required=False)
 
-    @extend_schema(request=InputSerializer, responses={201: MessageOutputSerializer})
+    @extend_schema(request=MessageCreateInputSerializer, responses={201: MessageOutputSerializer})
     def post(self, request: Request, thread_id: int) -> Response:
         thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.MessageCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = services.message_send(
             thread=thread,
@@ -186,11 +186,11 @@ class MessageCreateApi(APIView):
 
 
 class ThreadReadApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ThreadReadInputSerializer(serializers.Serializer):
         up_to_seq = serializers.IntegerField(required=False, min_value=0)
 
     @extend_schema(
-        request=InputSerializer,
+        request=ThreadReadInputSerializer,
         responses=inline_serializer(
             "ThreadRead",
             {
@@ -201,7 +201,7 @@ class ThreadReadApi(APIView):
     )
     def post(self, request: Request, thread_id: int) -> Response:
         thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ThreadReadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         state = services.thread_mark_read(
             thread=thread, user=_me(request), up_to_seq=serializer.validated_data.get("up_to_seq")
