@@ -220,8 +220,10 @@ def _idempotent(
                 code="idempotency_key_in_use",
                 headers={"Stripe-Should-Retry": "true"},
             )
+        # Kept 24 hours of sandbox time (``advance_clock`` ages them too).
+        offset = timedelta(seconds=store.state().clock_offset_seconds)
         IdempotencyKey.objects.filter(
-            created_at__lt=timezone.now() - IDEMPOTENCY_KEY_LIFETIME
+            created_at__lt=timezone.now() + offset - IDEMPOTENCY_KEY_LIFETIME
         ).delete()
         previous = IdempotencyKey.objects.filter(account=ctx.account, key=key).first()
         if previous is not None:

@@ -303,3 +303,20 @@ def test_the_stripe_library_over_http_against_the_running_app(live_server, setti
     assert session.payment_intent.status == "succeeded"
     balance = client.v1.balance.retrieve(options={"stripe_account": account.id})
     assert balance.pending[0].amount == 8000 - 1200
+
+
+@pytest.mark.django_db
+def test_keys_expire_with_the_sandbox_clock(stripe_client):
+    first = stripe_client.v1.accounts.create(
+        params={"type": "express"}, options={"idempotency_key": "aging"}
+    )
+    controls.advance_clock(23 * 3600)
+    again = stripe_client.v1.accounts.create(
+        params={"type": "express"}, options={"idempotency_key": "aging"}
+    )
+    assert again.id == first.id
+    controls.advance_clock(3600 + 5)
+    later = stripe_client.v1.accounts.create(
+        params={"type": "express"}, options={"idempotency_key": "aging"}
+    )
+    assert later.id != first.id
