@@ -249,3 +249,17 @@ def test_queries_per_search_page_do_not_grow_with_the_page_size(client, monkeypa
     api_large = _queries(lambda: client.get("/api/coaches/?page_size=30&specialization=career"))
     assert api_small == api_large
     assert client.get("/api/coaches/?page_size=30").json()["count"] == 30
+
+
+def test_the_form_keeps_the_chosen_filters_and_labels_them(client):
+    make_coach("Alice", specializations=("career",))
+    page = client.get(
+        reverse("coaches:search") + "?specialization=career&sort=price&q=alice&tz=Asia/Tokyo"
+    ).content.decode()
+    assert '<option value="career" selected>Career</option>' in page
+    assert '<option value="price" selected>Price: low to high</option>' in page
+    assert '<input type="text" name="q" id="id_q" maxlength="200" value="alice">' in page
+    assert '<label for="id_sort">Sort by</label>' in page
+    assert '<datalist id="time-zones">' in page and 'value="Asia/Tokyo"' in page
+    bad = client.get(reverse("coaches:search") + "?tz=Mars/Olympus").content.decode()
+    assert "Choose a time zone such as Europe/Zurich." in bad
