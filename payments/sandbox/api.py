@@ -119,7 +119,10 @@ def _handle(
             status=401,
         )
     if isinstance(body, bytes):
-        body = body.decode()
+        try:
+            body = body.decode()
+        except UnicodeDecodeError:
+            raise errors.StripeError("Invalid request: the body is not UTF-8.") from None
     pairs = parse_qsl(query, keep_blank_values=True)
     if method == "POST":
         content_type = headers.get("content-type", "application/x-www-form-urlencoded")

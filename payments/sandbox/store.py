@@ -105,11 +105,13 @@ def list_page(
         query = query.filter(**{f"data__{key}": value})
     created = params.get("created")
     if isinstance(created, dict):
-        for op in ("gt", "gte", "lt", "lte"):
-            if op in created:
-                query = query.filter(**{f"created__{op}": int(created[op])})
+        unknown = set(created) - {"gt", "gte", "lt", "lte"}
+        if unknown:
+            raise errors.unknown(f"created[{sorted(unknown)[0]}]")
+        for op, value in created.items():
+            query = query.filter(**{f"created__{op}": _timestamp(value, f"created[{op}]")})
     elif created is not None:
-        query = query.filter(created=int(created))
+        query = query.filter(created=_timestamp(created, "created"))
     reverse = False
     if params.get("starting_after"):
         cursor = get(params["starting_after"], object_type, account=account, param="starting_after")
@@ -134,6 +136,15 @@ def list_page(
         "has_more": has_more,
         "url": url,
     }
+
+
+def _timestamp(value: Any, param: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.invalid(
+            param, f"Invalid integer: {value}", "parameter_invalid_integer"
+        ) from None
 
 
 def atomic():

@@ -320,3 +320,33 @@ def test_keys_expire_with_the_sandbox_clock(stripe_client):
         params={"type": "express"}, options={"idempotency_key": "aging"}
     )
     assert later.id != first.id
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body"),
+    [
+        ("GET", "/v1/accounts", "created[gt]=soon", ""),
+        ("GET", "/v1/accounts", "created[between]=1", ""),
+        ("GET", "/v1/accounts", "limit=many", ""),
+        ("GET", "/v1/accounts", "starting_after=acct_nope", ""),
+        ("POST", "/v1/accounts", "", "type=express&metadata=notadict"),
+        ("POST", "/v1/accounts", "", "capabilities[transfers]=yes"),
+        ("POST", "/v1/accounts", "", "type]=express"),
+        ("POST", "/v1/checkout/sessions", "", "mode=payment&line_items[0][quantity]=1"),
+        ("POST", "/v1/checkout/sessions", "", "mode=payment&line_items=x"),
+        ("POST", "/v1/refunds", "", "charge=ch_1&amount=-5"),
+        ("POST", "/v1/transfers", "", "amount=0&currency=usd&destination=acct_x"),
+        ("POST", "/v1/transfers/tr_nope/reversals", "", ""),
+        ("GET", "/v1/balance_transactions/txn_nope", "", ""),
+        ("POST", "/v1/accounts", "", b"\xff\xfe"),
+        ("PATCH", "/v1/accounts", "", ""),
+    ],
+)
+def test_bad_requests_get_a_stripe_error_never_a_500(method, path, query, body):
+    response = api.handle(
+        method, path, query, body, {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert 400 <= response.status < 500, response.body
+    assert response.body["error"]["type"] == "invalid_request_error"
+    assert response.body["error"]["message"]
