@@ -7,8 +7,6 @@ import string
 import time
 from typing import Any
 
-from django.db import transaction
-
 from payments.sandbox import errors
 from payments.sandbox.models import SandboxState, StripeObject
 
@@ -145,7 +143,3 @@ def _timestamp(value: Any, param: str) -> int:
         raise errors.invalid(
             param, f"Invalid integer: {value}", "parameter_invalid_integer"
         ) from None
-
-
-def atomic():
-    return transaction.atomic()

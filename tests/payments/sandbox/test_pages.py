@@ -102,3 +102,25 @@ def test_an_unreachable_endpoint_is_logged_and_retried(settings, stripe_client, 
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.next_attempt_at is not None
     assert "connection error" in delivery.last_response
+
+
+@pytest.mark.urls(RECEIVER_URLS)
+@pytest.mark.django_db
+def test_admin_lists_deliveries_and_delivers_again(admin_client, stripe_client, received):
+    controls.register_default_endpoints()
+    controls.pause_deliveries()
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    controls.update_account(account.id, past_due=["individual.dob.day"])
+    delivery = WebhookDelivery.objects.get()
+    page = admin_client.get("/admin/stripe_sandbox/webhookdelivery/")
+    assert page.status_code == 200
+    assert delivery.event_id in page.content.decode()
+    admin_client.post(
+        "/admin/stripe_sandbox/webhookdelivery/",
+        {"action": "deliver_again", "_selected_action": [delivery.pk]},
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert [item["event"]["id"] for item in received] == [delivery.event_id]
+    detail = admin_client.get(f"/admin/stripe_sandbox/stripeobject/?q={account.id}")
+    assert account.id in detail.content.decode()
