@@ -65,6 +65,18 @@ class CoachOutput(serializers.ModelSerializer):
         ]
 
 
+class SlotsOutput(serializers.Serializer):
+    coach = serializers.IntegerField()
+    session_type = serializers.IntegerField()
+    duration_minutes = serializers.IntegerField()
+    coach_time_zone = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    slots = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="Bookable start times, UTC ISO 8601."
+    )
+
+
 class CoachPagination(PageNumberPagination):
     django_paginator_class = CachedCountPaginator
     page_size = 20
@@ -154,7 +166,8 @@ class CoachSlotsApi(APIView):
             OpenApiParameter("session_type", int, required=True),
             OpenApiParameter("start", str, required=False, description="ISO 8601, default now"),
             OpenApiParameter("end", str, required=False, description="ISO 8601, default +14 d"),
-        ]
+        ],
+        responses=SlotsOutput,
     )
     def get(self, request: Request, pk: int) -> Response:
         raw_type = request.query_params.get("session_type", "")

@@ -6,18 +6,31 @@ from celery import shared_task
 
 from coaches import services
 from coaches.models import CoachProfile
+from marketplace.queue import enqueue
 
 BATCH = 500
 
 
-@shared_task(name="coaches.refresh_availability_index", acks_late=True)
+@shared_task(name="coaches.refresh_availability_index")
 def refresh_availability_index() -> int:
-    """Rebuild search's availability index of every public coach (Celery beat)."""
+    """Celery beat: queue one rebuild of search's availability index per batch of public
+    coaches, so several workers share the work. Returns the number of batches queued."""
     ids = list(CoachProfile.objects.bookable().order_by("pk").values_list("pk", flat=True))
-    written = 0
-    for offset in range(0, len(ids), BATCH):
-        written += services.availability_index_refresh(coach_ids=ids[offset : offset + BATCH])
-    return written
+    batches = [ids[offset : offset + BATCH] for offset in range(0, len(ids), BATCH)]
+    for batch in batches:
+        enqueue(refresh_availability_index_batch, batch)
+    return len(batches)
+
+
+@shared_task(
+    name="coaches.refresh_availability_index_batch",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 3},
+)
+def refresh_availability_index_batch(coach_ids: list[int]) -> int:
+    """Rebuild the availability index of these coaches; returns the windows written."""
+    return services.availability_index_refresh(coach_ids=coach_ids)
 
 
 @shared_task(
@@ -27,5 +40,5 @@ def refresh_availability_index() -> int:
     retry_kwargs={"max_retries": 3},
 )
 def refresh_coach_availability(coach_id: int) -> int:
-    """Rebuild one coach's availability index (e.g. after a booking changed)."""
+    """Rebuild one coach's availability index (e.g. after a booking was held or freed)."""
     return services.availability_index_refresh(coach_ids=[coach_id])
