@@ -316,6 +316,8 @@ def session_expire(*, session_id: str) -> dict[str, Any]:
 def _expire(row) -> dict[str, Any]:
     session = row.data
     session["status"] = "expired"
+    # Stripe's ``url`` is present only while the session is open.
+    session["url"] = None
     if session["payment_intent"]:
         intent_row = store.get(session["payment_intent"], "payment_intent", lock=True)
         if intent_row.data["status"] != "succeeded":
@@ -557,6 +559,7 @@ def session_pay(
         {
             "status": "complete",
             "payment_status": "paid",
+            "url": None,
             "customer_details": {
                 "address": {
                     "city": None,

@@ -193,6 +193,8 @@ def test_expire_endpoint_and_clock_expiry(stripe_client, coach_account):
     session = _session(stripe_client, coach_account.id)
     expired = stripe_client.v1.checkout.sessions.expire(session.id)
     assert expired.status == "expired"
+    assert expired.url is None  # present only while the session is open
+    assert "This Checkout Session has expired" in Client().get(session.url).content.decode()
     with pytest.raises(stripe.InvalidRequestError):
         stripe_client.v1.checkout.sessions.expire(session.id)
     short = _session(stripe_client, coach_account.id, expires_at=controls.now() + 1800)
