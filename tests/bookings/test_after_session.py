@@ -190,3 +190,31 @@ def test_dashboards_and_empty_states(client):
     client.force_login(UserFactory())
     assert client.get("/bookings/agenda/").status_code == 403
     assert client.get("/bookings/new/?session_type=x&start=never").status_code == 400
+
+
+def test_admin_lists_bookings_and_money_and_shows_the_ledger(client):
+    from payments.models import Payment
+
+    booking = BookingFactory()
+    Payment.objects.create(
+        kind="booking",
+        booking=booking,
+        client=booking.client,
+        coach=booking.coach.user,
+        amount=12000,
+        application_fee=1800,
+        coach_amount=10200,
+        currency="usd",
+        status="succeeded",
+    )
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for url in (
+        "/admin/bookings/booking/",
+        "/admin/payments/payment/",
+        "/admin/payments/refund/",
+        "/admin/payments/transfer/",
+        f"/admin/bookings/booking/{booking.pk}/change/",
+    ):
+        assert client.get(url).status_code == 200, url
+    ledger = client.get("/admin/payments/payment/ledger/").content.decode()
+    assert "$120.00" in ledger and "$18.00" in ledger
