@@ -31,6 +31,7 @@ from coaches.models import (
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import Role, User
+from marketplace.queue import enqueue
 
 # The application's steps, in order; each one is saved on its own.
 APPLICATION_STEPS = ("personal", "certification", "experience", "business")
@@ -52,6 +53,12 @@ def coach_set_charges_enabled(*, coach: User, enabled: bool) -> None:
             return
         profile.can_take_charges = enabled
         profile.save(update_fields=["can_take_charges", "updated_at"])
+        if enabled:
+            # Search's "free soon" filters and sort should see the coach at once, not at
+            # the next beat run.
+            from coaches.tasks import refresh_coach_availability
+
+            enqueue(refresh_coach_availability, profile.pk)
 
 
 # --- profile -------------------------------------------------------------------------------

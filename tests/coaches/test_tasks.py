@@ -38,3 +38,18 @@ def test_the_beat_task_rebuilds_the_index_of_every_public_coach_in_batches(
     with django_capture_on_commit_callbacks(execute=True):
         tasks.refresh_availability_index()
     assert FreeWindow.objects.count() == before
+
+
+def test_enabling_charges_indexes_the_coachs_availability_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    from coaches.services import coach_set_charges_enabled
+
+    coach = CoachProfileFactory(time_zone="UTC", minimum_notice_minutes=0, can_take_charges=False)
+    weekly_hours(coach, time(9), time(17))
+    SessionTypeFactory(coach=coach)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        coach_set_charges_enabled(coach=coach.user, enabled=True)
+    assert len(callbacks) == 1
+    assert CoachProfile.objects.get(pk=coach.pk).next_available_at is not None
+    assert CoachProfile.objects.bookable().filter(pk=coach.pk).exists()
