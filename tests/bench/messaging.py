@@ -14,7 +14,7 @@ It creates 100 client/coach pairs with a thread each on the configured database
    latency of a message is from the moment its POST starts to the moment the coach's socket
    receives it (one clock: both ends live in this process); ``fanout`` is from the POST's
    answer to the receipt. Every message must arrive.
-2. Posting throughput: 100 clients post as fast as they can (closed loop) for 8 s; then the
+2. Posting throughput: 20 clients post as fast as they can (closed loop) for 8 s; then the
    same load against the bare Django view.
 
 It ends by printing one JSON line. Other engineers load this machine at the same time, so
@@ -49,6 +49,10 @@ SEND_INTERVAL_SECONDS = 10.0
 THROUGHPUT_SECONDS = 8.0
 TARGET_P95_MS = 200.0
 WORKERS = 2
+# Django's ASGI handler runs each request's sync code in its own thread, so every request in
+# flight holds a database connection: the closed loop stays well under Postgres's
+# max_connections, which this machine's other test runs share.
+THROUGHPUT_CONCURRENCY = 20
 
 
 # --- the bare Django baseline app -----------------------------------------------------------
@@ -281,7 +285,7 @@ async def measure_delivery(host: str, pairs) -> dict:
 
 
 async def measure_throughput(host: str, pairs, path: str | None) -> dict:
-    """Closed loop: each of the 100 clients posts again as soon as its last post answered."""
+    """Closed loop: each client posts again as soon as its last post was answered."""
     import httpx
 
     done: list[float] = []
@@ -313,7 +317,9 @@ async def measure_throughput(host: str, pairs, path: str | None) -> dict:
     async with httpx.AsyncClient(base_url=f"http://{host}", limits=limits, timeout=60) as http:
         started = time.perf_counter()
         until = started + THROUGHPUT_SECONDS
-        await asyncio.gather(*(hammer(pair, http, until) for pair in pairs))
+        await asyncio.gather(
+            *(hammer(pair, http, until) for pair in pairs[:THROUGHPUT_CONCURRENCY])
+        )
         elapsed = time.perf_counter() - started
     return {
         "per_s": round(len(done) / elapsed, 1),
@@ -378,6 +384,7 @@ def main() -> None:
         "bench": "messaging",
         "conversations": CONVERSATIONS,
         "server": f"uvicorn --workers {WORKERS} for each app, DEBUG off",
+        "throughput_concurrency": THROUGHPUT_CONCURRENCY,
         **delivery,
         "target_delivery_p95_ms": TARGET_P95_MS,
         "meets_delivery_target": delivery["delivery_p95_ms"] <= TARGET_P95_MS
