@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULE["payments-retry-stalled-transfers"] = {
     "task": "payments.retry_stalled_transfers",
     "schedule": timedelta(minutes=10),
 }
+# the local Stripe: send webhook deliveries whose retry is due or whose queue message was lost.
+CELERY_BEAT_SCHEDULE["stripe-sandbox-sweep-deliveries"] = {
+    "task": "stripe_sandbox.sweep_deliveries",
+    "schedule": timedelta(minutes=1),
+}
 
 # --- auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"

@@ -201,3 +201,20 @@ def _eager() -> bool:
     from marketplace.celery import app
 
     return bool(app.conf.task_always_eager)
+
+
+LOST_AFTER = timedelta(minutes=5)
+
+
+def due_deliveries() -> list[int]:
+    """Deliveries to send now: failed ones whose next attempt is due, and pending ones older
+    than five minutes whose queue message was lost (a broker restart, a killed worker).
+    Nothing while deliveries are paused."""
+    if SandboxState.objects.filter(pk=1, deliveries_paused=True).exists():
+        return []
+    now = timezone.now()
+    failed = WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED, next_attempt_at__lte=now)
+    lost = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, created_at__lte=now - LOST_AFTER
+    )
+    return list((failed | lost).order_by("id").values_list("pk", flat=True)[:500])

@@ -11,3 +11,14 @@ from payments.sandbox import events
 def deliver_webhook(delivery_id: int) -> int | None:
     """Send one webhook delivery; a non-2xx answer schedules the next attempt with backoff."""
     return events.deliver(delivery_id)
+
+
+@shared_task(name="stripe_sandbox.sweep_deliveries")
+def sweep_deliveries() -> int:
+    """Beat, every minute: deliver what is due (see ``events.due_deliveries``)."""
+    count = 0
+    for delivery_id in events.due_deliveries():
+        # The sweeper itself is the next retry: no extra countdown task.
+        events.deliver(delivery_id, schedule_retry=False)
+        count += 1
+    return count

@@ -221,3 +221,36 @@ def test_a_real_worker_delivers_after_commit(stripe_client, celery_worker):
     assert delivery.last_status_code not in (None, 0)
     payload = json.loads(events.payload_for(delivery.event_id))
     assert payload["account"] == account.id
+
+
+@pytest.mark.urls(RECEIVER_URLS)
+@pytest.mark.django_db
+def test_the_sweeper_sends_due_retries_and_lost_deliveries(stripe_client, sandbox, received):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.sandbox.tasks import sweep_deliveries
+    from tests.payments.sandbox import receiver_urls
+
+    # given: one delivery failed (retry not yet due), one whose queue message was lost
+    controls.pause_deliveries()
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    controls.update_account(account.id, past_due=["individual.dob.day"])
+    controls.update_account(account.id, disabled_reason="rejected.other")
+    failed, lost = WebhookDelivery.objects.order_by("id")
+    receiver_urls.FAIL_NEXT.append(500)
+    events.deliver(failed.pk, schedule_retry=False)
+    WebhookDelivery.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - timedelta(minutes=6)
+    )
+    assert sweep_deliveries() == 0  # paused: nothing goes out
+    controls.resume_deliveries()
+    # when / then: only the lost one is due
+    assert sweep_deliveries() == 1
+    assert [item["event"]["id"] for item in received] == [lost.event_id]
+    # when the failed one's retry is due, it goes too
+    WebhookDelivery.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now())
+    assert sweep_deliveries() == 1
+    assert [item["event"]["id"] for item in received] == [lost.event_id, failed.event_id]
+    assert sweep_deliveries() == 0
