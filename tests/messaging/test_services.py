@@ -343,3 +343,16 @@ def test_the_sweep_sends_what_is_due(thread, client_user, coach_user, settings):
     assert services.unread_notification_sweep() == 0
     state = ReadState.objects.get(thread=thread, user=coach_user)
     assert state.notified_at is not None
+
+
+def test_demo_conversation_is_seeded_once(django_capture_on_commit_callbacks):
+    from marketplace.demo import seed_demo_users
+    from messaging.demo import seed_demo_conversations
+
+    seed_demo_users()
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = seed_demo_conversations()
+    again = seed_demo_conversations()
+    assert again.pk == thread.pk and thread.messages.count() == 3
+    assert selectors.unread_count(user=thread.coach) == 1
+    assert selectors.unread_count(user=thread.client) == 0

@@ -16,6 +16,9 @@ class Command(BaseCommand):
 
         coach_users = seed_demo_coaches()  # coach@demo.coach is among them
         users += [user for user in coach_users if user not in users]
+        from messaging.demo import seed_demo_conversations
+
+        seed_demo_conversations()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
         for user in users:
             staff = ", staff" if user.is_staff else ""
