@@ -83,21 +83,24 @@ class PackagePurchaseAdmin(admin.ModelAdmin):
     raw_id_fields = ["package", "client", "coach"]
 
 
+REFUND_FIELDS = (
+    "amount",
+    "currency",
+    "reason",
+    "status",
+    "transfer_reversal_amount",
+    "application_fee_refund_amount",
+    "stripe_refund_id",
+    "created_at",
+)
+
+
 class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = [
-        "amount",
-        "currency",
-        "reason",
-        "status",
-        "transfer_reversal_amount",
-        "application_fee_refund_amount",
-        "stripe_refund_id",
-        "created_at",
-    ]
-    readonly_fields = fields
+    fields = REFUND_FIELDS
+    readonly_fields = REFUND_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

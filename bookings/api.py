@@ -108,7 +108,7 @@ class BookingListCreateApi(ListAPIView):
             raise NotFound("No such session type.")
         if values.get("package_purchase"):
             purchase = PackagePurchase.objects.filter(
-                pk=values["package_purchase"], client=request.user
+                pk=values["package_purchase"], client_id=request.user.pk
             ).first()
             if purchase is None:
                 raise NotFound("No such package purchase.")

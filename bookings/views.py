@@ -6,7 +6,8 @@ everyone else), call one service, render. Domain errors become form errors or me
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib import messages
@@ -32,6 +33,7 @@ from bookings.notifications import local_time
 from coaches.models import CoachProfile, SessionType
 from coaches.selectors import available_slots
 from marketplace.errors import DomainError
+from marketplace.models import User
 from marketplace.money import format_money
 
 DRAFT_KEY = "booking_draft"
@@ -44,6 +46,11 @@ def _parse_start(value: str | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return None
     return moment.astimezone(ZoneInfo("UTC"))
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (the views below are all ``login_required``)."""
+    return cast(User, request.user)
 
 
 def _booking_for(request: HttpRequest, pk: int) -> Booking:
@@ -88,7 +95,7 @@ def _draft_slot(request: HttpRequest) -> tuple[SessionType, datetime, dict]:
     starts_at = _parse_start(draft.get("start"))
     session_type = (
         SessionType.objects.select_related("coach__user")
-        .filter(pk=draft.get("session_type"), is_active=True)
+        .filter(pk=int(draft.get("session_type") or 0), is_active=True)
         .first()
     )
     if session_type is None or starts_at is None:
@@ -106,7 +113,10 @@ def new_booking(request: HttpRequest) -> HttpResponse:
     starts_at = _parse_start(request.GET.get("start") or request.POST.get("start"))
     session_type = (
         SessionType.objects.select_related("coach__user")
-        .filter(pk=session_type_id if str(session_type_id).isdigit() else None, is_active=True)
+        .filter(
+            pk=int(session_type_id) if session_type_id and session_type_id.isdigit() else 0,
+            is_active=True,
+        )
         .first()
     )
     if session_type is None or starts_at is None:
@@ -297,8 +307,8 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     slots = available_slots(
         coach=booking.coach,
         session_type=booking.session_type,
-        start=max(now, booking.starts_at - timezone.timedelta(days=7)),
-        end=booking.starts_at + timezone.timedelta(days=14),
+        start=max(now, booking.starts_at - timedelta(days=7)),
+        end=booking.starts_at + timedelta(days=14),
     )[:40]
     return render(
         request,
@@ -384,7 +394,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     for group in sessions.values():
         for booking in group:
             booking.local_when = local_time(booking.starts_at, booking.client_time_zone or zone)  # type: ignore[attr-defined]
-    packages = PackagePurchase.objects.filter(client=request.user).select_related(
+    packages = PackagePurchase.objects.filter(client_id=request.user.pk).select_related(
         "package__session_type", "coach__user"
     )
     return render(request, "bookings/my_sessions.html", {**sessions, "packages": packages})
@@ -392,7 +402,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agenda(request: HttpRequest) -> HttpResponse:
-    coach = CoachProfile.objects.filter(user=request.user).first()
+    coach = CoachProfile.objects.filter(user=_user(request)).first()
     if coach is None:
         return render(request, "bookings/not_a_coach.html", status=403)
     groups = selectors.coach_agenda(coach=coach)
@@ -404,7 +414,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def policy_edit(request: HttpRequest) -> HttpResponse:
-    coach = CoachProfile.objects.filter(user=request.user).first()
+    coach = CoachProfile.objects.filter(user=_user(request)).first()
     if coach is None:
         return render(request, "bookings/not_a_coach.html", status=403)
     instance = CancellationPolicy.objects.filter(coach=coach).first() or CancellationPolicy(
@@ -470,7 +480,7 @@ def package_purchase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     purchase = get_object_or_404(
         PackagePurchase.objects.select_related("package__session_type", "coach__user"),
         pk=pk,
-        client=request.user,
+        client_id=request.user.pk,
     )
     return render(
         request,
@@ -487,7 +497,7 @@ def package_purchase_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def package_refund(request: HttpRequest, pk: int) -> HttpResponse:
-    purchase = get_object_or_404(PackagePurchase, pk=pk, client=request.user)
+    purchase = get_object_or_404(PackagePurchase, pk=pk, client_id=request.user.pk)
     try:
         services.package_refund_unused(purchase=purchase, by=request.user)  # type: ignore[arg-type]
         messages.success(request, "The unused sessions are refunded.")
