@@ -51,6 +51,13 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None  # not JSON: ignored, the socket stays open
+
     async def receive_json(self, content, **kwargs) -> None:
         # A keep-alive: pages ping so proxies keep the socket open.
         if isinstance(content, dict) and content.get("kind") == "ping":

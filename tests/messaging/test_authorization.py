@@ -198,3 +198,17 @@ def test_websocket_subscriptions_of_non_participants_are_refused(
         assert {event["kind"] for event in received} == {"message", "unread"}
         with pytest.raises(TimeoutError):
             outsider_socket.recv(timeout=1.0)
+
+
+def test_the_socket_answers_pings_and_ignores_garbage(asgi_live_server, thread):
+    headers = {
+        "Origin": asgi_live_server.url,
+        "Cookie": f"sessionid={session_cookie(thread.client)}",
+    }
+    with connect(
+        f"{asgi_live_server.ws_url}/ws/messages/threads/{thread.pk}/", additional_headers=headers
+    ) as socket_:
+        assert json.loads(socket_.recv(timeout=5)) == {"kind": "hello", "user": thread.client_id}
+        socket_.send("not json {")
+        socket_.send(json.dumps({"kind": "ping"}))
+        assert json.loads(socket_.recv(timeout=5)) == {"kind": "pong"}
