@@ -155,6 +155,46 @@ def review(request: HttpRequest) -> HttpResponse:
     zone = draft.get("client_time_zone") or _zone_of(request)
     context = _slot_context(session_type, starts_at, zone)
     context["topic"] = draft.get("topic", "")
+    context["packages_owned"] = [
+        {"purchase": purchase, "left": left}
+        for purchase in PackagePurchase.objects.filter(
+            client_id=request.user.pk,
+            status="active",
+            package__session_type=session_type,
+        ).select_related("package")
+        if (
+            left := purchase.session_count
+            - purchase.sessions_refunded
+            - services.package_sessions_used(purchase)
+        )
+        > 0
+    ]
+    context["packages_for_sale"] = [
+        {"package": package, "price": format_money(package.price, package.currency)}
+        for package in Package.objects.filter(session_type=session_type, is_active=True)
+    ]
+    if request.method == "POST" and request.POST.get("use_package"):
+        purchase = PackagePurchase.objects.filter(
+            pk=int(request.POST["use_package"]) if request.POST["use_package"].isdigit() else 0,
+            client_id=request.user.pk,
+        ).first()
+        if purchase is None:
+            raise Http404("No such package.")
+        try:
+            booking = services.booking_hold(
+                client=_user(request),
+                session_type=session_type,
+                starts_at=starts_at,
+                topic=draft.get("topic", ""),
+                client_time_zone=zone,
+                package_purchase=purchase,
+            )
+        except DomainError as error:
+            context["error"] = error.message
+            return render(request, "bookings/review.html", context, status=error.status_code)
+        request.session.pop(DRAFT_KEY, None)
+        messages.success(request, "Booked with your package.")
+        return redirect("bookings:detail", pk=booking.pk)
     if request.method == "POST":
         try:
             _booking, payment = services.booking_book(

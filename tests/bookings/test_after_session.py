@@ -218,3 +218,36 @@ def test_admin_lists_bookings_and_money_and_shows_the_ledger(client):
         assert client.get(url).status_code == 200, url
     ledger = client.get("/admin/payments/payment/ledger/").content.decode()
     assert "$120.00" in ledger and "$18.00" in ledger
+
+
+def test_a_package_session_is_booked_from_the_review_page_without_paying(client):
+    _coach, session_type = open_coach()
+    buyer = UserFactory()
+    purchase = paid_package(client=buyer, session_type=session_type, sessions=2)
+    client.force_login(buyer)
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    response = client.post(
+        "/bookings/new/",
+        {
+            "session_type": session_type.pk,
+            "start": start.isoformat(),
+            "topic": "Goals",
+            "client_time_zone": "Europe/Zurich",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/bookings/review/"
+    review = client.get("/bookings/review/").content.decode()
+    assert "2 sessions left" in review and "(Europe/Zurich)" in review
+    booked = client.post("/bookings/review/", {"use_package": purchase.pk})
+    booking = purchase.bookings.get()
+    assert booked.status_code == 302 and booked["Location"] == f"/bookings/{booking.pk}/"
+    assert booking.status == BookingStatus.CONFIRMED and booking.topic == "Goals"
+    assert not booking.payments.exists()
+    # someone else's package is refused
+    other = UserFactory()
+    client.force_login(other)
+    client.post(
+        "/bookings/new/",
+        {"session_type": session_type.pk, "start": (start + timedelta(hours=3)).isoformat()},
+    )
+    assert client.post("/bookings/review/", {"use_package": purchase.pk}).status_code == 404
