@@ -28,7 +28,14 @@ def _receiver(endpoint: str, secret_setting: str):
             )
         except (ValueError, stripe.SignatureVerificationError):
             return HttpResponse(status=400)
-        RECEIVED.append({"endpoint": endpoint, "event": json.loads(request.body)})
+        RECEIVED.append(
+            {
+                "endpoint": endpoint,
+                "event": json.loads(request.body),
+                "body": request.body.decode(),
+                "signature": request.headers["Stripe-Signature"],
+            }
+        )
         assert event.id == RECEIVED[-1]["event"]["id"]
         return HttpResponse(status=200)
 

@@ -27,28 +27,34 @@ def _onboarded_account(stripe_client):
 
 
 def _pending_delivery_payload(stripe_client) -> tuple[str, str]:
-    """Pause, make an event, and return (payload, signature header) exactly as sent."""
+    """Make an event and return (body, Stripe-Signature) exactly as the endpoint received
+    them: delivered through the test receiver, which verified them with the official library."""
+    from tests.payments.sandbox import receiver_urls
+
     controls.pause_deliveries()
     account = stripe_client.v1.accounts.create(params={"type": "express"})
     controls.update_account(account.id, past_due=["external_account"])
-    delivery = WebhookDelivery.objects.filter(endpoint__connect=True).latest("id")
-    payload = events.payload_for(delivery.event_id)
-    return payload, events.sign(payload, delivery.endpoint.secret)
+    assert controls.deliver_pending_events() == [200]
+    delivered = receiver_urls.RECEIVED[-1]
+    assert delivered["endpoint"] == "connect"
+    return delivered["body"], delivered["signature"]
 
 
 # --- signatures ----------------------------------------------------------------------------
 
 
+@pytest.mark.urls(RECEIVER_URLS)
 @pytest.mark.django_db
-def test_the_official_library_accepts_the_signature(stripe_client, sandbox):
+def test_the_official_library_accepts_the_signature(stripe_client, sandbox, received):
     payload, header = _pending_delivery_payload(stripe_client)
     event = stripe.Webhook.construct_event(payload, header, settings.STRIPE_CONNECT_WEBHOOK_SECRET)
     assert event.type == "account.updated"
     assert header.startswith("t=") and ",v1=" in header
 
 
+@pytest.mark.urls(RECEIVER_URLS)
 @pytest.mark.django_db
-def test_a_tampered_body_is_rejected(stripe_client, sandbox):
+def test_a_tampered_body_is_rejected(stripe_client, sandbox, received):
     payload, header = _pending_delivery_payload(stripe_client)
     tampered = payload.replace('"livemode": false', '"livemode": true')
     assert tampered != payload
@@ -56,23 +62,35 @@ def test_a_tampered_body_is_rejected(stripe_client, sandbox):
         stripe.Webhook.construct_event(tampered, header, settings.STRIPE_CONNECT_WEBHOOK_SECRET)
 
 
+@pytest.mark.urls(RECEIVER_URLS)
 @pytest.mark.django_db
-def test_a_wrong_secret_is_rejected(stripe_client, sandbox):
+def test_a_wrong_secret_is_rejected(stripe_client, sandbox, received):
     payload, header = _pending_delivery_payload(stripe_client)
     # The platform secret does not verify a delivery to the Connect endpoint.
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(payload, header, settings.STRIPE_WEBHOOK_SECRET)
 
 
+@pytest.mark.urls(RECEIVER_URLS)
 @pytest.mark.django_db
-def test_a_timestamp_older_than_five_minutes_is_rejected(stripe_client, sandbox):
-    payload, _ = _pending_delivery_payload(stripe_client)
+def test_a_timestamp_older_than_five_minutes_is_rejected(
+    stripe_client, sandbox, received, monkeypatch
+):
+    payload, header = _pending_delivery_payload(stripe_client)
     secret = settings.STRIPE_CONNECT_WEBHOOK_SECRET
+    signed_at = int(header.split(",")[0].removeprefix("t="))
+    # The delivered request, replayed 301 seconds later, is refused ...
+    monkeypatch.setattr("stripe._webhook.time.time", lambda: signed_at + 301)
+    with pytest.raises(stripe.SignatureVerificationError, match="tolerance"):
+        stripe.Webhook.construct_event(payload, header, secret)
+    # ... while 299 seconds later it is still accepted.
+    monkeypatch.setattr("stripe._webhook.time.time", lambda: signed_at + 299)
+    assert stripe.Webhook.construct_event(payload, header, secret).type == "account.updated"
+    # A signature made with an old timestamp fails the same way.
+    monkeypatch.undo()
     stale = events.sign(payload, secret, int(time.time()) - 301)
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(payload, stale, secret)
-    fresh_enough = events.sign(payload, secret, int(time.time()) - 200)
-    assert stripe.Webhook.construct_event(payload, fresh_enough, secret).type == "account.updated"
 
 
 # --- routing and delivery ------------------------------------------------------------------
