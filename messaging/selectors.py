@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.apps import apps
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 
 from marketplace.errors import NotFound
 from marketplace.models import User
@@ -158,6 +158,22 @@ def is_suspended(*, user: User) -> bool:
     return Sanction.objects.filter(
         user=user, kind=SanctionKind.SUSPENSION, lifted_at__isnull=True
     ).exists()
+
+
+def sender_restrictions(*, sender: User, recipient: User) -> tuple[bool, bool]:
+    """(suspended, blocked): whether ``sender`` may not write to ``recipient``, one query."""
+    suspension = Sanction.objects.filter(
+        user=OuterRef("pk"), kind=SanctionKind.SUSPENSION, lifted_at__isnull=True
+    )
+    block = Block.objects.filter(
+        Q(blocker=sender, blocked=recipient) | Q(blocker=recipient, blocked=sender)
+    )
+    return (
+        User.objects.filter(pk=sender.pk)
+        .annotate(suspended=Exists(suspension), blocked=Exists(block))
+        .values_list("suspended", "blocked")
+        .get()
+    )
 
 
 def has_booking_between(*, client: User, coach: User) -> bool:

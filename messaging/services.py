@@ -157,12 +157,13 @@ def message_send(
             f"Messages can be at most {BODY_MAX_LENGTH} characters.",
             fields={"body": [f"{len(body)} characters; the maximum is {BODY_MAX_LENGTH}."]},
         )
-    if selectors.is_suspended(user=sender):
+    recipient = thread.other_participant(sender)
+    suspended, blocked = selectors.sender_restrictions(sender=sender, recipient=recipient)
+    if suspended:
         raise NotAllowed(
             "Your messaging has been suspended by a moderator.", code="messaging_suspended"
         )
-    recipient = thread.other_participant(sender)
-    if selectors.is_blocked_between(first=sender, second=recipient):
+    if blocked:
         raise NotAllowed("Messages cannot be sent in this conversation.", code="blocked")
     detected = _clean_attachment(attachment) if attachment is not None else None
     _check_rate_limit(user=sender)
