@@ -124,3 +124,26 @@ def test_admin_lists_deliveries_and_delivers_again(admin_client, stripe_client, 
     assert [item["event"]["id"] for item in received] == [delivery.event_id]
     detail = admin_client.get(f"/admin/stripe_sandbox/stripeobject/?q={account.id}")
     assert account.id in detail.content.decode()
+
+
+@pytest.mark.django_db
+def test_command_line_controls(stripe_client, sandbox):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    account = stripe_client.v1.accounts.create(params={"type": "express"})
+    out = StringIO()
+    call_command("stripe_sandbox", "onboard", account.id, "--outcome", "leave_due", stdout=out)
+    assert "charges_enabled=False" in out.getvalue()
+    before = controls.now()
+    call_command("stripe_sandbox", "advance", "--days", "1", "--hours", "2", stdout=out)
+    assert controls.now() >= before + 26 * 3600
+    call_command("stripe_sandbox", "status", stdout=out)
+    assert "sandbox clock" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("stripe_sandbox", "reset")
+    call_command("stripe_sandbox", "reset", "--yes", stdout=out)
+    assert controls.now() < before + 3600
+    with pytest.raises(CommandError, match="No such account"):
+        call_command("stripe_sandbox", "onboard", account.id)
