@@ -323,6 +323,11 @@
           error.hidden = false;
           return;
         }
+        if (hasFile && file.size > 10 * 1024 * 1024) {
+          error.textContent = "Attachments can be at most 10 MB.";
+          error.hidden = false;
+          return;
+        }
         data.delete("csrfmiddlewaretoken");
         button.disabled = true;
         try {
