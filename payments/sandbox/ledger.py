@@ -1069,11 +1069,16 @@ def run_payouts(*, until: int, since: int) -> None:
         for day_start in range(first_day, until + 1, 86400):
             if not _payout_due(schedule, day_start):
                 continue
-            for currency, values in _balance_at(account["id"], day_start).items():
-                if values > 0:
+            lock_balance(account["id"])
+            available_now = balance_amounts(account["id"])
+            for currency, then in _balance_at(account["id"], day_start).items():
+                # What was available at the payout time, and still is (a later refund or
+                # reversal may have taken some).
+                amount = min(then, available_now.get(currency, {}).get("available", 0))
+                if amount > 0 and account["external_accounts"]["data"]:
                     payout_create(
                         account=account["id"],
-                        amount=values,
+                        amount=amount,
                         currency=currency,
                         automatic=True,
                         at=day_start,
