@@ -248,12 +248,7 @@ def _idempotent(
             return Response(
                 previous.status_code,
                 previous.response_body,
-                {
-                    "Idempotent-Replayed": "true",
-                    "Original-Request": previous.response_body.get("id", "")
-                    if isinstance(previous.response_body.get("id"), str)
-                    else "",
-                },
+                {"Idempotent-Replayed": "true"},
             )
         response = _run(chosen, ctx, params, path_ids)
         if response.status < 500:
