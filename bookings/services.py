@@ -776,6 +776,20 @@ def package_purchase_paid(*, payment_id: int) -> PackagePurchase | None:
         return purchase
 
 
+def package_purchase_expire(*, payment_id: int) -> PackagePurchase | None:
+    """The package's Checkout Session expired unpaid: the purchase and its payment end."""
+    charges.payment_cancel_pending(payment_id=payment_id)
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.package_purchase_id is None or payment.status != PaymentStatus.CANCELLED:
+        return None
+    with transaction.atomic():
+        purchase = PackagePurchase.objects.select_for_update().get(pk=payment.package_purchase_id)
+        if purchase.status == PackagePurchaseStatus.PENDING:
+            purchase.status = PackagePurchaseStatus.EXPIRED
+            purchase.save(update_fields=["status"])
+        return purchase
+
+
 def package_refund_unused(*, purchase: PackagePurchase, by: User) -> Refund | None:
     """Refund the sessions of a package not used yet: the package price less the price share
     of the sessions used. The coach was not paid for them (transfers follow completions)."""

@@ -67,7 +67,7 @@ def handle_checkout_session_expired(event: WebhookEvent) -> None:
     if payment.booking_id:
         services.booking_expire(booking_id=payment.booking_id, source="checkout_expired")
     else:
-        charges.payment_cancel_pending(payment_id=payment.pk)
+        services.package_purchase_expire(payment_id=payment.pk)
 
 
 @handles("payment_intent.succeeded", "payment_intent.payment_failed")

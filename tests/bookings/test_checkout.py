@@ -188,3 +188,39 @@ def test_payment_completing_after_the_hold_expired(
     (notice,) = [m for m in mail.outbox if m.to == [first_client.email]]
     assert "refunded" in notice.subject
     assert not [m for m in mail.outbox if m.subject.startswith("[Coach Connect] Confirmed")]
+
+
+def test_buying_a_package_on_checkout_and_an_unpaid_one_expiring(
+    paid_coach, sandbox, django_capture_on_commit_callbacks
+):
+    from bookings.models import Package
+
+    coach, session_type = paid_coach
+    package = Package.objects.create(
+        coach=coach,
+        session_type=session_type,
+        name="Five",
+        session_count=5,
+        price=50000,
+        currency="usd",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        paid, paid_payment = services.package_purchase_start(
+            client=UserFactory(), package=package, urls=URLS
+        )
+        unpaid, _ = services.package_purchase_start(
+            client=UserFactory(), package=package, urls=URLS
+        )
+        sandbox.pay_checkout_session(paid_payment.stripe_checkout_session_id)
+        sandbox.deliver_pending_events()
+    paid.refresh_from_db()
+    paid_payment.refresh_from_db()
+    # a separate charge on the platform: no destination, in the purchase's transfer group
+    assert paid.status == "active" and paid_payment.status == PaymentStatus.SUCCEEDED
+    assert paid_payment.kind == "package" and not paid_payment.stripe_transfer_id
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox.advance_clock(31 * 60 + 5)
+        sandbox.deliver_pending_events()
+    unpaid.refresh_from_db()
+    assert unpaid.status == "expired"
+    assert unpaid.payment.status == PaymentStatus.CANCELLED
