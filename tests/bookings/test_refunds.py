@@ -199,3 +199,32 @@ def test_a_dispute_flags_the_booking_alerts_staff_and_blocks_refunds(
     with django_capture_on_commit_callbacks(execute=True):
         services.booking_cancel(booking=booking, by=booking.coach.user)
     assert not payment.refunds.exists()
+
+
+def test_receipt_and_reschedule_pages(confirmed, client, django_capture_on_commit_callbacks):
+    booking, _payment = confirmed
+    client.force_login(booking.client)
+    receipt = client.get(f"/bookings/{booking.pk}/receipt/").content.decode()
+    assert "$120.00" in receipt and booking.coach.user.display_name in receipt
+    page = client.get(f"/bookings/{booking.pk}/reschedule/")
+    assert page.status_code == 200 and 'name="starts_at"' in page.content.decode()
+    new_start = booking.starts_at + timedelta(hours=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = client.post(
+            f"/bookings/{booking.pk}/reschedule/", {"starts_at": new_start.isoformat()}
+        )
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.RESCHEDULED
+    assert (
+        moved.status_code == 302 and moved["Location"] == f"/bookings/{booking.rescheduled_to.pk}/"
+    )
+    # the old address leads to the moved booking; a taken time is a clear 409
+    assert client.get(f"/bookings/{booking.pk}/")["Location"] == moved["Location"]
+    blocker, _ = book(UserFactory(), booking.session_type, starts_at=new_start + timedelta(hours=3))
+    again = client.post(
+        f"/bookings/{booking.rescheduled_to.pk}/reschedule/",
+        {"starts_at": blocker.starts_at.isoformat()},
+    )
+    assert again.status_code == 409 and "That time was just taken." in again.content.decode()
+    client.force_login(UserFactory())
+    assert client.get(f"/bookings/{booking.rescheduled_to.pk}/receipt/").status_code == 404
