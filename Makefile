@@ -34,11 +34,11 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
 seed: migrate
+	$(BIN)/python manage.py stripe_sandbox_setup
 	$(BIN)/python manage.py seed_demo
 
 run: seed
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	$(BIN)/python manage.py stripe_sandbox_setup
 	@echo "Coach Connect on http://127.0.0.1:$(PORT)/  (dev inbox: /dev/mail/, admin: /admin/)"
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile
 

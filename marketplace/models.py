@@ -38,7 +38,7 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, default="UTC")
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS = []  # noqa: RUF012 - Django reads it as a class attribute
+    REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]
 
     objects = AccountManager()  # type: ignore[misc]
 

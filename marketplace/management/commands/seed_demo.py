@@ -16,6 +16,7 @@ class Command(BaseCommand):
 
         coach_users = seed_demo_coaches()  # coach@demo.coach is among them
         users += [user for user in coach_users if user not in users]
+        self._connect_demo_coaches(coach_users)
         from messaging.demo import seed_demo_conversations
 
         seed_demo_conversations()
@@ -23,3 +24,25 @@ class Command(BaseCommand):
         for user in users:
             staff = ", staff" if user.is_staff else ""
             self.stdout.write(f"  {user.email:<32} {DEMO_PASSWORD:<14} ({user.role}{staff})")
+
+    def _connect_demo_coaches(self, coach_users) -> None:
+        """Give demo coaches an active Express account on the local Stripe.
+
+        ``seed_demo`` runs before the web server is up, so it reaches the local Stripe
+        in-process (its state is in the same database the running product uses).
+        """
+        from django.conf import settings
+        from django.test.utils import override_settings
+
+        from payments.demo import demo_connect_accounts
+        from payments.gateway import stripe_client
+
+        if not settings.STRIPE_SANDBOX:
+            return
+        stripe_client.cache_clear()
+        try:
+            with override_settings(STRIPE_SANDBOX_IN_PROCESS=True):
+                accounts = demo_connect_accounts(coach_users)
+        finally:
+            stripe_client.cache_clear()
+        self.stdout.write(f"Demo coaches with an active Stripe account: {len(accounts)}")
