@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
+# Links in e-mails, Stripe return URLs and the local Stripe's API base follow the port.
+export SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test install test-tools migrate seed lint typecheck pytest bench clean-data
 
@@ -40,7 +42,7 @@ seed: migrate
 run: seed
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	@echo "Coach Connect on http://127.0.0.1:$(PORT)/  (dev inbox: /dev/mail/, admin: /admin/)"
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 lint: install
 	$(BIN)/ruff check .
