@@ -120,6 +120,9 @@ else:
     DATABASES = {"default": env.db_url_config(embedded.postgres_url())}
     DATABASE_SOURCE = f"embedded PostgreSQL (pgserver) in {DATA_DIR / 'postgres'}"
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A unix-socket URL (``?host=/path``) names the socket directory as the host, as libpq does.
+if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"].setdefault("OPTIONS", {})
 # A worker started by the tests points at the test database by name.

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from celery.result import allow_join_result
 from django.db import connection
 
 # Playwright's sync API runs an event loop in the test thread; the tests touch the database
@@ -121,7 +122,10 @@ def celery_worker(transactional_db, settings, tmp_path) -> Iterator[CeleryWorker
     celery_app.conf.task_default_queue = worker.queue
     settings.CELERY_TASK_ALWAYS_EAGER = False
     try:
-        yield worker
+        # Eager tasks run earlier in this process may leave Celery believing it is inside a
+        # task, where result.get() is refused; the test process is not a task.
+        with allow_join_result():
+            yield worker
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         if worker.process.poll() is None:
