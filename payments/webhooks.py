@@ -62,9 +62,10 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
     with transaction.atomic():
         with connection.cursor() as cursor:
             # Never hold Stripe's request open behind a lock: give up quickly, answer 503.
-            cursor.execute(f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)}")
+            # The lock timeout and the insert go in one round trip (Django's psycopg cursors
+            # bind client-side, which allows several statements in one execute).
             cursor.execute(
-                _INSERT_SQL,
+                f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)};{_INSERT_SQL}",
                 [
                     event.id,
                     endpoint,
@@ -79,6 +80,7 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
                     timezone.now(),
                 ],
             )
+            cursor.nextset()  # past the SET's empty result, to the INSERT's
             row = cursor.fetchone()
         if row is None:
             return None
