@@ -59,35 +59,46 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
     event = gateway.webhook_construct_event(
         payload=payload, signature=signature, secret=endpoint_secret(endpoint)
     )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Never hold Stripe's request open behind a lock: give up quickly, answer 503.
-            # The lock timeout and the insert go in one round trip (Django's psycopg cursors
-            # bind client-side, which allows several statements in one execute).
-            cursor.execute(
-                f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)};{_INSERT_SQL}",
-                [
-                    event.id,
-                    endpoint,
-                    event.type,
-                    event.account,
-                    event.object_id,
-                    event.api_version,
-                    event.livemode,
-                    event.created,
-                    payload.decode("utf-8"),  # already verified JSON: stored as sent
-                    WebhookEventStatus.RECEIVED,
-                    timezone.now(),
-                ],
-            )
-            cursor.nextset()  # past the SET's empty result, to the INSERT's
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        from payments.tasks import process_webhook_event
+    params = [
+        event.id,
+        endpoint,
+        event.type,
+        event.account,
+        event.object_id,
+        event.api_version,
+        event.livemode,
+        event.created,
+        payload.decode("utf-8"),  # already verified JSON: stored as sent
+        WebhookEventStatus.RECEIVED,
+        timezone.now(),
+    ]
+    if connection.get_autocommit():
+        # One round trip, one transaction: the two statements of one query run as an implicit
+        # transaction (SET LOCAL holds for it), committed when ``execute`` returns; on a lock
+        # timeout it is rolled back and the connection is idle again.
+        row = _insert(params)
+    else:
+        with transaction.atomic():
+            row = _insert(params)
+    if row is None:
+        return None
+    from payments.tasks import process_webhook_event
 
-        enqueue(process_webhook_event, row[0])
-        return int(row[0])
+    # After the commit: at once in autocommit, else when the caller's transaction commits.
+    enqueue(process_webhook_event, row[0])
+    return int(row[0])
+
+
+def _insert(params: list) -> tuple | None:
+    with connection.cursor() as cursor:
+        # Never hold Stripe's request open behind a lock: give up quickly, answer 503. The
+        # lock timeout and the insert go in one execute (Django's psycopg cursors bind
+        # client-side, which allows several statements in one query).
+        cursor.execute(
+            f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)};{_INSERT_SQL}", params
+        )
+        cursor.nextset()  # past the SET's empty result, to the INSERT's
+        return cursor.fetchone()
 
 
 def retry_delay(attempts: int) -> timedelta:
