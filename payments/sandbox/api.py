@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 import re
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -197,6 +198,19 @@ def _run(chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str
     return Response(200, result)
 
 
+# The other expired keys are deleted at most once a minute per process, not on every request.
+_KEY_SWEEP_SECONDS = 60.0
+_key_sweep_at = 0.0
+
+
+def _sweep_expired_keys(cutoff: datetime) -> None:
+    global _key_sweep_at
+    if time.monotonic() - _key_sweep_at < _KEY_SWEEP_SECONDS:
+        return
+    _key_sweep_at = time.monotonic()
+    IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+
+
 def _idempotent(
     chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str, str], path: str
 ) -> Response:
@@ -225,10 +239,12 @@ def _idempotent(
             )
         # Kept 24 hours of sandbox time (``advance_clock`` ages them too).
         offset = timedelta(seconds=store.state().clock_offset_seconds)
-        IdempotencyKey.objects.filter(
-            created_at__lt=timezone.now() + offset - IDEMPOTENCY_KEY_LIFETIME
-        ).delete()
+        cutoff = timezone.now() + offset - IDEMPOTENCY_KEY_LIFETIME
         previous = IdempotencyKey.objects.filter(account=ctx.account, key=key).first()
+        if previous is not None and previous.created_at < cutoff:
+            previous.delete()
+            previous = None
+        _sweep_expired_keys(cutoff)
         if previous is not None:
             if previous.path != path or previous.method != chosen.method:
                 raise errors.StripeError(
