@@ -66,10 +66,15 @@ class BookingOutput(serializers.ModelSerializer):
         ]
 
     def get_payment(self, booking: Booking) -> dict | None:
-        payment = selectors.booking_payment(booking)
+        # A hold just made passes its one payment in: no need to read it back.
+        payment = self.context.get("new_payment")
+        if payment is None or payment.booking_id != booking.pk:
+            payment = selectors.booking_payment(booking)
         return PaymentOutput(payment).data if payment else None
 
     def get_rescheduled_to(self, booking: Booking) -> int | None:
+        if self.context.get("new_payment") is not None:
+            return None  # a hold just made has not been moved anywhere
         moved = getattr(booking, "rescheduled_to", None)
         return moved.pk if moved else None
 
@@ -139,7 +144,7 @@ class BookingListCreateApi(ListAPIView):
             client_time_zone=values["client_time_zone"],
             urls_for=urls_for,
         )
-        body = dict(BookingOutput(booking).data)
+        body = dict(BookingOutput(booking, context={"new_payment": payment}).data)
         body["checkout_url"] = payment.checkout_url
         return Response(body, status=status.HTTP_201_CREATED)
 

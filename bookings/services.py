@@ -220,6 +220,8 @@ def booking_start_checkout(*, booking: Booking, urls: CheckoutUrls) -> Payment:
         raise Conflict("This booking has nothing to pay.", code="nothing_to_pay")
     if payment.checkout_url:
         return payment
+    if payment.client_id == booking.client_id:
+        payment.client = booking.client  # the hold's own instance: no second query for it
     try:
         return charges.payment_start_checkout(
             payment=payment,
