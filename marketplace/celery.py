@@ -28,7 +28,7 @@ def _reuse_redis_client() -> None:
             client = self.__dict__["_reused_client"] = create(self)
         return client
 
-    kombu_redis.Channel._create_client = create_client
+    kombu_redis.Channel._create_client = create_client  # type: ignore[method-assign]
 
 
 _reuse_redis_client()
