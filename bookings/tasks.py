@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from marketplace.queue import enqueue
 from payments import charges, gateway
 from payments.models import Refund, RefundStatus
 
@@ -95,6 +96,6 @@ def retry_stalled_transfers(older_than_seconds: int = 600) -> int:
     ).values_list("pk", flat=True)
     count = 0
     for transfer_id in stalled[:500]:
-        transfer_package_share.delay(transfer_id)
+        enqueue(transfer_package_share, transfer_id)
         count += 1
     return count

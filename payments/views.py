@@ -96,9 +96,18 @@ def connect_start(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a supported country.")
         return redirect("payments:connect_setup")
-    refresh_url, return_url = _setup_urls()
     try:
         services.connected_account_create(coach=request.user, country=form.cleaned_data["country"])  # type: ignore[arg-type]
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("payments:connect_setup")
+    return _to_fresh_onboarding_link(request)
+
+
+def _to_fresh_onboarding_link(request: HttpRequest) -> HttpResponse:
+    """Send the coach to a new onboarding link, or back to the wizard with the reason."""
+    refresh_url, return_url = _setup_urls()
+    try:
         link = services.connected_account_onboarding_link(
             coach=request.user,  # type: ignore[arg-type]
             refresh_url=refresh_url,
@@ -114,17 +123,7 @@ def connect_start(request: HttpRequest) -> HttpResponse:
 @coach_required
 def connect_continue(request: HttpRequest) -> HttpResponse:
     """ "Continue setup": a fresh onboarding link."""
-    refresh_url, return_url = _setup_urls()
-    try:
-        link = services.connected_account_onboarding_link(
-            coach=request.user,  # type: ignore[arg-type]
-            refresh_url=refresh_url,
-            return_url=return_url,
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-        return redirect("payments:connect_setup")
-    return _to_stripe(link)
+    return _to_fresh_onboarding_link(request)
 
 
 @require_GET
@@ -132,17 +131,7 @@ def connect_continue(request: HttpRequest) -> HttpResponse:
 def connect_refresh(request: HttpRequest) -> HttpResponse:
     """Stripe's ``refresh_url``: the link expired or was used. Make a fresh one; never treat
     this as completion."""
-    refresh_url, return_url = _setup_urls()
-    try:
-        link = services.connected_account_onboarding_link(
-            coach=request.user,  # type: ignore[arg-type]
-            refresh_url=refresh_url,
-            return_url=return_url,
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-        return redirect("payments:connect_setup")
-    return _to_stripe(link)
+    return _to_fresh_onboarding_link(request)
 
 
 @require_GET
