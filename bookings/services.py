@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from bookings.models import (
 )
 from bookings.selectors import policy_for, refund_terms
 from coaches.models import CoachProfile, SessionType
-from coaches.selectors import nearest_free_slots, slot_is_available
+from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import User
 from marketplace.queue import enqueue
@@ -89,24 +89,60 @@ def _lock_coach(coach_id: int) -> CoachProfile:
     """Lock the coach row: every write that creates or moves a live booking of this coach
     queues here, so the overlap check and the insert cannot interleave."""
     return (
-        CoachProfile.objects.select_for_update(of=("self",)).select_related("user").get(pk=coach_id)
+        CoachProfile.objects.select_for_update(of=("self",))
+        .select_related("user__connected_account")
+        .get(pk=coach_id)
     )
 
 
-def _expire_stale_holds(
-    *, coach: CoachProfile, starts_at: datetime, ends_at: datetime, now: datetime
+_LIVE_AROUND_SQL = f"""
+    SELECT id, status, starts_at, ends_at, hold_expires_at FROM {Booking._meta.db_table}
+     WHERE coach_id = %s AND status = ANY(%s) AND starts_at < %s AND ends_at > %s
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+
+
+def _check_time_free(
+    *, coach: CoachProfile, session_type: SessionType, starts_at: datetime, now: datetime
 ) -> None:
-    """Expire the coach's timed-out holds around a wanted time (call under the coach lock):
-    the sweeper may not have run yet, and the exclusion constraint still counts them."""
-    stale = Booking.objects.select_for_update().filter(
-        coach=coach,
-        status=BookingStatus.HELD,
-        hold_expires_at__lte=now,
-        starts_at__lt=ends_at + timedelta(hours=12),
-        ends_at__gt=starts_at - timedelta(hours=12),
-    )
-    for booking in stale:
-        _expire_locked(booking, source="hold_timeout")
+    """Raise ``SlotTaken`` unless ``starts_at`` of ``session_type`` is free for a new live
+    booking (call under the coach lock).
+
+    One read of the coach's held and confirmed bookings around the time serves three
+    purposes: timed-out holds overlapping it are expired (the sweeper may not have run yet,
+    and the exclusion constraint still counts them); a live overlap means taken; the rest are
+    the busy times of the slot check (availability, buffers, notice, daily limit).
+    """
+    ends_at = starts_at + timedelta(minutes=session_type.duration_minutes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LIVE_AROUND_SQL,
+            [
+                coach.pk,
+                [str(status) for status in LIVE_STATUSES],
+                ends_at + BUSY_MARGIN,
+                starts_at - BUSY_MARGIN,
+            ],
+        )
+        rows = cursor.fetchall()
+    busy: list[tuple[datetime, datetime]] = []
+    stale: list[int] = []
+    for pk, status, other_start, other_end, hold_expires_at in rows:
+        overlaps = other_start < ends_at and other_end > starts_at
+        if status == BookingStatus.HELD and hold_expires_at is not None and hold_expires_at <= now:
+            if overlaps:
+                stale.append(pk)
+            continue
+        if overlaps:
+            raise _slot_taken(coach, session_type, starts_at)
+        busy.append((other_start, other_end))
+    for booking in Booking.objects.select_for_update().filter(pk__in=stale):
+        if booking.status == BookingStatus.HELD:
+            _expire_locked(booking, source="hold_timeout")
+    busy.sort()
+    if not slot_is_available(
+        coach=coach, session_type=session_type, starts_at=starts_at, now=now, busy=busy
+    ):
+        raise _slot_taken(coach, session_type, starts_at)
 
 
 def _overlaps_live(
@@ -153,6 +189,29 @@ def booking_hold(
     transaction (its Checkout Session is made by ``booking_start_checkout`` after commit); a
     package session is confirmed at once.
     """
+    booking, _payment = _hold(
+        client=client,
+        session_type=session_type,
+        starts_at=starts_at,
+        topic=topic,
+        client_time_zone=client_time_zone,
+        package_purchase=package_purchase,
+        now=now,
+    )
+    return booking
+
+
+def _hold(
+    *,
+    client: User,
+    session_type: SessionType,
+    starts_at: datetime,
+    topic: str,
+    client_time_zone: str,
+    package_purchase: PackagePurchase | None,
+    now: datetime | None,
+) -> tuple[Booking, Payment | None]:
+    """``booking_hold``, also returning the pending payment of a paid booking."""
     now = now or timezone.now()
     if starts_at.tzinfo is None:
         raise DomainError("The start time needs a time zone.", code="invalid_start")
@@ -171,13 +230,7 @@ def booking_hold(
             if package_purchase is not None:
                 purchase = PackagePurchase.objects.select_for_update().get(pk=package_purchase.pk)
                 _check_package_usable(purchase, client=client, session_type=session_type)
-            _expire_stale_holds(coach=coach, starts_at=starts_at, ends_at=ends_at, now=now)
-            if _overlaps_live(
-                coach=coach, starts_at=starts_at, ends_at=ends_at
-            ) or not slot_is_available(
-                coach=coach, session_type=session_type, starts_at=starts_at, now=now
-            ):
-                raise _slot_taken(coach, session_type, starts_at)
+            _check_time_free(coach=coach, session_type=session_type, starts_at=starts_at, now=now)
             booking = Booking.objects.create(
                 coach=coach,
                 client=client,
@@ -197,11 +250,10 @@ def booking_hold(
                 actor=client,
                 source="hold",
             )
-            if package_purchase is None:
-                charges.payment_create_for_booking(booking=booking)
-            else:
+            if package_purchase is not None:
                 _confirm_locked(booking, source="package", actor=client)
-            return booking
+                return booking, None
+            return booking, charges.payment_create_for_booking(booking=booking)
     except IntegrityError as error:
         # The exclusion constraint caught what the check let through (it should not).
         if "booking_no_overlap" not in str(error):
@@ -213,9 +265,15 @@ def booking_hold(
 CheckoutUrls = charges.CheckoutUrls
 
 
-def booking_start_checkout(*, booking: Booking, urls: CheckoutUrls) -> Payment:
-    """Create the Checkout Session of a committed hold; if Stripe fails the hold is freed."""
-    payment = booking.payments.filter(status=PaymentStatus.PENDING).order_by("-pk").first()
+def booking_start_checkout(
+    *, booking: Booking, urls: CheckoutUrls, payment: Payment | None = None
+) -> Payment:
+    """Create the Checkout Session of a committed hold; if Stripe fails the hold is freed.
+
+    ``payment`` is the hold's pending payment when the caller has it (it is read otherwise).
+    """
+    if payment is None:
+        payment = booking.payments.filter(status=PaymentStatus.PENDING).order_by("-pk").first()
     if payment is None:
         raise Conflict("This booking has nothing to pay.", code="nothing_to_pay")
     if payment.checkout_url:
@@ -249,14 +307,16 @@ def booking_book(
     urls_for: Callable[[Booking], CheckoutUrls],
 ) -> tuple[Booking, Payment]:
     """Hold the slot and open its Checkout Session: what ``POST /api/bookings/`` does."""
-    booking = booking_hold(
+    booking, payment = _hold(
         client=client,
         session_type=session_type,
         starts_at=starts_at,
         topic=topic,
         client_time_zone=client_time_zone,
+        package_purchase=None,
+        now=None,
     )
-    payment = booking_start_checkout(booking=booking, urls=urls_for(booking))
+    payment = booking_start_checkout(booking=booking, urls=urls_for(booking), payment=payment)
     return booking, payment
 
 
@@ -474,13 +534,7 @@ def booking_reschedule(
         ends_at = starts_at + timedelta(minutes=session_type.duration_minutes)
         _transition(locked, BookingStatus.RESCHEDULED, actor=by, source="reschedule")
         locked.save(update_fields=["status", "updated_at"])
-        _expire_stale_holds(coach=coach, starts_at=starts_at, ends_at=ends_at, now=now)
-        if _overlaps_live(
-            coach=coach, starts_at=starts_at, ends_at=ends_at
-        ) or not slot_is_available(
-            coach=coach, session_type=session_type, starts_at=starts_at, now=now
-        ):
-            raise _slot_taken(coach, session_type, starts_at)
+        _check_time_free(coach=coach, session_type=session_type, starts_at=starts_at, now=now)
         moved = Booking.objects.create(
             coach=coach,
             client=locked.client,

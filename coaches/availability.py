@@ -15,6 +15,9 @@ local start and end times lie inside the rule, on every day:
   earlier one (a rule from 02:30 on the night the clocks go back starts at the second
   02:30; one ending at 02:30 ends at the first). A rule that lies wholly inside the
   repeated hour gives two intervals, one per occurrence.
+
+An interval ending at 23:59 ends at midnight: a time field cannot say 24:00, and a coach who
+is open "until 23:59" means the end of the day (a 23:00 session of an hour fits).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from zoneinfo import ZoneInfo
 
 # Slots start every SLOT_STEP from the start of a rule's interval.
 SLOT_STEP = timedelta(minutes=30)
+# The wall-clock end that stands for midnight, the end of the day.
+END_OF_DAY = time(23, 59)
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,14 @@ def rule_windows(calendar: CoachCalendar, day: date) -> list[tuple[datetime, dat
     windows: list[tuple[datetime, datetime]] = []
     for start, end in intervals:
         starts = (local_instant(day, start, zone, fold=0), local_instant(day, start, zone, fold=1))
-        ends = (local_instant(day, end, zone, fold=0), local_instant(day, end, zone, fold=1))
+        if end == END_OF_DAY:
+            midnight = day + timedelta(days=1)
+            ends = (
+                local_instant(midnight, time(0), zone, fold=0),
+                local_instant(midnight, time(0), zone, fold=1),
+            )
+        else:
+            ends = (local_instant(day, end, zone, fold=0), local_instant(day, end, zone, fold=1))
         start_ambiguous = starts[0] < starts[1]
         end_ambiguous = ends[0] < ends[1]
         if start_ambiguous and end_ambiguous:

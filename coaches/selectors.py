@@ -52,18 +52,26 @@ def coach_public_url(coach: User) -> str | None:
 # --- slots ---------------------------------------------------------------------------------
 
 
+BUSY_MARGIN = timedelta(days=2)
+
+
 def coach_calendars(
-    *, coaches: Iterable[CoachProfile], start: datetime, end: datetime
+    *,
+    coaches: Iterable[CoachProfile],
+    start: datetime,
+    end: datetime,
+    busy: dict[int, list[tuple[datetime, datetime]]] | None = None,
 ) -> dict[int, CoachCalendar]:
     """The slot-computation input of several coaches for ``[start, end)``, in two queries
-    (rules, extra hours and time off in one ``UNION ALL``; the live bookings).
+    (rules, extra hours and time off in one ``UNION ALL``; the live bookings, unless the
+    caller has read them already and passes them as ``busy``).
 
     ``start``/``end`` bound the slots asked for; exceptions and bookings are read a little
-    wider, so that buffers and long sessions at the edges are accounted for.
+    wider (``BUSY_MARGIN``), so that buffers and long sessions at the edges are accounted for.
     """
     coaches = list(coaches)
     ids = [coach.pk for coach in coaches]
-    margin = timedelta(days=2)
+    margin = BUSY_MARGIN
     # One round trip on the hot path of the slots API; plain SQL because compiling the
     # equivalent ORM union costs more than running it.
     sql = f"""
@@ -105,7 +113,8 @@ def coach_calendars(
             extra[coach_id][day].append((wall_start, wall_end))
         else:
             time_off[coach_id].append((off_start, off_end))
-    busy = busy_intervals(coach_ids=ids, start=start - margin, end=end + margin)
+    if busy is None:
+        busy = busy_intervals(coach_ids=ids, start=start - margin, end=end + margin)
     return {
         coach.pk: CoachCalendar(
             time_zone=coach.time_zone,
@@ -130,6 +139,7 @@ def available_slots(
     start: datetime,
     end: datetime,
     now: datetime | None = None,
+    busy: list[tuple[datetime, datetime]] | None = None,
 ) -> list[datetime]:
     """Aware UTC start times in ``[start, end)`` a client can book with ``coach``.
 
@@ -141,7 +151,12 @@ def available_slots(
     if session_type.coach_id != coach.pk or not session_type.is_active:
         return []
     now = now or timezone.now()
-    calendar = coach_calendars(coaches=[coach], start=start, end=end)[coach.pk]
+    calendar = coach_calendars(
+        coaches=[coach],
+        start=start,
+        end=end,
+        busy=None if busy is None else {coach.pk: busy},
+    )[coach.pk]
     return compute_slots(
         calendar,
         duration=timedelta(minutes=session_type.duration_minutes),
@@ -157,11 +172,14 @@ def slot_is_available(
     session_type: SessionType,
     starts_at: datetime,
     now: datetime | None = None,
+    busy: list[tuple[datetime, datetime]] | None = None,
 ) -> bool:
     """Whether ``starts_at`` is a bookable slot right now.
 
     The bookings service calls it while holding the coach row lock (``select_for_update``),
-    so a concurrent hold of the same coach waits and then sees the first one as busy.
+    so a concurrent hold of the same coach waits and then sees the first one as busy. It
+    passes the coach's live bookings it has just read (at least ``BUSY_MARGIN`` around
+    ``starts_at``) as ``busy``; without them they are read here.
     """
     slots = available_slots(
         coach=coach,
@@ -169,6 +187,7 @@ def slot_is_available(
         start=starts_at,
         end=starts_at + timedelta(microseconds=1),
         now=now,
+        busy=busy,
     )
     return starts_at in slots
 

@@ -1,21 +1,31 @@
-"""One ASGI application: Django pages over HTTP and, through Channels, WebSockets."""
+"""One ASGI application: Django pages over HTTP and, through Channels, WebSockets.
+
+HTTP goes to Django's WSGI handler on a pool of threads (``a2wsgi``), not to its ASGI
+handler: every view and middleware here is synchronous, and the ASGI handler's per-request
+hops between the event loop and threads cost several times the work of a small view
+(a bare view served 169-286 requests/s through it and 815-1,038 through the thread pool, with
+uvicorn ``--workers 2`` and 20 clients on this 2-core machine; see docs/architecture.md).
+WebSockets stay on the event loop with Channels.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from marketplace.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

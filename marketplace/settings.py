@@ -93,6 +93,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "marketplace.urls"
 ASGI_APPLICATION = "marketplace.asgi.application"
+# Threads per web process serving HTTP (Django's WSGI handler under uvicorn, see asgi.py).
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 WSGI_APPLICATION = None
 
 TEMPLATES = [
@@ -123,7 +125,11 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # A unix-socket URL (``?host=/path``) names the socket directory as the host, as libpq does.
 if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Web threads keep their connection between requests (the pool is fixed, see asgi.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "DATABASE_CONN_MAX_AGE", default=0 if TESTING else 60
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 # A worker started by the tests points at the test database by name.
 if env.str("COACH_DATABASE_NAME", default=""):

@@ -67,7 +67,10 @@ def fee_split(*, coach: CoachProfile, total: int) -> tuple[int, int]:
 
 
 def _destination_account(coach_user: User) -> ConnectedAccount:
-    account = ConnectedAccount.objects.filter(coach=coach_user).first()
+    try:
+        account: ConnectedAccount | None = coach_user.connected_account  # type: ignore[attr-defined]
+    except ConnectedAccount.DoesNotExist:
+        account = None
     if account is None or not account.stripe_account_id or not account.can_take_charges:
         raise Conflict(
             "This coach cannot take payments right now.", code="coach_cannot_take_payments"
@@ -161,20 +164,18 @@ def payment_start_checkout(
             else None
         ),
     )
-    with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        locked.stripe_checkout_session_id = session.id
-        locked.checkout_url = session.url
-        locked.checkout_expires_at = session.expires_at
-        locked.save(
-            update_fields=[
-                "stripe_checkout_session_id",
-                "checkout_url",
-                "checkout_expires_at",
-                "updated_at",
-            ]
-        )
-    return locked
+    # One UPDATE of the three fields only Checkout's creation writes: whatever a webhook has
+    # changed on the row meanwhile (its status) is left as it is.
+    changes = {
+        "stripe_checkout_session_id": session.id,
+        "checkout_url": session.url,
+        "checkout_expires_at": session.expires_at,
+        "updated_at": timezone.now(),
+    }
+    Payment.objects.filter(pk=payment.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    return payment
 
 
 def payment_for_stripe_ids(

@@ -101,7 +101,8 @@ def handle(
         "Content-Type": "application/json",
     }
     try:
-        response = _handle(method, path, query, body, lower, request_id)
+        with store.request_clock():
+            response = _handle(method, path, query, body, lower, request_id)
     except errors.StripeError as error:
         response = Response(error.status, error.body(), dict(error.headers))
     response.headers = {**base_headers, **response.headers}
@@ -238,7 +239,7 @@ def _idempotent(
                 headers={"Stripe-Should-Retry": "true"},
             )
         # Kept 24 hours of sandbox time (``advance_clock`` ages them too).
-        offset = timedelta(seconds=store.state().clock_offset_seconds)
+        offset = timedelta(seconds=store.clock_offset())
         cutoff = timezone.now() + offset - IDEMPOTENCY_KEY_LIFETIME
         previous = IdempotencyKey.objects.filter(account=ctx.account, key=key).first()
         if previous is not None and previous.created_at < cutoff:

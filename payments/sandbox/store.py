@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 import string
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from payments.sandbox import errors
@@ -26,10 +29,38 @@ def state(*, lock: bool = False) -> SandboxState:
     return row
 
 
+# The clock offset of the API request being answered, read at most once for the whole
+# request (``request_clock``): a request's objects share one offset, and a Checkout Session
+# is not three reads of the state row. Read lazily, on the first ``now()``: the start of a
+# request takes no lock and waits for nothing.
+_request_offset: ContextVar[list[int] | None] = ContextVar("sandbox_clock_offset", default=None)
+
+
+@contextmanager
+def request_clock() -> Iterator[None]:
+    """Within the block, the clock offset is read once and reused."""
+    token = _request_offset.set([])
+    try:
+        yield
+    finally:
+        _request_offset.reset(token)
+
+
+def clock_offset() -> int:
+    """Seconds ``advance_clock`` has moved the sandbox clock ahead of the wall clock."""
+    cached = _request_offset.get()
+    if cached:
+        return cached[0]
+    row = SandboxState.objects.filter(pk=1).values_list("clock_offset_seconds", flat=True).first()
+    offset = int(row or 0)
+    if cached is not None:
+        cached.append(offset)
+    return offset
+
+
 def now() -> int:
     """The sandbox clock: wall-clock Unix time plus the offset ``advance_clock`` added."""
-    row = SandboxState.objects.filter(pk=1).values_list("clock_offset_seconds", flat=True).first()
-    return int(time.time()) + int(row or 0)
+    return int(time.time()) + clock_offset()
 
 
 def insert(

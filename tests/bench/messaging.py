@@ -29,9 +29,6 @@ import logging
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +37,10 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import WORKERS, percentile, start_server, stop_server  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
 CONVERSATIONS = 100
@@ -48,7 +49,6 @@ DELIVERY_SECONDS = 30.0
 SEND_INTERVAL_SECONDS = 10.0
 THROUGHPUT_SECONDS = 8.0
 TARGET_P95_MS = 200.0
-WORKERS = 2
 # Django's ASGI handler runs each request's sync code in its own thread, so every request in
 # flight holds a database connection: the closed loop stays well under Postgres's
 # max_connections, which this machine's other test runs share.
@@ -64,8 +64,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 import django
 
 django.setup()
+from a2wsgi import WSGIMiddleware
 from django.conf import settings
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -78,69 +79,12 @@ def bare(request):
 
 urlpatterns = [path("bare/", bare)]
 settings.ROOT_URLCONF = __name__
-application = get_asgi_application()
+# served like the product's HTTP (marketplace/asgi.py): Django's WSGI handler on threads
+application = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
 """
 
 
 # --- driver ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(app: str, env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen, str]:
-    """``uvicorn <app> --workers WORKERS`` as a production server would run it."""
-    port = free_port()
-    log = workdir / f"{app.split(':')[0]}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--lifespan",
-            "off",
-            "--ws",
-            "websockets-sansio",
-        ],
-        cwd=BASE_DIR,
-        env={**env, "PYTHONPATH": os.pathsep.join([str(workdir), str(BASE_DIR)])},
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{app} exited: {log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                time.sleep(1.0)  # let every worker process finish starting
-                return process, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{app} did not start")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def create_data(prefix: str):
@@ -177,14 +121,6 @@ def delete_data(prefix: str, pairs) -> None:
 
     Session.objects.filter(session_key__in=[pair["coach_session"] for pair in pairs]).delete()
     User.objects.filter(email__startswith=f"{prefix}-").delete()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def measure_delivery(host: str, pairs) -> dict:

@@ -1,0 +1,156 @@
+"""What the benchmarks share: uvicorn servers run as in production, and a light HTTP load.
+
+``start_server`` runs ``uvicorn <app> --workers WORKERS`` (the Procfile's server with two
+worker processes, one per core of this machine). ``closed_loop`` plays N clients over
+keep-alive HTTP/1.1 connections from one asyncio loop with pre-built requests: the load
+generator shares the machine's two cores with the servers, so it must cost far less than
+what it measures (an ``httpx`` client spends more CPU per request than a bare Django view).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(app: str, env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen, str]:
+    """``uvicorn <app> --workers WORKERS`` as a production server would run it."""
+    port = free_port()
+    log = workdir / f"{app.split(':')[0]}.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "--ws",
+            "websockets-sansio",
+        ],
+        cwd=BASE_DIR,
+        env={**env, "PYTHONPATH": os.pathsep.join([str(workdir), str(BASE_DIR)])},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{app} exited: {log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(1.0)  # let every worker process finish starting
+                return process, f"127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{app} did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def http_request(
+    method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+) -> bytes:
+    """One HTTP/1.1 request, ready to write on a keep-alive connection to 127.0.0.1."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    ms: float
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+        elif name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            return status, await _read_chunked(reader)
+    return status, (await reader.readexactly(length) if length else b"")
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return body
+        body += chunk[:-2]
+
+
+async def _closed_loop(host: str, per_client: list[list[bytes]]) -> tuple[list[Answer], float]:
+    address, port = host.rsplit(":", 1)
+    connections = [await asyncio.open_connection(address, int(port)) for _ in per_client]
+    answers: list[Answer] = []
+
+    async def client(index: int) -> None:
+        reader, writer = connections[index]
+        for request in per_client[index]:
+            started = time.perf_counter()
+            writer.write(request)
+            status, body = await _read_answer(reader)
+            answers.append(Answer(status, body, (time.perf_counter() - started) * 1000))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(index) for index in range(len(per_client))))
+    seconds = time.perf_counter() - started
+    for _reader, writer in connections:
+        writer.close()
+    return answers, seconds
+
+
+def closed_loop(host: str, per_client: list[list[bytes]]) -> tuple[list[Answer], float]:
+    """Each client sends its requests one after another (the next when the answer is in),
+    all clients at once; returns every answer with its latency, and the wall time."""
+    return asyncio.run(_closed_loop(host, per_client))
