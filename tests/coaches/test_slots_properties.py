@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coaches.availability import SLOT_STEP, CoachCalendar, compute_slots
+from coaches.availability import END_OF_DAY, SLOT_STEP, CoachCalendar, compute_slots
 
 ZONES = ["Europe/Zurich", "America/New_York", "Asia/Tokyo", "Europe/London", "UTC"]
 # The days the clocks change in 2026, and a plain day for contrast.
@@ -67,10 +67,17 @@ def _inside_a_rule(calendar: CoachCalendar, slot: datetime, duration: timedelta)
     zone = ZoneInfo(calendar.time_zone)
     local_start = slot.astimezone(zone)
     local_end = (slot + duration).astimezone(zone)
-    if local_end.date() != local_start.date():
+    ends_at_midnight = local_end.date() == local_start.date() + timedelta(days=1) and (
+        local_end.time() == time(0)
+    )
+    if local_end.date() != local_start.date() and not ends_at_midnight:
         return False
     for rule_start, rule_end in calendar.weekly.get(local_start.weekday(), []):
-        if rule_start <= local_start.time() and local_end.time() <= rule_end:
+        if rule_start > local_start.time():
+            continue
+        if ends_at_midnight and rule_end == END_OF_DAY:
+            return True  # "until 23:59" is until midnight
+        if not ends_at_midnight and local_end.time() <= rule_end:
             return True
     return False
 
@@ -222,6 +229,17 @@ def test_zurich_spring_forward_morning_slots_are_at_the_same_wall_clock_times():
         "09:30+0200",
         "10:00+0200",
     ]
+
+
+def test_a_rule_until_23_59_runs_until_midnight():
+    # the last hour-long session of a day open "until 23:59" starts at 23:00 and ends at 00:00
+    assert _slots_on("Europe/Zurich", date(2026, 6, 1), (time(21), time(23, 59)))[-1] == (
+        "23:00+0200"
+    )
+    # an end of 23:30 is taken literally
+    assert _slots_on("Europe/Zurich", date(2026, 6, 1), (time(21), time(23, 30)))[-1] == (
+        "22:30+0200"
+    )
 
 
 def test_zurich_spring_forward_a_rule_over_the_skipped_hour_is_one_hour_shorter():
