@@ -1,10 +1,16 @@
 """What the benchmarks share: uvicorn servers run as in production, and a light HTTP load.
 
 ``start_server`` runs ``uvicorn <app> --workers WORKERS`` (the Procfile's server with two
-worker processes, one per core of this machine). ``closed_loop`` plays N clients over
-keep-alive HTTP/1.1 connections from one asyncio loop with pre-built requests: the load
-generator shares the machine's two cores with the servers, so it must cost far less than
-what it measures (an ``httpx`` client spends more CPU per request than a bare Django view).
+worker processes, one per core of this machine). Its workers share one listening socket, so
+a handful of keep-alive connections opened at once can all land in one process and leave
+the other core idle (seen: 60% of the samples in one worker, 11% in the other).
+``start_balanced`` therefore runs WORKERS single-process servers, and ``closed_loop`` deals
+the connections out to them in turn, as a load balancer in front of them would.
+
+``closed_loop`` plays N clients over keep-alive HTTP/1.1 connections from one asyncio loop
+with pre-built requests: the load generator shares the machine's two cores with the
+servers, so it must cost far less than what it measures (an ``httpx`` client spends more
+CPU per request than a bare Django view).
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(app: str, env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    app: str, env: dict[str, str], workdir: Path, *, workers: int = WORKERS
+) -> tuple[subprocess.Popen, str]:
     """``uvicorn <app> --workers WORKERS`` as a production server would run it."""
     port = free_port()
-    log = workdir / f"{app.split(':')[0]}.log"
+    log = workdir / f"{app.split(':')[0]}-{port}.log"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -44,7 +52,7 @@ def start_server(app: str, env: dict[str, str], workdir: Path) -> tuple[subproce
             "--port",
             str(port),
             "--workers",
-            str(WORKERS),
+            str(workers),
             "--log-level",
             "warning",
             "--no-access-log",
@@ -70,6 +78,14 @@ def start_server(app: str, env: dict[str, str], workdir: Path) -> tuple[subproce
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{app} did not start")
+
+
+def start_balanced(
+    app: str, env: dict[str, str], workdir: Path
+) -> tuple[list[subprocess.Popen], list[str]]:
+    """WORKERS one-process servers of ``app``, for ``closed_loop`` to balance over."""
+    started = [start_server(app, env, workdir, workers=1) for _ in range(WORKERS)]
+    return [process for process, _ in started], [host for _, host in started]
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -129,9 +145,13 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         body += chunk[:-2]
 
 
-async def _closed_loop(host: str, per_client: list[list[bytes]]) -> tuple[list[Answer], float]:
-    address, port = host.rsplit(":", 1)
-    connections = [await asyncio.open_connection(address, int(port)) for _ in per_client]
+async def _closed_loop(
+    hosts: list[str], per_client: list[list[bytes]]
+) -> tuple[list[Answer], float]:
+    connections = []
+    for index in range(len(per_client)):
+        address, port = hosts[index % len(hosts)].rsplit(":", 1)
+        connections.append(await asyncio.open_connection(address, int(port)))
     answers: list[Answer] = []
 
     async def client(index: int) -> None:
@@ -150,7 +170,10 @@ async def _closed_loop(host: str, per_client: list[list[bytes]]) -> tuple[list[A
     return answers, seconds
 
 
-def closed_loop(host: str, per_client: list[list[bytes]]) -> tuple[list[Answer], float]:
+def closed_loop(
+    hosts: str | list[str], per_client: list[list[bytes]]
+) -> tuple[list[Answer], float]:
     """Each client sends its requests one after another (the next when the answer is in),
-    all clients at once; returns every answer with its latency, and the wall time."""
-    return asyncio.run(_closed_loop(host, per_client))
+    all clients at once, client i on ``hosts[i % len(hosts)]``; returns every answer with
+    its latency, and the wall time."""
+    return asyncio.run(_closed_loop([hosts] if isinstance(hosts, str) else hosts, per_client))

@@ -55,7 +55,7 @@ from _harness import (  # noqa: E402
     closed_loop,
     http_request,
     percentile,
-    start_server,
+    start_balanced,
     stop_server,
 )
 
@@ -174,7 +174,7 @@ def _ms_and_statuses(answers) -> tuple[list[float], list[int]]:
     return [answer.ms for answer in answers], [answer.status for answer in answers]
 
 
-def bench_holds(host: str) -> dict:
+def bench_holds(hosts: list[str]) -> dict:
     from django.utils import timezone
 
     coaches, tokens = _hold_data()
@@ -210,20 +210,20 @@ def bench_holds(host: str) -> dict:
 
     # warm both paths in every worker (connections, URL resolver, first queries)
     warm = [[hold(0, coaches[0][1].pk, base + timedelta(days=3, hours=hour))] for hour in range(8)]
-    closed_loop(host, warm)
-    closed_loop(host, [[insert(0)]] * 8)
+    closed_loop(hosts, warm)
+    closed_loop(hosts, [[insert(0)]] * 8)
     # one client alone (service time, no queueing), on slots the others do not use
     solo = [[hold(0, coaches[0][1].pk, base + timedelta(days=1, hours=hour)) for hour in range(20)]]
-    solo_ms, solo_statuses = _ms_and_statuses(closed_loop(host, solo)[0])
+    solo_ms, solo_statuses = _ms_and_statuses(closed_loop(hosts, solo)[0])
     assert set(solo_statuses) == {201}, solo_statuses
-    solo_base_ms, _ = _ms_and_statuses(closed_loop(host, [[insert(0)] * 20])[0])
+    solo_base_ms, _ = _ms_and_statuses(closed_loop(hosts, [[insert(0)] * 20])[0])
 
-    answers, seconds = closed_loop(host, per_client)
+    answers, seconds = closed_loop(hosts, per_client)
     hold_ms, statuses = _ms_and_statuses(answers)
     assert set(statuses) <= {201, 409}, [
         a.body[:300] for a in answers if a.status not in (201, 409)
     ]
-    base_answers, base_seconds = closed_loop(host, baseline_per_client)
+    base_answers, base_seconds = closed_loop(hosts, baseline_per_client)
     base_ms, base_statuses = _ms_and_statuses(base_answers)
     assert set(base_statuses) == {201}, base_statuses
     return {
@@ -249,7 +249,7 @@ def _signed(payload: str, secret: str) -> str:
     return f"t={timestamp},v1={signature}"
 
 
-def bench_webhooks(host: str) -> dict:
+def bench_webhooks(hosts: list[str]) -> dict:
     from django.conf import settings
 
     from payments.models import WebhookEvent
@@ -279,14 +279,14 @@ def bench_webhooks(host: str) -> dict:
         )
 
     answers, seconds = closed_loop(
-        host, [events[index::WEBHOOK_CLIENTS] for index in range(WEBHOOK_CLIENTS)]
+        hosts, [events[index::WEBHOOK_CLIENTS] for index in range(WEBHOOK_CLIENTS)]
     )
     assert {a.status for a in answers} == {200}, [a.body[:300] for a in answers if a.status != 200]
     assert WebhookEvent.objects.filter(stripe_event_id__startswith="evt_bench").count() == len(
         events
     )
     base_answers, base_seconds = closed_loop(
-        host, [bare[index::WEBHOOK_CLIENTS] for index in range(WEBHOOK_CLIENTS)]
+        hosts, [bare[index::WEBHOOK_CLIENTS] for index in range(WEBHOOK_CLIENTS)]
     )
     assert {a.status for a in base_answers} == {200}
     return {
@@ -319,13 +319,13 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-booking-"))
     (workdir / "bench_booking_urls.py").write_text(BENCH_URLS)
     (workdir / "bench_booking_app.py").write_text(BENCH_APP)
-    server = None
+    servers: list = []
     try:
-        server, host = start_server("bench_booking_app:application", env, workdir)
-        holds = bench_holds(host)
-        webhooks = bench_webhooks(host)
+        servers, hosts = start_balanced("bench_booking_app:application", env, workdir)
+        holds = bench_holds(hosts)
+        webhooks = bench_webhooks(hosts)
     finally:
-        if server is not None:
+        for server in servers:
             stop_server(server)
         _teardown()
         if "webhooks" in locals():
@@ -349,7 +349,8 @@ def main() -> None:
         "target_webhooks_per_s": TARGET_WEBHOOKS_PER_S,
         "target_webhooks_met": webhooks["webhook_accept_per_s"] >= TARGET_WEBHOOKS_PER_S,
         "concurrent_clients": CLIENTS,
-        "server": f"uvicorn --workers {WORKERS}, DEBUG off, local Stripe in-process",
+        "server": f"{WORKERS} uvicorn processes, clients balanced over them, DEBUG off, "
+        "local Stripe in-process",
         "note": "2-core machine shared with other engineers' runs: pessimistic",
     }
     print(json.dumps(figures))
