@@ -94,7 +94,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "marketplace.urls"
 ASGI_APPLICATION = "marketplace.asgi.application"
 # Threads per web process serving HTTP (Django's WSGI handler under uvicorn, see asgi.py).
-WEB_THREADS = env.int("WEB_THREADS", default=8)
+WEB_THREADS = env.int("WEB_THREADS", default=4)
 WSGI_APPLICATION = None
 
 TEMPLATES = [
