@@ -33,6 +33,7 @@ from bookings.models import (
     PackagePurchaseStatus,
 )
 from bookings.selectors import policy_for, refund_terms
+from coaches import services as coach_services
 from coaches.models import CoachProfile, SessionType
 from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
@@ -59,6 +60,19 @@ class SlotTaken(Conflict):
         self.nearest = nearest
 
 
+# Moves that take a time for good or give it back: search's availability index follows them
+# at once instead of at the next beat rebuild (a hold is left to the rebuild: it lasts 30
+# minutes and the profile page and slots API always compute live).
+_CHANGES_SEARCH_AVAILABILITY = frozenset(
+    {
+        BookingStatus.CONFIRMED,
+        BookingStatus.CANCELLED_BY_CLIENT,
+        BookingStatus.CANCELLED_BY_COACH,
+        BookingStatus.RESCHEDULED,
+    }
+)
+
+
 def _transition(
     booking: Booking,
     to_status: str,
@@ -83,6 +97,8 @@ def _transition(
         note=note,
     )
     booking.status = to_status
+    if to_status in _CHANGES_SEARCH_AVAILABILITY:
+        coach_services.availability_index_refresh_later(coach_id=booking.coach_id)
 
 
 def _lock_coach(coach_id: int) -> CoachProfile:

@@ -56,9 +56,16 @@ def coach_set_charges_enabled(*, coach: User, enabled: bool) -> None:
         if enabled:
             # Search's "free soon" filters and sort should see the coach at once, not at
             # the next beat run.
-            from coaches.tasks import refresh_coach_availability
+            availability_index_refresh_later(coach_id=profile.pk)
 
-            enqueue(refresh_coach_availability, profile.pk)
+
+def availability_index_refresh_later(*, coach_id: int) -> None:
+    """Rebuild one coach's search availability index in a worker, after the caller's
+    transaction commits (a booking confirmed, cancelled or moved, the coach able to take
+    payments again)."""
+    from coaches.tasks import refresh_coach_availability
+
+    enqueue(refresh_coach_availability, coach_id)
 
 
 # --- profile -------------------------------------------------------------------------------

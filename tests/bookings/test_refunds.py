@@ -228,3 +228,36 @@ def test_receipt_and_reschedule_pages(confirmed, client, django_capture_on_commi
     assert again.status_code == 409 and "That time was just taken." in again.content.decode()
     client.force_login(UserFactory())
     assert client.get(f"/bookings/{booking.rescheduled_to.pk}/receipt/").status_code == 404
+
+
+def _indexed_free(booking) -> bool:
+    """Whether search's availability index offers the booking's time."""
+    from coaches.models import FreeWindow
+
+    return FreeWindow.objects.filter(
+        coach=booking.coach, starts_at__lte=booking.starts_at, ends_at__gte=booking.ends_at
+    ).exists()
+
+
+def test_search_availability_follows_confirmation_and_cancellation(
+    paid_coach, sandbox, django_capture_on_commit_callbacks
+):
+    from coaches import services as coach_services
+
+    _coach, session_type = paid_coach
+    coach_services.availability_index_refresh(coach_ids=[session_type.coach_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        booking, payment = book(UserFactory(), session_type)
+    assert _indexed_free(booking)  # a hold is left to the periodic rebuild
+    # when the payment confirms it, the time leaves search at once (no beat rebuild)
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox.pay_checkout_session(payment.stripe_checkout_session_id)
+        sandbox.deliver_pending_events()
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert not _indexed_free(booking)
+    # and a cancellation gives it back
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(booking=booking, by=booking.client, reason="Plans changed")
+        sandbox.deliver_pending_events()
+    assert _indexed_free(booking)
