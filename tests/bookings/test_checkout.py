@@ -82,11 +82,12 @@ def test_a_declined_card_keeps_the_hold_and_says_why_then_4242_confirms(
                 payment.stripe_checkout_session_id, card="4000000000000002"
             )
         sandbox.deliver_pending_events()
-    # then: the hold is kept
+    # then: the hold is kept, and payment_intent.payment_failed recorded Stripe's reason
     booking.refresh_from_db()
     payment.refresh_from_db()
     assert booking.status == BookingStatus.HELD
-    assert payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED)
+    assert payment.status == PaymentStatus.FAILED
+    assert "declined" in payment.failure_message
     # when: the client tries again with 4242 on the same session
     with django_capture_on_commit_callbacks(execute=True):
         sandbox.pay_checkout_session(payment.stripe_checkout_session_id)
