@@ -13,7 +13,13 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import LIVE_STATUSES, Booking, BookingStatus, CancellationPolicy
+from bookings.models import (
+    LIVE_STATUSES,
+    Booking,
+    BookingStatus,
+    CancellationPolicy,
+    Package,
+)
 from marketplace.errors import NotFound
 
 if TYPE_CHECKING:
@@ -48,6 +54,40 @@ def busy_intervals(
     for coach_id, starts_at, ends_at in rows:
         taken[coach_id].append((starts_at, ends_at))
     return dict(taken)
+
+
+# --- packages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageOffer:
+    package: Package
+    price: str
+    per_session: str
+    saving_percent: int
+
+
+def packages_on_offer(*, coach: CoachProfile) -> list[PackageOffer]:
+    """The coach's active packages of active session types, cheapest first, with the price of
+    one session in the package and what it saves against booking them one by one."""
+    from marketplace.money import format_money
+
+    offers = []
+    for package in Package.objects.filter(
+        coach=coach, is_active=True, session_type__is_active=True
+    ).select_related("session_type"):
+        single_total = package.session_type.price * package.session_count
+        offers.append(
+            PackageOffer(
+                package=package,
+                price=format_money(package.price, package.currency),
+                per_session=format_money(package.price // package.session_count, package.currency),
+                saving_percent=max(0, 100 - package.price * 100 // single_total)
+                if single_total
+                else 0,
+            )
+        )
+    return offers
 
 
 # --- policy ---------------------------------------------------------------------------------

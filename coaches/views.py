@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from bookings import selectors as bookings_selectors
 from coaches import selectors, services
 from coaches.forms import (
     LANGUAGE_NAMES,
@@ -129,6 +130,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
         "coach": coach,
         "application": getattr(coach, "application", None),
         "session_types": session_types,
+        "packages": bookings_selectors.packages_on_offer(coach=coach),
         "reviews": reviews,
         **_slots_context(request, coach, session_types),
     }

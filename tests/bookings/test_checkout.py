@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from bookings import services
 from bookings.models import Booking, BookingStatus
@@ -225,3 +226,47 @@ def test_buying_a_package_on_checkout_and_an_unpaid_one_expiring(
     unpaid.refresh_from_db()
     assert unpaid.status == "expired"
     assert unpaid.payment.status == PaymentStatus.CANCELLED
+
+
+def test_the_profile_offers_packages_and_buying_one_goes_to_checkout(
+    paid_coach, sandbox, client, django_capture_on_commit_callbacks
+):
+    from bookings.models import Package, PackagePurchase
+
+    coach, session_type = paid_coach  # $120.00 a session
+    five = Package.objects.create(
+        coach=coach,
+        session_type=session_type,
+        name="Five",
+        session_count=5,
+        price=51000,
+        currency="usd",
+    )
+    Package.objects.create(
+        coach=coach,
+        session_type=session_type,
+        name="Retired",
+        session_count=3,
+        price=30000,
+        currency="usd",
+        is_active=False,
+    )
+    # a visitor sees the offer, what a session costs in it and the saving, and is asked to sign in
+    page = client.get(coach.get_absolute_url()).content.decode()
+    assert "Five" in page and "$510.00" in page and "$102.00 a session, save 15%" in page
+    assert "Retired" not in page
+    assert "Sign in to buy" in page
+    # a signed-in client gets the form, and buying goes to Stripe Checkout
+    buyer = UserFactory()
+    client.force_login(buyer)
+    page = client.get(coach.get_absolute_url()).content.decode()
+    buy_url = reverse("bookings:package_buy", args=[five.pk])
+    assert f'action="{buy_url}"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(buy_url)
+    purchase = PackagePurchase.objects.get(client=buyer)
+    assert response.status_code == 303
+    assert response["Location"] == purchase.payment.checkout_url
+    # the coach does not see a button to buy their own package
+    client.force_login(coach.user)
+    assert f'action="{buy_url}"' not in client.get(coach.get_absolute_url()).content.decode()
