@@ -129,7 +129,6 @@ if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"].get("
 DATABASES["default"]["CONN_MAX_AGE"] = env.int(
     "DATABASE_CONN_MAX_AGE", default=0 if TESTING else 60
 )
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 # A worker started by the tests points at the test database by name.
 if env.str("COACH_DATABASE_NAME", default=""):
