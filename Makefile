@@ -57,7 +57,7 @@ pytest: install test-tools
 test: lint typecheck pytest
 
 bench: install
-	@for bench in tests/bench/*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+	@for bench in tests/bench/[!_]*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean-data:
 	rm -rf .data
