@@ -270,3 +270,18 @@ def test_the_profile_offers_packages_and_buying_one_goes_to_checkout(
     # the coach does not see a button to buy their own package
     client.force_login(coach.user)
     assert f'action="{buy_url}"' not in client.get(coach.get_absolute_url()).content.decode()
+
+
+def test_demo_packages_are_offered_and_seeding_twice_changes_nothing(db, client):
+    from bookings.demo import seed_demo_packages
+    from bookings.models import Package
+    from coaches.demo import seed_demo_coaches
+
+    coach_users = seed_demo_coaches()
+    first = seed_demo_packages(coach_users)
+    again = seed_demo_packages(coach_users)
+    assert [package.pk for package in first] == [package.pk for package in again]
+    assert Package.objects.count() == len(first) == 3
+    main = next(p for p in first if p.coach.user.email == "coach@demo.coach")
+    assert main.price == main.session_type.price * 5 * 90 // 100
+    assert "Five sessions" in client.get(main.coach.get_absolute_url()).content.decode()
