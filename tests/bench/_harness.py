@@ -177,3 +177,45 @@ def closed_loop(
     all clients at once, client i on ``hosts[i % len(hosts)]``; returns every answer with
     its latency, and the wall time."""
     return asyncio.run(_closed_loop([hosts] if isinstance(hosts, str) else hosts, per_client))
+
+
+async def _paced(
+    hosts: list[str], per_client: list[list[bytes]], rate_per_s: float
+) -> tuple[list[Answer], float]:
+    clients = len(per_client)
+    interval = clients / rate_per_s  # each client's time between two requests
+    connections = []
+    for index in range(clients):
+        address, port = hosts[index % len(hosts)].rsplit(":", 1)
+        connections.append(await asyncio.open_connection(address, int(port)))
+    answers: list[Answer] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+
+    async def client(index: int) -> None:
+        reader, writer = connections[index]
+        for number, request in enumerate(per_client[index]):
+            due = start + (index / clients + number) * interval
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            writer.write(request)
+            status, body = await _read_answer(reader)
+            # from when it was due, not when it could be sent: waiting counts
+            answers.append(Answer(status, body, (loop.time() - due) * 1000))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(index) for index in range(clients)))
+    seconds = time.perf_counter() - began
+    for _reader, writer in connections:
+        writer.close()
+    return answers, seconds
+
+
+def paced(
+    hosts: str | list[str], per_client: list[list[bytes]], rate_per_s: float
+) -> tuple[list[Answer], float]:
+    """The clients together send ``rate_per_s`` requests a second on a fixed schedule (each
+    client every ``len(per_client) / rate_per_s`` seconds, the clients staggered); a request
+    whose client is still waiting for its previous answer goes when that answer is in. Each
+    latency counts from when the request was due, so time spent queued behind a slow answer
+    is measured too."""
+    return asyncio.run(_paced([hosts] if isinstance(hosts, str) else hosts, per_client, rate_per_s))
