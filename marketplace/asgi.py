@@ -9,6 +9,7 @@ WebSockets stay on the event loop with Channels.
 """
 
 import os
+from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from django.core.wsgi import get_wsgi_application
@@ -23,9 +24,27 @@ from django.conf import settings  # noqa: E402
 
 from marketplace.routing import websocket_urlpatterns  # noqa: E402
 
+
+def http_application(wsgi_app: Any, threads: int) -> Any:
+    """Django on a pool of ``threads`` threads; with the local Stripe, its ``/_stripe/``
+    requests get a pool of their own. A hold waits for its Checkout Session from the local
+    Stripe over HTTP, served by this same process: sharing one pool, ``threads`` holds at
+    once would each wait for a thread that is itself waiting."""
+    main = WSGIMiddleware(wsgi_app, workers=threads)
+    if not settings.STRIPE_SANDBOX:
+        return main
+    local_stripe = WSGIMiddleware(wsgi_app, workers=threads)
+
+    async def dispatch(scope: Any, receive: Any, send: Any) -> None:
+        pool = local_stripe if scope["path"].startswith("/_stripe/") else main
+        await pool(scope, receive, send)
+
+    return dispatch
+
+
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
+        "http": http_application(django_wsgi_app, settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

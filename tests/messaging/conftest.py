@@ -49,12 +49,14 @@ def thread(client_user, coach_user):
 
 
 class AsgiServer:
-    """uvicorn serving ``marketplace.asgi:application`` in a thread of the test process."""
+    """uvicorn serving ``marketplace.asgi:application`` (or the given ASGI application) in a
+    thread of the test process."""
 
-    def __init__(self) -> None:
+    def __init__(self, application=None) -> None:
         import uvicorn
 
-        from marketplace.asgi import application
+        if application is None:
+            from marketplace.asgi import application
 
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
