@@ -222,10 +222,10 @@ def _hold(
     client: User,
     session_type: SessionType,
     starts_at: datetime,
-    topic: str,
-    client_time_zone: str,
-    package_purchase: PackagePurchase | None,
-    now: datetime | None,
+    topic: str = "",
+    client_time_zone: str = "UTC",
+    package_purchase: PackagePurchase | None = None,
+    now: datetime | None = None,
 ) -> tuple[Booking, Payment | None]:
     """``booking_hold``, also returning the pending payment of a paid booking."""
     now = now or timezone.now()
@@ -329,8 +329,6 @@ def booking_book(
         starts_at=starts_at,
         topic=topic,
         client_time_zone=client_time_zone,
-        package_purchase=None,
-        now=None,
     )
     payment = booking_start_checkout(booking=booking, urls=urls_for(booking), payment=payment)
     return booking, payment

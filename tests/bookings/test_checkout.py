@@ -231,25 +231,13 @@ def test_buying_a_package_on_checkout_and_an_unpaid_one_expiring(
 def test_the_profile_offers_packages_and_buying_one_goes_to_checkout(
     paid_coach, sandbox, client, django_capture_on_commit_callbacks
 ):
-    from bookings.models import Package, PackagePurchase
+    from bookings.models import PackagePurchase
+    from tests.bookings.factories import PackageFactory
 
     coach, session_type = paid_coach  # $120.00 a session
-    five = Package.objects.create(
-        coach=coach,
-        session_type=session_type,
-        name="Five",
-        session_count=5,
-        price=51000,
-        currency="usd",
-    )
-    Package.objects.create(
-        coach=coach,
-        session_type=session_type,
-        name="Retired",
-        session_count=3,
-        price=30000,
-        currency="usd",
-        is_active=False,
+    five = PackageFactory(session_type=session_type, name="Five", price=51000)
+    PackageFactory(
+        session_type=session_type, name="Retired", session_count=3, price=30000, is_active=False
     )
     # a visitor sees the offer, what a session costs in it and the saving, and is asked to sign in
     page = client.get(coach.get_absolute_url()).content.decode()
