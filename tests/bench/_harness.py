@@ -145,13 +145,21 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         body += chunk[:-2]
 
 
+async def _connect(
+    hosts: list[str], count: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """``count`` keep-alive connections, dealt out to the hosts in turn."""
+    connections = []
+    for index in range(count):
+        address, port = hosts[index % len(hosts)].rsplit(":", 1)
+        connections.append(await asyncio.open_connection(address, int(port)))
+    return connections
+
+
 async def _closed_loop(
     hosts: list[str], per_client: list[list[bytes]]
 ) -> tuple[list[Answer], float]:
-    connections = []
-    for index in range(len(per_client)):
-        address, port = hosts[index % len(hosts)].rsplit(":", 1)
-        connections.append(await asyncio.open_connection(address, int(port)))
+    connections = await _connect(hosts, len(per_client))
     answers: list[Answer] = []
 
     async def client(index: int) -> None:
@@ -184,10 +192,7 @@ async def _paced(
 ) -> tuple[list[Answer], float]:
     clients = len(per_client)
     interval = clients / rate_per_s  # each client's time between two requests
-    connections = []
-    for index in range(clients):
-        address, port = hosts[index % len(hosts)].rsplit(":", 1)
-        connections.append(await asyncio.open_connection(address, int(port)))
+    connections = await _connect(hosts, clients)
     answers: list[Answer] = []
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
