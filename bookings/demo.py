@@ -1,13 +1,26 @@
-"""Demo packages for development: a five-session package for a few demo coaches."""
+"""Demo bookings for development: a five-session package for a few demo coaches, and
+past sessions the demo clients have reviewed."""
 
 from __future__ import annotations
 
-from bookings.models import Package
+from datetime import timedelta
+
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus, Package
+from coaches import services as coaches_services
+from coaches.demo import DEMO_COACHES
+from coaches.models import CoachProfile
 from marketplace.models import User
 
 DEMO_PACKAGE_COACHES = 3
 DEMO_PACKAGE_SESSIONS = 5
 DEMO_PACKAGE_DISCOUNT_PERCENT = 10
+DEMO_REVIEWS = [
+    (5, "Clear, kind and practical. Exactly what I needed."),
+    (4, "Very helpful session, I left with a plan."),
+    (5, "Great listener with sharp questions."),
+]
 
 
 def seed_demo_packages(coach_users: list[User]) -> list[Package]:
@@ -35,3 +48,33 @@ def seed_demo_packages(coach_users: list[User]) -> list[Package]:
         )
         packages.append(package)
     return packages
+
+
+def seed_demo_reviews() -> None:
+    """A few reviews of past, completed sessions with the first demo coaches (only once:
+    a coach who has reviews is left alone). Needs the demo clients and coaches."""
+    clients = list(User.objects.filter(email__in=["client@demo.coach", "client2@demo.coach"]))
+    if not clients:
+        return
+    coaches = CoachProfile.objects.filter(user__email__in=[row[0] for row in DEMO_COACHES[:6]])
+    for offset, coach in enumerate(coaches):
+        if coach.reviews.exists():
+            continue
+        session_type = coach.session_types.filter(is_active=True).first()
+        if session_type is None:
+            continue
+        for number, (rating, text) in enumerate(DEMO_REVIEWS[: 1 + offset % 3]):
+            starts_at = (timezone.now() - timedelta(days=3 + number, hours=offset)).replace(
+                minute=0, second=0, microsecond=0
+            )
+            client = clients[number % len(clients)]
+            booking = Booking.objects.create(
+                coach=coach,
+                client=client,
+                session_type=session_type,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
+                status=BookingStatus.COMPLETED,
+                client_time_zone=client.time_zone,
+            )
+            coaches_services.review_create(booking=booking, client=client, rating=rating, text=text)

@@ -204,6 +204,23 @@ def coach_agenda(*, coach: CoachProfile, now: datetime | None = None) -> dict[st
     }
 
 
+def reviewable_booking(*, booking_id: int, client: User) -> Booking:
+    """The client's booking to review (with its coach and session type), or ``NotFound``."""
+    booking = (
+        Booking.objects.select_related("coach__user", "session_type")
+        .filter(pk=booking_id, client=client)
+        .first()
+    )
+    if booking is None:
+        raise NotFound("No such session.")
+    return booking
+
+
+def booking_is_completed(*, booking: Booking) -> bool:
+    """Whether the session has taken place (a client may review it)."""
+    return booking.status == BookingStatus.COMPLETED
+
+
 def calendar_bookings(*, user: User) -> QuerySet[Booking]:
     """Confirmed and completed sessions of the user, as client or coach, for the iCal feed
     (cancelled ones too, so calendars drop them)."""

@@ -190,11 +190,6 @@ BIO = (
     "Sessions are practical, warm and focused on what you want to change; together we set "
     "clear goals, find what holds you back and agree on the next small steps."
 )
-DEMO_REVIEWS = [
-    (5, "Clear, kind and practical. Exactly what I needed."),
-    (4, "Very helpful session, I left with a plan."),
-    (5, "Great listener with sharp questions."),
-]
 
 
 def ensure_managed_lists() -> None:
@@ -207,8 +202,8 @@ def ensure_managed_lists() -> None:
 
 
 def seed_demo_coaches() -> list[User]:
-    """Create or refresh the demo coaches (approved, able to take charges) and a few
-    reviews from the demo clients. Returns the coach users."""
+    """Create or refresh the demo coaches (approved, able to take charges). Returns the
+    coach users; their reviews come with the demo bookings (``bookings.demo``)."""
     ensure_managed_lists()
     ipec = CertifyingBody.objects.get(slug="ipec")
     icf = CertifyingBody.objects.get(slug="icf")
@@ -291,7 +286,6 @@ def seed_demo_coaches() -> list[User]:
                 staff = User.objects.filter(is_staff=True).order_by("pk").first()
                 services.application_approve(application=application, by=staff or user)
         users.append(user)
-    _seed_reviews()
     services.availability_index_refresh(
         coach_ids=CoachProfile.objects.filter(user__in=users).values_list("pk", flat=True)
     )
@@ -306,34 +300,3 @@ def _certificate_png() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _seed_reviews() -> None:
-    """A few reviews of past, completed demo sessions (only once)."""
-    from bookings.models import Booking, BookingStatus
-
-    clients = list(User.objects.filter(email__in=["client@demo.coach", "client2@demo.coach"]))
-    if not clients:
-        return
-    coaches = CoachProfile.objects.filter(user__email__in=[row[0] for row in DEMO_COACHES[:6]])
-    for offset, coach in enumerate(coaches):
-        if coach.reviews.exists():
-            continue
-        session_type = coach.session_types.filter(is_active=True).first()
-        if session_type is None:
-            continue
-        for number, (rating, text) in enumerate(DEMO_REVIEWS[: 1 + offset % 3]):
-            starts_at = (timezone.now() - timedelta(days=3 + number, hours=offset)).replace(
-                minute=0, second=0, microsecond=0
-            )
-            client = clients[number % len(clients)]
-            booking = Booking.objects.create(
-                coach=coach,
-                client=client,
-                session_type=session_type,
-                starts_at=starts_at,
-                ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
-                status=BookingStatus.COMPLETED,
-                client_time_zone=client.time_zone,
-            )
-            services.review_create(booking=booking, client=client, rating=rating, text=text)

@@ -25,7 +25,6 @@ from django.db.models import (
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from bookings.selectors import busy_intervals
 from coaches.availability import CoachCalendar, compute_slots
 from coaches.models import (
     AvailabilityRule,
@@ -37,6 +36,7 @@ from coaches.models import (
     SessionType,
     TimeOff,
 )
+from coaches.providers import booking_reader
 from marketplace.errors import NotFound
 from marketplace.models import User
 
@@ -114,7 +114,9 @@ def coach_calendars(
         else:
             time_off[coach_id].append((off_start, off_end))
     if busy is None:
-        busy = busy_intervals(coach_ids=ids, start=start - margin, end=end + margin)
+        busy = booking_reader().busy_intervals(
+            coach_ids=ids, start=start - margin, end=end + margin
+        )
     return {
         coach.pk: CoachCalendar(
             time_zone=coach.time_zone,
@@ -394,17 +396,3 @@ def application_for_user(*, user: User) -> CoachApplication | None:
         .filter(coach__user=user)
         .first()
     )
-
-
-def reviewable_booking(*, booking_id: int, client: User) -> Any:
-    """The client's booking to review, or ``NotFound``."""
-    from bookings.models import Booking
-
-    booking = (
-        Booking.objects.select_related("coach__user", "session_type")
-        .filter(pk=booking_id, client=client)
-        .first()
-    )
-    if booking is None:
-        raise NotFound("No such session.")
-    return booking

@@ -28,6 +28,8 @@ from coaches.models import (
     Specialization,
     TimeOff,
 )
+from coaches.providers import booking_reader
+from coaches.selectors import coach_calendars
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import Role, User
@@ -473,8 +475,6 @@ def availability_index_refresh(*, coach_ids: Iterable[int], now: datetime | None
     Batched: a few queries for the whole batch, whatever its size. Returns the number of
     windows written. Safe to run at any time and concurrently (last writer wins).
     """
-    from coaches.selectors import coach_calendars
-
     now = now or timezone.now()
     end = now + timedelta(days=INDEX_DAYS)
     coaches = list(
@@ -532,12 +532,10 @@ def review_create(
     *, booking: Any, client: User, rating: int, text: str, now: datetime | None = None
 ) -> Review:
     """A client's review of their completed booking: once, within 14 days after its end."""
-    from bookings.models import BookingStatus
-
     now = now or timezone.now()
     if booking.client_id != client.pk:
         raise NotAllowed("Only the client of this session can review it.")
-    if booking.status != BookingStatus.COMPLETED:
+    if not booking_reader().booking_is_completed(booking=booking):
         raise DomainError("You can review a session once it has taken place.", code="not_completed")
     if now > booking.ends_at + REVIEW_WINDOW:
         raise DomainError(

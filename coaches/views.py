@@ -18,7 +18,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bookings import selectors as bookings_selectors
 from coaches import selectors, services
 from coaches.forms import (
     LANGUAGE_NAMES,
@@ -45,6 +44,7 @@ from coaches.models import (
     Weekday,
 )
 from coaches.pagination import CachedCountPaginator
+from coaches.providers import booking_reader
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
 
@@ -130,7 +130,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
         "coach": coach,
         "application": getattr(coach, "application", None),
         "session_types": session_types,
-        "packages": bookings_selectors.packages_on_offer(coach=coach),
+        "packages": booking_reader().packages_on_offer(coach=coach),
         "reviews": reviews,
         **_slots_context(request, coach, session_types),
     }
@@ -524,7 +524,7 @@ def certificate(request: HttpRequest, application_id: int) -> FileResponse:
 @login_required
 def review_create(request: HttpRequest, booking_id: int) -> HttpResponse:
     try:
-        booking = selectors.reviewable_booking(booking_id=booking_id, client=_user(request))
+        booking = booking_reader().reviewable_booking(booking_id=booking_id, client=_user(request))
     except NotFound as error:
         raise Http404(error.message) from error
     form = ReviewForm(request.POST or None)

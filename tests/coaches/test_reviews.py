@@ -10,9 +10,12 @@ from django.contrib.admin.sites import site
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.demo import seed_demo_reviews
 from bookings.models import BookingStatus
 from coaches import services
+from coaches.demo import seed_demo_coaches
 from coaches.models import CoachProfile, Review
+from marketplace.demo import seed_demo_users
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from tests.bookings.factories import BookingFactory
 from tests.factories import UserFactory
@@ -134,3 +137,18 @@ def test_review_pages(client):
     client.post(reverse("coaches:review_reply", args=[review.pk]), {"text": "Thank you"})
     review.refresh_from_db()
     assert review.coach_reply == "Thank you"
+
+
+def test_the_demo_reviews_are_of_completed_sessions_and_seeding_twice_adds_none():
+    # given: the demo clients and coaches
+    seed_demo_users()
+    seed_demo_coaches()
+    # when
+    seed_demo_reviews()
+    seed_demo_reviews()
+    # then: a few reviews of past, completed sessions, counted in the coaches' averages
+    reviews = list(Review.objects.select_related("booking", "coach"))
+    assert reviews
+    assert {review.booking.status for review in reviews} == {BookingStatus.COMPLETED}
+    assert all(review.booking.ends_at < timezone.now() for review in reviews)
+    assert len(reviews) == sum(coach.rating_count for coach in {r.coach for r in reviews})

@@ -17,9 +17,10 @@ class Command(BaseCommand):
         coach_users = seed_demo_coaches()  # coach@demo.coach is among them
         users += [user for user in coach_users if user not in users]
         self._connect_demo_coaches(coach_users)
-        from bookings.demo import seed_demo_packages
+        from bookings.demo import seed_demo_packages, seed_demo_reviews
 
         seed_demo_packages(coach_users)
+        seed_demo_reviews()
         from messaging.demo import seed_demo_conversations
 
         seed_demo_conversations()
