@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import selectors, services
+from bookings import selectors
 from bookings.models import Booking, PackagePurchase
+from bookings.services import cancellation, checkout, holds, rescheduling
 from coaches.models import SessionType
-from marketplace.errors import NotAllowed, NotFound
-from payments import charges
+from marketplace.errors import NotFound
 from payments.models import Payment
 
 
@@ -117,7 +117,7 @@ class BookingListCreateApi(ListAPIView):
             ).first()
             if purchase is None:
                 raise NotFound("No such package purchase.")
-            booking = services.booking_hold(
+            booking = holds.booking_hold(
                 client=request.user,  # type: ignore[arg-type]
                 session_type=session_type,
                 starts_at=values["starts_at"],
@@ -127,8 +127,8 @@ class BookingListCreateApi(ListAPIView):
             )
             return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
 
-        def urls_for(booking: Booking) -> services.CheckoutUrls:
-            return services.CheckoutUrls(
+        def urls_for(booking: Booking) -> checkout.CheckoutUrls:
+            return checkout.CheckoutUrls(
                 success_url=values.get("success_url")
                 or request.build_absolute_uri(reverse("bookings:paid", args=[booking.pk]))
                 + "?session_id={CHECKOUT_SESSION_ID}",
@@ -136,7 +136,7 @@ class BookingListCreateApi(ListAPIView):
                 or request.build_absolute_uri(reverse("bookings:pay", args=[booking.pk])),
             )
 
-        booking, payment = services.booking_book(
+        booking, payment = checkout.booking_book(
             client=request.user,  # type: ignore[arg-type]
             session_type=session_type,
             starts_at=values["starts_at"],
@@ -170,7 +170,7 @@ class BookingCancelApi(APIView):
         data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
         booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
-        cancelled = services.booking_cancel(
+        cancelled = cancellation.booking_cancel(
             booking=booking,
             by=request.user,  # type: ignore[arg-type]
             reason=data.validated_data["reason"],
@@ -190,44 +190,9 @@ class BookingRescheduleApi(APIView):
         data = RescheduleInput(data=request.data)
         data.is_valid(raise_exception=True)
         booking = selectors.booking_for_user(user=request.user, booking_id=pk)  # type: ignore[arg-type]
-        moved = services.booking_reschedule(
+        moved = rescheduling.booking_reschedule(
             booking=booking,
             by=request.user,  # type: ignore[arg-type]
             starts_at=data.validated_data["starts_at"],
         )
         return Response(BookingOutput(moved).data)
-
-
-class RefundInput(serializers.Serializer):
-    amount = serializers.IntegerField(required=False, min_value=1)
-
-
-class RefundOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    payment = serializers.IntegerField(source="payment_id")
-    amount = serializers.IntegerField()
-    currency = serializers.CharField()
-    status = serializers.CharField()
-
-
-class PaymentRefundApi(APIView):
-    """Staff only: refund a payment (the rest of it by default), fee back in proportion."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=RefundInput, responses={201: RefundOutput})
-    def post(self, request: Request, pk: int) -> Response:
-        if not request.user.is_staff:
-            raise NotAllowed("Only staff can refund payments.")
-        data = RefundInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        payment = Payment.objects.filter(pk=pk).first()
-        if payment is None:
-            raise NotFound("No such payment.")
-        refund = charges.refund_by_staff(
-            payment=payment,
-            amount=data.validated_data.get("amount"),
-            by=request.user,  # type: ignore[arg-type]
-        )
-        refund.refresh_from_db()
-        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)

@@ -1,5 +1,4 @@
-"""Bookings API routes, mounted under /api/ (the staff refund of a payment lives here too:
-it is the bookings issue's money operation)."""
+"""Bookings API routes, mounted under /api/."""
 
 from django.urls import path
 
@@ -14,5 +13,4 @@ urlpatterns = [
         api.BookingRescheduleApi.as_view(),
         name="bookings_reschedule",
     ),
-    path("payments/<int:pk>/refund/", api.PaymentRefundApi.as_view(), name="payments_refund"),
 ]

@@ -5,8 +5,11 @@ class BookingsConfig(AppConfig):
     name = "bookings"
 
     def ready(self) -> None:
-        from bookings import selectors
+        from bookings import purposes, selectors
         from coaches.providers import register_booking_reader
+
+        # payments, a layer below, tells bookings what happens to booking and package payments
+        purposes.register()
 
         # coaches, a layer below, reads live bookings, packages and reviewable sessions
         register_booking_reader(selectors)

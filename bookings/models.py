@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Func, Q
 from django.urls import reverse
 
+from marketplace import states
+
 
 class CoachTimeKey(Func):
     """``booking_coach_time_key(coach_id, starts_at, ends_at)``: one int8range per booking.
@@ -38,7 +40,7 @@ class BookingStatus(models.TextChoices):
 # A coach's time is taken by bookings in these states (holds included).
 LIVE_STATUSES = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
-# The one table of allowed moves; ``bookings.services`` refuses anything else.
+# The one table of allowed moves; ``marketplace.states.transition`` refuses anything else.
 TRANSITIONS: dict[str, frozenset[str]] = {
     BookingStatus.HELD: frozenset({BookingStatus.CONFIRMED, BookingStatus.EXPIRED}),
     # An expired hold whose payment still completes while the time is free is confirmed.
@@ -135,6 +137,20 @@ class PackagePurchaseStatus(models.TextChoices):
     EXPIRED = "expired", "Payment not completed"
 
 
+PACKAGE_PURCHASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    PackagePurchaseStatus.PENDING: frozenset(
+        {PackagePurchaseStatus.ACTIVE, PackagePurchaseStatus.EXPIRED}
+    ),
+    # A payment that completes after its Checkout Session expired still activates the package.
+    PackagePurchaseStatus.EXPIRED: frozenset({PackagePurchaseStatus.ACTIVE}),
+    PackagePurchaseStatus.ACTIVE: frozenset(
+        {PackagePurchaseStatus.EXHAUSTED, PackagePurchaseStatus.REFUNDED}
+    ),
+    PackagePurchaseStatus.EXHAUSTED: frozenset({PackagePurchaseStatus.REFUNDED}),
+    PackagePurchaseStatus.REFUNDED: frozenset(),
+}
+
+
 class PackagePurchase(models.Model):
     """A client's purchase of a package; sessions are booked against it later."""
 
@@ -223,6 +239,10 @@ class Booking(models.Model):
     issue_description = models.TextField(blank=True)
     issue_resolved_at = models.DateTimeField(null=True, blank=True)
     has_dispute = models.BooleanField(default=False)
+    # Paid after the hold expired and the time was taken meanwhile: refunded in full, once.
+    slot_lost_refund = models.BooleanField(default=False)
+    # A package session cancelled in the free window (or by the coach): its credit is back.
+    package_credit_returned = models.BooleanField(default=False)
     reminder_24h_sent_at = models.DateTimeField(null=True, blank=True)
     reminder_1h_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -299,3 +319,18 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user}"
+
+
+def _record_booking_change(change: states.Change) -> None:
+    BookingStatusChange.objects.create(
+        booking=change.instance,
+        from_status=change.from_state,
+        to_status=change.to_state,
+        actor=change.by,
+        source=change.source,
+        note=change.note,
+    )
+
+
+states.register(Booking, transitions=TRANSITIONS, record=_record_booking_change)
+states.register(PackagePurchase, transitions=PACKAGE_PURCHASE_TRANSITIONS)

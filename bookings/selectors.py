@@ -19,8 +19,11 @@ from bookings.models import (
     BookingStatus,
     CancellationPolicy,
     Package,
+    PackagePurchase,
 )
 from marketplace.errors import NotFound
+from payments import selectors as payment_selectors
+from payments.services import charges
 
 if TYPE_CHECKING:
     from coaches.models import CoachProfile
@@ -235,10 +238,21 @@ def calendar_bookings(*, user: User) -> QuerySet[Booking]:
 
 def booking_payment(booking: Booking) -> Payment | None:
     """The booking's payment (the paid one if any), or None for a package session."""
-    from payments.models import Payment
+    return payment_selectors.payment_of_booking(booking.pk)
 
-    payments = list(Payment.objects.filter(booking=booking).order_by("-pk"))
-    for payment in payments:
-        if payment.status != "pending" and payment.status != "cancelled":
-            return payment
-    return payments[0] if payments else None
+
+def package_sessions_used(purchase: PackagePurchase) -> int:
+    """Sessions of the package that count: live, completed or no-show bookings, and late
+    client cancellations (their credit is not returned)."""
+    return purchase.bookings.filter(
+        Q(status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW])
+        | Q(status=BookingStatus.CANCELLED_BY_CLIENT, package_credit_returned=False)
+    ).count()
+
+
+def coach_fee_split(*, coach: CoachProfile, total: int) -> tuple[int, int]:
+    """``(application_fee, coach_amount)`` of ``total`` charged for ``coach``: the coach's
+    override of the platform's basis points and minimum fee, else the platform's."""
+    return charges.fee_split(
+        total=total, fee_bps=coach.fee_bps_override, minimum_fee=coach.minimum_fee_override
+    )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from bookings import ical, selectors, services
+from bookings import ical, selectors
 from bookings.forms import CancelForm, IssueForm, PolicyForm, RescheduleForm, TopicForm
 from bookings.models import (
     Booking,
@@ -30,6 +30,15 @@ from bookings.models import (
     PackagePurchase,
 )
 from bookings.notifications import local_time
+from bookings.services import (
+    after_session,
+    calendar,
+    cancellation,
+    checkout,
+    holds,
+    packages,
+    rescheduling,
+)
 from coaches.models import CoachProfile, SessionType
 from coaches.selectors import available_slots
 from marketplace.errors import DomainError
@@ -69,8 +78,8 @@ def _zone_of(request: HttpRequest) -> str:
     return getattr(request.user, "time_zone", "") or "UTC"
 
 
-def _checkout_urls(request: HttpRequest, booking: Booking) -> services.CheckoutUrls:
-    return services.CheckoutUrls(
+def _checkout_urls(request: HttpRequest, booking: Booking) -> checkout.CheckoutUrls:
+    return checkout.CheckoutUrls(
         success_url=request.build_absolute_uri(reverse("bookings:paid", args=[booking.pk]))
         + "?session_id={CHECKOUT_SESSION_ID}",
         cancel_url=request.build_absolute_uri(reverse("bookings:pay", args=[booking.pk])),
@@ -165,7 +174,7 @@ def review(request: HttpRequest) -> HttpResponse:
         if (
             left := purchase.session_count
             - purchase.sessions_refunded
-            - services.package_sessions_used(purchase)
+            - selectors.package_sessions_used(purchase)
         )
         > 0
     ]
@@ -181,7 +190,7 @@ def review(request: HttpRequest) -> HttpResponse:
         if purchase is None:
             raise Http404("No such package.")
         try:
-            booking = services.booking_hold(
+            booking = holds.booking_hold(
                 client=_user(request),
                 session_type=session_type,
                 starts_at=starts_at,
@@ -197,7 +206,7 @@ def review(request: HttpRequest) -> HttpResponse:
         return redirect("bookings:detail", pk=booking.pk)
     if request.method == "POST":
         try:
-            _booking, payment = services.booking_book(
+            _booking, payment = checkout.booking_book(
                 client=request.user,  # type: ignore[arg-type]
                 session_type=session_type,
                 starts_at=starts_at,
@@ -205,7 +214,7 @@ def review(request: HttpRequest) -> HttpResponse:
                 client_time_zone=zone,
                 urls_for=lambda booking: _checkout_urls(request, booking),
             )
-        except services.SlotTaken as error:
+        except holds.SlotTaken as error:
             context["error"] = error.message
             context["nearest"] = [
                 {
@@ -314,7 +323,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
 
     def action(booking: Booking) -> Booking:
-        cancelled = services.booking_cancel(booking=booking, by=request.user, reason=reason)  # type: ignore[arg-type]
+        cancelled = cancellation.booking_cancel(booking=booking, by=request.user, reason=reason)  # type: ignore[arg-type]
         messages.success(request, "The session is cancelled.")
         return cancelled
 
@@ -333,7 +342,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
-            moved = services.booking_reschedule(
+            moved = rescheduling.booking_reschedule(
                 booking=booking,
                 by=request.user,  # type: ignore[arg-type]
                 starts_at=form.cleaned_data["starts_at"],
@@ -371,7 +380,7 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda booking: services.booking_complete(booking=booking, by=request.user),  # type: ignore[arg-type]
+        lambda booking: after_session.booking_complete(booking=booking, by=request.user),  # type: ignore[arg-type]
     )
 
 
@@ -381,7 +390,7 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda booking: services.booking_mark_no_show(booking=booking, by=request.user),  # type: ignore[arg-type]
+        lambda booking: after_session.booking_mark_no_show(booking=booking, by=request.user),  # type: ignore[arg-type]
     )
 
 
@@ -392,7 +401,7 @@ def raise_issue(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda booking: services.booking_raise_issue(
+        lambda booking: after_session.booking_raise_issue(
             booking=booking,
             by=request.user,  # type: ignore[arg-type]
             description=description,
@@ -474,7 +483,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
 @login_required
 def calendar_settings(request: HttpRequest) -> HttpResponse:
     rotate = request.method == "POST"
-    feed = services.calendar_feed_for(user=request.user, rotate=rotate)  # type: ignore[arg-type]
+    feed = calendar.calendar_feed_for(user=request.user, rotate=rotate)  # type: ignore[arg-type]
     if rotate:
         messages.success(request, "A new calendar address was made; the old one stopped working.")
         return redirect("bookings:calendar_settings")
@@ -501,10 +510,10 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 def package_buy(request: HttpRequest, pk: int) -> HttpResponse:
     package = get_object_or_404(Package.objects.select_related("coach__user"), pk=pk)
     try:
-        _purchase, payment = services.package_purchase_start(
+        _purchase, payment = packages.package_purchase_start(
             client=request.user,  # type: ignore[arg-type]
             package=package,
-            urls=services.CheckoutUrls(
+            urls=checkout.CheckoutUrls(
                 success_url=request.build_absolute_uri(reverse("bookings:my_sessions")),
                 cancel_url=request.build_absolute_uri(package.coach.get_absolute_url()),
             ),
@@ -528,7 +537,7 @@ def package_purchase_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "purchase": purchase,
             "price": format_money(purchase.price, purchase.currency),
-            "used": services.package_sessions_used(purchase),
+            "used": selectors.package_sessions_used(purchase),
             "bookings": purchase.bookings.order_by("starts_at"),
         },
     )
@@ -539,7 +548,7 @@ def package_purchase_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def package_refund(request: HttpRequest, pk: int) -> HttpResponse:
     purchase = get_object_or_404(PackagePurchase, pk=pk, client_id=request.user.pk)
     try:
-        services.package_refund_unused(purchase=purchase, by=request.user)  # type: ignore[arg-type]
+        packages.package_refund_unused(purchase=purchase, by=request.user)  # type: ignore[arg-type]
         messages.success(request, "The unused sessions are refunded.")
     except DomainError as error:
         messages.error(request, error.message)

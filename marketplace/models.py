@@ -76,3 +76,31 @@ class SentMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.to}"
+
+
+class StatusChange(models.Model):
+    """One move of a status field of a money or moderation row (a payment, a refund, a
+    transfer, a package purchase, ...): who or what moved it, why, and when.
+
+    Written by ``marketplace.states.transition`` only. Bookings, connected accounts and coach
+    applications keep their own history tables, shown on their admin pages.
+    """
+
+    model = models.CharField(max_length=100)  # the row's model label, "payments.payment"
+    object_id = models.BigIntegerField()
+    field = models.CharField(max_length=40, default="status")
+    from_state = models.CharField(max_length=40)
+    to_state = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        "marketplace.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=40, blank=True)
+    note = models.TextField(blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["model", "object_id"], name="status_change_row_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_id}: {self.from_state} -> {self.to_state}"

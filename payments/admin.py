@@ -5,16 +5,25 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.functional import lazy
 
-from payments import gateway, selectors, services, webhooks
+from marketplace.money import format_money
+from payments import selectors
+from payments.errors import PaymentProviderError
 from payments.models import (
     AccountStateChange,
     ConnectedAccount,
+    Dispute,
+    Payment,
     Payout,
+    Refund,
     StaffAlert,
+    Transfer,
     WebhookEvent,
 )
+from payments.services import accounts, alerts, webhooks
 from payments.states import requirement_labels
 
 
@@ -115,11 +124,11 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
         refreshed, failed = 0, []
         for account in queryset.exclude(stripe_account_id=None):
             try:
-                services.connected_account_refresh(
+                accounts.connected_account_refresh(
                     account=account, source=AccountStateChange.Source.ADMIN
                 )
                 refreshed += 1
-            except gateway.GatewayError as error:
+            except PaymentProviderError as error:
                 failed.append(f"{account.stripe_account_id}: {error.message}")
         self.message_user(request, f"Refreshed {refreshed} account(s) from Stripe.")
         if failed:
@@ -163,7 +172,7 @@ class StaffAlertAdmin(admin.ModelAdmin):
     @admin.action(description="Mark resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
         for alert in queryset.filter(resolved_at__isnull=True):
-            services.staff_alert_resolve(alert=alert, by=request.user)  # type: ignore[arg-type]
+            alerts.staff_alert_resolve(alert=alert, by=request.user)  # type: ignore[arg-type]
         self.message_user(request, "Resolved.")
 
 
@@ -210,3 +219,105 @@ class PayoutAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- money: payments, refunds, disputes, transfers --------------------------------------
+
+
+REFUND_FIELDS = (
+    "amount",
+    "currency",
+    "reason",
+    "status",
+    "transfer_reversal_amount",
+    "application_fee_refund_amount",
+    "stripe_refund_id",
+    "created_at",
+)
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = REFUND_FIELDS
+    readonly_fields = REFUND_FIELDS
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "client", "coach", "total", "fee", "status", "created_at"]
+    list_filter = ["status", "kind", "currency"]
+    search_fields = [
+        "client__email",
+        "coach__email",
+        "stripe_payment_intent_id",
+        "stripe_charge_id",
+        "stripe_checkout_session_id",
+    ]
+    readonly_fields = [field.name for field in Payment._meta.fields]
+    inlines = [RefundInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Total")
+    def total(self, payment: Payment) -> str:
+        return format_money(payment.amount, payment.currency)
+
+    @admin.display(description="Platform fee")
+    def fee(self, payment: Payment) -> str:
+        return format_money(payment.application_fee, payment.currency)
+
+    def get_urls(self):
+        return [
+            path("ledger/", self.admin_site.admin_view(self.ledger_view), name="payments_ledger"),
+            *super().get_urls(),
+        ]
+
+    def ledger_view(self, request: HttpRequest) -> TemplateResponse:
+        """Per currency: charged, platform fees, refunded, reversed from coaches, fee
+        refunds, disputed, package transfers, and the platform's net."""
+        rows = [
+            {
+                "currency": currency.upper(),
+                **{key: format_money(value, currency) for key, value in figures.items()},
+            }
+            for currency, figures in selectors.money_ledger().items()
+        ]
+        context = {**self.admin_site.each_context(request), "title": "Money ledger", "rows": rows}
+        return TemplateResponse(request, "payments/admin/ledger.html", context)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ["id", "payment", "amount", "currency", "reason", "status", "created_at"]
+    list_filter = ["status", "reason"]
+    readonly_fields = [field.name for field in Refund._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    list_display = ["stripe_dispute_id", "payment", "amount", "currency", "reason", "status"]
+    readonly_fields = [field.name for field in Dispute._meta.fields]
+
+
+@admin.register(Transfer)
+class TransferAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "package_purchase",
+        "sequence",
+        "amount",
+        "currency",
+        "status",
+        "attempts",
+    ]
+    list_filter = ["status"]
+    readonly_fields = [field.name for field in Transfer._meta.fields]

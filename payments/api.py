@@ -15,10 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.errors import DomainError, NotAllowed, NotFound
-from payments import gateway, selectors, services
-from payments.models import PayoutInterval, Weekday
-from payments.services import SUPPORTED_COUNTRIES
+from marketplace.errors import NotAllowed, NotFound
+from payments import selectors
+from payments.models import Payment, PayoutInterval, Weekday
+from payments.services import accounts as services
+from payments.services import refunds
+from payments.services.accounts import SUPPORTED_COUNTRIES
 
 
 class IsCoach(IsAuthenticated):
@@ -174,26 +176,12 @@ class BalanceOut(serializers.Serializer):
     pending = AmountOut(many=True)
 
 
-def _stripe_account_id(request: Request) -> str:
-    account = selectors.connected_account_for(request.user)  # type: ignore[arg-type]
-    if account is None or not account.stripe_account_id:
-        raise NotFound("Set up payouts first.")
-    return account.stripe_account_id
-
-
-def _unavailable(error: gateway.GatewayError) -> DomainError:
-    return services.GatewayUnavailable(f"Stripe could not complete the request: {error.message}")
-
-
 class BalanceApi(APIView):
     permission_classes = [IsCoach]
 
     @extend_schema(responses=BalanceOut, summary="The connected account's Stripe balance")
     def get(self, request: Request) -> Response:
-        try:
-            balance = gateway.balance_retrieve(stripe_account_id=_stripe_account_id(request))
-        except gateway.GatewayError as error:
-            raise _unavailable(error) from error
+        balance = selectors.connected_account_balance(request.user)  # type: ignore[arg-type]
         return Response(BalanceOut(balance).data)
 
 
@@ -213,8 +201,40 @@ class PayoutsApi(APIView):
 
     @extend_schema(responses=PayoutOut(many=True), summary="The connected account's payouts")
     def get(self, request: Request) -> Response:
-        try:
-            payouts = gateway.payouts_list(stripe_account_id=_stripe_account_id(request), limit=100)
-        except gateway.GatewayError as error:
-            raise _unavailable(error) from error
+        payouts = selectors.connected_account_payouts(request.user)  # type: ignore[arg-type]
         return Response(PayoutOut(payouts, many=True).data, status=status.HTTP_200_OK)
+
+
+class RefundInput(serializers.Serializer):
+    amount = serializers.IntegerField(required=False, min_value=1)
+
+
+class RefundOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    payment = serializers.IntegerField(source="payment_id")
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+
+
+class PaymentRefundApi(APIView):
+    """Staff only: refund a payment (the rest of it by default), fee back in proportion."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=RefundInput, responses={201: RefundOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        if not request.user.is_staff:
+            raise NotAllowed("Only staff can refund payments.")
+        data = RefundInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = Payment.objects.filter(pk=pk).first()
+        if payment is None:
+            raise NotFound("No such payment.")
+        refund = refunds.refund_by_staff(
+            payment=payment,
+            amount=data.validated_data.get("amount"),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        refund.refresh_from_db()
+        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)

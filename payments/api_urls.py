@@ -13,4 +13,5 @@ urlpatterns = [
     path("connect/login-link", api.LoginLinkApi.as_view(), name="connect_login_link"),
     path("connect/balance", api.BalanceApi.as_view(), name="connect_balance"),
     path("connect/payouts", api.PayoutsApi.as_view(), name="connect_payouts"),
+    path("payments/<int:pk>/refund/", api.PaymentRefundApi.as_view(), name="payments_refund"),
 ]

@@ -5,10 +5,7 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self) -> None:
-        from django.utils.module_loading import autodiscover_modules
-
-        # Register the webhook handlers: ours, then every app's ``webhook_handlers`` module
-        # (``@payments.handlers.handles("event.type")``), so no handler is missing in a worker.
-        import payments.handlers  # noqa: F401
-
-        autodiscover_modules("webhook_handlers")
+        # Register Stripe's event handlers and the tasks services queue by name, so none is
+        # missing in a web or worker process.
+        import payments.tasks
+        import payments.webhook_handlers  # noqa: F401

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from marketplace.models import User
-from payments import services
 from payments.models import AccountState, AccountStateChange, ConnectedAccount
+from payments.services import accounts as services
 
 
 def demo_connect_accounts(coaches: Iterable[User]) -> list[ConnectedAccount]:

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 
 from payments.models import PayoutInterval, Weekday
-from payments.services import SUPPORTED_COUNTRIES
+from payments.services.accounts import SUPPORTED_COUNTRIES
 
 _COUNTRY_CHOICES: list[tuple[str, str]] = sorted(
     SUPPORTED_COUNTRIES.items(), key=lambda item: item[1]

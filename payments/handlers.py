@@ -1,7 +1,8 @@
 """Webhook handlers: one function per Stripe event type, found through ``HANDLERS``.
 
-Register a handler from any app in one line, in a module named ``webhook_handlers.py`` in
-that app (``PaymentsConfig.ready`` imports every installed app's ``webhook_handlers``)::
+Handlers live in ``payments/webhook_handlers.py`` (imported by ``PaymentsConfig.ready``); the
+owner of a payment's purpose hears of it through ``payments.purposes``, never through its own
+webhook handler. Registering one::
 
     from payments.handlers import handles
 
@@ -70,66 +71,3 @@ def handler_for(event_type: str) -> Handler | None:
         if wildcard in HANDLERS:
             return HANDLERS[wildcard]
     return None
-
-
-# --- Connect events handled here ----------------------------------------------------------
-
-
-def _account_for(stripe_account_id: str):
-    from payments.models import ConnectedAccount
-
-    account = ConnectedAccount.objects.filter(stripe_account_id=stripe_account_id).first()
-    if account is None:
-        raise RetryLater(f"no connected account {stripe_account_id or '(none)'} yet")
-    return account
-
-
-@handles("account.updated")
-def handle_account_updated(event: WebhookEvent) -> None:
-    from payments import services
-    from payments.models import AccountStateChange, WebhookEndpoint
-
-    if event.endpoint == WebhookEndpoint.PLATFORM and not event.stripe_account_id:
-        return  # about the platform's own account, not a coach's
-    account = _account_for(event.object_id or event.stripe_account_id)
-    services.connected_account_refresh(
-        account=account,
-        source=AccountStateChange.Source.WEBHOOK,
-        stripe_event_id=event.stripe_event_id,
-    )
-
-
-@handles("capability.updated")
-def handle_capability_updated(event: WebhookEvent) -> None:
-    from payments import services
-    from payments.models import AccountStateChange
-
-    stripe_account_id = event.stripe_account_id or str(
-        event.payload.get("data", {}).get("object", {}).get("account", "")
-    )
-    services.connected_account_refresh(
-        account=_account_for(stripe_account_id),
-        source=AccountStateChange.Source.WEBHOOK,
-        stripe_event_id=event.stripe_event_id,
-    )
-
-
-@handles("account.application.deauthorized")
-def handle_account_application_deauthorized(event: WebhookEvent) -> None:
-    """The coach revoked the platform's access. Stripe sends this on the Connect endpoint with
-    ``account`` set; the signed event is the proof (the account can no longer be read)."""
-    from payments import services
-    from payments.models import AccountStateChange
-
-    services.connected_account_deauthorize(
-        account=_account_for(event.stripe_account_id),
-        source=AccountStateChange.Source.WEBHOOK,
-        stripe_event_id=event.stripe_event_id,
-    )
-
-
-@handles("payout.paid", "payout.failed", "payout.updated", "payout.canceled", "payout.created")
-def handle_payout(event: WebhookEvent) -> None:
-    from payments import services
-
-    services.payout_sync(account=_account_for(event.stripe_account_id), payout_id=event.object_id)

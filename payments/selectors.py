@@ -8,15 +8,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from marketplace.errors import NotFound
 from marketplace.models import User
 from payments import gateway
+from payments.errors import stripe_errors
 from payments.models import (
     AccountState,
     ConnectedAccount,
+    Dispute,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
     StaffAlert,
+    Transfer,
+    TransferStatus,
     WebhookEvent,
     WebhookEventStatus,
 )
@@ -209,21 +219,22 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
     and package transfers), platform fees the application fees taken from them less fees
     refunded, refunds what was taken back for refunds and disputes, and net everything that
     landed in the balance except payouts (gross - fees - refunds). Raises
-    ``gateway.GatewayError``.
+    ``PaymentProviderError`` when Stripe cannot be read.
     """
     account = connected_account_for(coach)
     if account is None or not account.stripe_account_id:
         return None
     stripe_id = account.stripe_account_id
-    balance = gateway.balance_retrieve(stripe_account_id=stripe_id)
-    ledger = gateway.balance_transactions_list(stripe_account_id=stripe_id)
-    earnings = Earnings(
-        currency=account.default_currency or "usd",
-        available=balance.available,
-        pending=balance.pending,
-        transfers=gateway.transfers_list(stripe_account_id=stripe_id, limit=100),
-        payouts=gateway.payouts_list(stripe_account_id=stripe_id, limit=100),
-    )
+    with stripe_errors():
+        balance = gateway.balance_retrieve(stripe_account_id=stripe_id)
+        ledger = gateway.balance_transactions_list(stripe_account_id=stripe_id)
+        earnings = Earnings(
+            currency=account.default_currency or "usd",
+            available=balance.available,
+            pending=balance.pending,
+            transfers=gateway.transfers_list(stripe_account_id=stripe_id, limit=100),
+            payouts=gateway.payouts_list(stripe_account_id=stripe_id, limit=100),
+        )
     # Months are the coach's calendar months.
     zone = _zone(coach)
     month_totals: dict[tuple[date, str], int] = defaultdict(int)
@@ -300,3 +311,104 @@ def onboarding_funnel() -> Funnel:
         median_to_active=timedelta(seconds=statistics.median(durations)) if durations else None,
         activated=len(durations),
     )
+
+
+def _stripe_account_id_of(coach: User) -> str:
+    account = connected_account_for(coach)
+    if account is None or not account.stripe_account_id:
+        raise NotFound("Set up payouts first.")
+    return account.stripe_account_id
+
+
+def connected_account_balance(coach: User) -> gateway.BalanceSnapshot:
+    """The coach's Stripe balance, read from Stripe (``PaymentProviderError`` if it fails)."""
+    stripe_account_id = _stripe_account_id_of(coach)
+    with stripe_errors():
+        return gateway.balance_retrieve(stripe_account_id=stripe_account_id)
+
+
+def connected_account_payouts(coach: User, *, limit: int = 100) -> list[gateway.PayoutSummary]:
+    """The coach's latest payouts, read from Stripe (``PaymentProviderError`` if it fails)."""
+    stripe_account_id = _stripe_account_id_of(coach)
+    with stripe_errors():
+        return gateway.payouts_list(stripe_account_id=stripe_account_id, limit=limit)
+
+
+def money_ledger() -> dict[str, dict[str, int]]:
+    """Per currency, in minor units: charged, platform fees, refunded, reversed from coaches,
+    fee refunds, disputed, package transfers, and the platform's net (before Stripe's
+    processing fees)."""
+    ledger: dict[str, dict[str, int]] = {}
+    for currency in Payment.objects.values_list("currency", flat=True).distinct():
+        paid = Payment.objects.filter(currency=currency).exclude(
+            status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.CANCELLED]
+        )
+        refunds = Refund.objects.filter(currency=currency, status=RefundStatus.SUCCEEDED)
+        figures = {
+            "charged": paid.aggregate(v=Sum("amount"))["v"] or 0,
+            "fees": paid.filter(kind=PaymentKind.BOOKING).aggregate(v=Sum("application_fee"))["v"]
+            or 0,
+            "refunded": refunds.aggregate(v=Sum("amount"))["v"] or 0,
+            "reversed": refunds.aggregate(v=Sum("transfer_reversal_amount"))["v"] or 0,
+            "fee_refunds": refunds.aggregate(v=Sum("application_fee_refund_amount"))["v"] or 0,
+            "disputed": Dispute.objects.filter(currency=currency).aggregate(v=Sum("amount"))["v"]
+            or 0,
+            "transfers": Transfer.objects.filter(
+                currency=currency, status=TransferStatus.PAID
+            ).aggregate(v=Sum("amount"))["v"]
+            or 0,
+        }
+        package_charged = paid.filter(kind=PaymentKind.PACKAGE).aggregate(v=Sum("amount"))["v"] or 0
+        package_refunded = (
+            refunds.filter(payment__kind=PaymentKind.PACKAGE).aggregate(v=Sum("amount"))["v"] or 0
+        )
+        figures["net"] = (
+            figures["fees"]
+            - figures["fee_refunds"]
+            + package_charged
+            - package_refunded
+            - figures["transfers"]
+            - figures["disputed"]
+        )
+        ledger[currency] = figures
+    return ledger
+
+
+# --- the payments of a purpose (read by the app that owns it) ------------------------------
+
+_PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.DISPUTED)
+
+
+def open_payment_ids_of_booking(booking_id: int) -> list[int]:
+    """The booking's payments still waiting for the client (pending, or declined)."""
+    return list(
+        Payment.objects.filter(
+            booking_id=booking_id, status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED]
+        ).values_list("pk", flat=True)
+    )
+
+
+def pending_payment_of_booking(booking_id: int) -> Payment | None:
+    return (
+        Payment.objects.filter(booking_id=booking_id, status=PaymentStatus.PENDING)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def paid_payment_of_booking(booking_id: int) -> Payment | None:
+    """The booking's paid payment (refundable unless disputed), or None."""
+    return Payment.objects.filter(booking_id=booking_id, status__in=_PAID).order_by("-pk").first()
+
+
+def payment_of_booking(booking_id: int) -> Payment | None:
+    """The booking's payment to show (the paid one if any), or None for a package session."""
+    payments = list(Payment.objects.filter(booking_id=booking_id).order_by("-pk"))
+    for payment in payments:
+        if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CANCELLED):
+            return payment
+    return payments[0] if payments else None
+
+
+def payment_of_package(package_purchase_id: int) -> Payment:
+    return Payment.objects.get(package_purchase_id=package_purchase_id)

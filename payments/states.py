@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from payments.models import AccountState
+from payments.models import ACCOUNT_TRANSITIONS, AccountState
 
 # Disabled reasons that mean "Stripe is checking", not "the coach must fix something".
 VERIFYING_REASONS = frozenset({"requirements.pending_verification", "under_review"})
@@ -65,18 +65,8 @@ def derive_state(facts: AccountFacts) -> AccountState:
     return AccountState.PENDING_VERIFICATION
 
 
-# Allowed transitions. Stripe may move an account between any of the live states (an active
-# account can be restricted and recover, a rejection can be lifted on appeal); deauthorization
-# is final: the coach must connect a new account.
-_LIVE = frozenset(AccountState) - {AccountState.DEAUTHORIZED}
-TRANSITIONS: dict[AccountState, frozenset[AccountState]] = {
-    **{state: _LIVE | {AccountState.DEAUTHORIZED} for state in _LIVE},
-    AccountState.DEAUTHORIZED: frozenset({AccountState.DEAUTHORIZED}),
-}
-
-
 def can_transition(from_state: str, to_state: str) -> bool:
-    return AccountState(to_state) in TRANSITIONS[AccountState(from_state)]
+    return to_state == from_state or to_state in ACCOUNT_TRANSITIONS[AccountState(from_state)]
 
 
 # Plain words for Stripe's requirement names, shown to coaches. Anything not listed is turned

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from marketplace.queue import enqueue
-from payments import gateway, selectors, services, webhooks
-from payments.models import AccountStateChange, ConnectedAccount
+from payments import selectors
+from payments.errors import PaymentProviderError
+from payments.models import AccountStateChange, ConnectedAccount, Transfer, TransferStatus
+from payments.services import accounts, charges, refunds, transfers, webhooks
+
+# Package transfers wait for the platform's balance: retried with backoff for about a day.
+TRANSFER_MAX_RETRIES = 12
 
 
 # Its outcome is the row's status: no result is stored, and sending one does not subscribe
@@ -19,7 +27,7 @@ def process_webhook_event(event_id: int) -> str | None:
 
 @shared_task(
     name="payments.refresh_connected_account",
-    autoretry_for=(gateway.GatewayError,),
+    autoretry_for=(PaymentProviderError,),
     retry_backoff=30,
     retry_backoff_max=30 * 60,
     retry_kwargs={"max_retries": 5},
@@ -27,7 +35,7 @@ def process_webhook_event(event_id: int) -> str | None:
 def refresh_connected_account(account_id: int, source: str = AccountStateChange.Source.POLL) -> str:
     """Re-read one connected account from Stripe and apply its state."""
     account = ConnectedAccount.objects.get(pk=account_id)
-    return services.connected_account_refresh(account=account, source=source).state
+    return accounts.connected_account_refresh(account=account, source=source).state
 
 
 @shared_task(name="payments.poll_connected_accounts")
@@ -47,3 +55,54 @@ def sweep_webhook_events() -> int:
     for event_id in event_ids:
         enqueue(process_webhook_event, event_id)
     return len(event_ids)
+
+
+@shared_task(
+    name="payments.execute_refund",
+    autoretry_for=(PaymentProviderError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 8},
+)
+def execute_refund(refund_id: int) -> str:
+    """Make one recorded refund at Stripe (the owner is told through its purpose)."""
+    return refunds.refund_execute(refund_id=refund_id).status
+
+
+@shared_task(
+    name="payments.expire_checkout_session",
+    autoretry_for=(PaymentProviderError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+)
+def expire_checkout_session(checkout_session_id: str) -> bool:
+    """Close the Checkout Session of an ended hold, so the client cannot pay for it."""
+    return charges.checkout_session_close(checkout_session_id=checkout_session_id)
+
+
+@shared_task(name="payments.transfer_package_share", bind=True, max_retries=TRANSFER_MAX_RETRIES)
+def transfer_package_share(self, transfer_id: int) -> str:
+    """Pay one completed package session's share to the coach (exactly once: the row is
+    unique per session and the Stripe call's idempotency key is the row id)."""
+    try:
+        return transfers.transfer_execute(transfer_id=transfer_id).status
+    except transfers.PlatformBalanceTooLow as error:
+        if self.request.retries == 2:
+            transfers.transfer_balance_alert(transfer_id=transfer_id)
+        raise self.retry(exc=error, countdown=min(60 * 2**self.request.retries, 3600)) from error
+    except PaymentProviderError as error:
+        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 3600)) from error
+
+
+@shared_task(name="payments.retry_stalled_transfers")
+def retry_stalled_transfers(older_than_seconds: int = 600) -> int:
+    """Queue again every package transfer not paid some minutes after it was recorded (a
+    worker died mid-task, a message was lost); safe because each send is idempotent."""
+    stalled = Transfer.objects.filter(
+        status__in=[TransferStatus.PENDING, TransferStatus.WAITING_FOR_BALANCE],
+        created_at__lte=timezone.now() - timedelta(seconds=older_than_seconds),
+    ).values_list("pk", flat=True)
+    count = 0
+    for transfer_id in stalled[:500]:
+        enqueue(transfer_package_share, transfer_id)
+        count += 1
+    return count

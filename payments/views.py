@@ -20,9 +20,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError
 from marketplace.money import format_money, to_major, to_minor
-from payments import gateway, selectors, services, webhooks
+from payments import selectors
+from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
 from payments.models import AccountStateChange, WebhookEndpoint
+from payments.services import accounts as services
+from payments.services import webhooks
 
 logger = logging.getLogger("payments")
 
@@ -45,7 +48,7 @@ def _setup_urls() -> tuple[str, str]:
     )
 
 
-def _to_stripe(link: gateway.HostedLink) -> HttpResponseRedirect:
+def _to_stripe(link: services.HostedLink) -> HttpResponseRedirect:
     # A 303 sends the browser on with a GET, whether it came from a form post or a redirect.
     response = HttpResponseRedirect(link.url)
     response.status_code = 303
@@ -145,7 +148,7 @@ def connect_return(request: HttpRequest) -> HttpResponse:
             account = services.connected_account_refresh(
                 account=account, source=AccountStateChange.Source.RETURN
             )
-        except gateway.GatewayError:
+        except PaymentProviderError:
             messages.warning(request, "Stripe could not be reached; the status may be stale.")
         else:
             if account.can_take_charges:
@@ -231,7 +234,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
     error = ""
     try:
         figures = selectors.coach_earnings(request.user)  # type: ignore[arg-type]
-    except gateway.GatewayError as exc:
+    except PaymentProviderError as exc:
         figures, error = None, exc.message
     context: dict = {"earnings": figures, "error": error, "status": None}
     if figures is None:
@@ -282,7 +285,7 @@ def _chart(figures: selectors.Earnings) -> dict:
 def earnings_csv(request: HttpRequest) -> HttpResponse:
     try:
         figures = selectors.coach_earnings(request.user)  # type: ignore[arg-type]
-    except gateway.GatewayError as error:
+    except PaymentProviderError as error:
         return HttpResponse(f"Stripe could not be reached: {error.message}", status=502)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d")
@@ -339,7 +342,7 @@ def _receive(request: HttpRequest, endpoint: str) -> HttpResponse:
     signature = request.headers.get("Stripe-Signature", "")
     try:
         webhooks.webhook_event_receive(endpoint=endpoint, payload=request.body, signature=signature)
-    except gateway.InvalidWebhook as error:
+    except WebhookRejected as error:
         logger.warning("rejected a %s webhook: %s", endpoint, error)
         return HttpResponse("invalid signature or payload", status=400, content_type="text/plain")
     except OperationalError:

@@ -21,7 +21,7 @@ def sandbox(db, settings):
 
 def stripe_coach(**profile_fields) -> tuple[CoachProfile, SessionType]:
     """A bookable coach whose Express account exists and is active on the local Stripe."""
-    from payments import services as connect
+    from payments.services import accounts as connect
 
     coach, session_type = open_coach(**profile_fields)
     coach.user.connected_account.delete()

@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Package, PackagePurchase, PackagePurchaseStatus
+from bookings.selectors import coach_fee_split
 from coaches.models import CoachProfile, SessionType
 from payments.models import AccountState, ConnectedAccount
 from tests.coaches.factories import CoachProfileFactory, SessionTypeFactory, weekly_hours
@@ -76,9 +77,7 @@ def paid_package(
 ) -> PackagePurchase:
     """An active (paid) package purchase, without the Stripe side."""
     package = PackageFactory(session_type=session_type, session_count=sessions, price=price)
-    from payments.charges import fee_split
-
-    fee, coach_amount = fee_split(coach=session_type.coach, total=price)
+    fee, coach_amount = coach_fee_split(coach=session_type.coach, total=price)
     return PackagePurchase.objects.create(
         package=package,
         client=client,

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from bookings import services
 from bookings.models import BookingStatus
+from bookings.services import after_session, calendar, holds, reminders
 from marketplace.celery import app as celery_app
 from marketplace.errors import Conflict, InvalidTransition, NotAllowed
 from tests.bookings.factories import BookingFactory, open_coach, paid_package
@@ -28,14 +28,14 @@ def ended_booking(hours_ago: int = 3, **fields):
 def test_only_the_coach_marks_an_ended_session_completed():
     booking = ended_booking()
     with pytest.raises(NotAllowed):
-        services.booking_complete(booking=booking, by=booking.client)
+        after_session.booking_complete(booking=booking, by=booking.client)
     future = BookingFactory()
     with pytest.raises(Conflict):
-        services.booking_complete(booking=future, by=future.coach.user)
-    done = services.booking_complete(booking=booking, by=booking.coach.user)
+        after_session.booking_complete(booking=future, by=future.coach.user)
+    done = after_session.booking_complete(booking=booking, by=booking.coach.user)
     assert done.status == BookingStatus.COMPLETED and done.completed_at
     with pytest.raises(InvalidTransition):
-        services.booking_mark_no_show(booking=done, by=done.coach.user)
+        after_session.booking_mark_no_show(booking=done, by=done.coach.user)
     change = done.status_changes.get(to_status=BookingStatus.COMPLETED)
     assert (change.from_status, change.actor, change.source) == (
         "confirmed",
@@ -47,12 +47,12 @@ def test_only_the_coach_marks_an_ended_session_completed():
 def test_no_show_only_within_48_hours_after_the_end():
     booking = ended_booking()
     late = booking.ends_at + timedelta(hours=47)
-    assert services.booking_mark_no_show(
+    assert after_session.booking_mark_no_show(
         booking=booking, by=booking.coach.user, now=late
     ).status == (BookingStatus.NO_SHOW)
     other = ended_booking()
     with pytest.raises(Conflict) as too_late:
-        services.booking_mark_no_show(
+        after_session.booking_mark_no_show(
             booking=other, by=other.coach.user, now=other.ends_at + timedelta(hours=49)
         )
     assert too_late.value.code == "too_late"
@@ -62,19 +62,21 @@ def test_auto_completion_waits_48_hours_and_for_open_issues(django_capture_on_co
     quiet = ended_booking()
     troubled = ended_booking(hours_ago=6, session_type=quiet.session_type)
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_raise_issue(booking=troubled, by=troubled.client, description="No video")
+        after_session.booking_raise_issue(
+            booking=troubled, by=troubled.client, description="No video"
+        )
     assert any("Issue raised" in m.subject for m in mail.outbox)
     # not yet 48 hours
-    assert services.bookings_auto_complete() == 0
+    assert after_session.bookings_auto_complete() == 0
     later = timezone.now() + timedelta(hours=49)
-    assert services.bookings_auto_complete(now=later) == 1
+    assert after_session.bookings_auto_complete(now=later) == 1
     quiet.refresh_from_db()
     troubled.refresh_from_db()
     assert quiet.status == BookingStatus.COMPLETED
     assert troubled.status == BookingStatus.CONFIRMED
     # staff resolve it, then it completes
-    services.booking_resolve_issue(booking=troubled, by=UserFactory(is_staff=True))
-    assert services.bookings_auto_complete(now=later) == 1
+    after_session.booking_resolve_issue(booking=troubled, by=UserFactory(is_staff=True))
+    assert after_session.bookings_auto_complete(now=later) == 1
     troubled.refresh_from_db()
     assert troubled.status == BookingStatus.COMPLETED
 
@@ -85,17 +87,17 @@ def test_an_issue_on_a_package_session_holds_its_transfer_until_resolved(
     coach, session_type = open_coach()
     client = UserFactory()
     purchase = paid_package(client=client, session_type=session_type)
-    booking = services.booking_hold(
+    booking = holds.booking_hold(
         client=client,
         session_type=session_type,
         starts_at=(timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0),
         package_purchase=purchase,
     )
     after = booking.ends_at + timedelta(minutes=10)
-    services.booking_raise_issue(
+    after_session.booking_raise_issue(
         booking=booking, by=client, description="Coach was late", now=after
     )
-    services.booking_complete(booking=booking, by=coach.user, now=after)
+    after_session.booking_complete(booking=booking, by=coach.user, now=after)
     from payments.models import Transfer
 
     assert not Transfer.objects.exists()
@@ -106,9 +108,9 @@ def test_reminders_go_out_once_at_24_hours_and_at_1_hour(django_capture_on_commi
         starts_at=timezone.now() + timedelta(hours=20), ends_at=timezone.now() + timedelta(hours=21)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.bookings_send_reminders() == 1
-        assert services.bookings_send_reminders() == 0
-        assert services.bookings_send_reminders(now=booking.starts_at - timedelta(minutes=50)) == 1
+        assert reminders.bookings_send_reminders() == 1
+        assert reminders.bookings_send_reminders() == 0
+        assert reminders.bookings_send_reminders(now=booking.starts_at - timedelta(minutes=50)) == 1
     subjects = sorted(m.subject for m in mail.outbox)
     assert len(subjects) == 4
     assert (
@@ -144,7 +146,7 @@ def test_the_ical_feed_lists_the_users_sessions_behind_a_secret(client):
     BookingFactory(
         starts_at=booking.starts_at + timedelta(days=2), ends_at=booking.ends_at + timedelta(days=2)
     )  # someone else's
-    feed = services.calendar_feed_for(user=booking.client)
+    feed = calendar.calendar_feed_for(user=booking.client)
     response = client.get(f"/bookings/calendar/{feed.token}.ics")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
     body = response.content.decode().replace("\r\n ", "")
@@ -155,7 +157,7 @@ def test_the_ical_feed_lists_the_users_sessions_behind_a_secret(client):
     assert f"UID:booking-{cancelled.pk}@coach-connect" in body and "STATUS:CANCELLED" in body
     assert all(len(line.encode()) <= 75 for line in response.content.decode().split("\r\n"))
     # a new secret makes the old address stop working
-    services.calendar_feed_for(user=booking.client, rotate=True)
+    calendar.calendar_feed_for(user=booking.client, rotate=True)
     assert client.get(f"/bookings/calendar/{feed.token}.ics").status_code == 404
 
 

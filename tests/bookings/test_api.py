@@ -116,10 +116,10 @@ def test_bad_input_and_a_taken_slot_get_clear_errors():
         format="json",
     )
     assert unknown.status_code == 404
-    from bookings import services
+    from bookings.services import holds
 
     taken_at = next_hour()
-    services.booking_hold(client=UserFactory(), session_type=session_type, starts_at=taken_at)
+    holds.booking_hold(client=UserFactory(), session_type=session_type, starts_at=taken_at)
     taken = api.post(
         "/api/bookings/",
         {

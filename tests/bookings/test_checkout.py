@@ -8,20 +8,20 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from bookings import services
 from bookings.models import Booking, BookingStatus
+from bookings.services import checkout, holds, packages
 from payments.models import PaymentStatus
 from tests.bookings.factories import next_hour
 from tests.factories import UserFactory
 
-URLS = services.CheckoutUrls(
+URLS = checkout.CheckoutUrls(
     success_url="http://testserver/bookings/paid/?session_id={CHECKOUT_SESSION_ID}",
     cancel_url="http://testserver/bookings/back/",
 )
 
 
 def book(client, session_type, starts_at=None):
-    return services.booking_book(
+    return checkout.booking_book(
         client=client,
         session_type=session_type,
         starts_at=starts_at or next_hour(days=3),
@@ -111,7 +111,7 @@ def test_the_sweeper_ends_a_timed_out_hold_frees_the_slot_and_closes_the_session
     mail.outbox.clear()
     # when: the sweeper runs after the hold's time
     with django_capture_on_commit_callbacks(execute=True):
-        expired = services.bookings_expire_stale_holds(
+        expired = holds.bookings_expire_stale_holds(
             now=booking.hold_expires_at + timedelta(seconds=1)
         )
     # then
@@ -147,7 +147,7 @@ def test_checkout_session_expired_event_ends_the_hold(
 def _expire_locally_while_checkout_stays_open(booking: Booking) -> None:
     """Our sweeper ended the hold but its call closing the Checkout Session was lost (its
     on-commit task never ran), so the client can still pay on the open page."""
-    services.booking_expire(booking_id=booking.pk, source="sweeper")
+    holds.booking_expire(booking_id=booking.pk, source="sweeper")
 
 
 @pytest.mark.parametrize("slot_taken", [True, False], ids=["slot-taken", "slot-still-free"])
@@ -207,10 +207,10 @@ def test_buying_a_package_on_checkout_and_an_unpaid_one_expiring(
         currency="usd",
     )
     with django_capture_on_commit_callbacks(execute=True):
-        paid, paid_payment = services.package_purchase_start(
+        paid, paid_payment = packages.package_purchase_start(
             client=UserFactory(), package=package, urls=URLS
         )
-        unpaid, _ = services.package_purchase_start(
+        unpaid, _ = packages.package_purchase_start(
             client=UserFactory(), package=package, urls=URLS
         )
         sandbox.pay_checkout_session(paid_payment.stripe_checkout_session_id)

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 
-from bookings import services
 from bookings.models import Booking, BookingStatus
+from bookings.services import cancellation, holds, rescheduling
 from marketplace.errors import DomainError
 from tests.bookings.factories import next_hour, open_coach, paid_package
 from tests.factories import UserFactory
@@ -42,7 +42,7 @@ def test_fifty_concurrent_holds_on_overlapping_times_give_exactly_one_hold():
     def attempt(index: int):
         try:
             barrier.wait(timeout=30)
-            booking = services.booking_hold(
+            booking = holds.booking_hold(
                 client=clients[index],
                 session_type=session_type,
                 starts_at=base + timedelta(minutes=index % 50),
@@ -88,7 +88,7 @@ def test_a_thousand_random_concurrent_hold_cancel_reschedule_operations_never_ov
     for coach, session_type in coaches:
         for index, starts_at in enumerate(seeds):
             client = clients[index % 8]
-            services.booking_hold(
+            holds.booking_hold(
                 client=client,
                 session_type=session_type,
                 starts_at=starts_at,
@@ -115,7 +115,7 @@ def test_a_thousand_random_concurrent_hold_cancel_reschedule_operations_never_ov
         outcome = "ok"
         try:
             if operation == "hold":
-                services.booking_hold(
+                holds.booking_hold(
                     client=client,
                     session_type=session_type,
                     starts_at=starts_at,
@@ -132,9 +132,9 @@ def test_a_thousand_random_concurrent_hold_cancel_reschedule_operations_never_ov
                 else:
                     booking = Booking.objects.get(pk=confirmed[int(pick * len(confirmed))])
                     if operation == "cancel":
-                        services.booking_cancel(booking=booking, by=coach.user)
+                        cancellation.booking_cancel(booking=booking, by=coach.user)
                     else:
-                        services.booking_reschedule(
+                        rescheduling.booking_reschedule(
                             booking=booking, by=coach.user, starts_at=starts_at
                         )
         except DomainError as error:

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from bookings import services
 from bookings.models import BookingStatus, CancellationPolicy
+from bookings.services import cancellation, holds, rescheduling
 from marketplace.errors import Conflict
 from payments.models import PaymentStatus, StaffAlert
 from tests.bookings.test_checkout import book
@@ -42,7 +42,7 @@ def test_client_cancelling_more_than_24_hours_ahead_gets_everything_back(
     assert coach_net(sandbox, booking) == payment.coach_amount
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(booking=booking, by=booking.client, reason="Plans changed")
+        cancellation.booking_cancel(booking=booking, by=booking.client, reason="Plans changed")
         sandbox.deliver_pending_events()
     # then
     booking.refresh_from_db()
@@ -68,7 +68,7 @@ def test_late_cancellation_refunds_half_and_the_coach_keeps_half(
 ):
     booking, payment = confirmed
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(
+        cancellation.booking_cancel(
             booking=booking, by=booking.client, now=booking.starts_at - timedelta(hours=5)
         )
     payment.refresh_from_db()
@@ -91,7 +91,7 @@ def test_a_stricter_policy_keeps_the_fee_and_nothing_comes_back_after_the_start(
         refund_application_fee_on_partial=False,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(
+        cancellation.booking_cancel(
             booking=booking, by=booking.client, now=booking.starts_at - timedelta(hours=1)
         )
     (refund,) = payment.refunds.all()
@@ -109,7 +109,7 @@ def test_a_stricter_policy_keeps_the_fee_and_nothing_comes_back_after_the_start(
         sandbox.deliver_pending_events()
     other_booking.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(
+        cancellation.booking_cancel(
             booking=other_booking,
             by=other_booking.client,
             now=other_booking.starts_at + timedelta(minutes=5),
@@ -122,7 +122,7 @@ def test_coach_cancelling_late_still_refunds_in_full(
 ):
     booking, payment = confirmed
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(
+        cancellation.booking_cancel(
             booking=booking, by=booking.coach.user, now=booking.starts_at - timedelta(hours=1)
         )
     booking.refresh_from_db()
@@ -138,10 +138,10 @@ def test_rescheduling_moves_the_booking_keeps_the_payment_and_is_limited(
     booking, payment = confirmed
     # when: moved twice by the client
     with django_capture_on_commit_callbacks(execute=True):
-        moved = services.booking_reschedule(
+        moved = rescheduling.booking_reschedule(
             booking=booking, by=booking.client, starts_at=booking.starts_at + timedelta(hours=2)
         )
-        moved_again = services.booking_reschedule(
+        moved_again = rescheduling.booking_reschedule(
             booking=moved, by=booking.client, starts_at=moved.starts_at + timedelta(days=1)
         )
     # then
@@ -154,7 +154,7 @@ def test_rescheduling_moves_the_booking_keeps_the_payment_and_is_limited(
     assert sum("Rescheduled" in m.subject for m in mail.outbox) == 4
     # a third time is refused by the default policy; the old time is free again
     with pytest.raises(Conflict) as refused:
-        services.booking_reschedule(
+        rescheduling.booking_reschedule(
             booking=moved_again, by=booking.client, starts_at=booking.starts_at
         )
     assert refused.value.code == "reschedule_limit"
@@ -169,8 +169,8 @@ def test_rescheduling_onto_a_taken_time_changes_nothing(
     blocker, _ = book(
         UserFactory(), booking.session_type, starts_at=booking.starts_at + timedelta(hours=4)
     )
-    with pytest.raises(services.SlotTaken):
-        services.booking_reschedule(
+    with pytest.raises(holds.SlotTaken):
+        rescheduling.booking_reschedule(
             booking=booking, by=booking.client, starts_at=blocker.starts_at + timedelta(minutes=30)
         )
     booking.refresh_from_db()
@@ -197,7 +197,7 @@ def test_a_dispute_flags_the_booking_alerts_staff_and_blocks_refunds(
     assert any("Staff alert" in m.subject for m in mail.outbox)
     # a cancellation now refunds nothing: the money is already with the dispute
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(booking=booking, by=booking.coach.user)
+        cancellation.booking_cancel(booking=booking, by=booking.coach.user)
     assert not payment.refunds.exists()
 
 
@@ -258,6 +258,6 @@ def test_search_availability_follows_confirmation_and_cancellation(
     assert not _indexed_free(booking)
     # and a cancellation gives it back
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(booking=booking, by=booking.client, reason="Plans changed")
+        cancellation.booking_cancel(booking=booking, by=booking.client, reason="Plans changed")
         sandbox.deliver_pending_events()
     assert _indexed_free(booking)

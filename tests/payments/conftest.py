@@ -33,7 +33,7 @@ def connect_coach(connect_coach_profile):
 def make_account(coach, *, outcome: str | None = None) -> ConnectedAccount:
     """Create the coach's Stripe account through the services, optionally finish onboarding
     on the local Stripe (webhooks delivered in-process) and return the fresh row."""
-    from payments import services
+    from payments.services import accounts as services
 
     account = services.connected_account_create(coach=coach)
     services.connected_account_onboarding_link(

@@ -50,7 +50,7 @@ def test_create_account_returns_an_onboarding_link_and_is_idempotent(
 def test_status_lists_requirements_in_plain_words(api, connect_coach, stripe_local):
     account = make_account(connect_coach)
     stripe_local.complete_onboarding(account.stripe_account_id, "leave_due")
-    from payments import services
+    from payments.services import accounts as services
 
     services.connected_account_refresh(account=account)
     body = api.get("/api/connect/status").json()

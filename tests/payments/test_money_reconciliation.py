@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from django.db.models import Sum
 
-from bookings import services
 from bookings.models import Booking, BookingStatus, Package
+from bookings.services import after_session, cancellation, checkout, holds, packages
 from payments.gateway import stripe_client
 from payments.models import Dispute, Payment, PaymentKind, Refund, Transfer
 from payments.sandbox import controls
@@ -77,7 +77,7 @@ def test_two_hundred_bookings_reconcile_with_stripe_to_the_cent(
         _coach, session_type = coaches[index % 3]
         starts_at = hours[index // 3]
         with django_capture_on_commit_callbacks(execute=True):
-            booking, payment = services.booking_book(
+            booking, payment = checkout.booking_book(
                 client=clients[index % 20],
                 session_type=session_type,
                 starts_at=starts_at,
@@ -92,17 +92,17 @@ def test_two_hundred_bookings_reconcile_with_stripe_to_the_cent(
         roll = rng.random()
         with django_capture_on_commit_callbacks(execute=True):
             if roll < 0.25:
-                services.booking_cancel(booking=booking, by=booking.client)
+                cancellation.booking_cancel(booking=booking, by=booking.client)
                 outcomes["early cancel"] += 1
             elif roll < 0.45:
-                services.booking_cancel(
+                cancellation.booking_cancel(
                     booking=booking,
                     by=booking.client,
                     now=booking.starts_at - timedelta(hours=rng.randint(1, 23)),
                 )
                 outcomes["late cancel"] += 1
             elif roll < 0.55:
-                services.booking_cancel(booking=booking, by=booking.coach.user)
+                cancellation.booking_cancel(booking=booking, by=booking.coach.user)
                 outcomes["coach cancel"] += 1
     disputed = Payment.objects.filter(booking__status=BookingStatus.CONFIRMED).first()
     with django_capture_on_commit_callbacks(execute=True):
@@ -118,7 +118,7 @@ def test_two_hundred_bookings_reconcile_with_stripe_to_the_cent(
     staff = UserFactory(is_staff=True)
     partly = Payment.objects.filter(booking__status=BookingStatus.CONFIRMED, status="succeeded")[1]
     with django_capture_on_commit_callbacks(execute=True):
-        from payments.charges import refund_by_staff
+        from payments.services.refunds import refund_by_staff
 
         refund_by_staff(payment=partly, amount=1234, by=staff)
 
@@ -136,7 +136,7 @@ def test_two_hundred_bookings_reconcile_with_stripe_to_the_cent(
     for buyer_index, sessions_to_complete in ((0, 4), (1, 1)):
         buyer = clients[buyer_index]
         with django_capture_on_commit_callbacks(execute=True):
-            purchase, payment = services.package_purchase_start(
+            purchase, payment = packages.package_purchase_start(
                 client=buyer, package=package, urls=URLS
             )
             _pay(payment)
@@ -147,18 +147,18 @@ def test_two_hundred_bookings_reconcile_with_stripe_to_the_cent(
                 days=1, hours=2 * session + 10 * buyer_index
             )
             with django_capture_on_commit_callbacks(execute=True):
-                booking = services.booking_hold(
+                booking = holds.booking_hold(
                     client=buyer,
                     session_type=session_type4,
                     starts_at=starts_at,
                     package_purchase=purchase,
                 )
-                services.booking_complete(
+                after_session.booking_complete(
                     booking=booking, by=coach4.user, now=booking.ends_at + timedelta(minutes=5)
                 )
             completed += 1
     with django_capture_on_commit_callbacks(execute=True):
-        services.package_refund_unused(purchase=purchase, by=purchase.client)
+        packages.package_refund_unused(purchase=purchase, by=purchase.client)
 
     # then: every refund and transfer went through
     assert set(Refund.objects.values_list("status", flat=True)) == {"succeeded"}

@@ -10,13 +10,14 @@ import pytest
 from celery.result import allow_join_result
 from django.db import connection
 
-from bookings import services
 from bookings.models import Package
-from bookings.tasks import retry_stalled_transfers, transfer_package_share
-from payments import charges, gateway
+from bookings.services import after_session, holds, packages
+from payments import gateway
 from payments.gateway import stripe_client
 from payments.models import Payment, Transfer
 from payments.sandbox import controls
+from payments.services import charges
+from payments.tasks import retry_stalled_transfers, transfer_package_share
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.factories import next_hour
 from tests.bookings.test_checkout import URLS
@@ -44,26 +45,25 @@ def _paid_package(settings, sessions: int = 3):
         currency="usd",
     )
     client = UserFactory()
-    purchase, payment = services.package_purchase_start(client=client, package=package, urls=URLS)
+    purchase, payment = packages.package_purchase_start(client=client, package=package, urls=URLS)
     controls.pay_checkout_session(payment.stripe_checkout_session_id)
     session = gateway.checkout_session_retrieve(payment.stripe_checkout_session_id)
     charges.payment_settle(
-        payment_id=payment.pk, intent=gateway.payment_intent_retrieve(session.payment_intent_id)
+        payment=payment, intent=gateway.payment_intent_retrieve(session.payment_intent_id)
     )
-    services.package_purchase_paid(payment_id=payment.pk)
     purchase.refresh_from_db()
     assert purchase.status == "active"
     return coach, session_type, purchase
 
 
 def _complete_session(coach, session_type, purchase, hours: int):
-    booking = services.booking_hold(
+    booking = holds.booking_hold(
         client=purchase.client,
         session_type=session_type,
         starts_at=next_hour(days=2) + timedelta(hours=hours),
         package_purchase=purchase,
     )
-    return services.booking_complete(
+    return after_session.booking_complete(
         booking=booking, by=coach.user, now=booking.ends_at + timedelta(minutes=1)
     )
 

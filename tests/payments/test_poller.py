@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from coaches.models import CoachProfile
 from marketplace.celery import app as celery_app
-from payments import selectors, services
+from payments import selectors
 from payments.models import AccountState, ConnectedAccount, WebhookEvent
 from payments.sandbox import controls
+from payments.services import accounts as services
 from tests.conftest import wait_for
 from tests.payments.conftest import make_account
 

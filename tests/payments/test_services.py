@@ -10,7 +10,7 @@ from django.db import connection
 
 from coaches.models import CoachProfile
 from marketplace.errors import DomainError, NotAllowed
-from payments import gateway, services
+from payments import gateway
 from payments.models import (
     AccountState,
     AccountStateChange,
@@ -19,6 +19,7 @@ from payments.models import (
     StaffAlert,
 )
 from payments.sandbox.models import StripeObject
+from payments.services import accounts as services
 from tests.factories import UserFactory
 from tests.payments.conftest import make_account
 

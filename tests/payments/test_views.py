@@ -151,7 +151,7 @@ def test_requirements_due_later_are_listed_with_their_deadline_in_the_coach_time
         currently_due=["individual.id_number"],
         current_deadline=int(deadline.timestamp()),
     )
-    from payments import services
+    from payments.services import accounts as services
 
     services.connected_account_refresh(account=active_account)
     html = coach_client.get(reverse("payments:connect_setup")).content.decode()

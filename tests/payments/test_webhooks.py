@@ -11,7 +11,6 @@ from django.db import connection
 from django.test import Client
 
 from coaches.models import CoachProfile
-from payments import services
 from payments.handlers import HANDLERS, handler_for, handles
 from payments.models import (
     AccountState,
@@ -23,6 +22,7 @@ from payments.models import (
     WebhookEventStatus,
 )
 from payments.sandbox import controls, events
+from payments.services import accounts as services
 from payments.tasks import sweep_webhook_events
 from tests.payments.conftest import make_account
 
@@ -142,7 +142,7 @@ def test_event_for_an_unknown_account_is_retried_then_processed(
 def test_failures_end_failed_after_the_last_attempt_with_a_staff_alert(
     stripe_local, client, settings, django_capture_on_commit_callbacks
 ):
-    from payments import webhooks
+    from payments.services import webhooks
 
     payload = _event(
         "account.updated", {"id": "acct_nobody", "object": "account"}, account="acct_nobody"
@@ -375,7 +375,7 @@ def test_deauthorization_with_the_webhook_lost_is_found_by_the_next_refresh(
 def test_a_locked_inbox_answers_503_so_stripe_retries(settings, monkeypatch):
     import psycopg
 
-    from payments import webhooks
+    from payments.services import webhooks
 
     monkeypatch.setattr(webhooks, "RECEIVE_LOCK_TIMEOUT_MS", 200)
     payload = _event("customer.created", {"id": "cus_1", "object": "customer"})

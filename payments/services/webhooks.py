@@ -16,14 +16,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from marketplace import states
 from marketplace.queue import enqueue
 from payments import gateway
+from payments.errors import WebhookRejected
 from payments.handlers import RetryLater, handler_for
 from payments.models import StaffAlert, WebhookEndpoint, WebhookEvent, WebhookEventStatus
+from payments.services.alerts import staff_alert_raise
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -52,13 +56,16 @@ def endpoint_secret(endpoint: str) -> str:
 def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> int | None:
     """Verify and store one delivery; queue its processing if it is new.
 
-    Returns the new row's id, or None for a duplicate. Raises ``gateway.InvalidWebhook``, and
+    Returns the new row's id, or None for a duplicate. Raises ``WebhookRejected`` (400), and
     ``OperationalError`` when the row cannot be written within ``RECEIVE_LOCK_TIMEOUT_MS``
     (the view answers 503 and Stripe delivers again).
     """
-    event = gateway.webhook_construct_event(
-        payload=payload, signature=signature, secret=endpoint_secret(endpoint)
-    )
+    try:
+        event = gateway.webhook_construct_event(
+            payload=payload, signature=signature, secret=endpoint_secret(endpoint)
+        )
+    except gateway.InvalidWebhook as error:
+        raise WebhookRejected(str(error)) from error
     params = [
         event.id,
         endpoint,
@@ -82,10 +89,8 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
             row = _insert(params)
     if row is None:
         return None
-    from payments.tasks import process_webhook_event
-
     # After the commit: at once in autocommit, else when the caller's transaction commits.
-    enqueue(process_webhook_event, row[0])
+    enqueue("payments.process_webhook_event", row[0])
     return int(row[0])
 
 
@@ -131,25 +136,20 @@ def webhook_event_process(*, event_id: int) -> str | None:
         event.attempts += 1
         event.processing_started_at = now
         if handler is None:
-            event.status = WebhookEventStatus.IGNORED
-            event.processed_at = now
-            event.last_error = ""
-            event.save()
+            _finish(event, WebhookEventStatus.IGNORED, processed_at=now, last_error="")
             return event.status
         try:
             # A savepoint: a failing handler's writes are rolled back, the bookkeeping stays.
             with transaction.atomic():
                 handler(event)
         except Exception as error:
-            retry_later = isinstance(error, RetryLater)
-            if not retry_later:
+            if not isinstance(error, RetryLater):
                 logger.exception("webhook %s (%s) failed", event.stripe_event_id, event.type)
-            event.last_error = f"{type(error).__name__}: {error}"[:4000]
+            last_error = f"{type(error).__name__}: {error}"[:4000]
             if event.attempts >= MAX_ATTEMPTS:
-                event.status = WebhookEventStatus.FAILED
-                event.next_attempt_at = None
-                from payments.services import staff_alert_raise
-
+                _finish(
+                    event, WebhookEventStatus.FAILED, last_error=last_error, next_attempt_at=None
+                )
                 staff_alert_raise(
                     kind=StaffAlert.Kind.WEBHOOK_FAILED,
                     message=(
@@ -158,38 +158,65 @@ def webhook_event_process(*, event_id: int) -> str | None:
                     ),
                 )
             else:
-                event.status = WebhookEventStatus.RETRYING
                 delay = retry_delay(event.attempts)
-                event.next_attempt_at = now + delay
+                _finish(
+                    event,
+                    WebhookEventStatus.RETRYING,
+                    last_error=last_error,
+                    next_attempt_at=now + delay,
+                )
                 if not _eager():
-                    from payments.tasks import process_webhook_event
-
-                    enqueue(process_webhook_event, event.pk, countdown=delay.total_seconds())
+                    enqueue(
+                        "payments.process_webhook_event", event.pk, countdown=delay.total_seconds()
+                    )
         else:
-            event.status = WebhookEventStatus.SUCCEEDED
-            event.processed_at = timezone.now()
-            event.next_attempt_at = None
-            event.last_error = ""
-        event.save()
+            _finish(
+                event,
+                WebhookEventStatus.SUCCEEDED,
+                processed_at=timezone.now(),
+                next_attempt_at=None,
+                last_error="",
+            )
         return event.status
+
+
+def _finish(event: WebhookEvent, status: str, **fields: object) -> None:
+    """Record a processing outcome on the locked event (its attempt's bookkeeping too, also
+    when the status stays, as a retry that fails again)."""
+    fields = {
+        "attempts": event.attempts,
+        "processing_started_at": event.processing_started_at,
+        **fields,
+    }
+    if not states.transition(
+        event,
+        status,
+        source="processing",
+        note=str(fields.get("last_error", "")),
+        changes=fields,
+        locked=True,
+    ):
+        for name, value in fields.items():
+            setattr(event, name, value)
+        event.save(update_fields=list(fields))
 
 
 def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
     """Process an event again (from admin): its handler runs once more, from Stripe's data."""
     with transaction.atomic():
         locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-        locked.status = WebhookEventStatus.RECEIVED
-        locked.next_attempt_at = None
-        locked.save(update_fields=["status", "next_attempt_at"])
-        from payments.tasks import process_webhook_event
-
-        enqueue(process_webhook_event, locked.pk)
+        states.transition(
+            locked,
+            WebhookEventStatus.RECEIVED,
+            source="replay",
+            changes={"next_attempt_at": None},
+            locked=True,
+        )
+        enqueue("payments.process_webhook_event", locked.pk)
     return locked
 
 
 def _eager() -> bool:
     # An eager Celery (the pytest process) would run a countdown retry at once, over and
     # over; there the sweeper (``payments.sweep_webhook_events``) makes the retries.
-    from marketplace.celery import app
-
-    return bool(app.conf.task_always_eager)
+    return bool(current_app.conf.task_always_eager)

@@ -1,40 +1,43 @@
-"""Payments: every state change of a connected account, a payout and a staff alert.
+"""Connected accounts: creating, onboarding, refreshing from Stripe and the settings written
+to it.
 
 The connected account's state is never set by hand: ``connected_account_refresh`` re-reads
 the account from Stripe while holding the row lock and applies what Stripe says, so
 webhooks, the poller and the coach's return from Stripe all converge on the same answer
-whatever order they run in.
+whatever order they run in. Payments imports no upper app: what it needs of the app that
+shows coaches (their public page, being told when they can take charges) is registered with
+``account_holder_register`` in that app's ``AppConfig.ready()``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
-from coaches.selectors import coach_public_url
-from coaches.services import coach_set_charges_enabled
+from marketplace import states
 from marketplace.emails import send_templated_email
-from marketplace.errors import Conflict, DomainError, NotAllowed, NotFound
+from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed, NotFound
 from marketplace.models import User
-from marketplace.money import format_money
 from payments import gateway
+from payments.errors import provider_error
 from payments.models import (
     AccountState,
     AccountStateChange,
     ConnectedAccount,
-    Payout,
     PayoutInterval,
     StaffAlert,
 )
-from payments.states import AccountFacts, can_transition, derive_state, requirement_labels
+from payments.services.alerts import staff_alert_raise
+from payments.states import AccountFacts, derive_state, requirement_labels
 
-logger = logging.getLogger("payments")
+logger = logging.getLogger("payments.accounts")
 
 # Polling: accounts that are not active are re-read with backoff (5 minutes doubling per
 # unchanged poll, at most 6 hours); active ones at least once a day.
@@ -57,13 +60,26 @@ SUPPORTED_COUNTRIES: dict[str, str] = {
 }
 
 
-class GatewayUnavailable(DomainError):
-    status_code = 502
-    code = "stripe_unavailable"
+# The hosted page (onboarding, Express dashboard) a view sends the coach to.
+HostedLink = gateway.HostedLink
 
 
-def _gateway_error(error: gateway.GatewayError) -> DomainError:
-    return GatewayUnavailable(f"Stripe could not complete the request: {error.message}")
+@dataclass(frozen=True)
+class AccountHolder:
+    """What payments asks of the app that shows account holders (coaches)."""
+
+    # The holder's public page, written to the Stripe account's business profile ("" if none).
+    public_url: Callable[[User], str]
+    # Told whenever the account can or can no longer take charges (idempotent).
+    charges_enabled_changed: Callable[[User, bool], None]
+
+
+_holder = AccountHolder(public_url=lambda user: "", charges_enabled_changed=lambda user, on: None)
+
+
+def account_holder_register(holder: AccountHolder) -> None:
+    global _holder
+    _holder = holder
 
 
 def next_poll_delay(*, state: str, unchanged_polls: int) -> timedelta | None:
@@ -92,10 +108,7 @@ def connected_account_get_or_create_row(*, coach: User) -> ConnectedAccount:
 
 
 def _public_url(coach: User) -> str:
-    try:
-        return coach_public_url(coach) or ""
-    except NoReverseMatch:  # the coaches' public pages are not mounted (yet)
-        return ""
+    return _holder.public_url(coach) or ""
 
 
 def connected_account_create(*, coach: User, country: str = "") -> ConnectedAccount:
@@ -127,7 +140,7 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
                 product_description="Coaching sessions booked through Coach Connect",
             )
         except gateway.GatewayError as error:
-            raise _gateway_error(error) from error
+            raise provider_error(error) from error
         account.stripe_account_id = snapshot.id
         _apply_snapshot(account, snapshot)
         _move_to(account, _derive(account), source=AccountStateChange.Source.CREATE)
@@ -153,7 +166,7 @@ def connected_account_onboarding_link(
                 account=account, refresh_url=refresh_url, return_url=return_url
             )
         except gateway.GatewayError as error:
-            raise _gateway_error(error) from error
+            raise provider_error(error) from error
         if account.state == AccountState.CREATED:
             _move_to(account, AccountState.ONBOARDING, source=AccountStateChange.Source.API)
             account.save()
@@ -171,7 +184,7 @@ def connected_account_login_link(*, coach: User) -> gateway.HostedLink:
     try:
         return gateway.login_link_create(account=account)
     except gateway.GatewayError as error:
-        raise _gateway_error(error) from error
+        raise provider_error(error) from error
 
 
 # --- refreshing from Stripe ---------------------------------------------------------------
@@ -187,7 +200,7 @@ def connected_account_refresh(
 
     Stripe is read *while the lock is held*, so of two refreshes running at once the one that
     writes last also read last: an older event processed late cannot move the state back.
-    Raises ``gateway.GatewayError`` when Stripe cannot be reached (callers retry).
+    Raises ``PaymentProviderError`` when Stripe cannot be reached (callers retry).
     """
     with transaction.atomic():
         locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
@@ -200,14 +213,14 @@ def connected_account_refresh(
             _deauthorize(locked, source=source, stripe_event_id=stripe_event_id)
             locked.save()
             return locked
-        except gateway.GatewayError:
+        except gateway.GatewayError as error:
             locked.check_failures += 1
             locked.next_check_due_at = timezone.now() + (
                 next_poll_delay(state=locked.state, unchanged_polls=locked.check_failures)
                 or timedelta(hours=1)
             )
             locked.save(update_fields=["check_failures", "next_check_due_at", "updated_at"])
-            raise
+            raise provider_error(error) from error
         before = locked.state
         _apply_snapshot(locked, snapshot)
         _move_to(locked, _derive(locked), source=source, stripe_event_id=stripe_event_id)
@@ -216,7 +229,7 @@ def connected_account_refresh(
         locked.next_check_due_at = timezone.now() + delay if delay else None
         locked.save()
         # Idempotent, and keeps a coach profile made after activation in step.
-        coach_set_charges_enabled(coach=locked.coach, enabled=locked.can_take_charges)
+        _holder.charges_enabled_changed(locked.coach, locked.can_take_charges)
     return locked
 
 
@@ -291,28 +304,27 @@ def _apply_snapshot(account: ConnectedAccount, snapshot: gateway.AccountSnapshot
 def _move_to(
     account: ConnectedAccount, new_state: str, *, source: str, stripe_event_id: str = ""
 ) -> None:
-    """Record a state change and its consequences. The caller holds the row lock and saves."""
+    """Move a locked account to ``new_state`` and act on it (the coach's bookability, e-mails,
+    staff alerts). The caller holds the row lock and saves the other fields it changed."""
     old_state = account.state
-    if new_state == old_state:
-        return
-    if not can_transition(old_state, new_state):
+    if new_state == AccountState.ACTIVE and account.activated_at is None:
+        account.activated_at = timezone.now()
+    try:
+        moved = states.transition(
+            account,
+            new_state,
+            source=source,
+            reference=stripe_event_id,
+            changes={"activated_at": account.activated_at},
+            locked=True,
+        )
+    except InvalidTransition:
         logger.warning("connected account %s: %s -> %s refused", account.pk, old_state, new_state)
         return
-    now = timezone.now()
-    account.state = new_state
-    account.state_changed_at = now
-    AccountStateChange.objects.create(
-        account=account,
-        from_state=old_state,
-        to_state=new_state,
-        source=source,
-        stripe_event_id=stripe_event_id,
-        changed_at=now,
-    )
-    if new_state == AccountState.ACTIVE:
-        account.activated_at = account.activated_at or now
+    if not moved:
+        return
     if AccountState.ACTIVE in (old_state, new_state) or new_state == AccountState.DEAUTHORIZED:
-        coach_set_charges_enabled(coach=account.coach, enabled=new_state == AccountState.ACTIVE)
+        _holder.charges_enabled_changed(account.coach, new_state == AccountState.ACTIVE)
     if new_state == AccountState.DEAUTHORIZED:
         _alert_deauthorized(account)
     elif old_state == AccountState.ACTIVE and new_state in (
@@ -322,38 +334,7 @@ def _move_to(
         _alert_restricted(account, rejected=new_state == AccountState.REJECTED)
 
 
-# --- alerts -------------------------------------------------------------------------------
-
-
-def staff_alert_raise(
-    *, kind: str, message: str, account: ConnectedAccount | None = None
-) -> StaffAlert:
-    """Record an alert (counted in the admin badge until resolved) and e-mail staff."""
-    alert = StaffAlert.objects.create(kind=kind, account=account, message=message)
-    if settings.STAFF_ALERT_EMAILS:
-        send_templated_email(
-            to=list(settings.STAFF_ALERT_EMAILS),
-            subject=f"Staff alert: {alert.get_kind_display()}",
-            template="payments_staff_alert",
-            context={
-                "alert": alert,
-                "kind": alert.get_kind_display(),
-                "message": message,
-                "account": account,
-                "admin_path": reverse("admin:payments_staffalert_change", args=[alert.pk]),
-            },
-        )
-    return alert
-
-
-def staff_alert_resolve(*, alert: StaffAlert, by: User) -> StaffAlert:
-    with transaction.atomic():
-        locked = StaffAlert.objects.select_for_update().get(pk=alert.pk)
-        if locked.resolved_at is None:
-            locked.resolved_at = timezone.now()
-            locked.resolved_by = by
-            locked.save(update_fields=["resolved_at", "resolved_by"])
-    return locked
+# --- what the account holder and staff are told ------------------------------------------
 
 
 def _alert_restricted(account: ConnectedAccount, *, rejected: bool) -> None:
@@ -428,7 +409,7 @@ def connected_account_update_business_profile(
                 account=locked, url=url, product_description=product_description
             )
         except gateway.GatewayError as error:
-            raise _gateway_error(error) from error
+            raise provider_error(error) from error
         _apply_snapshot(locked, snapshot)
         _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
         locked.save()
@@ -469,69 +450,8 @@ def connected_account_update_payout_schedule(
                 minimum_amount=minimum_amount,
             )
         except gateway.GatewayError as error:
-            raise _gateway_error(error) from error
+            raise provider_error(error) from error
         _apply_snapshot(locked, snapshot)
         _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
         locked.save()
     return locked
-
-
-# --- payouts ------------------------------------------------------------------------------
-
-
-def payout_sync(*, account: ConnectedAccount, payout_id: str) -> Payout:
-    """Re-read one payout from Stripe (on the connected account) and mirror it."""
-    assert account.stripe_account_id
-    summary = gateway.payout_retrieve(
-        stripe_account_id=account.stripe_account_id, payout_id=payout_id
-    )
-    with transaction.atomic():
-        payout, created = Payout.objects.select_for_update().get_or_create(
-            stripe_payout_id=summary.id,
-            defaults=_payout_fields(account, summary),
-        )
-        previous_status = "" if created else payout.status
-        if not created:
-            for name, value in _payout_fields(account, summary).items():
-                setattr(payout, name, value)
-            payout.save()
-        if summary.status == "failed" and previous_status != "failed":
-            _alert_payout_failed(account, payout)
-    return payout
-
-
-def _payout_fields(account: ConnectedAccount, summary: gateway.PayoutSummary) -> dict[str, Any]:
-    return {
-        "account": account,
-        "amount": summary.amount,
-        "currency": summary.currency,
-        "status": summary.status,
-        "arrival_date": summary.arrival_date,
-        "failure_code": summary.failure_code or "",
-        "failure_message": summary.failure_message or "",
-        "stripe_created_at": summary.created,
-    }
-
-
-def _alert_payout_failed(account: ConnectedAccount, payout: Payout) -> None:
-
-    amount = format_money(payout.amount, payout.currency)
-    send_templated_email(
-        to=account.coach.email,
-        subject="A payout to your bank failed",
-        template="payments_payout_failed",
-        context={
-            "coach": account.coach,
-            "amount": amount,
-            "failure": payout.failure_message or payout.failure_code or "no reason given",
-            "setup_path": reverse("payments:connect_setup"),
-        },
-    )
-    staff_alert_raise(
-        kind=StaffAlert.Kind.PAYOUT_FAILED,
-        account=account,
-        message=(
-            f"Payout {payout.stripe_payout_id} of {amount} to {account.coach.email} failed: "
-            f"{payout.failure_message or payout.failure_code or 'no reason given'}."
-        ),
-    )

@@ -1,0 +1,279 @@
+"""Money records: payments, refunds, disputes and transfers.
+
+Money is integer minor units plus a lowercase ISO 4217 code everywhere, as Stripe keeps it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from marketplace import states
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    DISPUTED = "disputed", "Disputed"
+    CANCELLED = "cancelled", "Cancelled (checkout expired)"
+
+
+class PaymentKind(models.TextChoices):
+    """What a payment is for: its purpose. The app that owns the purpose registers its
+    handlers in ``payments.purposes`` and is told what happens to the payment."""
+
+    # One session on Checkout, charged as a destination charge to the coach's account.
+    BOOKING = "booking", "Booking (destination charge)"
+    # A package: a separate charge on the platform; transfers follow each completed session.
+    PACKAGE = "package", "Package (separate charge and transfers)"
+
+
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    # A declined card is retried on the same Checkout Session.
+    PaymentStatus.FAILED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELLED}),
+    PaymentStatus.SUCCEEDED: frozenset(
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED}
+    ),
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset(
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED}
+    ),
+    PaymentStatus.REFUNDED: frozenset({PaymentStatus.DISPUTED}),
+    PaymentStatus.DISPUTED: frozenset(),
+    PaymentStatus.CANCELLED: frozenset({PaymentStatus.SUCCEEDED}),
+}
+
+
+class Payment(models.Model):
+    """One charge to a client: a booking's destination charge or a package's platform charge.
+
+    ``amount = application_fee + coach_amount`` (a database check), all in ``currency``'s
+    minor units. The row exists before the Checkout Session so its id keys the idempotent
+    ``checkout.sessions.create`` call and travels in the session's metadata.
+    """
+
+    kind = models.CharField(max_length=10, choices=PaymentKind.choices)
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    package_purchase = models.OneToOneField(
+        "bookings.PackagePurchase",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment",
+    )
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments_made"
+    )
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments_received"
+    )
+    amount = models.PositiveIntegerField()
+    application_fee = models.PositiveIntegerField()
+    coach_amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    refunded_amount = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True
+    )
+    destination_account_id = models.CharField(max_length=255, blank=True)
+    on_behalf_of = models.CharField(max_length=255, blank=True)
+    stripe_checkout_session_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True
+    )
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_charge_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_transfer_id = models.CharField(max_length=255, blank=True)
+    stripe_application_fee_id = models.CharField(max_length=255, blank=True)
+    failure_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="payment_split_adds_up",
+                condition=Q(coach_amount=models.F("amount") - models.F("application_fee")),
+            ),
+            models.CheckConstraint(
+                name="payment_refund_within_amount",
+                condition=Q(refunded_amount__lte=models.F("amount")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.pk} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.amount - self.refunded_amount
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
+    RefundStatus.SUCCEEDED: frozenset(),
+    RefundStatus.FAILED: frozenset(),
+}
+
+
+class Refund(models.Model):
+    """A refund of (part of) a payment; the row exists before the Stripe call, whose
+    idempotency key is made from its id. Stripe's figures are read back after the call."""
+
+    class Reason(models.TextChoices):
+        CLIENT_CANCELLED = "client_cancelled", "Client cancelled"
+        COACH_CANCELLED = "coach_cancelled", "Coach cancelled"
+        SLOT_LOST = "slot_lost", "Slot taken while paying"
+        NO_SHOW = "no_show", "No-show"
+        PACKAGE_UNUSED = "package_unused", "Unused package sessions"
+        STAFF = "staff", "Staff"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reverse_transfer = models.BooleanField(default=True)
+    refund_application_fee = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING, db_index=True
+    )
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Read back from Stripe: what came back from the coach and what the platform gave back.
+    transfer_reversal_amount = models.PositiveIntegerField(default=0)
+    application_fee_refund_amount = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} {self.amount} {self.currency} ({self.status})"
+
+
+class DisputeStatus(models.TextChoices):
+    """Stripe's dispute statuses, mirrored (Stripe moves them; we follow)."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry: needs response"
+    WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry: under review"
+    WARNING_CLOSED = "warning_closed", "Inquiry closed"
+    NEEDS_RESPONSE = "needs_response", "Needs response"
+    UNDER_REVIEW = "under_review", "Under review"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    PREVENTED = "prevented", "Prevented"
+
+
+_DISPUTE_OPEN = frozenset(
+    {
+        DisputeStatus.WARNING_NEEDS_RESPONSE,
+        DisputeStatus.WARNING_UNDER_REVIEW,
+        DisputeStatus.NEEDS_RESPONSE,
+        DisputeStatus.UNDER_REVIEW,
+    }
+)
+# An open dispute may move to any other status (an inquiry can become a dispute); a closed
+# one is final.
+DISPUTE_TRANSITIONS: dict[str, frozenset[str]] = {
+    **{status: frozenset(DisputeStatus) - {status} for status in _DISPUTE_OPEN},
+    **{status: frozenset() for status in frozenset(DisputeStatus) - _DISPUTE_OPEN},
+    "": frozenset(DisputeStatus),
+}
+
+
+class Dispute(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=40, choices=DisputeStatus.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id} on payment {self.payment_id}"
+
+
+class TransferStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    WAITING_FOR_BALANCE = "waiting_for_balance", "Waiting for platform balance"
+    PAID = "paid", "Paid"
+    REVERSED = "reversed", "Reversed"
+
+
+TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
+    TransferStatus.PENDING: frozenset({TransferStatus.WAITING_FOR_BALANCE, TransferStatus.PAID}),
+    TransferStatus.WAITING_FOR_BALANCE: frozenset({TransferStatus.PAID}),
+    TransferStatus.PAID: frozenset({TransferStatus.REVERSED}),
+    TransferStatus.REVERSED: frozenset(),
+}
+
+
+class Transfer(models.Model):
+    """Money moved to a coach's account by a separate transfer: one package session's share.
+
+    One row per (package purchase, session sequence) and one per booking, both enforced by
+    the database, so running the transfer task twice can never pay a session twice; the
+    Stripe call's idempotency key is made from the row id.
+    """
+
+    package_purchase = models.ForeignKey(
+        "bookings.PackagePurchase", on_delete=models.PROTECT, related_name="transfers"
+    )
+    booking = models.OneToOneField(
+        "bookings.Booking", on_delete=models.PROTECT, related_name="package_transfer"
+    )
+    sequence = models.PositiveSmallIntegerField()
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    destination_account_id = models.CharField(max_length=255)
+    transfer_group = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=20, choices=TransferStatus.choices, default=TransferStatus.PENDING, db_index=True
+    )
+    stripe_transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reversed_amount = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["package_purchase", "sequence"], name="transfer_one_per_package_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer {self.pk} {self.amount} {self.currency} ({self.status})"
+
+
+states.register(Payment, transitions=PAYMENT_TRANSITIONS)
+states.register(Refund, transitions=REFUND_TRANSITIONS)
+states.register(Dispute, transitions=DISPUTE_TRANSITIONS)
+states.register(Transfer, transitions=TRANSFER_TRANSITIONS)

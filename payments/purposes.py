@@ -1,0 +1,104 @@
+"""Payment purposes: how payments tells the app that owns a payment what happened to it.
+
+Payments is money infrastructure and imports no upper app. Each payment has a purpose
+(``Payment.kind``: a booking, a package, ...); the app that owns it registers one
+``Purpose`` in its ``AppConfig.ready()``::
+
+    purposes.register(
+        Purpose(
+            kind=PaymentKind.BOOKING,
+            lock_owner=lock_booking_of,
+            payment_succeeded=booking_payment_succeeded,
+            checkout_expired=...,
+        )
+    )
+
+Payments calls the handlers from its services, inside their transactions:
+
+- ``lock_owner(payment)``: takes the owner's row locks (coach, booking, package purchase) in
+  the lock order, *before* payments locks the payment. Every service that locks a payment
+  and then tells the owner calls it first, so a webhook and a client's cancellation on the
+  same booking take their locks in one order and cannot deadlock.
+- ``payment_succeeded(payment)``: Stripe says the payment succeeded (called on every such
+  event, not only the first: the handler must be idempotent).
+- ``checkout_expired(payment)``: the Checkout Session ended unpaid; the owner ends what it
+  held and cancels the payment through ``payments.services.charges.payment_cancel_pending``.
+- ``refund_updated(refund)``: a refund of the payment reached a final status.
+- ``dispute_opened(payment)``: the client disputed the charge.
+
+A missing handler means the owner has nothing to do for that event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from payments.models import Payment, Refund
+
+PaymentHandler = Callable[["Payment"], object]
+RefundHandler = Callable[["Refund"], object]
+
+
+@dataclass(frozen=True)
+class Purpose:
+    kind: str
+    lock_owner: PaymentHandler | None = None
+    payment_succeeded: PaymentHandler | None = None
+    checkout_expired: PaymentHandler | None = None
+    refund_updated: RefundHandler | None = None
+    dispute_opened: PaymentHandler | None = None
+
+
+PURPOSES: dict[str, Purpose] = {}
+
+
+def register(purpose: Purpose) -> None:
+    """Register the handlers of one purpose (a second, different registration is an error)."""
+    existing = PURPOSES.get(purpose.kind)
+    if existing is not None and existing != purpose:
+        raise ImproperlyConfigured(f"payment purpose {purpose.kind!r} is registered twice")
+    PURPOSES[purpose.kind] = purpose
+
+
+def purpose_of(payment: Payment) -> Purpose:
+    try:
+        return PURPOSES[payment.kind]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"no app registered the payment purpose {payment.kind!r}"
+        ) from None
+
+
+def lock_owner(payment: Payment) -> None:
+    handler = purpose_of(payment).lock_owner
+    if handler is not None:
+        handler(payment)
+
+
+def payment_succeeded(payment: Payment) -> None:
+    handler = purpose_of(payment).payment_succeeded
+    if handler is not None:
+        handler(payment)
+
+
+def checkout_expired(payment: Payment) -> None:
+    handler = purpose_of(payment).checkout_expired
+    if handler is not None:
+        handler(payment)
+
+
+def refund_updated(refund: Refund) -> None:
+    handler = purpose_of(refund.payment).refund_updated
+    if handler is not None:
+        handler(refund)
+
+
+def dispute_opened(payment: Payment) -> None:
+    handler = purpose_of(payment).dispute_opened
+    if handler is not None:
+        handler(payment)

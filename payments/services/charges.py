@@ -1,0 +1,280 @@
+"""Charges: the fee rule, a payment's creation, its Checkout Session, and settling it from
+what Stripe says.
+
+Stripe is called only through ``payments.gateway``; each POST's idempotency key is made from
+our own row id and the action (``payment-<id>-checkout``), and the row exists (committed)
+before the call, so a retry of a crashed call repeats the same request. The owner of a
+payment's purpose (a booking, a package) is told what happened through
+``payments.purposes``; payments imports no upper app.
+
+Lock order (``docs/architecture.md``): the owner's rows (coach → booking → package purchase,
+taken by ``purposes.lock_owner``) before the payment.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace import states
+from marketplace.errors import Conflict
+from marketplace.models import User
+from marketplace.money import split_application_fee
+from marketplace.queue import enqueue
+from payments import gateway, purposes
+from payments.errors import stripe_errors
+from payments.models import ConnectedAccount, Payment, PaymentKind, PaymentStatus
+
+logger = logging.getLogger("payments.charges")
+
+# A Checkout Session that cannot be made is told to the client in these words.
+CHECKOUT_UNAVAILABLE = "Payments are unavailable right now; please try again in a moment."
+
+
+def fee_split(
+    *, total: int, fee_bps: int | None = None, minimum_fee: int | None = None
+) -> tuple[int, int]:
+    """``(application_fee, coach_amount)`` for ``total`` minor units: the coach's override of
+    the platform's basis points and minimum fee (None: the platform's default)."""
+    return split_application_fee(
+        total=total,
+        fee_bps=settings.PLATFORM_FEE_BPS if fee_bps is None else fee_bps,
+        minimum_fee=settings.PLATFORM_MINIMUM_FEE if minimum_fee is None else minimum_fee,
+    )
+
+
+def _destination_account(coach_user: User) -> ConnectedAccount:
+    try:
+        account: ConnectedAccount | None = coach_user.connected_account  # type: ignore[attr-defined]
+    except ConnectedAccount.DoesNotExist:
+        account = None
+    if account is None or not account.stripe_account_id or not account.can_take_charges:
+        raise Conflict(
+            "This coach cannot take payments right now.", code="coach_cannot_take_payments"
+        )
+    return account
+
+
+@dataclass(frozen=True)
+class CheckoutUrls:
+    success_url: str
+    cancel_url: str
+
+
+def payment_create(
+    *,
+    kind: str,
+    client: User,
+    coach_user: User,
+    amount: int,
+    application_fee: int,
+    currency: str,
+    coach_country: str = "",
+    booking_id: int | None = None,
+    package_purchase_id: int | None = None,
+) -> Payment:
+    """The pending Payment of a purpose (call inside the owner's transaction).
+
+    A booking is a destination charge to the coach's account (``on_behalf_of`` when the coach
+    is in another country than the platform); a package is a charge on the platform whose
+    shares are transferred later.
+    """
+    account = _destination_account(coach_user)
+    on_behalf_of = ""
+    if kind == PaymentKind.BOOKING and coach_country.upper() != settings.PLATFORM_COUNTRY:
+        on_behalf_of = account.stripe_account_id or ""
+    return Payment.objects.create(
+        kind=kind,
+        booking_id=booking_id,
+        package_purchase_id=package_purchase_id,
+        client=client,
+        coach=coach_user,
+        amount=amount,
+        application_fee=application_fee,
+        coach_amount=amount - application_fee,
+        currency=currency.lower(),
+        destination_account_id=account.stripe_account_id or "",
+        on_behalf_of=on_behalf_of,
+    )
+
+
+def payment_start_checkout(
+    *, payment: Payment, product_name: str, urls: CheckoutUrls, expires_at: datetime
+) -> Payment:
+    """Create the Checkout Session of a committed pending payment and remember it.
+
+    Idempotent: the key is the payment's id, so a retry returns the same session. Raises
+    ``PaymentProviderError`` (503, ``payment_unavailable``) when Stripe cannot make it.
+    """
+    metadata = {"payment_id": str(payment.pk)}
+    if payment.booking_id:
+        metadata["booking_id"] = str(payment.booking_id)
+    if payment.package_purchase_id:
+        metadata["package_purchase_id"] = str(payment.package_purchase_id)
+    is_destination_charge = payment.kind == PaymentKind.BOOKING
+    with stripe_errors(message=CHECKOUT_UNAVAILABLE, code="payment_unavailable", status_code=503):
+        session = gateway.checkout_session_create(
+            idempotency_key=f"payment-{payment.pk}-checkout",
+            amount=payment.amount,
+            currency=payment.currency,
+            product_name=product_name,
+            customer_email=payment.client.email,
+            success_url=urls.success_url,
+            cancel_url=urls.cancel_url,
+            expires_at=expires_at,
+            metadata=metadata,
+            application_fee_amount=payment.application_fee if is_destination_charge else None,
+            destination=payment.destination_account_id if is_destination_charge else None,
+            on_behalf_of=payment.on_behalf_of or None,
+            transfer_group=(
+                f"package-purchase-{payment.package_purchase_id}"
+                if payment.package_purchase_id
+                else None
+            ),
+        )
+    # One UPDATE of the fields only Checkout's creation writes: whatever a webhook has
+    # changed on the row meanwhile (its status) is left as it is.
+    changes = {
+        "stripe_checkout_session_id": session.id,
+        "checkout_url": session.url,
+        "checkout_expires_at": session.expires_at,
+        "updated_at": timezone.now(),
+    }
+    Payment.objects.filter(pk=payment.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    return payment
+
+
+def payment_for_stripe_ids(
+    *,
+    checkout_session_id: str = "",
+    payment_intent_id: str = "",
+    charge_id: str = "",
+    metadata_payment_id: str = "",
+) -> Payment | None:
+    """Find our payment from any of the Stripe ids an event may carry."""
+    if metadata_payment_id.isdigit():
+        found = Payment.objects.filter(pk=int(metadata_payment_id)).first()
+        if found is not None:
+            return found
+    if checkout_session_id:
+        found = Payment.objects.filter(stripe_checkout_session_id=checkout_session_id).first()
+        if found is not None:
+            return found
+    if payment_intent_id:
+        found = Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+        if found is not None:
+            return found
+    if charge_id:
+        return Payment.objects.filter(stripe_charge_id=charge_id).first()
+    return None
+
+
+def payment_settle(*, payment: Payment, intent: gateway.PaymentIntent) -> bool:
+    """Record what Stripe says about the payment's PaymentIntent (re-read by the caller) and,
+    when it succeeded, tell the purpose's owner. Returns True only for the call that moved
+    the payment to ``succeeded``; duplicates, reorderings and late events change nothing.
+
+    Locks: the owner's rows first (``purposes.lock_owner``: coach → booking → package
+    purchase), then the payment. The owner is told on every succeeded intent, not only the
+    first, so a run that stopped between the two steps is finished by the next event.
+    """
+    with transaction.atomic():
+        purposes.lock_owner(payment)
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        ids: dict[str, str] = {}
+        for field, value in (
+            ("stripe_payment_intent_id", intent.id),
+            ("stripe_charge_id", intent.charge_id),
+            ("stripe_transfer_id", intent.transfer_id),
+            ("stripe_application_fee_id", intent.application_fee_id),
+        ):
+            if value and getattr(locked, field) != value:
+                ids[field] = value
+        newly_succeeded = False
+        if intent.status == "succeeded":
+            if intent.amount != locked.amount or intent.currency != locked.currency:
+                logger.error(
+                    "payment %s: Stripe charged %s %s", locked.pk, intent.amount, intent.currency
+                )
+            if locked.status in (
+                PaymentStatus.PENDING,
+                PaymentStatus.FAILED,
+                PaymentStatus.CANCELLED,
+            ):
+                newly_succeeded = states.transition(
+                    locked,
+                    PaymentStatus.SUCCEEDED,
+                    source="stripe",
+                    changes={**ids, "succeeded_at": timezone.now(), "failure_message": ""},
+                    locked=True,
+                )
+                ids = {}
+        elif intent.status == "requires_payment_method" and intent.failure_message:
+            if locked.status == PaymentStatus.PENDING:
+                states.transition(
+                    locked,
+                    PaymentStatus.FAILED,
+                    source="stripe",
+                    note=intent.failure_message,
+                    changes={**ids, "failure_message": intent.failure_message},
+                    locked=True,
+                )
+                ids = {}
+            elif (
+                locked.status == PaymentStatus.FAILED
+                and locked.failure_message != intent.failure_message
+            ):
+                ids["failure_message"] = intent.failure_message
+        if ids:
+            for name, value in ids.items():
+                setattr(locked, name, value)
+            locked.save(update_fields=[*ids, "updated_at"])
+        if intent.status == "succeeded":
+            purposes.payment_succeeded(locked)
+        return newly_succeeded
+
+
+def payment_cancel_pending(*, payment_id: int) -> Payment:
+    """The checkout ended unpaid (hold expired): the payment is cancelled and its Checkout
+    Session closed, so the client cannot pay for it any more. No-op otherwise.
+
+    Locks the payment only: the owner calls it holding its own rows (lock order).
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            states.transition(
+                payment, PaymentStatus.CANCELLED, source="checkout_ended", locked=True
+            )
+            if payment.stripe_checkout_session_id:
+                enqueue("payments.expire_checkout_session", payment.stripe_checkout_session_id)
+        return payment
+
+
+def payment_checkout_expired(*, payment: Payment) -> None:
+    """Stripe says the payment's Checkout Session expired: the owner ends what it held (and
+    cancels the payment through ``payment_cancel_pending``)."""
+    with transaction.atomic():
+        purposes.lock_owner(payment)
+        purposes.checkout_expired(payment)
+
+
+def checkout_session_close(*, checkout_session_id: str) -> bool:
+    """Expire an open Checkout Session at Stripe (its hold ended); False if it was not open."""
+    with stripe_errors():
+        return gateway.checkout_session_expire(session_id=checkout_session_id) is not None
+
+
+def payments_move_to_booking(*, from_booking_id: int, to_booking_id: int) -> int:
+    """A rescheduled booking's payments follow it to the booking that replaces it (the caller
+    holds both bookings' locks). Returns how many moved."""
+    return Payment.objects.filter(booking_id=from_booking_id).update(
+        booking_id=to_booking_id, updated_at=timezone.now()
+    )

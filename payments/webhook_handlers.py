@@ -1,0 +1,150 @@
+"""Stripe's events, one handler per type (registered in ``payments.handlers.HANDLERS``).
+
+Each handler re-reads the object from Stripe through ``payments.gateway`` (the payload is only
+a pointer), finds our row, and calls one service; everything is safe to run twice and in any
+order. An event about something we do not have yet raises ``RetryLater``. What a payment's
+purpose owner must do is done by payments' services through ``payments.purposes``.
+"""
+
+from __future__ import annotations
+
+from payments import gateway
+from payments.errors import stripe_errors
+from payments.handlers import RetryLater, handles
+from payments.models import AccountStateChange, ConnectedAccount, WebhookEndpoint, WebhookEvent
+from payments.services import accounts, charges, disputes, payouts, refunds, transfers
+
+# --- Connect accounts and payouts ----------------------------------------------------------
+
+
+def _account_for(stripe_account_id: str) -> ConnectedAccount:
+    account = ConnectedAccount.objects.filter(stripe_account_id=stripe_account_id).first()
+    if account is None:
+        raise RetryLater(f"no connected account {stripe_account_id or '(none)'} yet")
+    return account
+
+
+@handles("account.updated")
+def handle_account_updated(event: WebhookEvent) -> None:
+    if event.endpoint == WebhookEndpoint.PLATFORM and not event.stripe_account_id:
+        return  # about the platform's own account, not a coach's
+    account = _account_for(event.object_id or event.stripe_account_id)
+    accounts.connected_account_refresh(
+        account=account,
+        source=AccountStateChange.Source.WEBHOOK,
+        stripe_event_id=event.stripe_event_id,
+    )
+
+
+@handles("capability.updated")
+def handle_capability_updated(event: WebhookEvent) -> None:
+    stripe_account_id = event.stripe_account_id or str(
+        event.payload.get("data", {}).get("object", {}).get("account", "")
+    )
+    accounts.connected_account_refresh(
+        account=_account_for(stripe_account_id),
+        source=AccountStateChange.Source.WEBHOOK,
+        stripe_event_id=event.stripe_event_id,
+    )
+
+
+@handles("account.application.deauthorized")
+def handle_account_application_deauthorized(event: WebhookEvent) -> None:
+    """The coach revoked the platform's access. Stripe sends this on the Connect endpoint with
+    ``account`` set; the signed event is the proof (the account can no longer be read)."""
+    accounts.connected_account_deauthorize(
+        account=_account_for(event.stripe_account_id),
+        source=AccountStateChange.Source.WEBHOOK,
+        stripe_event_id=event.stripe_event_id,
+    )
+
+
+@handles("payout.paid", "payout.failed", "payout.updated", "payout.canceled", "payout.created")
+def handle_payout(event: WebhookEvent) -> None:
+    with stripe_errors():
+        payouts.payout_sync(
+            account=_account_for(event.stripe_account_id), payout_id=event.object_id
+        )
+
+
+# --- charges -------------------------------------------------------------------------------
+
+
+def _settle_intent(payment_intent_id: str) -> None:
+    with stripe_errors():
+        intent = gateway.payment_intent_retrieve(payment_intent_id)
+    payment = charges.payment_for_stripe_ids(
+        payment_intent_id=intent.id, metadata_payment_id=intent.metadata.get("payment_id", "")
+    )
+    if payment is None:
+        raise RetryLater(f"no payment for {payment_intent_id} yet")
+    charges.payment_settle(payment=payment, intent=intent)
+
+
+@handles("checkout.session.completed", "checkout.session.async_payment_succeeded")
+def handle_checkout_session_completed(event: WebhookEvent) -> None:
+    with stripe_errors():
+        session = gateway.checkout_session_retrieve(event.object_id)
+    payment = charges.payment_for_stripe_ids(
+        checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
+    )
+    if payment is None:
+        raise RetryLater(f"no payment for checkout session {session.id} yet")
+    if session.payment_intent_id:
+        with stripe_errors():
+            intent = gateway.payment_intent_retrieve(session.payment_intent_id)
+        charges.payment_settle(payment=payment, intent=intent)
+
+
+@handles("checkout.session.expired")
+def handle_checkout_session_expired(event: WebhookEvent) -> None:
+    with stripe_errors():
+        session = gateway.checkout_session_retrieve(event.object_id)
+    if session.status != "expired":
+        return
+    payment = charges.payment_for_stripe_ids(
+        checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
+    )
+    if payment is None:
+        return  # a session we never made, or one whose hold is long gone
+    charges.payment_checkout_expired(payment=payment)
+
+
+@handles("payment_intent.succeeded", "payment_intent.payment_failed")
+def handle_payment_intent(event: WebhookEvent) -> None:
+    _settle_intent(event.object_id)
+
+
+@handles("charge.succeeded")
+def handle_charge_succeeded(event: WebhookEvent) -> None:
+    with stripe_errors():
+        payment_intent_id = gateway.charge_payment_intent_id(event.object_id)
+    if payment_intent_id:
+        _settle_intent(payment_intent_id)
+
+
+# --- refunds, disputes, transfers ----------------------------------------------------------
+
+
+@handles("charge.refunded", "charge.refund.updated")
+def handle_charge_refunded(event: WebhookEvent) -> None:
+    """Our refunds are recorded when we make them; a refund whose call crashed before we
+    recorded Stripe's answer is finished here (same idempotency key, same refund)."""
+    payment = charges.payment_for_stripe_ids(charge_id=event.object_id)
+    if payment is not None:
+        refunds.refunds_finish_pending(payment=payment)
+
+
+@handles("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
+def handle_charge_dispute(event: WebhookEvent) -> None:
+    with stripe_errors():
+        dispute = gateway.dispute_retrieve(event.object_id)
+    if disputes.dispute_record(dispute=dispute) is None:
+        raise RetryLater(f"no payment for dispute {dispute.id} yet")
+
+
+@handles("transfer.created", "transfer.updated", "transfer.reversed")
+def handle_transfer(event: WebhookEvent) -> None:
+    """Package transfers are recorded when made; destination-charge transfers are read with
+    their PaymentIntent. Nothing to do but re-read a reversal we may have missed."""
+    transfers.transfer_sync_reversal(stripe_transfer_id=event.object_id)
