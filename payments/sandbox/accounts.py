@@ -1,4 +1,4 @@
-"""Connected accounts (Express), capabilities, account links and login links."""
+"""Connected accounts (Express) and their capabilities."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
 
 from payments.sandbox import errors, events, store
 from payments.sandbox.models import StripeObject
@@ -32,17 +31,9 @@ INITIAL_REQUIREMENTS = [
     "tos_acceptance.date",
     "tos_acceptance.ip",
 ]
-LINK_LIFETIME_SECONDS = 300
-LOGIN_LINK_LIFETIME_SECONDS = 300
-ONBOARDING_OUTCOMES = ("complete", "leave_due", "pending_verification", "reject")
 
 
-def hosted_url(name: str, token: str) -> str:
-    """An absolute URL of a hosted page, on ``SITE_URL`` (the browser visits it)."""
-    return settings.SITE_URL + reverse(f"stripe_sandbox:{name}", args=[token])
-
-
-def _requirements(
+def requirements_shape(
     currently_due: list[str],
     *,
     past_due: list[str] | None = None,
@@ -138,12 +129,12 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
             "total_count": 0,
             "url": f"/v1/accounts/{account_id}/external_accounts",
         },
-        "future_requirements": _requirements([]),
+        "future_requirements": requirements_shape([]),
         "groups": None,
         "individual": None,
         "metadata": dict(params.get("metadata") or {}),
         "payouts_enabled": False,
-        "requirements": _requirements(
+        "requirements": requirements_shape(
             INITIAL_REQUIREMENTS,
             past_due=INITIAL_REQUIREMENTS,
             disabled_reason="requirements.past_due",
@@ -343,7 +334,7 @@ def capability_shape(account: dict[str, Any], name: str) -> dict[str, Any]:
         "id": name,
         "object": "capability",
         "account": account["id"],
-        "future_requirements": _requirements([]),
+        "future_requirements": requirements_shape([]),
         "requested": name in account["capabilities"],
         "requested_at": account["created"] if name in account["capabilities"] else None,
         "requirements": {
@@ -361,271 +352,3 @@ def capability_shape(account: dict[str, Any], name: str) -> dict[str, Any]:
         },
         "status": status,
     }
-
-
-# --- account links and login links ---------------------------------------------------------
-
-
-def account_link_create(*, params: dict[str, Any]) -> dict[str, Any]:
-    row = get_account(params["account"])
-    token = store.new_id("", 32)
-    created = store.now()
-    link = {
-        "object": "account_link",
-        "created": created,
-        "expires_at": created + LINK_LIFETIME_SECONDS,
-        "url": hosted_url("onboarding", token),
-    }
-    store.insert(
-        {**link, "id": f"link_{token}", "object": "sandbox.account_link"},
-        internal={
-            "account": row.stripe_id,
-            "type": params["type"],
-            "refresh_url": params.get("refresh_url") or "",
-            "return_url": params.get("return_url") or "",
-            "used": False,
-        },
-    )
-    return link
-
-
-def login_link_create(*, account_id: str) -> dict[str, Any]:
-    row = get_account(account_id)
-    if not row.data["details_submitted"]:
-        raise errors.StripeError(
-            "Cannot create a login link for an account that has not completed onboarding.",
-            param="account",
-        )
-    token = store.new_id("", 32)
-    created = store.now()
-    link = {"object": "login_link", "created": created, "url": hosted_url("express", token)}
-    store.insert(
-        {**link, "id": f"login_{token}", "object": "sandbox.login_link"},
-        internal={"account": account_id, "expires_at": created + LOGIN_LINK_LIFETIME_SECONDS},
-    )
-    return link
-
-
-def account_link_open(*, token: str) -> tuple[StripeObject, str | None]:
-    """The link row and, when it cannot be used (expired or used), where to send the browser."""
-    row = store.get(f"link_{token}", "sandbox.account_link", lock=True, kind="account link")
-    if row.internal["used"] or store.now() > row.data["expires_at"]:
-        return row, row.internal["refresh_url"] or None
-    return row, None
-
-
-def account_link_use(*, token: str) -> StripeObject:
-    row = store.get(f"link_{token}", "sandbox.account_link", lock=True, kind="account link")
-    row.internal["used"] = True
-    store.save(row)
-    return row
-
-
-def login_link_open(*, token: str) -> str | None:
-    """The account id a login link opens, or None when it expired."""
-    row = store.get(f"login_{token}", "sandbox.login_link", kind="login link")
-    if store.now() > row.internal["expires_at"] and not row.internal.get("opened"):
-        return None
-    if not row.internal.get("opened"):
-        row.internal["opened"] = True
-        store.save(row)
-    return row.internal["account"]
-
-
-# --- onboarding outcomes and account changes (controls and hosted pages call these) ---------
-
-
-def onboarding_complete(
-    *,
-    account_id: str,
-    outcome: str = "complete",
-    individual: dict[str, Any] | None = None,
-    bank_account: dict[str, Any] | None = None,
-    ip: str = "127.0.0.1",
-) -> dict[str, Any]:
-    """Finish onboarding as the hosted page does, with one of ``ONBOARDING_OUTCOMES``."""
-    if outcome not in ONBOARDING_OUTCOMES:
-        raise ValueError(f"outcome must be one of {ONBOARDING_OUTCOMES}")
-    row = get_account(account_id, lock=True)
-    before = copy.deepcopy(row.data)
-    account = row.data
-    now = store.now()
-    individual = individual or {
-        "first_name": "Jenny",
-        "last_name": "Rosen",
-        "dob": {"day": 1, "month": 1, "year": 1990},
-        "address": {
-            "line1": "address_full_match",
-            "city": "Schenectady",
-            "state": "NY",
-            "postal_code": "12345",
-            "country": account["country"],
-        },
-    }
-    bank_account = bank_account or {"routing_number": "110000000", "account_number": "000123456789"}
-    account["details_submitted"] = True
-    account["business_type"] = "individual"
-    account["individual"] = _person_shape(account, individual)
-    account["tos_acceptance"].update({"date": now, "ip": ip, "user_agent": "local-stripe"})
-    account["business_profile"]["mcc"] = account["business_profile"]["mcc"] or "8299"
-    account["business_profile"]["url"] = account["business_profile"]["url"] or "https://coach.local"
-    if outcome != "reject":
-        external = _bank_account_shape(account, bank_account)
-        account["external_accounts"]["data"] = [external]
-        account["external_accounts"]["total_count"] = 1
-        row.internal["payout_failure"] = bank_account["account_number"] in FAILING_ACCOUNT_NUMBERS
-    if outcome == "complete":
-        account["requirements"] = _requirements([])
-        account["charges_enabled"] = account["payouts_enabled"] = True
-        status = "active"
-    elif outcome == "leave_due":
-        due = ["individual.verification.document"]
-        account["requirements"] = _requirements(
-            due, past_due=due, disabled_reason="requirements.past_due"
-        )
-        account["charges_enabled"] = account["payouts_enabled"] = False
-        status = "inactive"
-    elif outcome == "pending_verification":
-        account["requirements"] = _requirements(
-            [],
-            pending=["individual.id_number"],
-            disabled_reason="requirements.pending_verification",
-        )
-        account["charges_enabled"] = account["payouts_enabled"] = False
-        status = "pending"
-    else:
-        account["requirements"] = _requirements([], disabled_reason="rejected.fraud")
-        account["charges_enabled"] = account["payouts_enabled"] = False
-        status = "inactive"
-    account["capabilities"] = {name: status for name in account["capabilities"]}
-    row.internal["onboarding"] = outcome
-    return save_and_announce(row, before)
-
-
-FAILING_ACCOUNT_NUMBERS = {"000111111116", "000111111113"}
-
-
-def _bank_account_shape(account: dict[str, Any], bank: dict[str, Any]) -> dict[str, Any]:
-    number = bank["account_number"]
-    return {
-        "id": store.new_id("ba_"),
-        "object": "bank_account",
-        "account": account["id"],
-        "account_holder_name": None,
-        "account_holder_type": None,
-        "account_type": None,
-        "available_payout_methods": ["standard"],
-        "bank_name": "STRIPE TEST BANK",
-        "country": account["country"],
-        "currency": account["default_currency"],
-        "default_for_currency": True,
-        "fingerprint": store.new_id("", 16),
-        "future_requirements": None,
-        "last4": number[-4:],
-        "metadata": {},
-        "requirements": None,
-        "routing_number": bank.get("routing_number"),
-        "status": "new",
-    }
-
-
-def _person_shape(account: dict[str, Any], individual: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": store.new_id("person_", 16),
-        "object": "person",
-        "account": account["id"],
-        "address": {
-            "city": None,
-            "country": account["country"],
-            "line1": None,
-            "line2": None,
-            "postal_code": None,
-            "state": None,
-            **(individual.get("address") or {}),
-        },
-        "created": store.now(),
-        "dob": individual.get("dob") or {"day": None, "month": None, "year": None},
-        "email": account.get("email"),
-        "first_name": individual.get("first_name"),
-        "last_name": individual.get("last_name"),
-        "metadata": {},
-        "phone": individual.get("phone"),
-        "relationship": {
-            "director": False,
-            "executive": False,
-            "owner": False,
-            "percent_ownership": None,
-            "representative": True,
-            "title": None,
-        },
-        "requirements": _requirements([]),
-        "ssn_last_4_provided": True,
-        "verification": {"status": "verified", "document": {"back": None, "front": None}},
-    }
-
-
-def account_verify(*, account_id: str) -> dict[str, Any]:
-    """Stripe finished verifying what was pending: the account becomes fully enabled."""
-    row = get_account(account_id, lock=True)
-    before = copy.deepcopy(row.data)
-    row.data["requirements"] = _requirements([])
-    row.data["charges_enabled"] = row.data["payouts_enabled"] = True
-    row.data["capabilities"] = {name: "active" for name in row.data["capabilities"]}
-    return save_and_announce(row, before)
-
-
-def account_change(
-    *,
-    account_id: str,
-    past_due: list[str] | None = None,
-    currently_due: list[str] | None = None,
-    current_deadline: int | None = None,
-    disabled_reason: str | None = None,
-    charges_enabled: bool | None = None,
-    payouts_enabled: bool | None = None,
-    deauthorize: bool = False,
-) -> dict[str, Any]:
-    """What Stripe does to an account on its own: requirements come due, it restricts it,
-    or the account holder disconnects the platform (``account.application.deauthorized``)."""
-    row = get_account(account_id, lock=True)
-    if deauthorize:
-        row.internal["deauthorized"] = True
-        store.save(row)
-        application = {
-            "id": store.new_id("ca_", 24),
-            "object": "application",
-            "name": "Coach Connect",
-        }
-        events.record("account.application.deauthorized", application, account=account_id)
-        return row.data
-    before = copy.deepcopy(row.data)
-    requirements = row.data["requirements"]
-    if currently_due is not None:
-        requirements["currently_due"] = list(currently_due)
-        requirements["eventually_due"] = sorted(
-            set(requirements["eventually_due"]) | set(currently_due)
-        )
-        requirements["current_deadline"] = current_deadline
-    if past_due is not None:
-        requirements["past_due"] = list(past_due)
-        requirements["currently_due"] = sorted(set(requirements["currently_due"]) | set(past_due))
-        requirements["eventually_due"] = sorted(set(requirements["eventually_due"]) | set(past_due))
-        if past_due:
-            requirements["disabled_reason"] = "requirements.past_due"
-            row.data["charges_enabled"] = row.data["payouts_enabled"] = False
-    if disabled_reason is not None:
-        requirements["disabled_reason"] = disabled_reason or None
-    if charges_enabled is not None:
-        row.data["charges_enabled"] = charges_enabled
-    if payouts_enabled is not None:
-        row.data["payouts_enabled"] = payouts_enabled
-    if (
-        row.data["charges_enabled"]
-        and row.data["payouts_enabled"]
-        and not requirements["disabled_reason"]
-    ):
-        status = "active"
-    else:
-        status = "inactive"
-    row.data["capabilities"] = {name: status for name in row.data["capabilities"]}
-    return save_and_announce(row, before)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,56 +23,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+import payments.sandbox.routes  # noqa: F401 - importing the endpoints registers them
 from payments.sandbox import errors, events, store
+from payments.sandbox.expansion import expand, without_includable
 from payments.sandbox.models import IdempotencyKey
-from payments.sandbox.params import Spec, decode_form, validate
+from payments.sandbox.params import decode_form, validate
+from payments.sandbox.routing import ROUTES, Context, Route
 
 logger = logging.getLogger("payments.sandbox.api")
 
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
-
-
-@dataclass
-class Context:
-    """Who is calling: the platform (``account == ""``) or, with ``Stripe-Account``, a
-    connected account."""
-
-    account: str = ""
-    idempotency_key: str | None = None
-    request_id: str = ""
-    expand: list[str] = field(default_factory=list)
-
-    @property
-    def request(self) -> dict[str, Any]:
-        return {"id": self.request_id, "idempotency_key": self.idempotency_key}
-
-
-Handler = Callable[..., dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    spec: dict[str, Spec]
-    connect_allowed: bool = True
-
-
-ROUTES: list[Route] = []
-
-
-def route(
-    method: str, path: str, spec: dict[str, Spec] | None = None, *, connect_allowed: bool = True
-) -> Callable[[Handler], Handler]:
-    """Register ``handler(ctx, params, **path_ids)`` for ``METHOD /v1/...`` (``{id}`` parts)."""
-    regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"
-
-    def register(handler: Handler) -> Handler:
-        ROUTES.append(Route(method, re.compile(regex), handler, spec or {}, connect_allowed))
-        return handler
-
-    return register
 
 
 @dataclass
@@ -90,8 +49,6 @@ def handle(
     method: str, path: str, query: str, body: bytes | str, headers: Mapping[str, str]
 ) -> Response:
     """Answer one Stripe API request. ``path`` starts at ``/v1/``."""
-    from payments.sandbox import resources  # noqa: F401 - registers the routes
-
     method = method.upper()
     lower = {key.lower(): value for key, value in headers.items()}
     request_id = store.new_id("req_", 14)
@@ -280,60 +237,3 @@ def _idempotent(
             )
         response.headers["Idempotency-Key"] = key
         return response
-
-
-def expand(obj: Any, paths: list[str], *, account: str) -> Any:
-    """Replace the ids named by ``expand[]`` paths (``payment_intent.latest_charge``,
-    ``data.payment_intent`` on lists) with the objects they name."""
-    for dotted in paths:
-        _expand_path(obj, dotted.split("."))
-    return obj
-
-
-def _expand_path(node: Any, parts: list[str]) -> None:
-    if not parts or node is None:
-        return
-    head, rest = parts[0], parts[1:]
-    if isinstance(node, list):
-        for item in node:
-            _expand_path(item, parts)
-        return
-    if not isinstance(node, dict) or head not in node:
-        raise errors.StripeError(f"This property cannot be expanded ({head}).", param="expand")
-    value = node[head]
-    if isinstance(value, str):
-        row = store.find(value)
-        if row is not None:
-            value = node[head] = expanders.get(row.object_type, lambda data: data)(
-                json.loads(json.dumps(row.data))
-            )
-    _expand_path(value, rest)
-
-
-# Fields Stripe returns only when asked for with ``expand[]`` ("includable"), by object type.
-INCLUDABLE = {"charge": ("refunds",)}
-
-
-def without_includable(node: Any, expanded: list[str]) -> Any:
-    """Drop includable fields nobody expanded (a charge's ``refunds``), as Stripe does."""
-    asked = {path.split(".")[-1] for path in expanded}
-    _strip(node, asked)
-    return node
-
-
-def _strip(node: Any, asked: set[str]) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _strip(item, asked)
-    elif isinstance(node, dict):
-        kind = node.get("object")
-        for field_name in INCLUDABLE.get(kind, ()) if isinstance(kind, str) else ():
-            if field_name not in asked:
-                node.pop(field_name, None)
-        for value in node.values():
-            if isinstance(value, dict | list):
-                _strip(value, asked)
-
-
-# Hooks that complete an object when it is expanded (e.g. live balance transaction status).
-expanders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}

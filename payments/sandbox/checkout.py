@@ -1,5 +1,5 @@
-"""Checkout Sessions (``mode=payment``) and what paying one does: the PaymentIntent, the
-charge with its destination-charge effects, declines, authentication, disputes."""
+"""Checkout Sessions (``mode=payment``): creating one with its line items, expiring it (on
+request or when ``expires_at`` passes), and the decline its hosted page shows."""
 
 from __future__ import annotations
 
@@ -8,50 +8,17 @@ from typing import Any
 
 from django.conf import settings
 
-from payments.sandbox import accounts, errors, events, ledger, store
+from payments.sandbox import accounts, errors, events, store
+from payments.sandbox.models import StripeObject
 
 MIN_EXPIRY_SECONDS = 30 * 60
 MAX_EXPIRY_SECONDS = 24 * 3600
 MINIMUM_AMOUNT = 50
 
-# Stripe's test cards: number -> what happens. Any other number is refused as Stripe's test
-# mode refuses real cards.
-TEST_CARDS: dict[str, dict[str, Any]] = {
-    "4242424242424242": {"outcome": "succeed"},
-    "5555555555554444": {"outcome": "succeed"},
-    "4000000000000077": {"outcome": "succeed", "available_immediately": True},
-    "4000000000000002": {
-        "outcome": "decline",
-        "code": "card_declined",
-        "decline_code": "generic_decline",
-        "message": "Your card was declined.",
-    },
-    "4000000000009995": {
-        "outcome": "decline",
-        "code": "card_declined",
-        "decline_code": "insufficient_funds",
-        "message": "Your card has insufficient funds.",
-    },
-    "4000000000000069": {
-        "outcome": "decline",
-        "code": "expired_card",
-        "decline_code": "expired_card",
-        "message": "Your card has expired.",
-    },
-    "4000000000000127": {
-        "outcome": "decline",
-        "code": "incorrect_cvc",
-        "decline_code": "incorrect_cvc",
-        "message": "Your card's security code is incorrect.",
-    },
-    "4000002500003155": {"outcome": "authenticate"},
-    "4000000000003220": {"outcome": "authenticate"},
-    "4000000000000259": {"outcome": "succeed", "dispute": True},
-}
-
 
 class PaymentDeclined(Exception):
-    """The card was declined or authentication failed; ``message`` is what the page shows."""
+    """The card was declined or authentication failed: the session stays open and the hosted
+    Checkout page shows ``message``."""
 
     def __init__(self, message: str, code: str, decline_code: str | None = None) -> None:
         super().__init__(message)
@@ -252,7 +219,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "payment_link": None,
         "payment_method_collection": "if_required",
         "payment_method_configuration_details": None,
-        "payment_method_options": {"card": _card_options()},
+        "payment_method_options": {"card": card_payment_method_options()},
         "payment_method_types": params.get("payment_method_types") or ["card"],
         "payment_status": "unpaid",
         "permissions": None,
@@ -310,10 +277,12 @@ def session_expire(*, session_id: str) -> dict[str, Any]:
             f"status of `{row.data['status']}`.",
             param="session",
         )
-    return _expire(row)
+    return expire_session(row)
 
 
-def _expire(row) -> dict[str, Any]:
+def expire_session(row: StripeObject) -> dict[str, Any]:
+    """Expire the open session ``row`` (the caller holds its row lock), and cancel its
+    PaymentIntent unless that succeeded."""
     session = row.data
     session["status"] = "expired"
     # Stripe's ``url`` is present only while the session is open.
@@ -336,13 +305,13 @@ def _expire(row) -> dict[str, Any]:
 
 
 def expire_due_sessions(*, now: int) -> None:
-    for row in store.StripeObject.objects.filter(
+    for row in StripeObject.objects.filter(
         object_type="checkout.session", data__status="open", data__expires_at__lt=now
     ).select_for_update():
-        _expire(row)
+        expire_session(row)
 
 
-def _card_options() -> dict[str, Any]:
+def card_payment_method_options() -> dict[str, Any]:
     return {
         "capture_method": None,
         "installments": None,
@@ -356,231 +325,3 @@ def _card_options() -> dict[str, Any]:
         "statement_descriptor_suffix_kana": None,
         "statement_descriptor_suffix_kanji": None,
     }
-
-
-# --- paying -------------------------------------------------------------------------------
-
-
-def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, Any]:
-    intent_id = store.new_id("pi_")
-    transfer_data = intent_data.get("transfer_data")
-    transfer_group = intent_data.get("transfer_group")
-    if transfer_data and not transfer_group:
-        transfer_group = f"group_{intent_id}"
-    return {
-        "id": intent_id,
-        "object": "payment_intent",
-        "amount": session["amount_total"],
-        "amount_capturable": 0,
-        "amount_details": {
-            "discount_amount": None,
-            "shipping": None,
-            "tax": None,
-            "tip": {"amount": None},
-        },
-        "amount_received": 0,
-        "application": None,
-        "application_fee_amount": intent_data.get("application_fee_amount"),
-        "automatic_payment_methods": None,
-        "canceled_at": None,
-        "cancellation_reason": None,
-        "capture_method": intent_data.get("capture_method", "automatic"),
-        "client_secret": f"{intent_id}_secret_{store.new_id('', 24)}",
-        "confirmation_method": "automatic",
-        "created": store.now(),
-        "currency": session["currency"],
-        "customer": session.get("customer"),
-        "description": intent_data.get("description"),
-        "excluded_payment_method_types": None,
-        "last_payment_error": None,
-        "latest_charge": None,
-        "livemode": False,
-        "metadata": dict(intent_data.get("metadata") or {}),
-        "next_action": None,
-        "on_behalf_of": intent_data.get("on_behalf_of"),
-        "payment_details": None,
-        "payment_method": None,
-        "payment_method_configuration_details": None,
-        "payment_method_options": {
-            "card": {
-                **_card_options(),
-                "mandate_options": None,
-                "network": None,
-                "require_cvc_recollection": None,
-            }
-        },
-        "payment_method_types": ["card"],
-        "presentment_details": None,
-        "processing": None,
-        "receipt_email": intent_data.get("receipt_email"),
-        "review": None,
-        "setup_future_usage": intent_data.get("setup_future_usage"),
-        "shipping": None,
-        "source": None,
-        "statement_descriptor": intent_data.get("statement_descriptor"),
-        "statement_descriptor_suffix": intent_data.get("statement_descriptor_suffix"),
-        "status": "requires_payment_method",
-        "transfer_data": (
-            {"amount": transfer_data.get("amount"), "destination": transfer_data["destination"]}
-            if transfer_data
-            else None
-        ),
-        "transfer_group": transfer_group,
-    }
-
-
-def session_pay(
-    *,
-    session_id: str,
-    card_number: str,
-    authenticate: bool = True,
-    email: str | None = None,
-    name: str | None = None,
-    exp_month: int = 12,
-    exp_year: int = 2034,
-) -> tuple[dict[str, Any], PaymentDeclined | None]:
-    """Pay an open session as the hosted Checkout page does.
-
-    Returns the session and, when the card was declined or authentication failed, the
-    ``PaymentDeclined`` to show (the session stays open, as on Stripe; the failed intent and
-    charge are recorded, so the caller commits before raising it). Raises ``StripeError``
-    when the session cannot be paid (expired, complete)."""
-    number = "".join(card_number.split())
-    row = store.get(session_id, "checkout.session", account="", lock=True, kind="checkout.session")
-    session = row.data
-    if session["status"] == "open" and store.now() > session["expires_at"]:
-        _expire(row)
-    if session["status"] != "open":
-        raise errors.StripeError(
-            f"This Checkout Session is {session['status']}.", code="checkout_session_not_open"
-        )
-    card_rule = TEST_CARDS.get(number)
-    if card_rule is None:
-        raise PaymentDeclined(
-            "Your card was declined. Your request was in test mode, but used a non test card. "
-            "For a list of valid test cards, visit: https://stripe.com/docs/testing.",
-            code="card_declined",
-            decline_code="test_mode_live_card",
-        )
-    intent_data = row.internal.get("payment_intent_data") or {}
-    email = email or session.get("customer_email")
-    if session["payment_intent"]:
-        intent_row = store.get(session["payment_intent"], "payment_intent", lock=True)
-        intent = intent_row.data
-    else:
-        intent = _intent(session, intent_data)
-        intent_row = store.insert(intent)
-        session["payment_intent"] = intent["id"]
-        store.save(row)
-        events.record("payment_intent.created", intent)
-    card = {
-        "number": number,
-        "exp_month": exp_month,
-        "exp_year": exp_year,
-        "three_d_secure": card_rule["outcome"] == "authenticate",
-    }
-    failure: dict[str, Any] | None = None
-    if card_rule["outcome"] == "decline":
-        failure = {
-            "code": card_rule["code"],
-            "decline_code": card_rule["decline_code"],
-            "message": card_rule["message"],
-        }
-    elif card_rule["outcome"] == "authenticate" and not authenticate:
-        failure = {
-            "code": "payment_intent_authentication_failure",
-            "decline_code": None,
-            "message": "We are unable to authenticate your payment method. Please choose a "
-            "different payment method and try again.",
-        }
-    charge = ledger.charge_shape(
-        prefix="ch_",
-        amount=intent["amount"],
-        currency=intent["currency"],
-        payment_intent=intent["id"],
-        card=card,
-        billing={"email": email, "name": name},
-        status="failed" if failure else "succeeded",
-        failure=failure,
-        metadata=intent["metadata"],
-        description=intent["description"],
-        receipt_email=intent["receipt_email"] or email,
-        transfer_data=intent["transfer_data"],
-        on_behalf_of=intent["on_behalf_of"],
-        transfer_group=intent["transfer_group"],
-        application_fee_amount=intent["application_fee_amount"],
-        statement_descriptor=intent["statement_descriptor"],
-    )
-    intent["latest_charge"] = charge["id"]
-    intent["payment_method"] = charge["payment_method"]
-    if failure:
-        if failure["code"] == "payment_intent_authentication_failure":
-            # No charge is made when authentication fails, as on Stripe.
-            intent["latest_charge"] = None
-        else:
-            store.insert(charge)
-            events.record("charge.failed", charge)
-        intent["status"] = "requires_payment_method"
-        intent["last_payment_error"] = {
-            "advice_code": None,
-            "charge": charge["id"]
-            if failure["code"] != "payment_intent_authentication_failure"
-            else None,
-            "code": failure["code"],
-            "decline_code": failure["decline_code"],
-            "doc_url": f"https://stripe.com/docs/error-codes/{failure['code'].replace('_', '-')}",
-            "message": failure["message"],
-            "param": None,
-            "payment_method": {
-                "id": charge["payment_method"],
-                "object": "payment_method",
-                "type": "card",
-            },
-            "type": "card_error"
-            if failure["code"] != "payment_intent_authentication_failure"
-            else "invalid_request_error",
-        }
-        intent_row.data = intent
-        store.save(intent_row)
-        events.record("payment_intent.payment_failed", intent)
-        return session, PaymentDeclined(
-            failure["message"], failure["code"], failure["decline_code"]
-        )
-    charge = ledger.settle_charge(
-        charge=charge, available_immediately=bool(card_rule.get("available_immediately"))
-    )
-    intent.update(
-        {"status": "succeeded", "amount_received": intent["amount"], "last_payment_error": None}
-    )
-    intent_row.data = intent
-    store.save(intent_row)
-    events.record("payment_intent.succeeded", intent)
-    session.update(
-        {
-            "status": "complete",
-            "payment_status": "paid",
-            "url": None,
-            "customer_details": {
-                "address": {
-                    "city": None,
-                    "country": "US",
-                    "line1": None,
-                    "line2": None,
-                    "postal_code": None,
-                    "state": None,
-                },
-                "business_name": None,
-                "email": email,
-                "individual_name": None,
-                "name": name,
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
-        }
-    )
-    store.save(row)
-    events.record("checkout.session.completed", session)
-    if card_rule.get("dispute"):
-        ledger.dispute_create(charge_id=charge["id"])
-    return session, None

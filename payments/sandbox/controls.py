@@ -13,7 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from payments.sandbox import accounts, checkout, events, ledger, store
+from payments.sandbox import checkout, events, onboarding, payment_intents, store
+from payments.sandbox.ledger import balances, disputes, payouts
 from payments.sandbox.models import (
     DeliveryStatus,
     IdempotencyKey,
@@ -83,13 +84,13 @@ def complete_onboarding(account_id: str, outcome: str = "complete", **details: A
     ``pending_verification`` or ``reject``. ``details`` may carry ``individual`` and
     ``bank_account`` (``account_number`` 000111111116 makes payouts fail)."""
     with transaction.atomic():
-        return accounts.onboarding_complete(account_id=account_id, outcome=outcome, **details)
+        return onboarding.onboarding_complete(account_id=account_id, outcome=outcome, **details)
 
 
 def verify_account(account_id: str) -> dict:
     """Stripe finished a pending verification: charges and payouts become enabled."""
     with transaction.atomic():
-        return accounts.account_verify(account_id=account_id)
+        return onboarding.account_verify(account_id=account_id)
 
 
 def update_account(account_id: str, **changes: Any) -> dict:
@@ -98,7 +99,7 @@ def update_account(account_id: str, **changes: Any) -> dict:
     ``charges_enabled``/``payouts_enabled``, or ``deauthorize=True`` (the account holder
     disconnects the platform: ``account.application.deauthorized``)."""
     with transaction.atomic():
-        return accounts.account_change(account_id=account_id, **changes)
+        return onboarding.account_change(account_id=account_id, **changes)
 
 
 # --- clock --------------------------------------------------------------------------------
@@ -124,8 +125,8 @@ def advance_clock(seconds: int) -> int:
             if available != balances_before.get(account) and _became_available(
                 balances_before.get(account, {}), available
             ):
-                events.record("balance.available", ledger.balance_shape(account), account=account)
-        ledger.run_payouts(since=before, until=after)
+                events.record("balance.available", balances.balance_shape(account), account=account)
+        payouts.run_payouts(since=before, until=after)
     return after
 
 
@@ -135,7 +136,7 @@ def _all_available() -> dict[str, dict[str, int]]:
     )
     owners = ["", *account_ids]
     return {
-        owner: {cur: v["available"] for cur, v in ledger.balance_amounts(owner).items()}
+        owner: {cur: v["available"] for cur, v in balances.balance_amounts(owner).items()}
         for owner in owners
     }
 
@@ -164,7 +165,7 @@ def pay_checkout_session(
     raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
     authentication: ``authenticate=False`` fails it."""
     with transaction.atomic():
-        session, declined = checkout.session_pay(
+        session, declined = payment_intents.session_pay(
             session_id=session_id,
             card_number=card,
             authenticate=authenticate,
@@ -179,12 +180,12 @@ def pay_checkout_session(
 def dispute_charge(charge_id: str, reason: str = "fraudulent") -> dict:
     """The cardholder disputes the charge (``charge.dispute.created``)."""
     with transaction.atomic():
-        return ledger.dispute_create(charge_id=charge_id, reason=reason)
+        return disputes.dispute_create(charge_id=charge_id, reason=reason)
 
 
 def balance(account: str = "") -> dict[str, dict[str, int]]:
     """``{currency: {"available", "pending"}}`` of the platform ("") or a connected account."""
-    return ledger.balance_amounts(account)
+    return balances.balance_amounts(account)
 
 
 # --- events and deliveries -----------------------------------------------------------------

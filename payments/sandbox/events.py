@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from marketplace.queue import enqueue
 from payments.sandbox import store
+from payments.sandbox.expansion import without_includable
 from payments.sandbox.models import (
     DeliveryStatus,
     SandboxState,
@@ -60,8 +61,6 @@ def record(
         for endpoint in WebhookEndpoint.objects.filter(connect=bool(account))
         if "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
     ]
-    from payments.sandbox.api import without_includable
-
     data: dict[str, Any] = {"object": without_includable(json.loads(json.dumps(obj)), [])}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes

@@ -94,6 +94,8 @@ def ANY(*, required: bool = False) -> Spec:
 
 
 COMMON = {"expand": L(S())}
+# What every list endpoint takes.
+LIST = {"limit": I(), "starting_after": S(), "ending_before": S(), "created": ANY()}
 
 
 def validate(params: dict[str, Any], spec: dict[str, Spec]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import accounts, ledger, store
+from payments.sandbox import accounts, store
+from payments.sandbox.ledger import balances, payouts
 
 
 def express_dashboard(*, account_id: str) -> dict[str, Any]:
@@ -14,8 +15,8 @@ def express_dashboard(*, account_id: str) -> dict[str, Any]:
         "schedule": account["settings"]["payouts"]["schedule"],
         "now": store.now(),
     }
-    context["balance"] = ledger.balance_rows(account=account_id)
-    context["payouts"] = ledger.payouts_for(account=account_id)
+    context["balance"] = balances.balance_rows(account=account_id)
+    context["payouts"] = payouts.payouts_for(account=account_id)
     return context
 
 
@@ -41,7 +42,7 @@ def dashboard() -> dict[str, Any]:
                 "payouts_enabled": account["payouts_enabled"],
                 "disabled_reason": account["requirements"]["disabled_reason"],
                 "deauthorized": bool(row.internal.get("deauthorized")),
-                "balance": ledger.balance_rows(account=account["id"]),
+                "balance": balances.balance_rows(account=account["id"]),
             }
         )
     recent = list(StripeObject.objects.filter(object_type="event").order_by("-created", "-id")[:40])
@@ -55,7 +56,7 @@ def dashboard() -> dict[str, Any]:
         "offset_hours": round(store.state().clock_offset_seconds / 3600, 2),
         "endpoints": list(WebhookEndpoint.objects.order_by("connect")),
         "accounts": account_rows,
-        "platform_balance": ledger.balance_rows(account=""),
+        "platform_balance": balances.balance_rows(account=""),
         "events": [
             {
                 "id": row.stripe_id,

@@ -19,8 +19,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace.money import format_money
-from payments.sandbox import accounts, api, errors, selectors, store
-from payments.sandbox import checkout as checkout_service
+from payments.sandbox import (
+    account_links,
+    accounts,
+    api,
+    errors,
+    payment_intents,
+    selectors,
+    store,
+)
+from payments.sandbox import onboarding as onboarding_service
 from payments.sandbox.forms import CardForm, OnboardingForm
 from payments.sandbox.models import StripeObject
 
@@ -83,7 +91,7 @@ def onboarding(request: HttpRequest, token: str) -> HttpResponse:
     ``refresh_url``, as Stripe does."""
     with transaction.atomic():
         try:
-            link, refresh = accounts.account_link_open(token=token)
+            link, refresh = account_links.account_link_open(token=token)
         except errors.StripeError:
             return _page(request, "link_invalid.html", {}, status=404)
         if request.method == "POST":
@@ -118,7 +126,7 @@ def onboarding(request: HttpRequest, token: str) -> HttpResponse:
 
 def _submit_onboarding(request: HttpRequest, link: StripeObject, data: dict[str, Any]) -> None:
     dob = data["date_of_birth"]
-    accounts.onboarding_complete(
+    onboarding_service.onboarding_complete(
         account_id=link.internal["account"],
         outcome=data["outcome"],
         individual={
@@ -150,7 +158,7 @@ def _submit_onboarding(request: HttpRequest, link: StripeObject, data: dict[str,
 def express_dashboard(request: HttpRequest, token: str) -> HttpResponse:
     """The Express dashboard a login link opens: balance, payouts and the payout schedule."""
     try:
-        account_id = accounts.login_link_open(token=token)
+        account_id = account_links.login_link_open(token=token)
     except errors.StripeError:
         return _page(request, "link_invalid.html", {}, status=404)
     if account_id is None:
@@ -192,7 +200,7 @@ def _pay(
     committed first: the intent and the failed charge are recorded, as on Stripe)."""
     try:
         with transaction.atomic():
-            paid, declined = checkout_service.session_pay(
+            paid, declined = payment_intents.session_pay(
                 session_id=session_id,
                 card_number=card["number"],
                 authenticate=authenticate,
@@ -229,7 +237,7 @@ def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
                 "exp_month": month,
                 "exp_year": 2000 + year,
             }
-            rule = checkout_service.TEST_CARDS.get(card["number"], {})
+            rule = payment_intents.TEST_CARDS.get(card["number"], {})
             if rule.get("outcome") == "authenticate":
                 request.session[f"stripe_sandbox_card_{session_id}"] = card
                 return _page(request, "checkout_authenticate.html", context)

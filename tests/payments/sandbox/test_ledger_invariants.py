@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from payments.gateway import stripe_client
 from payments.sandbox import controls
-from payments.sandbox.ledger import DISPUTE_FEE, stripe_fee
+from payments.sandbox.ledger.disputes import DISPUTE_FEE
+from payments.sandbox.ledger.settlement import stripe_fee
 from payments.sandbox.models import StripeObject
 
 payment = st.tuples(

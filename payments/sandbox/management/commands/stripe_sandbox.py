@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.sandbox import controls
-from payments.sandbox.accounts import ONBOARDING_OUTCOMES
 from payments.sandbox.errors import StripeError
+from payments.sandbox.onboarding import ONBOARDING_OUTCOMES
 
 
 class Command(BaseCommand):

@@ -1,0 +1,271 @@
+"""PaymentIntents, and paying a Checkout Session as its hosted page does: Stripe's test cards
+decide whether the charge succeeds (and settles, with its destination-charge effects), is
+declined, asks for authentication first, or is disputed afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from payments.sandbox import errors, events, store
+from payments.sandbox.checkout import PaymentDeclined, card_payment_method_options, expire_session
+from payments.sandbox.ledger import charges, disputes, settlement
+
+# Stripe's test cards: number -> what happens. Any other number is refused as Stripe's test
+# mode refuses real cards.
+TEST_CARDS: dict[str, dict[str, Any]] = {
+    "4242424242424242": {"outcome": "succeed"},
+    "5555555555554444": {"outcome": "succeed"},
+    "4000000000000077": {"outcome": "succeed", "available_immediately": True},
+    "4000000000000002": {
+        "outcome": "decline",
+        "code": "card_declined",
+        "decline_code": "generic_decline",
+        "message": "Your card was declined.",
+    },
+    "4000000000009995": {
+        "outcome": "decline",
+        "code": "card_declined",
+        "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds.",
+    },
+    "4000000000000069": {
+        "outcome": "decline",
+        "code": "expired_card",
+        "decline_code": "expired_card",
+        "message": "Your card has expired.",
+    },
+    "4000000000000127": {
+        "outcome": "decline",
+        "code": "incorrect_cvc",
+        "decline_code": "incorrect_cvc",
+        "message": "Your card's security code is incorrect.",
+    },
+    "4000002500003155": {"outcome": "authenticate"},
+    "4000000000003220": {"outcome": "authenticate"},
+    "4000000000000259": {"outcome": "succeed", "dispute": True},
+}
+
+
+def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, Any]:
+    intent_id = store.new_id("pi_")
+    transfer_data = intent_data.get("transfer_data")
+    transfer_group = intent_data.get("transfer_group")
+    if transfer_data and not transfer_group:
+        transfer_group = f"group_{intent_id}"
+    return {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": session["amount_total"],
+        "amount_capturable": 0,
+        "amount_details": {
+            "discount_amount": None,
+            "shipping": None,
+            "tax": None,
+            "tip": {"amount": None},
+        },
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": intent_data.get("application_fee_amount"),
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": intent_data.get("capture_method", "automatic"),
+        "client_secret": f"{intent_id}_secret_{store.new_id('', 24)}",
+        "confirmation_method": "automatic",
+        "created": store.now(),
+        "currency": session["currency"],
+        "customer": session.get("customer"),
+        "description": intent_data.get("description"),
+        "excluded_payment_method_types": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "metadata": dict(intent_data.get("metadata") or {}),
+        "next_action": None,
+        "on_behalf_of": intent_data.get("on_behalf_of"),
+        "payment_details": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {
+            "card": {
+                **card_payment_method_options(),
+                "mandate_options": None,
+                "network": None,
+                "require_cvc_recollection": None,
+            }
+        },
+        "payment_method_types": ["card"],
+        "presentment_details": None,
+        "processing": None,
+        "receipt_email": intent_data.get("receipt_email"),
+        "review": None,
+        "setup_future_usage": intent_data.get("setup_future_usage"),
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": intent_data.get("statement_descriptor"),
+        "statement_descriptor_suffix": intent_data.get("statement_descriptor_suffix"),
+        "status": "requires_payment_method",
+        "transfer_data": (
+            {"amount": transfer_data.get("amount"), "destination": transfer_data["destination"]}
+            if transfer_data
+            else None
+        ),
+        "transfer_group": transfer_group,
+    }
+
+
+def session_pay(
+    *,
+    session_id: str,
+    card_number: str,
+    authenticate: bool = True,
+    email: str | None = None,
+    name: str | None = None,
+    exp_month: int = 12,
+    exp_year: int = 2034,
+) -> tuple[dict[str, Any], PaymentDeclined | None]:
+    """Pay an open session as the hosted Checkout page does.
+
+    Returns the session and, when the card was declined or authentication failed, the
+    ``PaymentDeclined`` to show (the session stays open, as on Stripe; the failed intent and
+    charge are recorded, so the caller commits before raising it). Raises ``StripeError``
+    when the session cannot be paid (expired, complete)."""
+    number = "".join(card_number.split())
+    row = store.get(session_id, "checkout.session", account="", lock=True, kind="checkout.session")
+    session = row.data
+    if session["status"] == "open" and store.now() > session["expires_at"]:
+        expire_session(row)
+    if session["status"] != "open":
+        raise errors.StripeError(
+            f"This Checkout Session is {session['status']}.", code="checkout_session_not_open"
+        )
+    card_rule = TEST_CARDS.get(number)
+    if card_rule is None:
+        raise PaymentDeclined(
+            "Your card was declined. Your request was in test mode, but used a non test card. "
+            "For a list of valid test cards, visit: https://stripe.com/docs/testing.",
+            code="card_declined",
+            decline_code="test_mode_live_card",
+        )
+    intent_data = row.internal.get("payment_intent_data") or {}
+    email = email or session.get("customer_email")
+    if session["payment_intent"]:
+        intent_row = store.get(session["payment_intent"], "payment_intent", lock=True)
+        intent = intent_row.data
+    else:
+        intent = _intent(session, intent_data)
+        intent_row = store.insert(intent)
+        session["payment_intent"] = intent["id"]
+        store.save(row)
+        events.record("payment_intent.created", intent)
+    card = {
+        "number": number,
+        "exp_month": exp_month,
+        "exp_year": exp_year,
+        "three_d_secure": card_rule["outcome"] == "authenticate",
+    }
+    failure: dict[str, Any] | None = None
+    if card_rule["outcome"] == "decline":
+        failure = {
+            "code": card_rule["code"],
+            "decline_code": card_rule["decline_code"],
+            "message": card_rule["message"],
+        }
+    elif card_rule["outcome"] == "authenticate" and not authenticate:
+        failure = {
+            "code": "payment_intent_authentication_failure",
+            "decline_code": None,
+            "message": "We are unable to authenticate your payment method. Please choose a "
+            "different payment method and try again.",
+        }
+    charge = charges.charge_shape(
+        prefix="ch_",
+        amount=intent["amount"],
+        currency=intent["currency"],
+        payment_intent=intent["id"],
+        card=card,
+        billing={"email": email, "name": name},
+        status="failed" if failure else "succeeded",
+        failure=failure,
+        metadata=intent["metadata"],
+        description=intent["description"],
+        receipt_email=intent["receipt_email"] or email,
+        transfer_data=intent["transfer_data"],
+        on_behalf_of=intent["on_behalf_of"],
+        transfer_group=intent["transfer_group"],
+        application_fee_amount=intent["application_fee_amount"],
+        statement_descriptor=intent["statement_descriptor"],
+    )
+    intent["latest_charge"] = charge["id"]
+    intent["payment_method"] = charge["payment_method"]
+    if failure:
+        if failure["code"] == "payment_intent_authentication_failure":
+            # No charge is made when authentication fails, as on Stripe.
+            intent["latest_charge"] = None
+        else:
+            store.insert(charge)
+            events.record("charge.failed", charge)
+        intent["status"] = "requires_payment_method"
+        intent["last_payment_error"] = {
+            "advice_code": None,
+            "charge": charge["id"]
+            if failure["code"] != "payment_intent_authentication_failure"
+            else None,
+            "code": failure["code"],
+            "decline_code": failure["decline_code"],
+            "doc_url": f"https://stripe.com/docs/error-codes/{failure['code'].replace('_', '-')}",
+            "message": failure["message"],
+            "param": None,
+            "payment_method": {
+                "id": charge["payment_method"],
+                "object": "payment_method",
+                "type": "card",
+            },
+            "type": "card_error"
+            if failure["code"] != "payment_intent_authentication_failure"
+            else "invalid_request_error",
+        }
+        intent_row.data = intent
+        store.save(intent_row)
+        events.record("payment_intent.payment_failed", intent)
+        return session, PaymentDeclined(
+            failure["message"], failure["code"], failure["decline_code"]
+        )
+    charge = settlement.settle_charge(
+        charge=charge, available_immediately=bool(card_rule.get("available_immediately"))
+    )
+    intent.update(
+        {"status": "succeeded", "amount_received": intent["amount"], "last_payment_error": None}
+    )
+    intent_row.data = intent
+    store.save(intent_row)
+    events.record("payment_intent.succeeded", intent)
+    session.update(
+        {
+            "status": "complete",
+            "payment_status": "paid",
+            "url": None,
+            "customer_details": {
+                "address": {
+                    "city": None,
+                    "country": "US",
+                    "line1": None,
+                    "line2": None,
+                    "postal_code": None,
+                    "state": None,
+                },
+                "business_name": None,
+                "email": email,
+                "individual_name": None,
+                "name": name,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        }
+    )
+    store.save(row)
+    events.record("checkout.session.completed", session)
+    if card_rule.get("dispute"):
+        disputes.dispute_create(charge_id=charge["id"])
+    return session, None
