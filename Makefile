@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 # Links in e-mails, Stripe return URLs and the local Stripe's API base follow the port.
 export SITE_URL ?= http://127.0.0.1:$(PORT)
+# `make run` and the steps before it are development (DEBUG on, the local Stripe, the dev
+# inbox); uvicorn and celery alone would start with production settings. The tests choose
+# theirs in pyproject.toml, the benchmarks in tests/bench/.
+run migrate seed: export DJANGO_SETTINGS_MODULE = marketplace.settings.development
 
 .PHONY: run test install test-tools migrate seed lint typecheck pytest bench clean-data
 

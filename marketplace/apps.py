@@ -11,6 +11,11 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
+
+        from marketplace.checks import stripe_configuration
+
+        checks.register(stripe_configuration, checks.Tags.security)
 
         logger.info("database: %s", settings.DATABASE_SOURCE)
         logger.info("redis: %s", settings.REDIS_SOURCE)

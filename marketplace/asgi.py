@@ -14,7 +14,8 @@ from typing import Any
 from a2wsgi import WSGIMiddleware
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+# A server started without a choice runs production settings, which fail closed.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production")
 django_wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

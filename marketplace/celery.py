@@ -4,7 +4,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+# A worker or beat started without a choice runs production settings, which fail closed.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production")
 
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -63,7 +63,7 @@ def start_celery_worker(tmp_path: Path, *, queue: str | None = None) -> CeleryWo
     queue = queue or f"test-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
-        "COACH_TESTING": "1",
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
         "COACH_DATABASE_NAME": connection.settings_dict["NAME"],
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_TASK_DEFAULT_QUEUE": queue,

@@ -113,7 +113,7 @@ urlpatterns = [
 BENCH_APP = """
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production")
 import django
 
 django.setup()
@@ -133,13 +133,14 @@ def _setup() -> dict[str, str]:
     os.environ["STRIPE_SANDBOX_IN_PROCESS"] = "true"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
-    os.environ["DJANGO_DEBUG"] = "false"
+    # production settings, on the local Stripe asked for on purpose
+    os.environ["DJANGO_SETTINGS_MODULE"] = "marketplace.settings.production"
+    os.environ["STRIPE_SANDBOX"] = "true"
     os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"  # as behind a TLS proxy
     os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1"
     os.environ["SITE_URL"] = "http://127.0.0.1"
     os.environ["DATABASE_CONN_MAX_AGE"] = "600"
     os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "marketplace.settings"
     import psycopg
 
     admin = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"

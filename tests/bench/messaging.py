@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import WORKERS, percentile, start_server, stop_server  # noqa: E402
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.development")
 
 CONVERSATIONS = 100
 DELIVERY_SECONDS = 30.0
@@ -60,7 +60,7 @@ THROUGHPUT_CONCURRENCY = 20
 BASELINE_MODULE = """
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production")
 import django
 
 django.setup()
@@ -282,7 +282,9 @@ def main() -> None:
     queue = f"{prefix}-queue"
     env = {
         **os.environ,
-        "DJANGO_DEBUG": "false",
+        # production settings, on the local Stripe asked for on purpose
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.production",
+        "STRIPE_SANDBOX": "true",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "MESSAGE_RATE_LIMIT": "1000000/m",
         "MESSAGES_BEFORE_BOOKING_LIMIT": "1000000",

@@ -1,4 +1,10 @@
-"""Coach Connect settings, read from the environment (12-factor, django-environ).
+"""Coach Connect settings shared by every module, read from the environment (12-factor,
+django-environ).
+
+Never selected on its own: ``development``, ``test`` and ``production`` import it and set
+what differs (``docs/settings.md``). Here ``DEBUG`` is off, there is no secret key and no
+default webhook signing secret; the repository's own secrets of the local Stripe are only
+defaults in development and test.
 
 Every variable is listed with a comment in ``.env.example``. Nothing is needed for a first
 run: no ``DATABASE_URL`` starts the embedded PostgreSQL, no ``REDIS_URL`` the embedded Redis,
@@ -7,9 +13,6 @@ no ``STRIPE_SECRET_KEY`` the local Stripe.
 
 from __future__ import annotations
 
-import logging
-import secrets
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,30 +21,15 @@ from csp.constants import NONE, SELF
 
 from marketplace import embedded
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = embedded.DATA_DIR
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-logger = logging.getLogger("marketplace.settings")
-
-TESTING = "pytest" in sys.modules or env.bool("COACH_TESTING", default=False)
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-
-# --- secrets -------------------------------------------------------------------------------
-if env.str("DJANGO_SECRET_KEY", default=""):
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-elif DEBUG:
-    # Development makes its own key once and keeps it out of the repository.
-    _key_file = DATA_DIR / "secret_key"
-    if not _key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        _key_file.write_text(secrets.token_urlsafe(64))
-        _key_file.chmod(0o600)
-    SECRET_KEY = _key_file.read_text().strip()
-else:
-    raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+# Only the development module turns DEBUG on. SECRET_KEY is set by each module: production
+# requires DJANGO_SECRET_KEY, development makes its own, the tests use a fixed one.
+DEBUG = False
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -126,13 +114,8 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # Web threads keep their connection between requests (the pool is fixed, see asgi.py).
-DATABASES["default"]["CONN_MAX_AGE"] = env.int(
-    "DATABASE_CONN_MAX_AGE", default=0 if TESTING else 60
-)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"].setdefault("OPTIONS", {})
-# A worker started by the tests points at the test database by name.
-if env.str("COACH_DATABASE_NAME", default=""):
-    DATABASES["default"]["NAME"] = env.str("COACH_DATABASE_NAME")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, broker, channel layer ---------------------------------------------------
@@ -176,8 +159,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# The test process runs tasks eagerly at commit unless a test starts a real worker.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default="pytest" in sys.modules)
+# Tasks go to the broker; the test settings run them in the calling process instead.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
@@ -236,9 +219,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    # Tests make hundreds of users; a slow hash there buys nothing.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
@@ -281,9 +261,10 @@ STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=["staff@coach.local"
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    # Development: printed on the console and kept for the /dev/mail/ inbox.
+    # Printed on the console and kept in SentMail; the /dev/mail/ inbox that lists them is
+    # only there in development (DEV_MAIL_ENABLED).
     EMAIL_BACKEND = "marketplace.mail.DevInboxBackend"
-DEV_MAIL_ENABLED = DEBUG
+DEV_MAIL_ENABLED = False
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -322,14 +303,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it from the page meta, not the cookie
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if not DEBUG:
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+# HTTPS redirect, HSTS and secure cookies: production.py.
 STRIPE_HOSTED_ORIGINS = ["https://checkout.stripe.com", "https://connect.stripe.com"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -355,15 +329,13 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Production serves the collected, hashed and compressed files (production.py); development
+# and the tests serve the source files through WhiteNoise's finders.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = False
 # Uploads (certificates, photos, attachments) live outside the web root and are served only
 # through views that check who may see them.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
@@ -383,21 +355,28 @@ MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/m")
 MESSAGE_UNREAD_EMAIL_DELAY = env.int("MESSAGE_UNREAD_EMAIL_DELAY", default=600)
 
 # --- Stripe --------------------------------------------------------------------------------
-# With no STRIPE_SECRET_KEY the product talks to the local Stripe (payments/sandbox/).
+# The local Stripe's own key and webhook signing secrets. They are in this repository, hence
+# public: development and the tests default to them, production never does, and the system
+# checks refuse them beside a real key (marketplace/checks.py).
+STRIPE_SANDBOX_SECRET_KEY = "sk_test_local_sandbox"
+STRIPE_SANDBOX_WEBHOOK_SECRET = "whsec_local_platform"
+STRIPE_SANDBOX_CONNECT_WEBHOOK_SECRET = "whsec_local_connect"
+
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2025-03-31.basil")
-STRIPE_SANDBOX = not STRIPE_SECRET_KEY
-STRIPE_SANDBOX_SECRET_KEY = "sk_test_local_sandbox"
+# With no STRIPE_SECRET_KEY the product talks to the local Stripe (payments/sandbox/).
+# STRIPE_SANDBOX=true asks for it on purpose, which serving it with DEBUG off requires.
+STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=not STRIPE_SECRET_KEY)
+STRIPE_SANDBOX_REQUESTED = env.bool("STRIPE_SANDBOX", default=False)
 STRIPE_API_BASE = env.str(
     "STRIPE_API_BASE", default=f"{SITE_URL}/_stripe" if STRIPE_SANDBOX else ""
 )
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local_platform")
-STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
-    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_local_connect"
-)
-# In tests the stripe library calls the sandbox in-process, with no sockets.
-STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=TESTING)
+# The signing secrets of the platform and Connect webhook endpoints (no default here).
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+# The stripe library calls the local Stripe in-process, with no sockets (the tests' default).
+STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
 
 # --- logging -------------------------------------------------------------------------------
 LOGGING = {
