@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from marketplace import states
 from marketplace.money import format_money
 
 LANGUAGE_NAMES = {
@@ -332,6 +333,19 @@ class ApplicationDecision(models.Model):
     def __str__(self) -> str:
         when = f"{self.created_at:%Y-%m-%d %H:%M}"
         return f"{self.from_status} -> {self.to_status} by {self.actor} at {when}"
+
+
+def _record_decision(change: states.Change) -> None:
+    ApplicationDecision.objects.create(
+        application=change.instance,
+        from_status=change.from_state,
+        to_status=change.to_state,
+        actor=change.by,
+        reason=change.note,
+    )
+
+
+states.register(CoachApplication, transitions=APPLICATION_TRANSITIONS, record=_record_decision)
 
 
 # --- availability --------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from django.utils.text import slugify
 from coaches.availability import compute_slots, merge_slots
 from coaches.models import (
     APPLICATION_TRANSITIONS,
-    ApplicationDecision,
     ApplicationStatus,
     AvailabilityRule,
     CoachApplication,
@@ -30,6 +29,7 @@ from coaches.models import (
 )
 from coaches.providers import booking_reader
 from coaches.selectors import coach_calendars
+from marketplace import states
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import Role, User
@@ -284,22 +284,24 @@ def application_missing(application: CoachApplication) -> list[str]:
 
 
 def _transition(
-    *, application: CoachApplication, to: str, by: User | None, reason: str = ""
+    *,
+    application: CoachApplication,
+    to: str,
+    by: User | None,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
 ) -> CoachApplication:
-    """Move a locked application to ``to`` if the table allows it, and record the move.
+    """Move a locked application to ``to`` if the table allows it (a repeat is refused too),
+    writing ``changes`` with it, and record the decision.
 
     Must be called inside ``transaction.atomic`` with ``application`` locked.
     """
-    current = application.status
-    if to not in APPLICATION_TRANSITIONS[current]:
+    if to not in APPLICATION_TRANSITIONS[application.status]:
         raise InvalidTransition(
             f"An application that is {application.get_status_display().lower()} cannot "
             f"become {ApplicationStatus(to).label.lower()}."
         )
-    application.status = to
-    ApplicationDecision.objects.create(
-        application=application, from_status=current, to_status=to, actor=by, reason=reason
-    )
+    states.transition(application, to, by=by, note=reason, changes=changes, locked=True)
     return application
 
 
@@ -317,10 +319,12 @@ def application_submit(*, application: CoachApplication, by: User) -> CoachAppli
                 "Please complete " + ", ".join(missing) + " before submitting.",
                 code="incomplete",
             )
-        _transition(application=application, to=ApplicationStatus.SUBMITTED, by=by)
-        application.submitted_at = timezone.now()
-        application.rejection_reason = ""
-        application.save()
+        _transition(
+            application=application,
+            to=ApplicationStatus.SUBMITTED,
+            by=by,
+            changes={"submitted_at": timezone.now(), "rejection_reason": ""},
+        )
         send_templated_email(
             to=application.coach.user.email,
             subject="We received your coach application",
@@ -337,11 +341,12 @@ def application_approve(*, application: CoachApplication, by: User) -> CoachAppl
         application = CoachApplication.objects.select_for_update().get(pk=application.pk)
         if application.status == ApplicationStatus.APPROVED:
             return application
-        _transition(application=application, to=ApplicationStatus.APPROVED, by=by)
-        application.decided_at = timezone.now()
-        application.decided_by = by
-        application.rejection_reason = ""
-        application.save()
+        _transition(
+            application=application,
+            to=ApplicationStatus.APPROVED,
+            by=by,
+            changes={"decided_at": timezone.now(), "decided_by": by, "rejection_reason": ""},
+        )
         coach = CoachProfile.objects.select_for_update().get(pk=application.coach_id)
         coach.is_approved = True
         coach.save(update_fields=["is_approved", "updated_at"])
@@ -366,11 +371,13 @@ def application_reject(*, application: CoachApplication, by: User, reason: str) 
         raise DomainError("A reason is required to reject an application.", code="reason_required")
     with transaction.atomic():
         application = CoachApplication.objects.select_for_update().get(pk=application.pk)
-        _transition(application=application, to=ApplicationStatus.REJECTED, by=by, reason=reason)
-        application.decided_at = timezone.now()
-        application.decided_by = by
-        application.rejection_reason = reason
-        application.save()
+        _transition(
+            application=application,
+            to=ApplicationStatus.REJECTED,
+            by=by,
+            reason=reason,
+            changes={"decided_at": timezone.now(), "decided_by": by, "rejection_reason": reason},
+        )
         coach = CoachProfile.objects.select_for_update().get(pk=application.coach_id)
         coach.is_approved = False
         coach.save(update_fields=["is_approved", "updated_at"])

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from marketplace import states
+
 BODY_MAX_LENGTH = 5000
 
 
@@ -155,6 +157,14 @@ class ReportStatus(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed"
 
 
+# Staff act on an open report; a resolved one may get a further action (hide, then warn).
+REPORT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReportStatus.OPEN: frozenset({ReportStatus.RESOLVED, ReportStatus.DISMISSED}),
+    ReportStatus.RESOLVED: frozenset(),
+    ReportStatus.DISMISSED: frozenset({ReportStatus.RESOLVED}),
+}
+
+
 class Report(models.Model):
     """A participant flags a message; staff work the queue in Django admin."""
 
@@ -183,6 +193,9 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report #{self.pk} on message {self.message_id} ({self.status})"
+
+
+states.register(Report, transitions=REPORT_TRANSITIONS)
 
 
 class SanctionKind(models.TextChoices):

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from marketplace import states
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, NotAllowed, NotFound
 from marketplace.models import User
@@ -302,11 +303,19 @@ def message_report(*, message: Message, reporter: User, reason: str) -> Report:
 
 
 def _resolve(report: Report, *, moderator: User, resolution: str, status: str) -> None:
-    report.status = status
-    report.resolution = "; ".join(filter(None, [report.resolution, resolution]))[:200]
-    report.resolved_by = moderator
-    report.resolved_at = timezone.now()
-    report.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
+    """Close a report the caller has locked; a second action on a resolved report adds its
+    resolution to the first."""
+    fields = {
+        "resolution": "; ".join(filter(None, [report.resolution, resolution]))[:200],
+        "resolved_by": moderator,
+        "resolved_at": timezone.now(),
+    }
+    if not states.transition(
+        report, status, by=moderator, source="moderation", note=resolution, changes=fields
+    ):
+        for name, value in fields.items():
+            setattr(report, name, value)
+        report.save(update_fields=list(fields))
 
 
 def message_hide(*, message: Message, moderator: User, report: Report | None = None) -> Message:
