@@ -1,0 +1,103 @@
+"""The one package that talks to Stripe, one module per Stripe resource.
+
+Everything else calls the functions here with our own objects and gets small typed results;
+the rest of the product never sees a ``stripe`` object. With ``STRIPE_SECRET_KEY`` unset the
+same calls go, through the real ``stripe`` library, to the local Stripe
+(``payments/sandbox/``): over HTTP at ``STRIPE_API_BASE`` when the product runs, in-process
+(no sockets) in tests (``client``).
+
+Every POST carries an idempotency key made from our row id and the action
+(``connected-account-<id>-create``), so a retry or a double click never does the work twice.
+Stripe errors come out as ``GatewayError`` (``StripeObjectMissing`` for an unknown object;
+``errors``).
+
+Callers use the names re-exported here (``from payments import gateway``;
+``gateway.account_create(...)``), not the modules.
+"""
+
+from payments.gateway.account_links import HostedLink, account_link_create, login_link_create
+from payments.gateway.accounts import (
+    AccountSnapshot,
+    PayoutSchedule,
+    account_create,
+    account_retrieve,
+    account_update_business_profile,
+    account_update_payout_schedule,
+)
+from payments.gateway.application_fees import application_fee_amount_refunded
+from payments.gateway.balance import (
+    Amount,
+    BalanceSnapshot,
+    BalanceTransactionSummary,
+    balance_retrieve,
+    balance_transactions_list,
+    platform_available_balance,
+)
+from payments.gateway.checkout import (
+    CheckoutSession,
+    checkout_session_create,
+    checkout_session_expire,
+    checkout_session_retrieve,
+)
+from payments.gateway.client import stripe_client
+from payments.gateway.disputes import DisputeResult, dispute_retrieve
+from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
+from payments.gateway.payment_intents import (
+    PaymentIntent,
+    charge_payment_intent_id,
+    payment_intent_retrieve,
+)
+from payments.gateway.payouts import PayoutSummary, payout_retrieve, payouts_list
+from payments.gateway.refunds import RefundResult, refund_create
+from payments.gateway.transfers import (
+    TransferResult,
+    TransferSummary,
+    transfer_create,
+    transfer_retrieve,
+    transfers_list,
+)
+from payments.gateway.webhooks import VerifiedEvent, webhook_construct_event
+
+__all__ = [
+    "AccountSnapshot",
+    "Amount",
+    "BalanceSnapshot",
+    "BalanceTransactionSummary",
+    "CheckoutSession",
+    "DisputeResult",
+    "GatewayError",
+    "HostedLink",
+    "InvalidWebhook",
+    "PaymentIntent",
+    "PayoutSchedule",
+    "PayoutSummary",
+    "RefundResult",
+    "StripeObjectMissing",
+    "TransferResult",
+    "TransferSummary",
+    "VerifiedEvent",
+    "account_create",
+    "account_link_create",
+    "account_retrieve",
+    "account_update_business_profile",
+    "account_update_payout_schedule",
+    "application_fee_amount_refunded",
+    "balance_retrieve",
+    "balance_transactions_list",
+    "charge_payment_intent_id",
+    "checkout_session_create",
+    "checkout_session_expire",
+    "checkout_session_retrieve",
+    "dispute_retrieve",
+    "login_link_create",
+    "payment_intent_retrieve",
+    "payout_retrieve",
+    "payouts_list",
+    "platform_available_balance",
+    "refund_create",
+    "stripe_client",
+    "transfer_create",
+    "transfer_retrieve",
+    "transfers_list",
+    "webhook_construct_event",
+]

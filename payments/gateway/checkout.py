@@ -1,0 +1,107 @@
+"""Checkout Sessions (``mode=payment``): creating, reading and expiring them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import stripe
+
+from payments.gateway.client import stripe_client
+from payments.gateway.errors import call, translate
+from payments.gateway.fields import field_value, id_of, timestamp
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    status: str  # open | complete | expired
+    payment_status: str  # unpaid | paid | no_payment_required
+    payment_intent_id: str
+    expires_at: datetime | None
+    metadata: dict[str, str]
+
+
+def _checkout_session(session: Any) -> CheckoutSession:
+    return CheckoutSession(
+        id=session["id"],
+        url=field_value(session, "url", ""),
+        status=field_value(session, "status", ""),
+        payment_status=field_value(session, "payment_status", ""),
+        payment_intent_id=id_of(field_value(session, "payment_intent")),
+        expires_at=timestamp(field_value(session, "expires_at")),
+        metadata=dict(field_value(session, "metadata", {}) or {}),
+    )
+
+
+def checkout_session_create(
+    *,
+    idempotency_key: str,
+    amount: int,
+    currency: str,
+    product_name: str,
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: datetime,
+    metadata: dict[str, str],
+    application_fee_amount: int | None = None,
+    destination: str | None = None,
+    on_behalf_of: str | None = None,
+    transfer_group: str | None = None,
+) -> CheckoutSession:
+    """A ``mode=payment`` Checkout Session for one line; with ``destination`` it is a
+    destination charge (``application_fee_amount`` kept by the platform), without it a charge
+    on the platform (packages), optionally in a ``transfer_group``."""
+    intent_data: dict[str, Any] = {"metadata": metadata}
+    if destination:
+        intent_data["transfer_data"] = {"destination": destination}
+        intent_data["application_fee_amount"] = application_fee_amount or 0
+    if on_behalf_of:
+        intent_data["on_behalf_of"] = on_behalf_of
+    if transfer_group:
+        intent_data["transfer_group"] = transfer_group
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": amount,
+                    "product_data": {"name": product_name},
+                },
+            }
+        ],
+        "customer_email": customer_email,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+        "metadata": metadata,
+        "payment_intent_data": intent_data,
+    }
+    session = call(
+        stripe_client().v1.checkout.sessions.create,
+        params=params,  # type: ignore[arg-type]
+        options={"idempotency_key": idempotency_key},
+    )
+    return _checkout_session(session)
+
+
+def checkout_session_retrieve(session_id: str) -> CheckoutSession:
+    return _checkout_session(call(stripe_client().v1.checkout.sessions.retrieve, session_id))
+
+
+def checkout_session_expire(*, session_id: str) -> CheckoutSession | None:
+    """Expire an open session (a swept hold); None when Stripe says it is no longer open."""
+    try:
+        session = stripe_client().v1.checkout.sessions.expire(
+            session_id, options={"idempotency_key": f"checkout-session-{session_id}-expire"}
+        )
+    except stripe.InvalidRequestError:
+        return None
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return _checkout_session(session)

@@ -1,0 +1,33 @@
+"""The ``stripe`` client: Stripe itself with ``STRIPE_SECRET_KEY``; without it the local
+Stripe (``payments/sandbox/``), over HTTP at ``STRIPE_API_BASE`` when the product runs and
+in-process (no sockets) with ``STRIPE_SANDBOX_IN_PROCESS``."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import stripe
+from django.conf import settings
+
+
+@cache
+def stripe_client() -> stripe.StripeClient:
+    if not settings.STRIPE_SANDBOX:
+        return stripe.StripeClient(
+            api_key=settings.STRIPE_SECRET_KEY,
+            stripe_version=settings.STRIPE_API_VERSION,
+            max_network_retries=2,
+        )
+    http_client: stripe.HTTPClient | None = None
+    if settings.STRIPE_SANDBOX_IN_PROCESS:
+        from payments.sandbox.client import InProcessHTTPClient
+
+        http_client = InProcessHTTPClient()
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        api_key=settings.STRIPE_SANDBOX_SECRET_KEY,
+        stripe_version=settings.STRIPE_API_VERSION,
+        base_addresses={"api": base, "connect": base, "files": base},
+        http_client=http_client,
+        max_network_retries=2,
+    )

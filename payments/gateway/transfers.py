@@ -1,0 +1,98 @@
+"""Transfers from the platform to connected accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import stripe
+
+from payments.gateway.client import stripe_client
+from payments.gateway.errors import call, translate
+from payments.gateway.fields import field_value, timestamp
+
+
+@dataclass(frozen=True)
+class TransferSummary:
+    id: str
+    amount: int
+    amount_reversed: int
+    currency: str
+    created: datetime | None
+    reversed: bool
+    source_transaction: str
+    description: str
+
+
+def transfers_list(*, stripe_account_id: str, limit: int = 100) -> list[TransferSummary]:
+    """Transfers from the platform to the account, newest first (auto-paginated)."""
+    try:
+        page = stripe_client().v1.transfers.list(
+            params={"destination": stripe_account_id, "limit": min(limit, 100)}
+        )
+        transfers = []
+        for transfer in page.auto_paging_iter():
+            source = field_value(transfer, "source_transaction", "")
+            transfers.append(
+                TransferSummary(
+                    id=transfer["id"],
+                    amount=int(transfer["amount"]),
+                    amount_reversed=int(field_value(transfer, "amount_reversed", 0)),
+                    currency=transfer["currency"],
+                    created=timestamp(field_value(transfer, "created")),
+                    reversed=bool(field_value(transfer, "reversed", False)),
+                    source_transaction=source if isinstance(source, str) else source["id"],
+                    description=field_value(transfer, "description", ""),
+                )
+            )
+            if len(transfers) >= limit:
+                break
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return transfers
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    id: str
+    amount: int
+    currency: str
+    amount_reversed: int
+
+
+def transfer_create(
+    *,
+    idempotency_key: str,
+    amount: int,
+    currency: str,
+    destination: str,
+    transfer_group: str,
+    metadata: dict[str, str],
+) -> TransferResult:
+    transfer = call(
+        stripe_client().v1.transfers.create,
+        params={
+            "amount": amount,
+            "currency": currency,
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return TransferResult(
+        id=transfer["id"],
+        amount=int(transfer["amount"]),
+        currency=transfer["currency"],
+        amount_reversed=int(field_value(transfer, "amount_reversed", 0)),
+    )
+
+
+def transfer_retrieve(transfer_id: str) -> TransferResult:
+    transfer = call(stripe_client().v1.transfers.retrieve, transfer_id)
+    return TransferResult(
+        id=transfer["id"],
+        amount=int(transfer["amount"]),
+        currency=transfer["currency"],
+        amount_reversed=int(field_value(transfer, "amount_reversed", 0)),
+    )
