@@ -89,7 +89,7 @@ def _payment_succeeded_event(intent_id: str) -> int:
 
 def test_webhook_sweeper_and_cancel_on_one_coach_never_deadlock(sandbox, settings, monkeypatch):
     settings.SITE_URL = "http://testserver"
-    coach, session_type = stripe_coach()
+    _coach, session_type = stripe_coach()
     # The sweeper lingers between locking a booking and locking its payment, so the webhook
     # reaches its locks meanwhile: the interleaving that deadlocked when settling a payment
     # locked the payment before the booking (as in Saleor's ``before_after`` races).
