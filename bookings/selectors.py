@@ -22,6 +22,7 @@ from bookings.models import (
     PackagePurchase,
 )
 from marketplace.errors import NotFound
+from marketplace.money import format_money
 from payments import selectors as payment_selectors
 from payments.services import charges
 
@@ -73,8 +74,6 @@ class PackageOffer:
 def packages_on_offer(*, coach: CoachProfile) -> list[PackageOffer]:
     """The coach's active packages of active session types, cheapest first, with the price of
     one session in the package and what it saves against booking them one by one."""
-    from marketplace.money import format_money
-
     offers = []
     for package in Package.objects.filter(
         coach=coach, is_active=True, session_type__is_active=True

@@ -26,6 +26,7 @@ from coaches.models import (
     SessionType,
     Specialization,
     TimeOff,
+    Weekday,
 )
 from coaches.providers import booking_reader
 from coaches.selectors import coach_calendars
@@ -65,9 +66,7 @@ def availability_index_refresh_later(*, coach_id: int) -> None:
     """Rebuild one coach's search availability index in a worker, after the caller's
     transaction commits (a booking confirmed, cancelled or moved, the coach able to take
     payments again)."""
-    from coaches.tasks import refresh_coach_availability
-
-    enqueue(refresh_coach_availability, coach_id)
+    enqueue("coaches.refresh_coach_availability", coach_id)
 
 
 # --- profile -------------------------------------------------------------------------------
@@ -410,8 +409,6 @@ def availability_rules_replace(
     *, coach: CoachProfile, weekly: Mapping[int, Sequence[tuple[time, time]]]
 ) -> None:
     """Replace the coach's weekly grid (weekday Monday=0 -> wall-clock intervals)."""
-    from coaches.models import Weekday
-
     for weekday, intervals in weekly.items():
         _check_no_overlap(intervals, Weekday(weekday).label)
     with transaction.atomic():

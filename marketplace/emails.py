@@ -23,14 +23,12 @@ def send_templated_email(
     ``context`` gets ``site_url``; links in mails are absolute. ``attachments`` are
     ``{"filename", "content", "mimetype"}`` dicts with text content (an .ics, a CSV).
     """
-    from marketplace.tasks import send_email
-
     recipients = [to] if isinstance(to, str) else list(to)
     body = render_to_string(
         f"emails/{template}.txt", {"site_url": settings.SITE_URL, **(context or {})}
     )
     enqueue(
-        send_email,
+        "marketplace.send_email",
         to=recipients,
         subject=f"[Coach Connect] {subject}",
         body=body,

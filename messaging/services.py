@@ -200,10 +200,8 @@ def message_send(
         transaction.on_commit(
             lambda: realtime.defer(partial(_announce_message, message, recipient.pk))
         )
-        from messaging.tasks import notify_unread
-
         enqueue(
-            notify_unread,
+            "messaging.notify_unread",
             thread_id=locked.pk,
             user_id=recipient.pk,
             countdown=unread_email_delay().total_seconds() + 1,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
 
+from bookings.demo import seed_demo_packages, seed_demo_reviews
+from coaches.demo import seed_demo_coaches
 from marketplace.demo import DEMO_PASSWORD, seed_demo_users
+from messaging.demo import seed_demo_conversations
+from payments.demo import demo_connect_accounts
+from payments.gateway import stripe_client
 
 
 class Command(BaseCommand):
@@ -12,17 +19,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         users = seed_demo_users()
-        from coaches.demo import seed_demo_coaches
-
         coach_users = seed_demo_coaches()  # coach@demo.coach is among them
         users += [user for user in coach_users if user not in users]
         self._connect_demo_coaches(coach_users)
-        from bookings.demo import seed_demo_packages, seed_demo_reviews
-
         seed_demo_packages(coach_users)
         seed_demo_reviews()
-        from messaging.demo import seed_demo_conversations
-
         seed_demo_conversations()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
         for user in users:
@@ -35,12 +36,6 @@ class Command(BaseCommand):
         ``seed_demo`` runs before the web server is up, so it reaches the local Stripe
         in-process (its state is in the same database the running product uses).
         """
-        from django.conf import settings
-        from django.test.utils import override_settings
-
-        from payments.demo import demo_connect_accounts
-        from payments.gateway import stripe_client
-
         if not settings.STRIPE_SANDBOX:
             return
         stripe_client.cache_clear()
