@@ -323,7 +323,7 @@ class CalendarFeed(models.Model):
 
 def _record_booking_change(change: states.Change) -> None:
     BookingStatusChange.objects.create(
-        booking=change.instance,
+        booking_id=change.instance.pk,
         from_status=change.from_state,
         to_status=change.to_state,
         actor=change.by,

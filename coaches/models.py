@@ -337,7 +337,7 @@ class ApplicationDecision(models.Model):
 
 def _record_decision(change: states.Change) -> None:
     ApplicationDecision.objects.create(
-        application=change.instance,
+        application_id=change.instance.pk,
         from_status=change.from_state,
         to_status=change.to_state,
         actor=change.by,

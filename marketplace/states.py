@@ -109,7 +109,7 @@ def machine_for(model: type[models.Model]) -> StateMachine:
 
 
 def _label(model: type[models.Model], field: str, state: str) -> str:
-    choices = dict(model._meta.get_field(field).choices or ())
+    choices = dict(getattr(model._meta.get_field(field), "choices", None) or ())
     return str(choices.get(state, state)).lower()
 
 

@@ -62,6 +62,7 @@ def package_session_transfer(booking: Booking) -> None:
     Call holding the booking's lock; locks the package purchase next (booking → package
     purchase → transfer), under which the session's sequence is counted.
     """
+    assert booking.package_purchase_id is not None
     purchase = PackagePurchase.objects.select_for_update().get(pk=booking.package_purchase_id)
     transfers.transfer_record(
         booking_id=booking.pk,

@@ -237,7 +237,7 @@ class Payout(models.Model):
 
 def _record_account_change(change: states.Change) -> None:
     AccountStateChange.objects.create(
-        account=change.instance,
+        account_id=change.instance.pk,
         from_state=change.from_state,
         to_state=change.to_state,
         source=change.source,
