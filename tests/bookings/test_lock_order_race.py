@@ -95,8 +95,10 @@ def test_webhook_sweeper_and_cancel_on_one_coach_never_deadlock(sandbox, setting
     # locked the payment before the booking (as in Saleor's ``before_after`` races).
     cancel_pending = charges.payment_cancel_pending
     linger = {"seconds": 0.0}
+    booking_locked_by_sweeper = threading.Event()
 
     def lingering_cancel_pending(**kwargs):
+        booking_locked_by_sweeper.set()
         time.sleep(linger["seconds"])
         return cancel_pending(**kwargs)
 
@@ -122,13 +124,21 @@ def test_webhook_sweeper_and_cancel_on_one_coach_never_deadlock(sandbox, setting
             finally:
                 connections.close_all()
 
+        booking_locked_by_sweeper.clear()
+
         def sweep():
             if not sweeper_first:
                 time.sleep(0.4)
             return holds.bookings_expire_stale_holds()
 
+        def webhook():
+            if sweeper_first:
+                # arrive while the sweeper holds the booking and has not yet locked the payment
+                assert booking_locked_by_sweeper.wait(timeout=10)
+            return webhooks.webhook_event_process(event_id=event_id)
+
         steps = [
-            lambda: webhooks.webhook_event_process(event_id=event_id),
+            webhook,
             sweep,
             lambda: cancellation.booking_cancel(booking=confirmed, by=confirmed.client),
         ]
