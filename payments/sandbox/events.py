@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -88,9 +89,7 @@ def record(
             event_id=event["id"], event_type=event_type, endpoint=endpoint
         )
         if not paused:
-            from payments.sandbox.tasks import deliver_webhook
-
-            enqueue(deliver_webhook, delivery.pk)
+            enqueue("stripe_sandbox.deliver_webhook", delivery.pk)
     return event
 
 
@@ -179,9 +178,7 @@ def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = Tru
                 wait = BACKOFF_SECONDS[min(delivery.attempts - 1, len(BACKOFF_SECONDS) - 1)]
                 delivery.next_attempt_at = timezone.now() + timedelta(seconds=wait)
                 if schedule_retry and not _eager():
-                    from payments.sandbox.tasks import deliver_webhook
-
-                    enqueue(deliver_webhook, delivery.pk, countdown=wait)
+                    enqueue("stripe_sandbox.deliver_webhook", delivery.pk, countdown=wait)
         delivery.save()
         logger.info(
             "webhook %s %s -> %s: %s (attempt %s)",
@@ -197,9 +194,7 @@ def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = Tru
 def _eager() -> bool:
     # An eager Celery (the pytest process) would run a countdown retry at once and recurse;
     # there the retries are made by ``controls.deliver_pending_events``/``advance_clock``.
-    from marketplace.celery import app
-
-    return bool(app.conf.task_always_eager)
+    return bool(current_app.conf.task_always_eager)
 
 
 LOST_AFTER = timedelta(minutes=5)
