@@ -8,9 +8,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Package
-from coaches import services as coaches_services
 from coaches.demo import DEMO_COACHES
 from coaches.models import CoachProfile
+from coaches.services import reviews
 from marketplace.models import User
 
 DEMO_PACKAGE_COACHES = 3
@@ -77,4 +77,4 @@ def seed_demo_reviews() -> None:
                 status=BookingStatus.COMPLETED,
                 client_time_zone=client.time_zone,
             )
-            coaches_services.review_create(booking=booking, client=client, rating=rating, text=text)
+            reviews.review_create(booking=booking, client=client, rating=rating, text=text)

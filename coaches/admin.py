@@ -18,7 +18,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from coaches import services
 from coaches.models import (
     ApplicationDecision,
     ApplicationStatus,
@@ -29,6 +28,7 @@ from coaches.models import (
     SessionType,
     Specialization,
 )
+from coaches.services import applications, reviews, search_index
 from marketplace.errors import DomainError
 from marketplace.models import User
 
@@ -181,7 +181,7 @@ class CoachApplicationAdmin(admin.ModelAdmin):
         approved = failed = 0
         for application in queryset:
             try:
-                services.application_approve(application=application, by=_staff(request))
+                applications.application_approve(application=application, by=_staff(request))
                 approved += 1
             except DomainError as error:
                 failed += 1
@@ -198,7 +198,7 @@ class CoachApplicationAdmin(admin.ModelAdmin):
             rejected = 0
             for application in queryset:
                 try:
-                    services.application_reject(
+                    applications.application_reject(
                         application=application,
                         by=_staff(request),
                         reason=form.cleaned_data["reason"],
@@ -243,9 +243,9 @@ class CoachApplicationAdmin(admin.ModelAdmin):
         if request.method == "POST" and (decision == "approve" or form.is_valid()):
             try:
                 if decision == "approve":
-                    services.application_approve(application=application, by=_staff(request))
+                    applications.application_approve(application=application, by=_staff(request))
                 else:
-                    services.application_reject(
+                    applications.application_reject(
                         application=application,
                         by=_staff(request),
                         reason=form.cleaned_data["reason"],
@@ -297,7 +297,7 @@ class SpecializationAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
         super().save_related(request, form, formsets, change)
         if change:
-            services.coach_search_vectors_refresh(
+            search_index.coach_search_vectors_refresh(
                 coach_ids=form.instance.coaches.values_list("pk", flat=True)
             )
 
@@ -378,7 +378,7 @@ class ReviewAdmin(admin.ModelAdmin):
     @admin.action(description="Hide selected reviews")
     def hide_selected(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
         for review in queryset:
-            services.review_set_hidden(
+            reviews.review_set_hidden(
                 review=review, hidden=True, by=_staff(request), reason="Hidden by staff"
             )
         self.message_user(request, f"Hid {queryset.count()} review(s).", messages.SUCCESS)
@@ -386,5 +386,5 @@ class ReviewAdmin(admin.ModelAdmin):
     @admin.action(description="Show selected reviews again")
     def show_selected(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
         for review in queryset:
-            services.review_set_hidden(review=review, hidden=False, by=_staff(request))
+            reviews.review_set_hidden(review=review, hidden=False, by=_staff(request))
         self.message_user(request, f"Showed {queryset.count()} review(s).", messages.SUCCESS)

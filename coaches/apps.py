@@ -5,7 +5,8 @@ class CoachesConfig(AppConfig):
     name = "coaches"
 
     def ready(self) -> None:
-        from coaches import selectors, services
+        from coaches import selectors
+        from coaches.services import profiles
         from payments.services.accounts import AccountHolder, account_holder_register
 
         # payments, a layer below, asks for the coach's public page for their Stripe account
@@ -13,7 +14,7 @@ class CoachesConfig(AppConfig):
         account_holder_register(
             AccountHolder(
                 public_url=lambda user: selectors.coach_public_url(user) or "",
-                charges_enabled_changed=lambda user, enabled: services.coach_set_charges_enabled(
+                charges_enabled_changed=lambda user, enabled: profiles.coach_set_charges_enabled(
                     coach=user, enabled=enabled
                 ),
             )

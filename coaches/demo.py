@@ -10,7 +10,6 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from coaches import services
 from coaches.models import (
     ApplicationStatus,
     AvailabilityRule,
@@ -21,6 +20,7 @@ from coaches.models import (
     SessionType,
     Specialization,
 )
+from coaches.services import applications, availability, profiles, search_index, session_types
 from marketplace.demo import demo_user
 from marketplace.models import Role, User
 
@@ -225,7 +225,7 @@ def seed_demo_coaches() -> list[User]:
             user = demo_user(
                 email=email, first_name=first, last_name=last, role=Role.COACH, time_zone=zone
             )
-            application = services.coach_profile_start(user=user)
+            application = profiles.coach_profile_start(user=user)
             coach = application.coach
             coach.location = zone.split("/")[-1].replace("_", " ")
             coach.country = country
@@ -233,7 +233,7 @@ def seed_demo_coaches() -> list[User]:
             coach.buffer_after_minutes = 15
             coach.minimum_notice_minutes = 12 * 60
             coach.save()
-            services.coach_profile_update(
+            profiles.coach_profile_update(
                 coach=coach,
                 headline=headline,
                 bio=BIO,
@@ -255,21 +255,21 @@ def seed_demo_coaches() -> list[User]:
                 certified_on=timezone.now().date() - timedelta(days=400 + 90 * index),
                 years_experience=3 + index,
                 services="One-to-one coaching by video.",
-                completed_steps=list(services.APPLICATION_STEPS),
+                completed_steps=list(applications.APPLICATION_STEPS),
             )
             if not SessionType.objects.filter(coach=coach).exists():
                 for name, minutes, price in sessions:
-                    services.session_type_create(
+                    session_types.session_type_create(
                         coach=coach, name=name, duration_minutes=minutes, price=price
                     )
             if not AvailabilityRule.objects.filter(coach=coach).exists():
                 weekdays = range(6) if index % 3 == 0 else range(5)
-                services.availability_rules_replace(
+                availability.availability_rules_replace(
                     coach=coach, weekly={day: hours for day in weekdays}
                 )
             application.refresh_from_db()
             if not application.certificate_file and application.is_editable:
-                services.application_save_step(
+                applications.application_save_step(
                     application=application,
                     step="certification",
                     values={},
@@ -280,13 +280,13 @@ def seed_demo_coaches() -> list[User]:
                 )
                 application.refresh_from_db()
             if application.status == ApplicationStatus.DRAFT:
-                services.application_submit(application=application, by=user)
+                applications.application_submit(application=application, by=user)
                 application.refresh_from_db()
             if application.status == ApplicationStatus.SUBMITTED:
                 staff = User.objects.filter(is_staff=True).order_by("pk").first()
-                services.application_approve(application=application, by=staff or user)
+                applications.application_approve(application=application, by=staff or user)
         users.append(user)
-    services.availability_index_refresh(
+    search_index.availability_index_refresh(
         coach_ids=CoachProfile.objects.filter(user__in=users).values_list("pk", flat=True)
     )
     return users

@@ -68,10 +68,10 @@ class CoachProfile(models.Model):
     specializations = models.ManyToManyField(Specialization, blank=True, related_name="coaches")
     conferencing_url = models.URLField(blank=True)
 
-    # Set by the verification of the coach's application (coaches.services).
+    # Set by the verification of the coach's application (coaches.services.applications).
     is_approved = models.BooleanField(default=False, db_index=True)
     # Driven by the Stripe Connect account's state (payments calls
-    # coaches.services.coach_set_charges_enabled).
+    # coaches.services.profiles.coach_set_charges_enabled).
     can_take_charges = models.BooleanField(default=False, db_index=True)
 
     # The platform fee for this coach, when it differs from settings.PLATFORM_FEE_BPS.
@@ -85,7 +85,7 @@ class CoachProfile(models.Model):
     booking_horizon_days = models.PositiveIntegerField(default=60)
     max_sessions_per_day = models.PositiveIntegerField(null=True, blank=True)
 
-    # Kept consistent with the visible reviews by coaches.services.
+    # Kept consistent with the visible reviews by coaches.services.reviews.
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     rating_count = models.PositiveIntegerField(default=0)
     # Lowest active session price, in the coach's currency, for filtering and sorting.
@@ -219,7 +219,7 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-# Allowed moves of an application; coaches.services performs each one.
+# Allowed moves of an application; coaches.services.applications performs each one.
 APPLICATION_TRANSITIONS: dict[str, frozenset[str]] = {
     ApplicationStatus.DRAFT: frozenset({ApplicationStatus.SUBMITTED}),
     ApplicationStatus.SUBMITTED: frozenset(
@@ -430,11 +430,11 @@ class TimeOff(models.Model):
 class FreeWindow(models.Model):
     """Search's availability index: merged stretches of bookable time per coach.
 
-    Rebuilt from the live slot computation (``coaches.services.availability_index_refresh``)
-    whenever the coach edits availability and by a Celery beat task every few minutes, so
-    the search filters "free within N days", "free in this window" and the "soonest" sort
-    are single indexed SQL queries. The profile page and the slots API never read it; they
-    compute slots live.
+    Rebuilt from the live slot computation
+    (``coaches.services.search_index.availability_index_refresh``) whenever the coach edits
+    availability and by a Celery beat task every few minutes, so the search filters "free
+    within N days", "free in this window" and the "soonest" sort are single indexed SQL
+    queries. The profile page and the slots API never read it; they compute slots live.
     """
 
     coach = models.ForeignKey(CoachProfile, on_delete=models.CASCADE, related_name="free_windows")

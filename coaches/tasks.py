@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from coaches import services
 from coaches.models import CoachProfile
+from coaches.services import search_index
 from marketplace.queue import enqueue
 
 BATCH = 500
@@ -30,7 +30,7 @@ def refresh_availability_index() -> int:
 )
 def refresh_availability_index_batch(coach_ids: list[int]) -> int:
     """Rebuild the availability index of these coaches; returns the windows written."""
-    return services.availability_index_refresh(coach_ids=coach_ids)
+    return search_index.availability_index_refresh(coach_ids=coach_ids)
 
 
 @shared_task(
@@ -41,4 +41,4 @@ def refresh_availability_index_batch(coach_ids: list[int]) -> int:
 )
 def refresh_coach_availability(coach_id: int) -> int:
     """Rebuild one coach's availability index (e.g. after a booking was held or freed)."""
-    return services.availability_index_refresh(coach_ids=[coach_id])
+    return search_index.availability_index_refresh(coach_ids=[coach_id])

@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from coaches import selectors, services
+from coaches import selectors
 from coaches.forms import (
     LANGUAGE_NAMES,
     TIME_ZONE_DATALIST,
@@ -45,6 +45,8 @@ from coaches.models import (
 )
 from coaches.pagination import CachedCountPaginator
 from coaches.providers import booking_reader
+from coaches.services import applications, profiles, reviews, session_types
+from coaches.services import availability as availability_services
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
 
@@ -204,7 +206,7 @@ def photo(request: HttpRequest, slug: str) -> FileResponse:
 
 def _own_application(request: HttpRequest) -> CoachApplication:
     try:
-        return services.coach_profile_start(user=_user(request))
+        return profiles.coach_profile_start(user=_user(request))
     except DomainError as error:
         raise Http404(error.message) from error
 
@@ -231,7 +233,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             :10
         ],
         "reply_form": ReviewReplyForm(),
-        "missing": services.application_missing(application),
+        "missing": applications.application_missing(application),
     }
     return render(request, "coaches/dashboard.html", context)
 
@@ -244,7 +246,11 @@ def application(request: HttpRequest, step: str | None = None) -> HttpResponse:
     current = _own_application(request)
     if step is None:
         next_step = next(
-            (name for name in services.APPLICATION_STEPS if name not in current.completed_steps),
+            (
+                name
+                for name in applications.APPLICATION_STEPS
+                if name not in current.completed_steps
+            ),
             "review",
         )
         return redirect("coaches:application_step", step=next_step)
@@ -278,7 +284,7 @@ def application(request: HttpRequest, step: str | None = None) -> HttpResponse:
                 _user(request).time_zone = values["time_zone"]
                 _user(request).save(update_fields=["time_zone"])
             try:
-                services.application_save_step(
+                applications.application_save_step(
                     application=current,
                     step=step,
                     values=values,
@@ -345,7 +351,7 @@ def _step_initial(step: str, application: CoachApplication) -> dict[str, Any]:
 def _application_review(request: HttpRequest, application: CoachApplication) -> HttpResponse:
     if request.method == "POST":
         try:
-            services.application_submit(application=application, by=_user(request))
+            applications.application_submit(application=application, by=_user(request))
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -360,7 +366,7 @@ def _application_review(request: HttpRequest, application: CoachApplication) -> 
             "step": "review",
             "steps": STEP_TITLES,
             "step_title": STEP_TITLES["review"],
-            "missing": services.application_missing(application),
+            "missing": applications.application_missing(application),
             "specializations": application.coach.specializations.all(),
             "languages": [LANGUAGE_NAMES.get(code, code) for code in application.coach.languages],
         },
@@ -374,7 +380,7 @@ def session_type_add(request: HttpRequest) -> HttpResponse:
     coach = application.coach
     form = SessionTypeForm(request.POST, currency=coach.currency)
     if form.is_valid():
-        services.session_type_create(coach=coach, **form.cleaned_data)
+        session_types.session_type_create(coach=coach, **form.cleaned_data)
         messages.success(request, "Session type added.")
     else:
         errors = "; ".join(
@@ -392,7 +398,7 @@ def session_type_add(request: HttpRequest) -> HttpResponse:
 def session_type_remove(request: HttpRequest, pk: int) -> HttpResponse:
     application = _own_application(request)
     session_type = get_object_or_404(SessionType, pk=pk, coach=application.coach)
-    services.session_type_deactivate(session_type=session_type)
+    session_types.session_type_deactivate(session_type=session_type)
     messages.success(request, f"“{session_type.name}” is no longer offered.")
     return redirect(request.POST.get("next") or "coaches:dashboard")
 
@@ -425,36 +431,44 @@ def availability(request: HttpRequest) -> HttpResponse:
         if action == "grid":
             grid = WeeklyGridForm(request.POST)
             if grid.is_valid():
-                services.availability_rules_replace(coach=coach, weekly=dict(grid.weekly))
+                availability_services.availability_rules_replace(
+                    coach=coach, weekly=dict(grid.weekly)
+                )
                 messages.success(request, "Weekly hours saved.")
                 return redirect("coaches:availability")
         elif action == "settings":
             settings_form = AvailabilitySettingsForm(request.POST)
             if settings_form.is_valid():
-                services.availability_settings_update(coach=coach, **settings_form.cleaned_data)
+                availability_services.availability_settings_update(
+                    coach=coach, **settings_form.cleaned_data
+                )
                 messages.success(request, "Booking rules saved.")
                 return redirect("coaches:availability")
         elif action == "time_off":
             time_off_form = TimeOffForm(request.POST, time_zone=coach.time_zone)
             if time_off_form.is_valid():
-                services.time_off_add(coach=coach, **time_off_form.cleaned_data)
+                availability_services.time_off_add(coach=coach, **time_off_form.cleaned_data)
                 messages.success(request, "Time off added.")
                 return redirect("coaches:availability")
         elif action == "extra":
             extra_form = ExtraHoursForm(request.POST)
             if extra_form.is_valid():
                 data = extra_form.cleaned_data
-                services.extra_hours_add(
+                availability_services.extra_hours_add(
                     coach=coach, day=data["date"], start=data["start_time"], end=data["end_time"]
                 )
                 messages.success(request, "Extra hours added.")
                 return redirect("coaches:availability")
         elif action == "remove_time_off":
-            services.time_off_remove(coach=coach, time_off_id=_int(request.POST.get("id")))
+            availability_services.time_off_remove(
+                coach=coach, time_off_id=_int(request.POST.get("id"))
+            )
             messages.success(request, "Time off removed.")
             return redirect("coaches:availability")
         elif action == "remove_extra":
-            services.extra_hours_remove(coach=coach, extra_hours_id=_int(request.POST.get("id")))
+            availability_services.extra_hours_remove(
+                coach=coach, extra_hours_id=_int(request.POST.get("id"))
+            )
             messages.success(request, "Extra hours removed.")
             return redirect("coaches:availability")
         else:
@@ -530,7 +544,7 @@ def review_create(request: HttpRequest, booking_id: int) -> HttpResponse:
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.review_create(booking=booking, client=_user(request), **form.cleaned_data)
+            reviews.review_create(booking=booking, client=_user(request), **form.cleaned_data)
         except DomainError as error:
             form.add_error(None, error.message)
         else:
@@ -556,7 +570,7 @@ def review_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReviewReplyForm(request.POST)
     if form.is_valid():
         try:
-            services.review_reply(review=review, by=_user(request), text=form.cleaned_data["text"])
+            reviews.review_reply(review=review, by=_user(request), text=form.cleaned_data["text"])
         except DomainError as error:
             messages.error(request, error.message)
         else:

@@ -29,9 +29,9 @@ from bookings.models import (
     PackagePurchaseStatus,
 )
 from bookings.selectors import coach_fee_split, package_sessions_used
-from coaches import services as coach_services
 from coaches.models import CoachProfile, SessionType
 from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
+from coaches.services import search_index
 from marketplace import states
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from marketplace.models import User
@@ -85,7 +85,7 @@ def booking_transition(
         booking, to_status, by=by, source=source, note=note, changes=changes, locked=True
     )
     if moved and to_status in _CHANGES_SEARCH_AVAILABILITY:
-        coach_services.availability_index_refresh_later(coach_id=booking.coach_id)
+        search_index.availability_index_refresh_later(coach_id=booking.coach_id)
     return moved
 
 

@@ -84,13 +84,13 @@ from django.test import Client  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
 from bookings.models import Booking, BookingStatus  # noqa: E402
-from coaches import services  # noqa: E402
 from coaches.models import (  # noqa: E402
     AvailabilityRule,
     CoachProfile,
     SessionType,
     Specialization,
 )
+from coaches.services import search_index  # noqa: E402
 from marketplace.models import Role, User  # noqa: E402
 
 WORDS = [
@@ -285,9 +285,9 @@ def seed() -> dict[str, int]:
                    WHERE s.coach_id = p.id AND p.slug LIKE 'bench-%%'"""
             )
         ids = [profile.pk for profile in profiles]
-        services.coach_search_vectors_refresh(coach_ids=ids)
+        search_index.coach_search_vectors_refresh(coach_ids=ids)
     for offset in range(0, len(ids), 500):
-        services.availability_index_refresh(coach_ids=ids[offset : offset + 500])
+        search_index.availability_index_refresh(coach_ids=ids[offset : offset + 500])
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return {

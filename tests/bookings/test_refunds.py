@@ -242,10 +242,10 @@ def _indexed_free(booking) -> bool:
 def test_search_availability_follows_confirmation_and_cancellation(
     paid_coach, sandbox, django_capture_on_commit_callbacks
 ):
-    from coaches import services as coach_services
+    from coaches.services import search_index
 
     _coach, session_type = paid_coach
-    coach_services.availability_index_refresh(coach_ids=[session_type.coach_id])
+    search_index.availability_index_refresh(coach_ids=[session_type.coach_id])
     with django_capture_on_commit_callbacks(execute=True):
         booking, payment = book(UserFactory(), session_type)
     assert _indexed_free(booking)  # a hold is left to the periodic rebuild

@@ -85,11 +85,11 @@ def complete_application(*, coach: CoachProfile | None = None, **coach_fields) -
     """An unapproved coach whose application has every step saved (a draft ready to submit)."""
     from django.core.files.base import ContentFile
 
-    from coaches import services
+    from coaches.services import applications, session_types
 
     coach = coach or CoachProfileFactory(is_approved=False, **coach_fields)
     application = CoachApplication.objects.create(coach=coach, full_name=str(coach))
-    services.application_save_step(
+    applications.application_save_step(
         application=application,
         step="personal",
         values={
@@ -99,7 +99,7 @@ def complete_application(*, coach: CoachProfile | None = None, **coach_fields) -
             "time_zone": "Europe/Zurich",
         },
     )
-    services.application_save_step(
+    applications.application_save_step(
         application=application,
         step="certification",
         values={
@@ -110,13 +110,13 @@ def complete_application(*, coach: CoachProfile | None = None, **coach_fields) -
         },
         certificate=(ContentFile(PDF_BYTES, name="certificate.pdf"), "application/pdf"),
     )
-    services.application_save_step(
+    applications.application_save_step(
         application=application,
         step="experience",
         values={"years_experience": 6, "other_certifications": ""},
         specializations=list(Specialization.objects.filter(slug="career")),
     )
-    services.application_save_step(
+    applications.application_save_step(
         application=application,
         step="business",
         values={
@@ -127,6 +127,6 @@ def complete_application(*, coach: CoachProfile | None = None, **coach_fields) -
             "currency": "chf",
         },
     )
-    services.session_type_create(coach=coach, name="Session", duration_minutes=60, price=15000)
+    session_types.session_type_create(coach=coach, name="Session", duration_minutes=60, price=15000)
     application.refresh_from_db()
     return application

@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from coaches import services
 from coaches.models import ApplicationStatus, CoachProfile
+from coaches.services import applications
 from tests.coaches.factories import complete_application
 from tests.factories import UserFactory
 
@@ -22,7 +22,7 @@ def staff_client(client):
 
 def submitted():
     application = complete_application()
-    return services.application_submit(application=application, by=application.coach.user)
+    return applications.application_submit(application=application, by=application.coach.user)
 
 
 def test_the_queue_filters_searches_and_previews(staff_client):
@@ -42,27 +42,25 @@ def test_the_queue_filters_searches_and_previews(staff_client):
 
 
 def test_bulk_approve_mails_each_coach(staff_client, django_capture_on_commit_callbacks):
-    applications = [submitted(), submitted()]
+    selected = [submitted(), submitted()]
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             reverse("admin:coaches_coachapplication_changelist"),
-            {"action": "approve_selected", "_selected_action": [a.pk for a in applications]},
+            {"action": "approve_selected", "_selected_action": [a.pk for a in selected]},
         )
     assert response.status_code == 302
-    for application in applications:
+    for application in selected:
         application.refresh_from_db()
         assert application.status == ApplicationStatus.APPROVED
         assert CoachProfile.objects.get(pk=application.coach_id).is_approved
     approved_mails = [m for m in mail.outbox if "verified coach" in m.subject]
-    assert sorted(m.to[0] for m in approved_mails) == sorted(
-        a.coach.user.email for a in applications
-    )
+    assert sorted(m.to[0] for m in approved_mails) == sorted(a.coach.user.email for a in selected)
 
 
 def test_bulk_reject_asks_for_a_reason_first(staff_client, django_capture_on_commit_callbacks):
-    applications = [submitted(), submitted()]
+    selected = [submitted(), submitted()]
     url = reverse("admin:coaches_coachapplication_changelist")
-    ids = [a.pk for a in applications]
+    ids = [a.pk for a in selected]
     page = staff_client.post(url, {"action": "reject_selected", "_selected_action": ids})
     assert page.status_code == 200
     assert "Reason (sent to the coach)" in page.content.decode()
@@ -70,9 +68,9 @@ def test_bulk_reject_asks_for_a_reason_first(staff_client, django_capture_on_com
     staff_client.post(
         url, {"action": "reject_selected", "_selected_action": ids, "apply": "1", "reason": ""}
     )
-    for application in applications:
+    for application in selected:
         application.refresh_from_db()
-    assert {a.status for a in applications} == {ApplicationStatus.SUBMITTED}
+    assert {a.status for a in selected} == {ApplicationStatus.SUBMITTED}
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(
             url,
@@ -83,7 +81,7 @@ def test_bulk_reject_asks_for_a_reason_first(staff_client, django_capture_on_com
                 "reason": "Number does not match",
             },
         )
-    for application in applications:
+    for application in selected:
         application.refresh_from_db()
         assert application.status == ApplicationStatus.REJECTED
         assert application.rejection_reason == "Number does not match"
@@ -97,7 +95,7 @@ def test_single_decisions_from_the_application_page(staff_client):
     staff_client.post(reject_url, {"reason": "Expired certificate"})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
-    services.application_submit(application=application, by=application.coach.user)
+    applications.application_submit(application=application, by=application.coach.user)
     staff_client.post(
         reverse("admin:coaches_coachapplication_decide", args=[application.pk, "approve"])
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from coaches import services
+from coaches.services import search_index, session_types
 from tests.coaches.factories import CoachProfileFactory, SessionTypeFactory, weekly_hours
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +23,12 @@ def coach():
         booking_horizon_days=3650,
     )
     weekly_hours(coach, time(9), time(11))
-    services.coach_search_vectors_refresh(coach_ids=[coach.pk])
+    search_index.coach_search_vectors_refresh(coach_ids=[coach.pk])
     return coach
 
 
 def test_anonymous_list_and_detail(client, coach):
-    session_type = services.session_type_create(
+    session_type = session_types.session_type_create(
         coach=coach, name="Hour", duration_minutes=60, price=9900
     )
     listing = client.get("/api/coaches/?q=leadership").json()

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from bookings.demo import seed_demo_reviews
 from bookings.models import BookingStatus
-from coaches import services
 from coaches.demo import seed_demo_coaches
 from coaches.models import CoachProfile, Review
+from coaches.services import reviews
 from marketplace.demo import seed_demo_users
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from tests.bookings.factories import BookingFactory
@@ -32,13 +32,13 @@ def completed_booking(**fields):
 
 def test_a_client_reviews_a_completed_booking_once_and_the_average_follows():
     booking = completed_booking()
-    services.review_create(booking=booking, client=booking.client, rating=4, text="Good")
+    reviews.review_create(booking=booking, client=booking.client, rating=4, text="Good")
     second = completed_booking(session_type=booking.session_type)
-    services.review_create(booking=second, client=second.client, rating=5, text="")
+    reviews.review_create(booking=second, client=second.client, rating=5, text="")
     coach = CoachProfile.objects.get(pk=booking.coach_id)
     assert (coach.rating_average, coach.rating_count) == (Decimal("4.50"), 2)
     with pytest.raises(Conflict):
-        services.review_create(booking=booking, client=booking.client, rating=1, text="again")
+        reviews.review_create(booking=booking, client=booking.client, rating=1, text="again")
     assert Review.objects.count() == 2
 
 
@@ -50,12 +50,12 @@ def test_only_completed_bookings_can_be_reviewed(status):
     booking.status = status
     booking.save()
     with pytest.raises(DomainError, match="taken place"):
-        services.review_create(booking=booking, client=booking.client, rating=5, text="")
+        reviews.review_create(booking=booking, client=booking.client, rating=5, text="")
 
 
 def test_the_review_window_closes_14_days_after_the_session():
     booking = completed_booking()
-    services.review_create(
+    reviews.review_create(
         booking=booking,
         client=booking.client,
         rating=5,
@@ -66,7 +66,7 @@ def test_the_review_window_closes_14_days_after_the_session():
         session_type=booking.session_type, starts_at=booking.starts_at + timedelta(hours=3)
     )
     with pytest.raises(DomainError, match="14 days"):
-        services.review_create(
+        reviews.review_create(
             booking=late,
             client=late.client,
             rating=5,
@@ -78,26 +78,26 @@ def test_the_review_window_closes_14_days_after_the_session():
 def test_only_the_bookings_client_can_review():
     booking = completed_booking()
     with pytest.raises(NotAllowed):
-        services.review_create(booking=booking, client=UserFactory(), rating=5, text="")
+        reviews.review_create(booking=booking, client=UserFactory(), rating=5, text="")
 
 
 def test_the_coach_answers_once_and_nobody_else_can():
     booking = completed_booking()
-    review = services.review_create(booking=booking, client=booking.client, rating=3, text="Ok")
+    review = reviews.review_create(booking=booking, client=booking.client, rating=3, text="Ok")
     with pytest.raises(NotAllowed):
-        services.review_reply(review=review, by=booking.client, text="Me too")
-    services.review_reply(review=review, by=booking.coach.user, text="Thanks!")
+        reviews.review_reply(review=review, by=booking.client, text="Me too")
+    reviews.review_reply(review=review, by=booking.coach.user, text="Thanks!")
     with pytest.raises(Conflict):
-        services.review_reply(review=review, by=booking.coach.user, text="Again")
+        reviews.review_reply(review=review, by=booking.coach.user, text="Again")
     review.refresh_from_db()
     assert review.coach_reply == "Thanks!"
 
 
 def test_hiding_a_review_in_admin_keeps_the_average_consistent(client):
     booking = completed_booking()
-    low = services.review_create(booking=booking, client=booking.client, rating=1, text="Spam")
+    low = reviews.review_create(booking=booking, client=booking.client, rating=1, text="Spam")
     other = completed_booking(session_type=booking.session_type)
-    services.review_create(booking=other, client=other.client, rating=5, text="Great")
+    reviews.review_create(booking=other, client=other.client, rating=5, text="Great")
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
     # when: staff hide the 1-star review with the admin action
@@ -147,8 +147,8 @@ def test_the_demo_reviews_are_of_completed_sessions_and_seeding_twice_adds_none(
     seed_demo_reviews()
     seed_demo_reviews()
     # then: a few reviews of past, completed sessions, counted in the coaches' averages
-    reviews = list(Review.objects.select_related("booking", "coach"))
-    assert reviews
-    assert {review.booking.status for review in reviews} == {BookingStatus.COMPLETED}
-    assert all(review.booking.ends_at < timezone.now() for review in reviews)
-    assert len(reviews) == sum(coach.rating_count for coach in {r.coach for r in reviews})
+    demo_reviews = list(Review.objects.select_related("booking", "coach"))
+    assert demo_reviews
+    assert {review.booking.status for review in demo_reviews} == {BookingStatus.COMPLETED}
+    assert all(review.booking.ends_at < timezone.now() for review in demo_reviews)
+    assert len(demo_reviews) == sum(coach.rating_count for coach in {r.coach for r in demo_reviews})

@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coaches import services
 from coaches.models import CoachProfile, Specialization
 from coaches.selectors import CoachSearch, SearchSort, coach_search
+from coaches.services import search_index, session_types
 from tests.coaches.factories import CoachProfileFactory
 from tests.factories import CoachUserFactory
 
@@ -45,8 +45,10 @@ def make_coach(
     )
     coach.specializations.set(Specialization.objects.filter(slug__in=specializations))
     if price is not None:
-        services.session_type_create(coach=coach, name="Session", duration_minutes=60, price=price)
-    services.coach_search_vectors_refresh(coach_ids=[coach.pk])
+        session_types.session_type_create(
+            coach=coach, name="Session", duration_minutes=60, price=price
+        )
+    search_index.coach_search_vectors_refresh(coach_ids=[coach.pk])
     if next_available_at is not None:
         CoachProfile.objects.filter(pk=coach.pk).update(next_available_at=next_available_at)
     return coach
@@ -108,7 +110,7 @@ def indexed_coach(first: str, *, weekdays, start=time(9), end=time(12), **fields
     coach = make_coach(first, time_zone="UTC", minimum_notice_minutes=0, **fields)
     for weekday in weekdays:
         coach.availability_rules.create(weekday=weekday, start_time=start, end_time=end)
-    services.availability_index_refresh(coach_ids=[coach.pk], now=NOW)
+    search_index.availability_index_refresh(coach_ids=[coach.pk], now=NOW)
     return coach
 
 

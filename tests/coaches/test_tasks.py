@@ -43,7 +43,7 @@ def test_the_beat_task_rebuilds_the_index_of_every_public_coach_in_batches(
 def test_enabling_charges_indexes_the_coachs_availability_after_commit(
     django_capture_on_commit_callbacks,
 ):
-    from coaches.services import coach_set_charges_enabled
+    from coaches.services.profiles import coach_set_charges_enabled
 
     coach = CoachProfileFactory(time_zone="UTC", minimum_notice_minutes=0, can_take_charges=False)
     weekly_hours(coach, time(9), time(17))

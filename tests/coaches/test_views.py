@@ -10,7 +10,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from coaches import services
 from coaches.models import (
     ApplicationStatus,
     AvailabilityRule,
@@ -18,6 +17,7 @@ from coaches.models import (
     ExtraHours,
     TimeOff,
 )
+from coaches.services import applications, search_index
 from tests.coaches.factories import (
     PDF_BYTES,
     CoachProfileFactory,
@@ -206,8 +206,8 @@ def test_clients_cannot_open_the_coach_pages(client):
 
 def test_the_dashboard_shows_status_and_rejection_reason(client):
     application = complete_application()
-    services.application_submit(application=application, by=application.coach.user)
-    services.application_reject(
+    applications.application_submit(application=application, by=application.coach.user)
+    applications.application_reject(
         application=application, by=UserFactory(is_staff=True), reason="Blurry scan"
     )
     client.force_login(application.coach.user)
@@ -233,10 +233,10 @@ def test_an_unapproved_coach_never_appears_in_pages_search_or_api(client):
     hidden.can_take_charges = True
     hidden.save()
     SessionTypeFactory(coach=hidden)
-    services.coach_search_vectors_refresh(coach_ids=[hidden.pk])
+    search_index.coach_search_vectors_refresh(coach_ids=[hidden.pk])
     visible = CoachProfileFactory(bio="Career coaching for engineers")
     SessionTypeFactory(coach=visible)
-    services.coach_search_vectors_refresh(coach_ids=[visible.pk])
+    search_index.coach_search_vectors_refresh(coach_ids=[visible.pk])
     assert client.get(reverse("coaches:profile", args=[hidden.slug])).status_code == 404
     assert client.get(reverse("coaches:profile_slots", args=[hidden.slug])).status_code == 404
     for query in ("", "?q=career", "?q=Nora"):
@@ -309,8 +309,8 @@ def test_the_profile_slots_partial_changes_zone(client, public_coach):
 
 def test_the_profile_shows_the_verified_badge_naming_the_certification(client):
     application = complete_application()
-    services.application_submit(application=application, by=application.coach.user)
-    services.application_approve(application=application, by=UserFactory(is_staff=True))
+    applications.application_submit(application=application, by=application.coach.user)
+    applications.application_approve(application=application, by=UserFactory(is_staff=True))
     page = client.get(reverse("coaches:profile", args=[application.coach.slug])).content.decode()
     assert "Verified" in page
     assert "Professional coach, certified by iPEC" in page

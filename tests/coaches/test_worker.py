@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from coaches import services
 from coaches.demo import ensure_managed_lists
+from coaches.services import applications
 from marketplace.models import SentMail
 from tests.coaches.factories import complete_application
 from tests.conftest import wait_for
@@ -19,15 +19,17 @@ def test_the_approval_mail_is_sent_by_the_worker_after_commit(celery_worker):
     # given: a submitted application (committed: the worker reads the same database)
     ensure_managed_lists()
     application = complete_application()
-    application = services.application_submit(application=application, by=application.coach.user)
+    application = applications.application_submit(
+        application=application, by=application.coach.user
+    )
     wait_for(lambda: SentMail.objects.filter(subject__contains="received").exists())
     staff = UserFactory(is_staff=True)
     # when: staff approve, but the transaction is rolled back
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.application_approve(application=application, by=staff)
+        applications.application_approve(application=application, by=staff)
         raise RuntimeError("rolled back")
     # and then approve for real
-    services.application_approve(application=application, by=staff)
+    applications.application_approve(application=application, by=staff)
     # then: exactly one approval mail, sent by the worker
     sent = wait_for(lambda: SentMail.objects.filter(subject__contains="verified coach").first())
     assert sent.to == application.coach.user.email

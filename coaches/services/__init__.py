@@ -1,0 +1,12 @@
+"""Coaches' services, one module per action family (as Zulip's ``zerver/actions/``):
+
+- ``profiles``: a coach's profile, started with the application, its public fields, whether
+  the coach's Stripe account can take charges;
+- ``applications``: the application's steps, submission, staff approval and rejection;
+- ``session_types``: what the coach sells, and the profile's lowest price;
+- ``availability``: weekly hours, booking rules, time off and extra hours;
+- ``search_index``: search's full-text document and availability index;
+- ``reviews``: clients' reviews, the coach's reply, staff hiding, the coach's rating.
+
+Import the module you need: ``from coaches.services import applications``.
+"""

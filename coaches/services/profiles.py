@@ -1,0 +1,101 @@
+"""A coach's profile: started with the application, its public fields, and whether the
+coach's Stripe account can take charges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from coaches.models import CoachApplication, CoachProfile, Specialization
+from coaches.services.search_index import (
+    availability_index_refresh,
+    availability_index_refresh_later,
+    coach_search_vectors_refresh,
+)
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.models import User
+
+
+def coach_set_charges_enabled(*, coach: User, enabled: bool) -> None:
+    """Record whether the coach's Stripe account can take charges (driven by payments).
+
+    A coach is bookable only when approved and able to take charges, so turning this off
+    makes them unbookable at once; existing bookings stay. A no-op when the user has no
+    coach profile yet.
+    """
+    with transaction.atomic():
+        profile = CoachProfile.objects.select_for_update().filter(user=coach).first()
+        if profile is None or profile.can_take_charges == enabled:
+            return
+        profile.can_take_charges = enabled
+        profile.save(update_fields=["can_take_charges", "updated_at"])
+        if enabled:
+            # Search's "free soon" filters and sort should see the coach at once, not at
+            # the next beat run.
+            availability_index_refresh_later(coach_id=profile.pk)
+
+
+def _unique_slug(user: User) -> str:
+    base = slugify(user.get_full_name() or user.email.split("@")[0])[:100] or "coach"
+    slug, suffix = base, 2
+    while CoachProfile.objects.filter(slug=slug).exists():
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def coach_profile_start(*, user: User) -> CoachApplication:
+    """The coach's profile and application, created (as a draft) on first use.
+
+    Only users who registered as coaches may apply.
+    """
+    if not user.is_coach:
+        raise NotAllowed("Only coach accounts can apply. Sign up as a coach to apply.")
+    with transaction.atomic():
+        profile = CoachProfile.objects.filter(user=user).first()
+        if profile is None:
+            profile = CoachProfile.objects.create(
+                user=user, slug=_unique_slug(user), time_zone=user.time_zone
+            )
+        application, _ = CoachApplication.objects.get_or_create(
+            coach=profile, defaults={"full_name": user.get_full_name()}
+        )
+    return application
+
+
+def coach_profile_update(
+    *,
+    coach: CoachProfile,
+    specializations: Sequence[Specialization] | None = None,
+    **fields: Any,
+) -> CoachProfile:
+    """Change public profile fields (headline, bio, location, time zone, languages, photo,
+    currency, ...) and keep the search document in step."""
+    allowed = {
+        "headline",
+        "bio",
+        "location",
+        "time_zone",
+        "country",
+        "currency",
+        "languages",
+        "photo",
+        "conferencing_url",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise DomainError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(coach, name, value)
+        coach.save()
+        if specializations is not None:
+            coach.specializations.set(specializations)
+        if "currency" in fields:
+            coach.session_types.update(currency=coach.currency)
+        coach_search_vectors_refresh(coach_ids=[coach.pk])
+    if "time_zone" in fields:
+        availability_index_refresh(coach_ids=[coach.pk])
+    return coach
