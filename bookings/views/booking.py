@@ -1,0 +1,181 @@
+"""One booking's page and its actions: cancel, reschedule, complete, no-show, raise an
+issue; the receipt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from bookings import selectors
+from bookings.forms import CancelForm, IssueForm, RescheduleForm
+from bookings.models import Booking, BookingStatus
+from bookings.notifications import local_time
+from bookings.services import after_session, cancellation, rescheduling
+from bookings.views.common import booking_or_404
+from coaches.selectors import available_slots
+from marketplace.errors import DomainError
+from marketplace.money import format_money
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = booking_or_404(request, pk)
+    if booking.status == BookingStatus.RESCHEDULED and hasattr(booking, "rescheduled_to"):
+        return redirect("bookings:detail", pk=booking.rescheduled_to.pk)
+    is_client = booking.client_id == request.user.pk
+    is_coach = booking.coach.user_id == request.user.pk
+    now = timezone.now()
+    context = {
+        "booking": booking,
+        "is_client": is_client,
+        "is_coach": is_coach,
+        "client_when": local_time(booking.starts_at, booking.client_time_zone),
+        "coach_when": local_time(booking.starts_at, booking.coach.time_zone),
+        "payment": selectors.booking_payment(booking),
+        "refund_terms": selectors.refund_terms(booking=booking, now=now)
+        if booking.status == BookingStatus.CONFIRMED
+        else None,
+        "policy": selectors.policy_summary(booking.coach),
+        "can_change": booking.status == BookingStatus.CONFIRMED and booking.starts_at > now,
+        "can_mark": booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now,
+        "can_raise_issue": is_client
+        and booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+        and booking.ends_at <= now
+        and not booking.has_open_issue,
+        "cancel_form": CancelForm(),
+        "issue_form": IssueForm(),
+    }
+    return render(request, "bookings/detail.html", context)
+
+
+def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
+    booking = booking_or_404(request, pk)
+    try:
+        result = action(booking)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("bookings:detail", pk=booking.pk)
+    return redirect("bookings:detail", pk=(result or booking).pk)
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+
+    def action(booking: Booking) -> Booking:
+        cancelled = cancellation.booking_cancel(booking=booking, by=request.user, reason=reason)  # type: ignore[arg-type]
+        messages.success(request, "The session is cancelled.")
+        return cancelled
+
+    return _act(request, pk, action)
+
+
+@login_required
+def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = booking_or_404(request, pk)
+    zone = (
+        booking.client_time_zone
+        if booking.client_id == request.user.pk
+        else booking.coach.time_zone
+    )
+    form = RescheduleForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = rescheduling.booking_reschedule(
+                booking=booking,
+                by=request.user,  # type: ignore[arg-type]
+                starts_at=form.cleaned_data["starts_at"],
+            )
+        except DomainError as failure:
+            error = failure.message
+        else:
+            messages.success(request, "The session is moved.")
+            return redirect("bookings:detail", pk=moved.pk)
+    now = timezone.now()
+    slots = available_slots(
+        coach=booking.coach,
+        session_type=booking.session_type,
+        start=max(now, booking.starts_at - timedelta(days=7)),
+        end=booking.starts_at + timedelta(days=14),
+    )[:40]
+    return render(
+        request,
+        "bookings/reschedule.html",
+        {
+            "booking": booking,
+            "form": form,
+            "error": error,
+            "slots": [
+                {"start": slot.isoformat(), "label": local_time(slot, zone)} for slot in slots
+            ],
+        },
+        status=409 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def complete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        pk,
+        lambda booking: after_session.booking_complete(booking=booking, by=request.user),  # type: ignore[arg-type]
+    )
+
+
+@login_required
+@require_POST
+def no_show(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        pk,
+        lambda booking: after_session.booking_mark_no_show(booking=booking, by=request.user),  # type: ignore[arg-type]
+    )
+
+
+@login_required
+@require_POST
+def raise_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    description = request.POST.get("description", "")
+    return _act(
+        request,
+        pk,
+        lambda booking: after_session.booking_raise_issue(
+            booking=booking,
+            by=request.user,  # type: ignore[arg-type]
+            description=description,
+        ),
+    )
+
+
+@login_required
+def receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = booking_or_404(request, pk)
+    payment = selectors.booking_payment(booking)
+    if payment is None or payment.status in ("pending", "cancelled", "failed"):
+        raise Http404("No receipt for this booking.")
+    refunds = [
+        {"amount": format_money(r.amount, r.currency), "refund": r}
+        for r in payment.refunds.filter(status="succeeded")
+    ]
+    return render(
+        request,
+        "bookings/receipt.html",
+        {
+            "booking": booking,
+            "payment": payment,
+            "total": format_money(payment.amount, payment.currency),
+            "refunded": format_money(payment.refunded_amount, payment.currency),
+            "refunds": refunds,
+            "when": local_time(booking.starts_at, booking.client_time_zone),
+        },
+    )

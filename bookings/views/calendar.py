@@ -1,0 +1,35 @@
+"""Calendar feeds: the personal iCal address and the feed itself."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from bookings import ical, selectors
+from bookings.models import CalendarFeed
+from bookings.services import calendar
+
+
+@login_required
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    rotate = request.method == "POST"
+    feed = calendar.calendar_feed_for(user=request.user, rotate=rotate)  # type: ignore[arg-type]
+    if rotate:
+        messages.success(request, "A new calendar address was made; the old one stopped working.")
+        return redirect("bookings:calendar_settings")
+    url = request.build_absolute_uri(reverse("bookings:calendar_feed", args=[feed.token]))
+    return render(request, "bookings/calendar.html", {"feed_url": url})
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The personal iCal feed: the secret token is the credential (no session needed)."""
+    feed = get_object_or_404(CalendarFeed.objects.select_related("user"), token=token)
+    body = ical.calendar(
+        selectors.calendar_bookings(user=feed.user),
+        for_user_id=feed.user_id,
+        name="Coach Connect sessions",
+    )
+    return HttpResponse(body, content_type="text/calendar; charset=utf-8")

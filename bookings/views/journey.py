@@ -1,0 +1,230 @@
+"""Booking and paying: topic -> review -> Checkout -> confirmed, and where Checkout's
+"back" lands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+
+from bookings import selectors
+from bookings.forms import TopicForm
+from bookings.models import Booking, Package, PackagePurchase
+from bookings.notifications import local_time
+from bookings.services import checkout, holds
+from bookings.views.common import booking_or_404, signed_in_user, zone_of
+from coaches.models import SessionType
+from marketplace.errors import DomainError
+from marketplace.money import format_money
+
+DRAFT_KEY = "booking_draft"
+
+
+def _parse_start(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = parse_datetime(value.replace(" ", "+"))
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+def _known_zone(name: str | None) -> str:
+    return name if name and name in available_timezones() else ""
+
+
+def _checkout_urls(request: HttpRequest, booking: Booking) -> checkout.CheckoutUrls:
+    return checkout.CheckoutUrls(
+        success_url=request.build_absolute_uri(reverse("bookings:paid", args=[booking.pk]))
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=request.build_absolute_uri(reverse("bookings:pay", args=[booking.pk])),
+    )
+
+
+def _slot_context(session_type: SessionType, starts_at: datetime, client_zone: str) -> dict:
+    coach = session_type.coach
+    return {
+        "coach": coach,
+        "session_type": session_type,
+        "starts_at": starts_at,
+        "client_when": local_time(starts_at, client_zone),
+        "coach_when": local_time(starts_at, coach.time_zone),
+        "price": format_money(session_type.price, session_type.currency),
+        "policy": selectors.policy_summary(coach),
+    }
+
+
+def _draft_slot(request: HttpRequest) -> tuple[SessionType, datetime, dict]:
+    draft = request.session.get(DRAFT_KEY) or {}
+    starts_at = _parse_start(draft.get("start"))
+    session_type = (
+        SessionType.objects.select_related("coach__user")
+        .filter(pk=int(draft.get("session_type") or 0), is_active=True)
+        .first()
+    )
+    if session_type is None or starts_at is None:
+        raise Http404("Pick a time on a coach's profile first.")
+    return session_type, starts_at, draft
+
+
+@login_required
+def new_booking(request: HttpRequest) -> HttpResponse:
+    """Step 1: what the client wants to work on, for the slot picked on the profile."""
+    session_type_id = request.GET.get("session_type") or request.POST.get("session_type")
+    starts_at = _parse_start(request.GET.get("start") or request.POST.get("start"))
+    session_type = (
+        SessionType.objects.select_related("coach__user")
+        .filter(
+            pk=int(session_type_id) if session_type_id and session_type_id.isdigit() else 0,
+            is_active=True,
+        )
+        .first()
+    )
+    if session_type is None or starts_at is None:
+        return render(
+            request,
+            "bookings/invalid_slot.html",
+            {"message": "That link does not name a session type and a start time."},
+            status=400,
+        )
+    zone = _known_zone(request.POST.get("client_time_zone") or request.GET.get("tz")) or zone_of(
+        request
+    )
+    if request.method == "POST":
+        form = TopicForm(request.POST)
+        if form.is_valid():
+            request.session[DRAFT_KEY] = {
+                "session_type": session_type.pk,
+                "start": starts_at.isoformat(),
+                "topic": form.cleaned_data["topic"],
+                "client_time_zone": form.cleaned_data["client_time_zone"] or zone,
+            }
+            return redirect("bookings:review")
+    else:
+        form = TopicForm(initial={"client_time_zone": ""})
+    context = _slot_context(session_type, starts_at, zone)
+    context["form"] = form
+    context["zone_known"] = "tz" in request.GET or request.method == "POST"
+    return render(request, "bookings/new.html", context)
+
+
+@login_required
+def review(request: HttpRequest) -> HttpResponse:
+    """Step 2: price, coach, the time in both zones, the policy; "Pay" holds and goes to
+    Checkout."""
+    session_type, starts_at, draft = _draft_slot(request)
+    zone = draft.get("client_time_zone") or zone_of(request)
+    context = _slot_context(session_type, starts_at, zone)
+    context["topic"] = draft.get("topic", "")
+    context["packages_owned"] = [
+        {"purchase": purchase, "left": left}
+        for purchase in PackagePurchase.objects.filter(
+            client_id=request.user.pk,
+            status="active",
+            package__session_type=session_type,
+        ).select_related("package")
+        if (
+            left := purchase.session_count
+            - purchase.sessions_refunded
+            - selectors.package_sessions_used(purchase)
+        )
+        > 0
+    ]
+    context["packages_for_sale"] = [
+        {"package": package, "price": format_money(package.price, package.currency)}
+        for package in Package.objects.filter(session_type=session_type, is_active=True)
+    ]
+    if request.method == "POST" and request.POST.get("use_package"):
+        purchase = PackagePurchase.objects.filter(
+            pk=int(request.POST["use_package"]) if request.POST["use_package"].isdigit() else 0,
+            client_id=request.user.pk,
+        ).first()
+        if purchase is None:
+            raise Http404("No such package.")
+        try:
+            booking = holds.booking_hold(
+                client=signed_in_user(request),
+                session_type=session_type,
+                starts_at=starts_at,
+                topic=draft.get("topic", ""),
+                client_time_zone=zone,
+                package_purchase=purchase,
+            )
+        except DomainError as error:
+            context["error"] = error.message
+            return render(request, "bookings/review.html", context, status=error.status_code)
+        request.session.pop(DRAFT_KEY, None)
+        messages.success(request, "Booked with your package.")
+        return redirect("bookings:detail", pk=booking.pk)
+    if request.method == "POST":
+        try:
+            _booking, payment = checkout.booking_book(
+                client=request.user,  # type: ignore[arg-type]
+                session_type=session_type,
+                starts_at=starts_at,
+                topic=draft.get("topic", ""),
+                client_time_zone=zone,
+                urls_for=lambda booking: _checkout_urls(request, booking),
+            )
+        except holds.SlotTaken as error:
+            context["error"] = error.message
+            context["nearest"] = [
+                {
+                    "start": slot.isoformat(),
+                    "label": local_time(slot, zone),
+                }
+                for slot in error.nearest
+            ]
+            return render(request, "bookings/review.html", context, status=409)
+        except DomainError as error:
+            context["error"] = error.message
+            return render(request, "bookings/review.html", context, status=error.status_code)
+        request.session.pop(DRAFT_KEY, None)
+        return HttpResponseRedirect(payment.checkout_url, status=303)
+    return render(request, "bookings/review.html", context)
+
+
+@login_required
+def pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where Checkout's "back" lands: the review of a live hold, with the way back to pay
+    and why the last attempt failed (a declined card keeps the hold)."""
+    booking = booking_or_404(request, pk)
+    if booking.client_id != request.user.pk:
+        raise Http404
+    payment = selectors.booking_payment(booking)
+    context = _slot_context(booking.session_type, booking.starts_at, booking.client_time_zone)
+    context.update(
+        {
+            "booking": booking,
+            "payment": payment,
+            "hold_expires": local_time(booking.hold_expires_at, booking.client_time_zone)
+            if booking.hold_expires_at
+            else "",
+        }
+    )
+    return render(request, "bookings/pay.html", context)
+
+
+@login_required
+def paid(request: HttpRequest, pk: int) -> HttpResponse:
+    """Checkout's success URL: shows "confirming..." until the webhook confirms. It never
+    confirms anything itself."""
+    booking = booking_or_404(request, pk)
+    return render(request, "bookings/paid.html", {"booking": booking})
+
+
+@login_required
+def status_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The booking's status, polled by htmx from the success page until it is final."""
+    booking = booking_or_404(request, pk)
+    return render(
+        request,
+        "bookings/_status.html",
+        {"booking": booking, "payment": selectors.booking_payment(booking)},
+    )
