@@ -15,7 +15,7 @@ from bookings.models import BookingStatus
 from payments.models import WebhookEvent
 from payments.sandbox import controls
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.test_checkout import book
+from tests.bookings.services.test_checkout import book
 from tests.factories import UserFactory
 
 PAID_EVENTS = ("checkout.session.completed", "payment_intent.succeeded", "charge.succeeded")

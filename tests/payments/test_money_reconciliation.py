@@ -19,7 +19,7 @@ from payments.models import Dispute, Payment, PaymentKind, Refund, Transfer
 from payments.sandbox import controls
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.factories import next_hour
-from tests.bookings.test_checkout import URLS
+from tests.bookings.services.test_checkout import URLS
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

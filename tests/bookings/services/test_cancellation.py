@@ -11,7 +11,7 @@ from bookings.models import BookingStatus, CancellationPolicy
 from bookings.services import cancellation, holds, rescheduling
 from marketplace.errors import Conflict
 from payments.models import PaymentStatus, StaffAlert
-from tests.bookings.test_checkout import book
+from tests.bookings.services.test_checkout import book
 from tests.factories import UserFactory
 
 

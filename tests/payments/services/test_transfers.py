@@ -20,7 +20,7 @@ from payments.services import charges
 from payments.tasks import retry_stalled_transfers, transfer_package_share
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.factories import next_hour
-from tests.bookings.test_checkout import URLS
+from tests.bookings.services.test_checkout import URLS
 from tests.conftest import start_celery_worker, wait_for
 from tests.factories import UserFactory
 
