@@ -25,6 +25,7 @@ from coaches.models import Review, SessionType, Weekday
 from coaches.services import applications, session_types
 from coaches.services import availability as availability_services
 from coaches.views.common import own_application, signed_in_user, url_or_none
+from marketplace.redirects import redirect_to_next
 
 
 @login_required
@@ -71,7 +72,7 @@ def session_type_add(request: HttpRequest) -> HttpResponse:
             for name, errs in form.errors.items()
         )
         messages.error(request, f"The session type was not added. {errors}")
-    return redirect(request.POST.get("next") or "coaches:dashboard")
+    return redirect_to_next(request, "coaches:dashboard")
 
 
 @login_required
@@ -81,7 +82,7 @@ def session_type_remove(request: HttpRequest, pk: int) -> HttpResponse:
     session_type = get_object_or_404(SessionType, pk=pk, coach=application.coach)
     session_types.session_type_deactivate(session_type=session_type)
     messages.success(request, f"“{session_type.name}” is no longer offered.")
-    return redirect(request.POST.get("next") or "coaches:dashboard")
+    return redirect_to_next(request, "coaches:dashboard")
 
 
 @login_required
