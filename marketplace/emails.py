@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template import Context, Engine
 
 from marketplace.queue import enqueue
+
+
+def render_plain_text(template_name: str, context: dict[str, Any]) -> str:
+    """Render a plain-text template with autoescaping off.
+
+    HTML escaping protects markup; a text body has none, so a ``<`` or ``"`` a user typed (a
+    topic, a reason, a name) must arrive as typed, not as ``&lt;`` or ``&quot;``. The
+    project's template engine is used (same loaders and tags), only the context turns
+    escaping off; pages and any HTML body keep Django's autoescaping.
+    """
+    template = Engine.get_default().get_template(template_name)
+    return template.render(Context(context, autoescape=False))
 
 
 def send_templated_email(
@@ -20,11 +32,12 @@ def send_templated_email(
 ) -> None:
     """Render ``templates/emails/<template>.txt`` and send it by Celery once committed.
 
+    The body is plain text, rendered without HTML escaping (:func:`render_plain_text`).
     ``context`` gets ``site_url``; links in mails are absolute. ``attachments`` are
     ``{"filename", "content", "mimetype"}`` dicts with text content (an .ics, a CSV).
     """
     recipients = [to] if isinstance(to, str) else list(to)
-    body = render_to_string(
+    body = render_plain_text(
         f"emails/{template}.txt", {"site_url": settings.SITE_URL, **(context or {})}
     )
     enqueue(
