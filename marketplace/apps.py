@@ -13,9 +13,11 @@ class MarketplaceConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
+        from marketplace.celery import settle_configuration
         from marketplace.checks import stripe_configuration
 
         checks.register(stripe_configuration, checks.Tags.security)
+        settle_configuration()
 
         logger.info("database: %s", settings.DATABASE_SOURCE)
         logger.info("redis: %s", settings.REDIS_SOURCE)

@@ -40,6 +40,27 @@ def test_every_celery_setting_in_settings_is_one_celery_knows():
     assert ours <= known, f"unknown Celery settings: {sorted(ours - known)}"
 
 
+def test_celery_holds_every_project_celery_setting_as_its_own_value(settings):
+    # given: Celery's configuration settled at start-up (MarketplaceConfig.ready)
+    for name in dir(settings):
+        if name.startswith("CELERY_"):
+            key = name.removeprefix("CELERY_").lower()
+            assert celery_app.conf.changes[key] == getattr(settings, name), name
+    # when Django's settings change later
+    settings.CELERY_TASK_TIME_LIMIT = 1
+    # then Celery keeps its own value: tests change celery_app.conf itself
+    assert celery_app.conf.task_time_limit == 300
+
+
+def test_no_library_is_patched_to_publish_tasks():
+    """kombu's Redis transport builds its client for each message as shipped."""
+    from kombu.transport import redis as kombu_redis
+
+    create_client = kombu_redis.Channel._create_client
+    assert create_client.__module__ == "kombu.transport.redis"
+    assert create_client.__qualname__ == "Channel._create_client"
+
+
 def test_security_headers_and_csp(client):
     response = client.get("/")
     assert response.status_code == 200
