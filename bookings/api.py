@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 from bookings import selectors
 from bookings.models import Booking, PackagePurchase
 from bookings.services import cancellation, checkout, holds, rescheduling
+from coaches.forms import TIME_ZONE_NAMES
 from coaches.models import SessionType
 from marketplace.errors import NotFound
+from marketplace.fields import ROW_ID_MAX, InstantInput
 from payments.models import Payment
 
 
@@ -80,13 +82,18 @@ class BookingOutput(serializers.ModelSerializer):
 
 
 class BookingCreateInput(serializers.Serializer):
-    session_type = serializers.IntegerField()
-    starts_at = serializers.DateTimeField()
+    session_type = serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX)
+    starts_at = InstantInput(help_text="ISO 8601 with an offset, e.g. 2030-03-01T09:00:00Z.")
     topic = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     client_time_zone = serializers.CharField(required=False, default="UTC", max_length=64)
-    package_purchase = serializers.IntegerField(required=False)
-    success_url = serializers.URLField(required=False)
-    cancel_url = serializers.URLField(required=False)
+    package_purchase = serializers.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
+    success_url = serializers.URLField(required=False, max_length=2000)
+    cancel_url = serializers.URLField(required=False, max_length=2000)
+
+    def validate_client_time_zone(self, zone: str) -> str:
+        if zone not in TIME_ZONE_NAMES:
+            raise serializers.ValidationError("Choose a time zone such as Europe/Zurich.")
+        return zone
 
 
 class BookingListCreateApi(ListAPIView):
@@ -179,7 +186,7 @@ class BookingCancelApi(APIView):
 
 
 class RescheduleInput(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = InstantInput(help_text="ISO 8601 with an offset, e.g. 2030-03-01T09:00:00Z.")
 
 
 class BookingRescheduleApi(APIView):

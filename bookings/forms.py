@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from zoneinfo import available_timezones
 
 from django import forms
 
 from bookings.models import CancellationPolicy
+from marketplace.fields import InstantField
 
 
 class TopicForm(forms.Form):
@@ -18,7 +20,7 @@ class TopicForm(forms.Form):
         help_text="The coach reads this before the session.",
     )
     client_time_zone = forms.CharField(
-        widget=forms.HiddenInput(attrs={"data-detect-timezone": ""}), required=False
+        widget=forms.HiddenInput(attrs={"data-detect-timezone": ""}), required=False, max_length=64
     )
 
     def clean_client_time_zone(self) -> str:
@@ -31,8 +33,10 @@ class CancelForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    starts_at = forms.DateTimeField(
-        label="New start (UTC, ISO 8601)", help_text="Pick one of the free times listed."
+    starts_at = InstantField(
+        zone=UTC,
+        label="New start (UTC, ISO 8601)",
+        help_text="Pick one of the free times listed.",
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import IntegerRangeField, RangeOperators
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Func, Q
 from django.urls import reverse
 
 from marketplace import states
+from marketplace.money import MAX_CHARGE_AMOUNT
 
 
 class CoachTimeKey(Func):
@@ -111,7 +113,10 @@ class Package(models.Model):
     )
     name = models.CharField(max_length=120)
     session_count = models.PositiveSmallIntegerField()
-    price = models.PositiveIntegerField(help_text="In the currency's minor units.")
+    price = models.PositiveIntegerField(
+        help_text="In the currency's minor units, at most what Stripe charges at once.",
+        validators=[MaxValueValidator(MAX_CHARGE_AMOUNT)],
+    )
     currency = models.CharField(max_length=3)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

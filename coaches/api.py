@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -19,6 +18,7 @@ from coaches.models import CoachProfile, SessionType
 from coaches.pagination import CachedCountPaginator
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
+from marketplace.timeparse import parse_instant
 
 MAX_SLOT_RANGE = timedelta(days=62)
 
@@ -138,24 +138,6 @@ class CoachDetailApi(APIView):
         return Response(CoachOutput(coach).data)
 
 
-def _instant(value: str, name: str) -> datetime:
-    """An ISO 8601 instant (with offset; a bare date means 00:00 UTC)."""
-    parsed = parse_datetime(value) if "T" in value or " " in value else None
-    if parsed is None:
-        day = parse_date(value) if value else None
-        if day is None:
-            raise DomainError(
-                f"{name} must be an ISO 8601 date or date-time.", fields={name: ["Invalid."]}
-            )
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    if parsed.tzinfo is None:
-        raise DomainError(
-            f"{name} needs a time zone offset, e.g. 2026-03-01T09:00:00Z.",
-            fields={name: ["Missing offset."]},
-        )
-    return parsed.astimezone(UTC)
-
-
 class CoachSlotsApi(APIView):
     """Bookable start times of a coach for a session type, as UTC ISO 8601 instants."""
 
@@ -173,7 +155,7 @@ class CoachSlotsApi(APIView):
         raw_type = request.query_params.get("session_type", "")
         session_type = (
             selectors.public_session_type(coach_id=pk, pk=int(raw_type))
-            if raw_type.isdigit()
+            if raw_type.isascii() and raw_type.isdigit() and len(raw_type) <= 18
             else None
         )
         if session_type is None:
@@ -183,13 +165,14 @@ class CoachSlotsApi(APIView):
             )
         coach = session_type.coach
         now = datetime.now(UTC)
+        # A bare date means its midnight in UTC.
         start = (
-            _instant(request.query_params["start"], "start")
+            parse_instant(request.query_params["start"], field="start", date_only=True)
             if request.query_params.get("start")
             else now
         )
         end = (
-            _instant(request.query_params["end"], "end")
+            parse_instant(request.query_params["end"], field="end", date_only=True)
             if request.query_params.get("end")
             else start + timedelta(days=14)
         )

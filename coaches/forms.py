@@ -23,7 +23,8 @@ from coaches.models import (
     Weekday,
 )
 from coaches.selectors import CoachSearch, SearchSort
-from marketplace.money import decimals, to_major, to_minor
+from marketplace.fields import AmountField, BoundedDateField, InstantField
+from marketplace.money import to_minor
 
 MAX_CERTIFICATE_BYTES = 10 * 1024 * 1024
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -105,8 +106,10 @@ class CertificationForm(forms.Form):
     )
     certificate_number = forms.CharField(max_length=64, label="Certificate number")
     certification_level = forms.ChoiceField(choices=CertificationLevel.choices, label="Level")
-    certified_on = forms.DateField(
-        label="Date of certification", widget=forms.DateInput(attrs={"type": "date"})
+    certified_on = BoundedDateField(
+        min_year=1950,
+        label="Date of certification",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     certificate_file = forms.FileField(
         label="Certificate (PDF, JPEG or PNG, at most 10 MB)",
@@ -156,7 +159,10 @@ class ExperienceForm(forms.Form):
         label="Specialisations",
     )
     other_certifications = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Other certifications"
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+        label="Other certifications",
     )
 
 
@@ -199,21 +205,16 @@ class SessionTypeForm(forms.Form):
         initial=60,
         label="Duration",
     )
-    price = forms.DecimalField(min_value=Decimal(1), max_digits=10, decimal_places=2, label="Price")
+    # At least one major unit; at most what Stripe charges at once (cleaned to minor units).
+    price = AmountField(label="Price")
 
     def __init__(self, *args: Any, currency: str = "usd", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
-        self.fields["price"].label = f"Price ({currency.upper()})"
-
-    def clean_price(self) -> int:
-        price = self.cleaned_data["price"]
-        minor = to_minor(price, self.currency)
-        if to_major(minor, self.currency) != price:
-            raise forms.ValidationError(
-                f"{self.currency.upper()} prices have {decimals(self.currency)} decimals."
-            )
-        return minor
+        price = cast(AmountField, self.fields["price"])
+        price.min_amount = to_minor(1, currency)
+        price.currency = currency
+        price.label = f"Price ({currency.upper()})"
 
 
 # --- availability --------------------------------------------------------------------------
@@ -255,6 +256,7 @@ class WeeklyGridForm(forms.Form):
         for weekday in Weekday:
             self.fields[f"day_{weekday.value}"] = forms.CharField(
                 required=False,
+                max_length=200,
                 label=weekday.label,
                 help_text="e.g. 09:00-12:00, 13:00-17:00; empty for a day off",
             )
@@ -286,24 +288,23 @@ class AvailabilitySettingsForm(forms.Form):
 
 
 class TimeOffForm(forms.Form):
-    starts_at = forms.DateTimeField(
+    starts_at = InstantField(
         label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    ends_at = forms.DateTimeField(
+    ends_at = InstantField(
         label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     note = forms.CharField(max_length=160, required=False, label="Note (only you see it)")
 
     def __init__(self, *args: Any, time_zone: str = "UTC", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The coach types wall-clock times in their own zone (a datetime-local input).
         self.zone = zoneinfo.ZoneInfo(time_zone)
+        for name in ("starts_at", "ends_at"):
+            cast(InstantField, self.fields[name]).zone = self.zone
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        # The coach types wall-clock times in their own zone.
-        for name in ("starts_at", "ends_at"):
-            if cleaned.get(name):
-                cleaned[name] = cleaned[name].replace(tzinfo=None).replace(tzinfo=self.zone)
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "Time off must end after it starts.")
@@ -311,7 +312,7 @@ class TimeOffForm(forms.Form):
 
 
 class ExtraHoursForm(forms.Form):
-    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    date = BoundedDateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.TimeField(label="From", widget=forms.TimeInput(attrs={"type": "time"}))
     end_time = forms.TimeField(label="Until", widget=forms.TimeInput(attrs={"type": "time"}))
 
@@ -358,7 +359,7 @@ class SearchForm(forms.Form):
         ],
         label="Free",
     )
-    day = forms.DateField(
+    day = BoundedDateField(
         required=False, label="Free on", widget=forms.DateInput(attrs={"type": "date"})
     )
     from_time = forms.TimeField(
@@ -371,6 +372,7 @@ class SearchForm(forms.Form):
     # than the whole search.
     tz = forms.CharField(
         required=False,
+        max_length=64,
         label="Your time zone",
         widget=forms.TextInput(attrs={"list": "time-zones", "data-detect-timezone": ""}),
     )

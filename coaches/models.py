@@ -12,12 +12,13 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
 from marketplace import states
-from marketplace.money import format_money
+from marketplace.money import MAX_CHARGE_AMOUNT, format_money
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -173,7 +174,10 @@ class SessionType(models.Model):
     coach = models.ForeignKey(CoachProfile, on_delete=models.CASCADE, related_name="session_types")
     name = models.CharField(max_length=120)
     duration_minutes = models.PositiveIntegerField()
-    price = models.PositiveIntegerField(help_text="In the currency's minor units (cents).")
+    price = models.PositiveIntegerField(
+        help_text="In the currency's minor units (cents), at most what Stripe charges at once.",
+        validators=[MaxValueValidator(MAX_CHARGE_AMOUNT)],
+    )
     currency = models.CharField(max_length=3)
     is_active = models.BooleanField(default=True)
 

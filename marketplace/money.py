@@ -31,6 +31,12 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 # Stripe's three-decimal currencies.
 THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
+# The most Stripe charges at once: "the amount value supports up to eight digits", i.e.
+# 99,999,999 minor units ($999,999.99, ¥99,999,999) for every currency the product sells in;
+# Stripe refuses more with ``amount_too_large``. Prices, packages and minimum payouts are held
+# to it where they are typed, so every amount fits a 32-bit column with room to spare.
+MAX_CHARGE_AMOUNT = 99_999_999
+
 CURRENCY_SYMBOLS = {
     "usd": "$",
     "eur": "€",

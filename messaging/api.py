@@ -17,10 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.errors import NotFound
+from marketplace.fields import ROW_ID_MAX
 from marketplace.models import User
 from messaging import selectors, services
 from messaging.models import BODY_MAX_LENGTH, Thread
 from messaging.rendering import message_payload
+
+# A message's number in its thread (``Message.seq``, a 32-bit column).
+SEQ_MAX = 2**31 - 1
 
 
 def _me(request) -> User:
@@ -73,8 +77,8 @@ class ThreadPagination(PageNumberPagination):
 
 class ThreadListCreateApi(APIView):
     class ThreadOpenInputSerializer(serializers.Serializer):
-        coach = serializers.IntegerField(required=False, min_value=1)
-        booking = serializers.IntegerField(required=False, min_value=1)
+        coach = serializers.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
+        booking = serializers.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
         body = serializers.CharField(required=False, allow_blank=True, max_length=BODY_MAX_LENGTH)
 
         def validate(self, attrs):
@@ -161,8 +165,8 @@ class ThreadDetailApi(APIView):
         )
 
     class ThreadPageQuerySerializer(serializers.Serializer):
-        before = serializers.IntegerField(required=False, min_value=1)
-        after = serializers.IntegerField(required=False, min_value=0)
+        before = serializers.IntegerField(required=False, min_value=1, max_value=SEQ_MAX)
+        after = serializers.IntegerField(required=False, min_value=0, max_value=SEQ_MAX)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
 
@@ -187,7 +191,7 @@ class MessageCreateApi(APIView):
 
 class ThreadReadApi(APIView):
     class ThreadReadInputSerializer(serializers.Serializer):
-        up_to_seq = serializers.IntegerField(required=False, min_value=0)
+        up_to_seq = serializers.IntegerField(required=False, min_value=0, max_value=SEQ_MAX)
 
     @extend_schema(
         request=ThreadReadInputSerializer,

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.errors import NotAllowed, NotFound
+from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import selectors
 from payments.models import Payment, PayoutInterval, Weekday
 from payments.services import accounts as services
@@ -131,7 +132,11 @@ class PayoutScheduleIn(serializers.Serializer):
         min_value=1, max_value=31, required=False, allow_null=True, default=None
     )
     minimum_amount = serializers.IntegerField(
-        min_value=0, required=False, default=0, help_text="Minor units of the payout currency."
+        min_value=0,
+        max_value=MAX_CHARGE_AMOUNT,
+        required=False,
+        default=0,
+        help_text="Minor units of the payout currency, at most 99,999,999.",
     )
 
 
@@ -206,7 +211,7 @@ class PayoutsApi(APIView):
 
 
 class RefundInput(serializers.Serializer):
-    amount = serializers.IntegerField(required=False, min_value=1)
+    amount = serializers.IntegerField(required=False, min_value=1, max_value=MAX_CHARGE_AMOUNT)
 
 
 class RefundOutput(serializers.Serializer):

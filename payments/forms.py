@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 
+from marketplace.fields import AmountField
 from payments.models import PayoutInterval, Weekday
 from payments.services.accounts import SUPPORTED_COUNTRIES
 
@@ -37,14 +38,16 @@ class PayoutScheduleForm(forms.Form):
     monthly_anchor = forms.IntegerField(
         label="Day of the month (monthly payouts)", min_value=1, max_value=31, required=False
     )
-    minimum_amount = forms.DecimalField(
+    # Cleaned to minor units; at most what Stripe charges at once.
+    minimum_amount = AmountField(
         label="Minimum payout",
-        min_value=Decimal(0),
-        max_digits=12,
-        decimal_places=2,
         required=False,
         help_text="In your payout currency; 0 for no minimum.",
     )
+
+    def __init__(self, *args: Any, currency: str = "usd", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(AmountField, self.fields["minimum_amount"]).currency = currency
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError
-from marketplace.money import format_money, to_major, to_minor
+from marketplace.money import format_money, to_major
 from payments import selectors
 from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
@@ -64,12 +64,13 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
     status = selectors.connect_status(request.user)  # type: ignore[arg-type]
     currency = status.default_currency or settings.PLATFORM_CURRENCY
     schedule_form = PayoutScheduleForm(
+        currency=currency,
         initial={
             "interval": status.payout_interval,
             "weekly_anchor": status.payout_weekly_anchor,
             "monthly_anchor": status.payout_monthly_anchor,
             "minimum_amount": to_major(status.payout_minimum_amount, currency),
-        }
+        },
     )
     profile_form = BusinessProfileForm(
         initial={
@@ -175,9 +176,9 @@ def connect_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 @coach_required
 def payout_schedule(request: HttpRequest) -> HttpResponse:
-    form = PayoutScheduleForm(request.POST)
     status = selectors.connect_status(request.user)  # type: ignore[arg-type]
     currency = status.default_currency or settings.PLATFORM_CURRENCY
+    form = PayoutScheduleForm(request.POST, currency=currency)
     if form.is_valid():
         try:
             services.connected_account_update_payout_schedule(
@@ -185,7 +186,7 @@ def payout_schedule(request: HttpRequest) -> HttpResponse:
                 interval=form.cleaned_data["interval"],
                 weekly_anchor=form.cleaned_data.get("weekly_anchor") or "",
                 monthly_anchor=form.cleaned_data.get("monthly_anchor"),
-                minimum_amount=to_minor(form.cleaned_data.get("minimum_amount") or 0, currency),
+                minimum_amount=form.cleaned_data.get("minimum_amount") or 0,
             )
         except DomainError as error:
             messages.error(request, error.message)

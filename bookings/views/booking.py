@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -54,6 +55,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "bookings/detail.html", context)
 
 
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
 def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
     booking = booking_or_404(request, pk)
     try:
@@ -68,7 +73,11 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = CancelForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        booking = booking_or_404(request, pk)
+        messages.error(request, _form_errors(form))
+        return redirect("bookings:detail", pk=booking.pk)
+    reason = form.cleaned_data["reason"]
 
     def action(booking: Booking) -> Booking:
         cancelled = cancellation.booking_cancel(booking=booking, by=request.user, reason=reason)  # type: ignore[arg-type]
@@ -145,7 +154,12 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def raise_issue(request: HttpRequest, pk: int) -> HttpResponse:
-    description = request.POST.get("description", "")
+    form = IssueForm(request.POST)
+    if not form.is_valid():
+        booking = booking_or_404(request, pk)
+        messages.error(request, _form_errors(form))
+        return redirect("bookings:detail", pk=booking.pk)
+    description = form.cleaned_data["description"]
     return _act(
         request,
         pk,

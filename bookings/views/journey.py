@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 
 from bookings import selectors
 from bookings.forms import TopicForm
@@ -22,17 +21,24 @@ from bookings.views.common import booking_or_404, signed_in_user, zone_of
 from coaches.models import SessionType
 from marketplace.errors import DomainError
 from marketplace.money import format_money
+from marketplace.timeparse import parse_instant
 
 DRAFT_KEY = "booking_draft"
 
 
 def _parse_start(value: str | None) -> datetime | None:
+    """The slot's start from a link or the draft; ``None`` when there is none.
+
+    A start that is not an ISO 8601 instant in 2000-2100 raises ``DomainError``."""
     if not value:
         return None
-    moment = parse_datetime(value.replace(" ", "+"))
-    if moment is None or moment.tzinfo is None:
-        return None
-    return moment.astimezone(ZoneInfo("UTC"))
+    return parse_instant(value, field="start")
+
+
+def _id(value: str | None) -> int:
+    """A row id typed in a link or a form; 0 (matches nothing) when it is not one."""
+    value = value or ""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 def _known_zone(name: str | None) -> str:
@@ -62,10 +68,13 @@ def _slot_context(session_type: SessionType, starts_at: datetime, client_zone: s
 
 def _draft_slot(request: HttpRequest) -> tuple[SessionType, datetime, dict]:
     draft = request.session.get(DRAFT_KEY) or {}
-    starts_at = _parse_start(draft.get("start"))
+    try:
+        starts_at = _parse_start(draft.get("start"))
+    except DomainError:
+        starts_at = None
     session_type = (
         SessionType.objects.select_related("coach__user")
-        .filter(pk=int(draft.get("session_type") or 0), is_active=True)
+        .filter(pk=_id(str(draft.get("session_type") or "")), is_active=True)
         .first()
     )
     if session_type is None or starts_at is None:
@@ -77,13 +86,13 @@ def _draft_slot(request: HttpRequest) -> tuple[SessionType, datetime, dict]:
 def new_booking(request: HttpRequest) -> HttpResponse:
     """Step 1: what the client wants to work on, for the slot picked on the profile."""
     session_type_id = request.GET.get("session_type") or request.POST.get("session_type")
-    starts_at = _parse_start(request.GET.get("start") or request.POST.get("start"))
+    try:
+        starts_at = _parse_start(request.GET.get("start") or request.POST.get("start"))
+    except DomainError as error:
+        return render(request, "bookings/invalid_slot.html", {"message": error.message}, status=400)
     session_type = (
         SessionType.objects.select_related("coach__user")
-        .filter(
-            pk=int(session_type_id) if session_type_id and session_type_id.isdigit() else 0,
-            is_active=True,
-        )
+        .filter(pk=_id(session_type_id), is_active=True)
         .first()
     )
     if session_type is None or starts_at is None:
@@ -142,8 +151,7 @@ def review(request: HttpRequest) -> HttpResponse:
     ]
     if request.method == "POST" and request.POST.get("use_package"):
         purchase = PackagePurchase.objects.filter(
-            pk=int(request.POST["use_package"]) if request.POST["use_package"].isdigit() else 0,
-            client_id=request.user.pk,
+            pk=_id(request.POST["use_package"]), client_id=request.user.pk
         ).first()
         if purchase is None:
             raise Http404("No such package.")

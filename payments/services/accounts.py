@@ -25,6 +25,7 @@ from marketplace import states
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed, NotFound
 from marketplace.models import User
+from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import gateway
 from payments.errors import provider_error
 from payments.models import (
@@ -295,10 +296,23 @@ def _apply_snapshot(account: ConnectedAccount, snapshot: gateway.AccountSnapshot
     account.payout_weekly_anchor = schedule.weekly_anchor or ""
     account.payout_monthly_anchor = schedule.monthly_anchor
     account.payout_delay_days = schedule.delay_days
-    minimum = snapshot.metadata.get("payout_minimum_amount", "")
-    if minimum.isdigit():
-        account.payout_minimum_amount = int(minimum)
+    account.payout_minimum_amount = _payout_minimum(snapshot.metadata, account)
     account.last_checked_at = timezone.now()
+
+
+def _payout_minimum(metadata: dict[str, str], account: ConnectedAccount) -> int:
+    """The minimum payout kept in the account's metadata, when it is one we could have
+    written (0 to ``MAX_CHARGE_AMOUNT`` minor units); otherwise the one we have."""
+    minimum = str(metadata.get("payout_minimum_amount", ""))
+    if minimum.isascii() and minimum.isdigit() and int(minimum) <= MAX_CHARGE_AMOUNT:
+        return int(minimum)
+    if minimum:
+        logger.warning(
+            "connected account %s: ignoring payout_minimum_amount %r in Stripe's metadata",
+            account.pk,
+            minimum[:40],
+        )
+    return account.payout_minimum_amount
 
 
 def _move_to(
@@ -432,8 +446,10 @@ def connected_account_update_payout_schedule(
         errors["weekly_anchor"] = ["Choose the weekday for weekly payouts."]
     if interval == PayoutInterval.MONTHLY and not (monthly_anchor and 1 <= monthly_anchor <= 31):
         errors["monthly_anchor"] = ["Choose a day of the month between 1 and 31."]
-    if minimum_amount < 0:
-        errors["minimum_amount"] = ["The minimum payout cannot be negative."]
+    if not 0 <= minimum_amount <= MAX_CHARGE_AMOUNT:
+        errors["minimum_amount"] = [
+            f"The minimum payout is 0 to {MAX_CHARGE_AMOUNT:,} minor units of the payout currency."
+        ]
     if errors:
         raise DomainError("The payout schedule is not valid.", fields=errors)
     account = _account_for_settings(coach)
