@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
+from marketplace.money import MAX_CHARGE_AMOUNT, format_money
 from payments.sandbox import accounts, errors, events, store
 from payments.sandbox.models import StripeObject
 
@@ -46,6 +47,13 @@ def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, A
         raise errors.invalid(f"line_items[{index}][quantity]", "Quantity must be at least 1.")
     currency = price_data["currency"].lower()
     unit_amount = price_data["unit_amount"]
+    if unit_amount < 0:
+        raise errors.invalid(
+            f"line_items[{index}][price_data][unit_amount]",
+            "This value must be greater than or equal to 0.",
+        )
+    if unit_amount > MAX_CHARGE_AMOUNT:
+        raise _amount_too_large(f"line_items[{index}][price_data][unit_amount]", currency)
     product = price_data.get("product") or store.new_id("prod_", 14)
     name = (price_data.get("product_data") or {}).get("name") or product
     amount = unit_amount * quantity
@@ -87,6 +95,15 @@ def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, A
     }
 
 
+def _amount_too_large(param: str, currency: str) -> errors.StripeError:
+    """Stripe's refusal of a charge above eight digits of minor units."""
+    return errors.StripeError(
+        f"Amount must be no more than {format_money(MAX_CHARGE_AMOUNT, currency)}",
+        code="amount_too_large",
+        param=param,
+    )
+
+
 def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     if params["mode"] != "payment":
         raise errors.StripeError(
@@ -103,6 +120,8 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         raise errors.StripeError("All line_items must use the same currency.", param="line_items")
     currency = currencies.pop()
     amount_total = sum(item["amount_total"] for item in items)
+    if amount_total > MAX_CHARGE_AMOUNT:
+        raise _amount_too_large("line_items", currency)
     if amount_total < MINIMUM_AMOUNT:
         raise errors.StripeError(
             f"The Checkout Session's total amount due must add up to at least "

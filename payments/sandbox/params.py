@@ -16,6 +16,13 @@ from typing import Any
 from payments.sandbox import errors
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+# Stripe's integers are 64-bit; its metadata holds at most 50 keys of 40 characters with
+# values of 500 (https://docs.stripe.com/api/metadata).
+INTEGER_MAX = 2**63 - 1
+METADATA_MAX_KEYS = 50
+METADATA_KEY_MAX_LENGTH = 40
+METADATA_VALUE_MAX_LENGTH = 500
 
 
 def decode_form(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -124,6 +131,30 @@ def _validate_dict(params: Any, spec: dict[str, Spec], *, prefix: str) -> dict[s
     return result
 
 
+def _check_metadata(metadata: dict[str, Any], *, name: str) -> None:
+    """Stripe's limits on ``metadata``: an ``invalid_request_error`` naming the first breach."""
+    if len(metadata) > METADATA_MAX_KEYS:
+        raise errors.StripeError(
+            f"You can have up to {METADATA_MAX_KEYS} metadata keys, but you passed in "
+            f"{len(metadata)}.",
+            param=name,
+        )
+    for key, value in metadata.items():
+        if len(key) > METADATA_KEY_MAX_LENGTH:
+            raise errors.StripeError(
+                f"Metadata keys can have up to {METADATA_KEY_MAX_LENGTH} characters, but you "
+                f"passed in a key that is {len(key)} characters. Invalid key: {key[:100]}",
+                param=name,
+            )
+        if len(str(value)) > METADATA_VALUE_MAX_LENGTH:
+            raise errors.StripeError(
+                f"Metadata values can have up to {METADATA_VALUE_MAX_LENGTH} characters, but you "
+                f"passed in a value that is {len(str(value))} characters. Invalid value: "
+                f"{str(value)[:100]}",
+                param=f"{name}[{key}]",
+            )
+
+
 def _validate_value(value: Any, spec: Spec, *, name: str) -> Any:
     if spec.kind == "any":
         return value
@@ -136,6 +167,7 @@ def _validate_value(value: Any, spec: Spec, *, name: str) -> Any:
             return {}
         if not isinstance(value, dict) or any(isinstance(v, dict | list) for v in value.values()):
             raise errors.invalid(name, f"Invalid object: {name}", "parameter_invalid_object")
+        _check_metadata(value, name=name)
         return dict(value)
     if spec.kind == "list":
         if value == "":
@@ -149,12 +181,12 @@ def _validate_value(value: Any, spec: Spec, *, name: str) -> Any:
     if isinstance(value, dict | list):
         raise errors.invalid(name, f"Invalid string: {name}", "parameter_invalid_string")
     if spec.kind == "int":
-        try:
-            return int(value)
-        except ValueError:
+        text = str(value)
+        if not _INTEGER.fullmatch(text) or len(text) > 20 or abs(int(text)) > INTEGER_MAX:
             raise errors.invalid(
-                name, f"Invalid integer: {value}", "parameter_invalid_integer"
-            ) from None
+                name, f"Invalid integer: {text[:100]}", "parameter_invalid_integer"
+            )
+        return int(text)
     if spec.kind == "bool":
         if value not in ("true", "false"):
             raise errors.invalid(name, f"Invalid boolean: {value}", "parameter_invalid_boolean")

@@ -89,9 +89,9 @@ def test_a_value_without_offset_is_read_in_the_zone_the_caller_names():
 
 def test_a_bare_date_is_midnight_only_where_the_caller_allows_it():
     assert parse_instant("2030-03-01", date_only=True) == datetime(2030, 3, 1, tzinfo=UTC)
-    assert parse_instant(
-        "2030-03-01", date_only=True, zone=ZoneInfo("Asia/Tokyo")
-    ) == datetime(2030, 2, 28, 15, tzinfo=UTC)
+    assert parse_instant("2030-03-01", date_only=True, zone=ZoneInfo("Asia/Tokyo")) == datetime(
+        2030, 2, 28, 15, tzinfo=UTC
+    )
 
 
 def test_days_are_bounded_too():
