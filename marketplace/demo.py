@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import encrypt
 
 from marketplace.models import Role, User
 
 DEMO_PASSWORD = "demo-pass-2026"
+# Staff sign in with TOTP (docs/security.md). The demo staff account's secret is public like
+# the demo password: `make run` prints it for an authenticator app, and
+# `python manage.py demo_totp` prints the code it shows now.
+DEMO_STAFF_TOTP_SECRET = "COACHCONNECTDEMOSTAFFTOTPSECRETX"
 
 DEMO_USERS: list[dict[str, Any]] = [
     {
@@ -71,6 +77,12 @@ def demo_user(
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
+    if is_staff or is_superuser:
+        Authenticator.objects.update_or_create(
+            user=user,
+            type=Authenticator.Type.TOTP,
+            defaults={"data": {"secret": encrypt(DEMO_STAFF_TOTP_SECRET)}},
+        )
     return user
 
 

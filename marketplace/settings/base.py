@@ -38,7 +38,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # --- applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "marketplace",
-    "django.contrib.admin",
+    # Django's admin with the marketplace's site: signed into through allauth, with TOTP.
+    "marketplace.admin_site.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "marketplace.staff_mfa.StaffSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -233,8 +235,17 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Coach Connect] "
 ACCOUNT_FORMS = {"signup": "marketplace.forms.SignupForm"}
+ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
+MFA_ADAPTER = "marketplace.adapters.MFAAdapter"
+# Wrong passwords: by address, and by account *per address*, in growing windows, so the
+# owner signing in from elsewhere is never locked out (marketplace/login_throttle.py,
+# docs/security.md). allauth's "login_failed" now guards only the second-factor codes.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_ip": "10/m/ip,50/h/ip,200/d/ip",
+    "login_failed_account_ip": "5/5m/key,10/h/key,20/d/key",
+    "login_failed_account": "50/h/key,200/d/key",
+    "login_failed_account_ip_seen": "1/d/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
@@ -272,7 +283,8 @@ DEV_MAIL_ENABLED = False
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, refusing staff accounts' tokens (no second factor): marketplace/staff_mfa.py.
+        "marketplace.staff_mfa.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from payments.models import Payment
 from tests.bookings.factories import next_hour, open_coach
 from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 
 
 def api_for(user) -> APIClient:
@@ -90,7 +91,9 @@ def test_reschedule_and_staff_refund_through_the_api(
     # a client may not refund; staff may, and not more than is left
     refused = api.post(f"/api/payments/{payment.pk}/refund/", {}, format="json")
     assert refused.status_code == 403
-    staff = api_for(UserFactory(is_staff=True))
+    # staff, signed in with their second factor (a forced API login would skip it)
+    staff = APIClient()
+    sign_in_with_totp(staff, UserFactory(is_staff=True))
     too_much = staff.post(f"/api/payments/{payment.pk}/refund/", {"amount": 12001}, format="json")
     assert too_much.status_code == 400 and too_much.json()["error"]["code"] == "invalid_amount"
     with django_capture_on_commit_callbacks(execute=True):

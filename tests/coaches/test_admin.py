@@ -10,13 +10,14 @@ from coaches.models import ApplicationStatus, CoachProfile
 from coaches.services import applications
 from tests.coaches.factories import complete_application
 from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    sign_in_with_totp(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

@@ -19,6 +19,7 @@ from marketplace.demo import seed_demo_users
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from tests.bookings.factories import BookingFactory
 from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +100,7 @@ def test_hiding_a_review_in_admin_keeps_the_average_consistent(client):
     other = completed_booking(session_type=booking.session_type)
     reviews.review_create(booking=other, client=other.client, rating=5, text="Great")
     staff = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
+    sign_in_with_totp(client, staff)
     # when: staff hide the 1-star review with the admin action
     response = client.post(
         reverse("admin:coaches_review_changelist"),

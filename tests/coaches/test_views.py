@@ -27,6 +27,7 @@ from tests.coaches.factories import (
     weekly_hours,
 )
 from tests.factories import CoachUserFactory, UserFactory
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_the_certificate_is_served_to_its_coach_and_to_staff_only(client):
     assert response["Content-Type"] == "application/pdf"
     assert response["Cache-Control"] == "private, no-store"
     # staff
-    client.force_login(UserFactory(is_staff=True))
+    sign_in_with_totp(client, UserFactory(is_staff=True))
     assert client.get(url + "?download=1")["Content-Disposition"].startswith("attachment")
     # a client, another coach, anonymous
     client.force_login(UserFactory())

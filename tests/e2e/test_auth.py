@@ -6,6 +6,8 @@ import pytest
 from django.core import mail
 
 from marketplace.models import Role, User
+from tests.factories import UserFactory
+from tests.mfa import give_totp, totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -36,3 +38,26 @@ def test_sign_up_verify_sign_in_sign_out(page, live_server):
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/")
     assert page.get_by_role("link", name="Sign in").is_visible()
+
+
+def test_staff_reach_the_admin_through_allauth_and_their_totp(page):
+    # given: a staff account with an authenticator app
+    staff = UserFactory(email="ada@example.test", is_staff=True, is_superuser=True)
+    give_totp(staff)
+    # when: they open the admin
+    page.goto("/admin/coaches/coachapplication/")
+    # then: allauth's sign-in asks for the password, then the code, and leads back
+    page.wait_for_url("**/accounts/login/?next=%2Fadmin%2Fcoaches%2Fcoachapplication%2F")
+    page.get_by_label("Email").fill(staff.email)
+    page.locator("#id_password").fill("a-Strong-pass-91")
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    page.locator("#id_code").fill(totp_code())
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/admin/coaches/coachapplication/")
+    assert page.get_by_role("heading", name="Select coach application to change").is_visible()
+    # and the admin's own logout signs them out
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_text("Logged out").first.wait_for()
+    page.goto("/admin/")
+    page.wait_for_url("**/accounts/login/?next=%2Fadmin%2F")

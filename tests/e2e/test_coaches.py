@@ -11,16 +11,22 @@ from coaches.demo import ensure_managed_lists
 from coaches.models import ApplicationStatus, CoachApplication, CoachProfile
 from tests.coaches.factories import PDF_BYTES
 from tests.factories import CoachUserFactory, UserFactory
+from tests.mfa import give_totp, totp_code
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a-Strong-pass-91"
 
 
-def sign_in(page, email: str) -> None:
+def sign_in(page, email: str, *, totp: bool = False) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+    if totp:
+        # staff: the code from their authenticator app comes next
+        page.wait_for_url("**/accounts/2fa/authenticate/")
+        page.locator("#id_code").fill(totp_code())
+        page.get_by_role("button", name="Sign In").click()
     page.wait_for_url("**/")
 
 
@@ -31,7 +37,7 @@ def test_coach_applies_with_an_upload_staff_approve_in_admin_coach_gets_the_mail
     settings.MEDIA_ROOT = tmp_path / "media"
     ensure_managed_lists()
     coach_user = CoachUserFactory(email="nora@example.test", first_name="Nora", last_name="Novak")
-    UserFactory(email="staff@example.test", is_staff=True, is_superuser=True)
+    give_totp(UserFactory(email="staff@example.test", is_staff=True, is_superuser=True))
     certificate = tmp_path / "my-certificate.pdf"
     certificate.write_bytes(PDF_BYTES)
 
@@ -88,8 +94,8 @@ def test_coach_applies_with_an_upload_staff_approve_in_admin_coach_gets_the_mail
     assert application.certificate_content_type == "application/pdf"
     page.get_by_role("button", name="Sign out").click()
 
-    # and: staff approve it from the queue in Django admin
-    sign_in(page, "staff@example.test")
+    # and: staff sign in with their second factor and approve it from the queue in Django admin
+    sign_in(page, "staff@example.test", totp=True)
     page.goto("/admin/coaches/coachapplication/?status__exact=submitted")
     page.get_by_role("link", name="Nora Novak").click()
     expect(page.get_by_role("link", name="Open the PDF")).to_be_visible()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from messaging import services
 from messaging.models import Message, Report, ReportStatus, Sanction, SanctionKind
 from tests.factories import UserFactory
 from tests.messaging.factories import add_message
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,7 @@ def run_action(client, action, report):
 
 
 def test_the_queue_lists_open_reports_with_context(client, moderator, report):
-    client.force_login(moderator)
+    sign_in_with_totp(client, moderator)
     listing = client.get(reverse("admin:messaging_report_changelist") + "?status__exact=open")
     assert b"Send me your card number" in listing.content
     detail = client.get(reverse("admin:messaging_report_change", args=[report.pk]))
@@ -46,7 +48,7 @@ def test_the_queue_lists_open_reports_with_context(client, moderator, report):
 
 
 def test_hide_action_hides_the_message_and_resolves(client, moderator, report):
-    client.force_login(moderator)
+    sign_in_with_totp(client, moderator)
     response = run_action(client, "hide_message", report)
     assert b"Hid 1 message(s)." in response.content
     report.refresh_from_db()
@@ -63,7 +65,7 @@ def test_hide_action_hides_the_message_and_resolves(client, moderator, report):
 def test_warn_action_records_and_mails_the_sender(
     client, moderator, report, django_capture_on_commit_callbacks
 ):
-    client.force_login(moderator)
+    sign_in_with_totp(client, moderator)
     with django_capture_on_commit_callbacks(execute=True):
         run_action(client, "warn_sender", report)
     sanction = Sanction.objects.get()
@@ -73,8 +75,10 @@ def test_warn_action_records_and_mails_the_sender(
 
 
 def test_suspend_action_stops_the_sender_from_writing(client, moderator, report):
-    client.force_login(moderator)
-    run_action(client, "suspend_sender", report)
+    # the moderator and the sender, each in a browser of their own
+    staff_browser = Client()
+    sign_in_with_totp(staff_browser, moderator)
+    run_action(staff_browser, "suspend_sender", report)
     sender = report.message.sender
     client.force_login(sender)
     response = client.post(
@@ -85,12 +89,10 @@ def test_suspend_action_stops_the_sender_from_writing(client, moderator, report)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "messaging_suspended"
     # lifting the suspension in admin restores it
-    client.force_login(moderator)
-    client.post(
+    staff_browser.post(
         reverse("admin:messaging_sanction_changelist"),
         {"action": "lift", "_selected_action": [Sanction.objects.get().pk]},
     )
-    client.force_login(sender)
     again = client.post(
         f"/api/messages/threads/{report.message.thread_id}/messages/",
         {"body": "hello?"},
@@ -100,7 +102,7 @@ def test_suspend_action_stops_the_sender_from_writing(client, moderator, report)
 
 
 def test_dismiss_action(client, moderator, report):
-    client.force_login(moderator)
+    sign_in_with_totp(client, moderator)
     run_action(client, "dismiss", report)
     assert Report.objects.get().status == ReportStatus.DISMISSED
     assert not Message.objects.get(pk=report.message_id).is_hidden

@@ -11,6 +11,7 @@ from messaging.models import Message, ReadState, Thread
 from tests.bookings.factories import BookingFactory
 from tests.factories import CoachUserFactory, UserFactory
 from tests.messaging.factories import ThreadFactory, add_message
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +199,7 @@ def test_token_authentication_works_for_the_api(client, thread, coach_user):
 
 
 def test_the_schema_documents_the_endpoints(client, coach_user):
-    client.force_login(CoachUserFactory(is_staff=True))
+    sign_in_with_totp(client, CoachUserFactory(is_staff=True))
     schema = client.get("/api/schema/", headers={"Accept": "application/json"})
     assert schema.status_code == 200
     paths = schema.json()["paths"] if schema["Content-Type"].startswith("application/json") else {}

@@ -17,6 +17,7 @@ from tests.bookings.factories import BookingFactory
 from tests.factories import CoachUserFactory, UserFactory
 from tests.messaging.conftest import session_cookie
 from tests.messaging.factories import ThreadFactory, add_message
+from tests.mfa import sign_in_with_totp
 
 SECRET = "SECRET-PLAN-4711"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -94,7 +95,10 @@ def test_a_non_participant_gets_404_everywhere_and_learns_nothing(client, tmp_pa
         "outsider coach": lambda: CoachUserFactory(),
         "staff without a report": lambda: UserFactory(is_staff=True, is_superuser=True),
     }[who]()
-    client.force_login(intruder)
+    if intruder.is_staff:
+        sign_in_with_totp(client, intruder)
+    else:
+        client.force_login(intruder)
     before = (
         Message.objects.count(),
         list(ReadState.objects.order_by("pk").values_list("last_read_seq", flat=True)),
@@ -141,7 +145,7 @@ def test_staff_moderating_a_report_may_read_but_not_write(client, tmp_path, sett
     reported = Message.objects.get(thread=thread, seq=1)
     services.message_report(message=reported, reporter=thread.coach, reason="odd")
     moderator = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(moderator)
+    sign_in_with_totp(client, moderator)
     page = client.get(reverse("messaging:thread", args=[thread.pk]))
     assert page.status_code == 200 and SECRET.encode() in page.content
     assert b"as a moderator" in page.content
@@ -153,7 +157,7 @@ def test_staff_moderating_a_report_may_read_but_not_write(client, tmp_path, sett
     )
     assert response.status_code == 404
     # a staff member without the moderation permission is still a stranger
-    client.force_login(UserFactory(is_staff=True))
+    sign_in_with_totp(client, UserFactory(is_staff=True))
     assert client.get(reverse("messaging:thread", args=[thread.pk])).status_code == 404
 
 

@@ -14,12 +14,13 @@ from payments.models import (
 )
 from payments.sandbox import controls
 from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 from tests.payments.conftest import make_account
 
 
 @pytest.fixture
 def staff_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    sign_in_with_totp(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

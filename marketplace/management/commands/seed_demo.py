@@ -8,7 +8,7 @@ from django.test.utils import override_settings
 
 from bookings.demo import seed_demo_packages, seed_demo_reviews
 from coaches.demo import seed_demo_coaches
-from marketplace.demo import DEMO_PASSWORD, seed_demo_users
+from marketplace.demo import DEMO_PASSWORD, DEMO_STAFF_TOTP_SECRET, seed_demo_users
 from messaging.demo import seed_demo_conversations
 from payments.demo import demo_connect_accounts
 from payments.gateway import stripe_client
@@ -29,6 +29,10 @@ class Command(BaseCommand):
         for user in users:
             staff = ", staff" if user.is_staff else ""
             self.stdout.write(f"  {user.email:<32} {DEMO_PASSWORD:<14} ({user.role}{staff})")
+        self.stdout.write(
+            f"Staff sign in with a TOTP code too: add the secret {DEMO_STAFF_TOTP_SECRET} to an "
+            "authenticator app, or print the current code: .venv/bin/python manage.py demo_totp"
+        )
 
     def _connect_demo_coaches(self, coach_users) -> None:
         """Give demo coaches an active Express account on the local Stripe.

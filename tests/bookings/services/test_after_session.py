@@ -16,6 +16,7 @@ from marketplace.celery import app as celery_app
 from marketplace.errors import Conflict, InvalidTransition, NotAllowed
 from tests.bookings.factories import BookingFactory, open_coach, paid_package
 from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -169,7 +170,10 @@ def test_pages_show_a_booking_only_to_its_client_its_coach_and_staff(client):
         (UserFactory(is_staff=True), 200),
         (UserFactory(), 404),
     ):
-        client.force_login(user)
+        if user.is_staff:
+            sign_in_with_totp(client, user)
+        else:
+            client.force_login(user)
         assert client.get(f"/bookings/{booking.pk}/").status_code == expected
         assert client.get(f"/bookings/{booking.pk}/status/").status_code == expected
     client.force_login(UserFactory())
@@ -209,7 +213,7 @@ def test_admin_lists_bookings_and_money_and_shows_the_ledger(client):
         currency="usd",
         status="succeeded",
     )
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    sign_in_with_totp(client, UserFactory(is_staff=True, is_superuser=True))
     for url in (
         "/admin/bookings/booking/",
         "/admin/payments/payment/",

@@ -8,6 +8,8 @@ from django.test import Client
 
 from payments.sandbox import controls
 from payments.sandbox.models import DeliveryStatus, WebhookDelivery
+from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 
 RECEIVER_URLS = "tests.payments.sandbox.receiver_urls"
 
@@ -42,9 +44,7 @@ def test_nothing_under_stripe_exists_with_real_stripe(settings, stripe_client, s
 
 
 @pytest.mark.django_db
-def test_dashboard_shows_state_and_staff_controls_work(
-    settings, stripe_client, sandbox, django_user_model
-):
+def test_dashboard_shows_state_and_staff_controls_work(settings, stripe_client, sandbox):
     # given
     account = stripe_client.v1.accounts.create(params={"type": "express", "email": "c@x.test"})
     settings.DEBUG = False
@@ -58,8 +58,7 @@ def test_dashboard_shows_state_and_staff_controls_work(
     denied = browser.post("/_stripe/", {"action": "day"})
     assert denied.status_code == 403
     assert controls.now() < clock + 86400
-    staff = django_user_model.objects.create_user(email="s@x.test", password="x", is_staff=True)
-    browser.force_login(staff)
+    sign_in_with_totp(browser, UserFactory(is_staff=True))
     before = controls.now()
     browser.post("/_stripe/", {"action": "day"})
     assert controls.now() >= before + 86400
@@ -106,7 +105,9 @@ def test_an_unreachable_endpoint_is_logged_and_retried(settings, stripe_client, 
 
 @pytest.mark.urls(RECEIVER_URLS)
 @pytest.mark.django_db
-def test_admin_lists_deliveries_and_delivers_again(admin_client, stripe_client, received):
+def test_admin_lists_deliveries_and_delivers_again(client, stripe_client, received):
+    admin_client = client
+    sign_in_with_totp(admin_client, UserFactory(is_staff=True, is_superuser=True))
     controls.register_default_endpoints()
     controls.pause_deliveries()
     account = stripe_client.v1.accounts.create(params={"type": "express"})

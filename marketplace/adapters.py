@@ -1,0 +1,50 @@
+"""allauth adapters: password throttling by address and account, staff keep their TOTP.
+
+Set by ``ACCOUNT_ADAPTER`` and ``MFA_ADAPTER``; the reasons are in docs/security.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from django.http import HttpRequest
+
+from marketplace import login_throttle
+from marketplace.staff_mfa import is_staff_account
+
+
+def _login(credentials: dict[str, Any]) -> str:
+    return str(credentials.get("email") or credentials.get("username") or "")
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Every password check (sign-in, the admin's way in, reauthentication) is throttled by
+    ``marketplace.login_throttle`` instead of allauth's per-account ``login_failed`` limit,
+    which would let anyone lock an account by failing on purpose.
+
+    allauth's ``login_failed`` still guards the second-factor codes (``allauth.mfa``).
+    """
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        if not login_throttle.allows(request, _login(credentials)):
+            raise self.validation_error("too_many_login_attempts")
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            login_throttle.record_success(request, _login(credentials))
+        return user
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        login_throttle.record_failure(request, _login(credentials))
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """Staff cannot switch their TOTP off: the admin needs it."""
+        if authenticator.type == Authenticator.Type.TOTP and is_staff_account(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)
