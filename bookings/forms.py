@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any, cast
 from zoneinfo import available_timezones
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from bookings.models import CancellationPolicy
 from marketplace.fields import InstantField
@@ -47,6 +49,15 @@ class IssueForm(forms.Form):
 
 
 class PolicyForm(forms.ModelForm):
+    """The coach's cancellation policy; percentages lie within 0-100 (a clearer error than the
+    table's constraint), the other numbers within their columns (the model's validators)."""
+
+    PERCENT_FIELDS = (
+        "late_cancellation_refund_percent",
+        "after_start_refund_percent",
+        "no_show_refund_percent",
+    )
+
     class Meta:
         model = CancellationPolicy
         fields = [
@@ -58,3 +69,11 @@ class PolicyForm(forms.ModelForm):
             "free_reschedule_hours",
             "max_reschedules",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.PERCENT_FIELDS:
+            field = cast(forms.IntegerField, self.fields[name])
+            field.min_value, field.max_value = 0, 100
+            field.validators += [MinValueValidator(0), MaxValueValidator(100)]
+            field.widget.attrs.update({"min": "0", "max": "100"})

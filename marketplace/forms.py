@@ -1,7 +1,11 @@
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.core import validators
 
-from marketplace.models import Role
+from marketplace.models import Role, User
+
+FULL_NAME_MAX_LENGTH = 150
+PASSWORD_MAX_LENGTH = 4096
 
 
 class SignupForm(AllauthSignupForm):
@@ -14,6 +18,33 @@ class SignupForm(AllauthSignupForm):
         label="What brings you here?",
     )
     field_order = ["first_name", "last_name", "email", "password1", "password2", "role"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # allauth's fields are longer than what they fill: the e-mail column has 254
+        # characters; a password is hashed, but a megabyte of one is not a password.
+        for name, limit in (
+            ("email", User._meta.get_field("email").max_length),
+            ("password1", PASSWORD_MAX_LENGTH),
+            ("password2", PASSWORD_MAX_LENGTH),
+        ):
+            field = self.fields.get(name)
+            if field is not None and limit:
+                field.max_length = limit
+                field.validators.append(validators.MaxLengthValidator(limit))
+                field.widget.attrs["maxlength"] = str(limit)
+
+    def clean(self):
+        cleaned = super().clean()
+        # The full name ("first last") fills 150-character columns (a coach's application).
+        first, last = cleaned.get("first_name") or "", cleaned.get("last_name") or ""
+        if len(first) + len(last) > FULL_NAME_MAX_LENGTH - 1:
+            self.add_error(
+                "last_name",
+                f"First and last name together can have at most {FULL_NAME_MAX_LENGTH - 1} "
+                "characters.",
+            )
+        return cleaned
 
     def save(self, request):
         user = super().save(request)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 
+from marketplace.fields import ROW_ID_MAX
 from messaging.models import BODY_MAX_LENGTH
 
 
 class StartThreadForm(forms.Form):
-    coach = forms.IntegerField(required=False, min_value=1)
-    booking = forms.IntegerField(required=False, min_value=1)
+    coach = forms.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
+    booking = forms.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
 
     def clean(self):
         cleaned = super().clean() or {}

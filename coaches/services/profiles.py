@@ -46,6 +46,13 @@ def _unique_slug(user: User) -> str:
     return slug
 
 
+def _application_name(user: User) -> str:
+    """The account's first and last name as the application's full name, cut to fit its
+    column (each name may have 150 characters; the application's full name has 150)."""
+    limit = CoachApplication._meta.get_field("full_name").max_length or 150
+    return user.get_full_name()[:limit].strip()
+
+
 def coach_profile_start(*, user: User) -> CoachApplication:
     """The coach's profile and application, created (as a draft) on first use.
 
@@ -60,7 +67,7 @@ def coach_profile_start(*, user: User) -> CoachApplication:
                 user=user, slug=_unique_slug(user), time_zone=user.time_zone
             )
         application, _ = CoachApplication.objects.get_or_create(
-            coach=profile, defaults={"full_name": user.get_full_name()}
+            coach=profile, defaults={"full_name": _application_name(user)}
         )
     return application
 
