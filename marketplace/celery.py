@@ -21,9 +21,9 @@ def settle_configuration() -> None:
     used: under each of its names, in Celery's own changes and then in Django's settings,
     with a caught exception for every miss (most keys are left to Celery's defaults). An
     ``apply_async`` reads several, and every Stripe webhook received queues one. Copied
-    into Celery's own configuration with the public ``conf.update``, an ``apply_async``
-    costs about 0.1 ms of CPU less (docs/settings.md). Celery then no longer follows later
-    changes to Django's settings: change ``app.conf`` itself, as the tests' worker fixtures
-    do.
+    into Celery's own configuration with the public ``conf.update``, a webhook received
+    cost 0.1-0.4 ms of CPU less in a web process (docs/settings.md). Celery then no longer
+    follows later changes to Django's settings: change ``app.conf`` itself, as the tests'
+    worker fixtures do.
     """
     app.conf.update({name: app.conf[name] for name in DEFAULTS})
