@@ -18,8 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+
+from marketplace.redirects import safe_next_url
 
 # This module is loaded with INSTALLED_APPS (for AdminConfig), before any model may be, so
 # marketplace.staff_mfa (allauth.mfa's models) is imported where it is used.
@@ -41,10 +42,7 @@ class MarketplaceAdminSite(admin.AdminSite):
         candidate = request.GET.get(REDIRECT_FIELD_NAME, "")
         if candidate.startswith(reverse("admin:login", current_app=self.name)):
             return index
-        safe = url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-        return candidate if candidate and safe else index
+        return safe_next_url(request, index)
 
     @method_decorator(never_cache)
     def login(
