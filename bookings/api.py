@@ -17,6 +17,7 @@ from bookings.models import Booking, PackagePurchase
 from bookings.services import cancellation, checkout, holds, rescheduling
 from coaches.forms import TIME_ZONE_NAMES
 from coaches.models import SessionType
+from marketplace.api import error_responses
 from marketplace.errors import NotFound
 from marketplace.fields import ROW_ID_MAX, InstantInput
 from payments.models import Payment
@@ -81,6 +82,17 @@ class BookingOutput(serializers.ModelSerializer):
         return moved.pk if moved else None
 
 
+class BookingCreatedOutput(BookingOutput):
+    checkout_url = serializers.URLField(
+        required=False,
+        help_text="Stripe Checkout, where the client pays for the hold. Absent for a package "
+        "session, which is confirmed at once.",
+    )
+
+    class Meta(BookingOutput.Meta):
+        fields = [*BookingOutput.Meta.fields, "checkout_url"]
+
+
 class BookingCreateInput(serializers.Serializer):
     session_type = serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX)
     starts_at = InstantInput(help_text="ISO 8601 with an offset, e.g. 2030-03-01T09:00:00Z.")
@@ -106,7 +118,10 @@ class BookingListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.bookings_visible_to(user=self.request.user)  # type: ignore[arg-type]
 
-    @extend_schema(request=BookingCreateInput, responses={201: BookingOutput})
+    @extend_schema(
+        request=BookingCreateInput,
+        responses={201: BookingCreatedOutput, **error_responses(404, 409, 502, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = BookingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -172,7 +187,7 @@ class CancelInput(serializers.Serializer):
 class BookingCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=CancelInput, responses=BookingOutput)
+    @extend_schema(request=CancelInput, responses={200: BookingOutput, **error_responses(409)})
     def post(self, request: Request, pk: int) -> Response:
         data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -192,7 +207,7 @@ class RescheduleInput(serializers.Serializer):
 class BookingRescheduleApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RescheduleInput, responses=BookingOutput)
+    @extend_schema(request=RescheduleInput, responses={200: BookingOutput, **error_responses(409)})
     def post(self, request: Request, pk: int) -> Response:
         data = RescheduleInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -85,9 +85,10 @@ class CoachPagination(PageNumberPagination):
 
 
 class CoachListApi(APIView):
-    """Public coaches, with the same filters and sorts as ``/coaches/``."""
+    """Public coaches, with the same filters and sorts as ``/coaches/``, a page at a time."""
 
     permission_classes = [AllowAny]
+    pagination_class = CoachPagination
 
     @extend_schema(
         parameters=[
@@ -106,10 +107,9 @@ class CoachListApi(APIView):
                 "to_time",
                 "tz",
                 "sort",
-                "page",
-                "page_size",
             )
         ],
+        # a list serializer on a view with a paginator: documented as the paginated page
         responses=CoachOutput(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -124,7 +124,7 @@ class CoachListApi(APIView):
             )
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         coaches = selectors.coach_search(search=form.to_search(), now=now)
-        paginator = CoachPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(coaches, request, view=self)
         return paginator.get_paginated_response(CoachOutput(page, many=True).data)
 

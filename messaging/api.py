@@ -9,13 +9,19 @@ from __future__ import annotations
 from typing import cast
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api import UploadField, error_responses
 from marketplace.errors import NotFound
 from marketplace.fields import ROW_ID_MAX
 from marketplace.models import User
@@ -76,6 +82,8 @@ class ThreadPagination(PageNumberPagination):
 
 
 class ThreadListCreateApi(APIView):
+    pagination_class = ThreadPagination
+
     class ThreadOpenInputSerializer(serializers.Serializer):
         coach = serializers.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
         booking = serializers.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
@@ -86,15 +94,23 @@ class ThreadListCreateApi(APIView):
                 raise serializers.ValidationError({"coach": ["Give a coach or a booking."]})
             return attrs
 
+    # a list serializer on a view with a paginator: documented as the paginated page
     @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = ThreadPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.thread_list_for_user(user=_me(request)), request, view=self
         )
         return paginator.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=ThreadOpenInputSerializer, responses={201: ThreadOutputSerializer})
+    @extend_schema(
+        request=ThreadOpenInputSerializer,
+        responses={
+            200: OpenApiResponse(ThreadOutputSerializer, description="The thread already existed."),
+            201: OpenApiResponse(ThreadOutputSerializer, description="A new thread."),
+            **error_responses(404),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = self.ThreadOpenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -171,11 +187,21 @@ class ThreadDetailApi(APIView):
 
 
 class MessageCreateApi(APIView):
-    class MessageCreateInputSerializer(serializers.Serializer):
+    class MessageTextInputSerializer(serializers.Serializer):
         body = serializers.CharField(required=False, allow_blank=True, max_length=BODY_MAX_LENGTH)
-        attachment = serializers.FileField(required=False)
 
-    @extend_schema(request=MessageCreateInputSerializer, responses={201: MessageOutputSerializer})
+    class MessageCreateInputSerializer(MessageTextInputSerializer):
+        attachment = UploadField(required=False)
+
+    # A file comes only in a multipart form; JSON and a plain form carry the text alone.
+    @extend_schema(
+        request={
+            "multipart/form-data": MessageCreateInputSerializer,
+            "application/json": MessageTextInputSerializer,
+            "application/x-www-form-urlencoded": MessageTextInputSerializer,
+        },
+        responses={201: MessageOutputSerializer},
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         thread = selectors.thread_get_for_user(thread_id=thread_id, user=_me(request))
         serializer = self.MessageCreateInputSerializer(data=request.data)

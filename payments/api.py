@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api import error_responses
 from marketplace.errors import NotAllowed, NotFound
 from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import selectors
@@ -90,7 +91,7 @@ class ConnectAccountApi(APIView):
 
     @extend_schema(
         request=AccountCreateIn,
-        responses={201: AccountCreateOut},
+        responses={201: AccountCreateOut, **error_responses(409, 502)},
         summary="Create the Express account (once) and get a fresh onboarding link",
     )
     def post(self, request: Request) -> Response:
@@ -109,7 +110,7 @@ class ConnectAccountApi(APIView):
 
     @extend_schema(
         request=AccountUpdateIn,
-        responses=ConnectStatusOut,
+        responses={200: ConnectStatusOut, **error_responses(404, 409, 502)},
         summary="Update the business profile at Stripe",
     )
     def put(self, request: Request) -> Response:
@@ -145,7 +146,7 @@ class PayoutScheduleApi(APIView):
 
     @extend_schema(
         request=PayoutScheduleIn,
-        responses=ConnectStatusOut,
+        responses={200: ConnectStatusOut, **error_responses(404, 409, 502)},
         summary="Set the payout schedule at Stripe",
     )
     def post(self, request: Request) -> Response:
@@ -165,7 +166,10 @@ class LinkOut(serializers.Serializer):
 class LoginLinkApi(APIView):
     permission_classes = [IsCoach]
 
-    @extend_schema(responses=LinkOut, summary="A one-time link into the Express dashboard")
+    @extend_schema(
+        responses={200: LinkOut, **error_responses(404, 409, 502)},
+        summary="A one-time link into the Express dashboard",
+    )
     def get(self, request: Request) -> Response:
         link = services.connected_account_login_link(coach=request.user)  # type: ignore[arg-type]
         return Response({"url": link.url})
@@ -184,7 +188,10 @@ class BalanceOut(serializers.Serializer):
 class BalanceApi(APIView):
     permission_classes = [IsCoach]
 
-    @extend_schema(responses=BalanceOut, summary="The connected account's Stripe balance")
+    @extend_schema(
+        responses={200: BalanceOut, **error_responses(404, 502)},
+        summary="The connected account's Stripe balance",
+    )
     def get(self, request: Request) -> Response:
         balance = selectors.connected_account_balance(request.user)  # type: ignore[arg-type]
         return Response(BalanceOut(balance).data)
@@ -204,7 +211,10 @@ class PayoutOut(serializers.Serializer):
 class PayoutsApi(APIView):
     permission_classes = [IsCoach]
 
-    @extend_schema(responses=PayoutOut(many=True), summary="The connected account's payouts")
+    @extend_schema(
+        responses={200: PayoutOut(many=True), **error_responses(404, 502)},
+        summary="The connected account's payouts",
+    )
     def get(self, request: Request) -> Response:
         payouts = selectors.connected_account_payouts(request.user)  # type: ignore[arg-type]
         return Response(PayoutOut(payouts, many=True).data, status=status.HTTP_200_OK)
@@ -227,7 +237,7 @@ class PaymentRefundApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RefundInput, responses={201: RefundOutput})
+    @extend_schema(request=RefundInput, responses={201: RefundOutput, **error_responses(409)})
     def post(self, request: Request, pk: int) -> Response:
         if not request.user.is_staff:
             raise NotAllowed("Only staff can refund payments.")

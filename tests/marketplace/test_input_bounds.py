@@ -150,6 +150,7 @@ COLUMNS: dict[tuple[str, str], models.Field] = {
     ("ThreadPageQuerySerializer", "before"): column(Message, "seq"),
     ("ThreadPageQuerySerializer", "after"): column(Message, "seq"),
     ("MessageCreateInputSerializer", "body"): column(Message, "body"),
+    ("MessageTextInputSerializer", "body"): column(Message, "body"),
     ("ThreadReadInputSerializer", "up_to_seq"): column(ReadState, "last_read_seq"),
 }
 
