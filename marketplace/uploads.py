@@ -74,7 +74,7 @@ class BoundedUploadHandler(FileUploadHandler):
         input_data: Any,
         META: dict[str, Any],
         content_length: int,
-        boundary: Any,  # bytes, whatever the stubs say
+        boundary: str,  # Django passes bytes; typed as its base class declares
         encoding: str | None = None,
     ) -> None:
         if content_length > MAX_REQUEST_BYTES:
