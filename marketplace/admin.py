@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from marketplace.models import SentMail, User
+from marketplace.models import SentMail, StatusChange, User
 
 
 @admin.register(User)
@@ -24,3 +24,21 @@ class SentMailAdmin(admin.ModelAdmin):
     list_display = ["subject", "to", "sent_at"]
     search_fields = ["subject", "to"]
     readonly_fields = ["to", "subject", "body", "html_body", "attachments", "sent_at"]
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    """Every move of a money or moderation row's status: who, what moved it, why, when.
+    Written by ``marketplace.states.transition`` only, so read-only here."""
+
+    list_display = ["changed_at", "model", "object_id", "from_state", "to_state", "source", "actor"]
+    list_filter = ["model", "to_state", "source"]
+    search_fields = ["object_id", "note", "actor__email"]
+    date_hierarchy = "changed_at"
+    readonly_fields = [field.name for field in StatusChange._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

@@ -177,3 +177,20 @@ def test_a_move_outside_a_transaction_is_a_programming_error():
     payment = _payment()
     with pytest.raises(RuntimeError):
         states.transition(payment, PaymentStatus.SUCCEEDED, source="stripe")
+
+
+@pytest.mark.django_db
+def test_staff_read_every_move_in_the_admin(client):
+    from tests.mfa import sign_in_with_totp
+
+    payment = _payment()
+    with transaction.atomic():
+        states.transition(payment, PaymentStatus.SUCCEEDED, source="stripe", note="paid")
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    sign_in_with_totp(client, staff)
+    listed = client.get("/admin/marketplace/statuschange/?model=payments.payment")
+    assert listed.status_code == 200
+    assert "payments.payment" in listed.content.decode()
+    change = StatusChange.objects.get(object_id=payment.pk, model="payments.payment")
+    page = client.get(f"/admin/marketplace/statuschange/{change.pk}/change/")
+    assert page.status_code == 200 and "paid" in page.content.decode()
