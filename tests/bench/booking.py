@@ -168,8 +168,8 @@ def _hold_data() -> tuple[list, list[str]]:
     """20 bookable coaches known to the local Stripe, and 20 clients with API tokens."""
     from rest_framework.authtoken.models import Token
 
-    from payments import services as connect
     from payments.sandbox import controls
+    from payments.services import accounts as connect
     from tests.bookings.factories import open_coach
     from tests.factories import UserFactory
 
