@@ -104,3 +104,36 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.object_id}: {self.from_state} -> {self.to_state}"
+
+
+class OutboxMessage(models.Model):
+    """A task queued by ``marketplace.queue.enqueue``, written in the caller's transaction.
+
+    Published to the broker right after the commit and then deleted; a row left here is a
+    task whose publish failed (the broker was down or too slow), sent by the
+    ``marketplace.drain_outbox`` beat task, which keeps it a day with ``sent_at`` set.
+    ``args`` and ``kwargs`` hold the task's arguments as Celery's JSON serializer writes them.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    eta = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # the drain's clean-up of rows it sent (rows published at once never have sent_at)
+            models.Index(
+                fields=["sent_at"],
+                name="outbox_sent_idx",
+                condition=models.Q(sent_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.args} ({'sent' if self.sent_at else 'waiting'})"

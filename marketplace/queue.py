@@ -1,16 +1,66 @@
-"""Queue Celery tasks only once the surrounding transaction has committed.
+"""Queue Celery tasks only once the surrounding transaction has committed, and never lose one.
 
 A task queued inside a transaction can run before the commit and read nothing, or run for a
 change that was rolled back. Every task in the project is queued through ``enqueue``.
+
+``enqueue`` writes the task into the outbox (``OutboxMessage``) inside the caller's
+transaction, so the task exists exactly when the change that asked for it does. After the
+commit it is published to the broker and its row deleted. A publish that fails (the broker
+is down, or slower than ``REDIS_SOCKET_TIMEOUT``) leaves the row, and the
+``marketplace.drain_outbox`` beat task sends it later: no confirmation e-mail, refund or
+transfer is lost to a broker outage. After a failure, publishing pauses for
+``OUTBOX_RETRY_AFTER`` seconds (the rows wait for the drain), so requests during an outage
+do not each wait for the broker's timeout.
+
+With ``CELERY_TASK_ALWAYS_EAGER`` (the tests, unless they start a worker) tasks run in the
+calling process at commit, as before, with no outbox row.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from celery import Task, current_app
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from kombu.utils import json as kombu_json
+from redis.exceptions import RedisError
+
+from marketplace.circuit import Circuit, circuit_for
+from marketplace.models import OutboxMessage
+
+logger = logging.getLogger("marketplace.queue")
+
+# A broker that cannot be reached or does not answer in time (kombu re-raises redis-py's
+# errors as its own OperationalError; socket errors may come through bare).
+BROKER_UNAVAILABLE = (KombuOperationalError, RedisError, OSError)
+
+# Rows the drain sent are kept this long: the record of what an outage delayed.
+KEEP_SENT = timedelta(days=1)
+DRAIN_BATCH = 200
+
+_TABLE = OutboxMessage._meta.db_table
+_INSERT_SQL = (
+    f"INSERT INTO {_TABLE} (task, args, kwargs, eta, created_at, attempts, last_error) "  # noqa: S608 - our table
+    "VALUES (%s, %s::jsonb, %s::jsonb, %s, %s, 0, '') RETURNING id"
+)
+_DELETE_SQL = f"DELETE FROM {_TABLE} WHERE id = %s"  # noqa: S608 - our table
+
+
+def broker_circuit() -> Circuit:
+    """The process's circuit for publishing to the current broker."""
+    return circuit_for(
+        ("broker", str(current_app.conf.broker_url)),
+        "the Celery broker",
+        settings.OUTBOX_RETRY_AFTER,
+    )
 
 
 def enqueue(task: Task | str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
@@ -18,11 +68,129 @@ def enqueue(task: Task | str, *args: Any, countdown: float | None = None, **kwar
 
     ``task`` is the task or its registered name (``"payments.execute_refund"``): a service
     names the task it queues, so it need not import the tasks module that imports it. Outside
-    a transaction (autocommit) it is queued at once.
+    a transaction (autocommit) the outbox row is written and published at once.
     """
-    if isinstance(task, str):
-        task = _task_named(task)
-    transaction.on_commit(partial(task.apply_async, args=args, kwargs=kwargs, countdown=countdown))
+    name = task if isinstance(task, str) else task.name
+    if current_app.conf.task_always_eager:
+        eager = _task_named(task) if isinstance(task, str) else task
+        transaction.on_commit(
+            partial(eager.apply_async, args=args, kwargs=kwargs, countdown=countdown)
+        )
+        return
+    now = timezone.now()
+    eta = now + timedelta(seconds=countdown) if countdown else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_SQL, [name, kombu_json.dumps(list(args)), kombu_json.dumps(kwargs), eta, now]
+        )
+        (message_id,) = cursor.fetchone()
+    transaction.on_commit(partial(_publish_new, message_id, name, args, kwargs, countdown))
+
+
+def _publish_new(
+    message_id: int, name: str, args: tuple, kwargs: dict, countdown: float | None
+) -> None:
+    """After the commit: publish, then delete the row. Never raises (other on-commit
+    callbacks still run); whatever fails leaves the row for the drain."""
+    circuit = broker_circuit()
+    if not circuit.allows():
+        return
+    try:
+        _publish(name, args, kwargs, countdown=countdown)
+    except Exception as error:
+        if isinstance(error, BROKER_UNAVAILABLE):
+            circuit.failed(error)
+        else:
+            logger.exception("queue: publishing %s failed", name)
+        _record_failure(message_id, error)
+        return
+    circuit.succeeded()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_DELETE_SQL, [message_id])
+    except DatabaseError:
+        # Published; the row will be sent once more by the drain (tasks are safe to repeat).
+        logger.exception("queue: could not delete outbox row %s after publishing", message_id)
+
+
+def _publish(
+    name: str,
+    args: Any,
+    kwargs: dict,
+    *,
+    countdown: float | None = None,
+    eta: datetime | None = None,
+) -> None:
+    # No result is subscribed to (nothing reads the result of a queued task): the publish
+    # is one command to the broker, bounded by the broker's socket timeout and retry policy.
+    _task_named(name).apply_async(
+        args=args, kwargs=kwargs, countdown=countdown, eta=eta, ignore_result=True
+    )
+
+
+def _record_failure(message_id: int, error: BaseException) -> None:
+    try:
+        OutboxMessage.objects.filter(pk=message_id).update(
+            attempts=F("attempts") + 1, last_error=_describe(error)
+        )
+    except DatabaseError:
+        logger.exception("queue: could not record the failed publish of row %s", message_id)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def outbox_drain(*, older_than: float | None = None) -> int:
+    """Publish the outbox rows not sent yet that are at least ``older_than`` seconds old
+    (default ``OUTBOX_DRAIN_AFTER``, so a row whose publish after commit is still under way
+    is left to it) and mark them sent; delete rows sent more than a day ago. Returns how
+    many were sent. Stops at the first publish the broker refuses (the rest wait).
+
+    Safe to run twice and concurrently: rows are taken with ``SKIP LOCKED``.
+    """
+    if older_than is None:
+        older_than = settings.OUTBOX_DRAIN_AFTER
+    sent = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(
+                    sent_at__isnull=True,
+                    created_at__lte=timezone.now() - timedelta(seconds=older_than),
+                )
+                .order_by("id")[:DRAIN_BATCH]
+            )
+            done: list[int] = []
+            stopped = False
+            for row in rows:
+                try:
+                    _publish(
+                        row.task,
+                        kombu_json.loads(json.dumps(row.args)),
+                        kombu_json.loads(json.dumps(row.kwargs)),
+                        eta=row.eta if row.eta and row.eta > timezone.now() else None,
+                    )
+                except Exception as error:
+                    if not isinstance(error, BROKER_UNAVAILABLE):
+                        logger.exception("queue: publishing outbox row %s failed", row.pk)
+                    _record_failure(row.pk, error)
+                    stopped = isinstance(error, BROKER_UNAVAILABLE)
+                    if stopped:
+                        break
+                    continue
+                done.append(row.pk)
+            if done:
+                OutboxMessage.objects.filter(pk__in=done).update(sent_at=timezone.now())
+                sent += len(done)
+        if stopped or len(rows) < DRAIN_BATCH:
+            break
+    OutboxMessage.objects.filter(sent_at__lt=timezone.now() - KEEP_SENT).delete()
+    if sent:
+        logger.warning("queue: sent %s task(s) kept in the outbox", sent)
+        broker_circuit().succeeded()
+    return sent
 
 
 def _task_named(name: str) -> Task:

