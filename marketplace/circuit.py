@@ -66,8 +66,8 @@ _circuits_lock = threading.Lock()
 def circuit_for(key: tuple[str, ...], name: str, retry_after: float) -> Circuit:
     """The process's one circuit for ``key`` (a service and its location), made on first use:
     Django makes a cache per thread, and every thread shares what it learns of Redis."""
-    with _circuits_lock:
-        circuit = _circuits.get(key)
-        if circuit is None:
-            circuit = _circuits[key] = Circuit(name, retry_after)
-        return circuit
+    circuit = _circuits.get(key)  # every publish asks: no lock once it exists
+    if circuit is None:
+        with _circuits_lock:
+            circuit = _circuits.setdefault(key, Circuit(name, retry_after))
+    return circuit

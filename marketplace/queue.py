@@ -87,6 +87,24 @@ def enqueue(task: Task | str, *args: Any, countdown: float | None = None, **kwar
     transaction.on_commit(partial(_publish_new, message_id, name, args, kwargs, countdown))
 
 
+def outbox_insert_sql(*, args: str, source: str) -> str:
+    """An ``INSERT`` of one outbox row per row of ``source``, for a caller that writes its
+    change and queues its task in one statement (a CTE): ``args`` is the SQL expression of
+    the task's arguments, a JSON array (``jsonb_build_array(event.id)``); two parameters
+    follow, the task's name and the time. ``RETURNING id``: pass it to ``enqueue_written``.
+    """
+    return (
+        f"INSERT INTO {_TABLE} (task, args, kwargs, eta, created_at, attempts, last_error) "  # noqa: S608 - our table and the caller's SQL
+        f"SELECT %s, {args}, '{{}}'::jsonb, NULL, %s, 0, '' FROM {source} RETURNING id"
+    )
+
+
+def enqueue_written(message_id: int, task: str, *args: Any) -> None:
+    """After commit, publish the task whose outbox row the caller wrote itself with
+    ``outbox_insert_sql`` (not in eager mode: there the caller uses ``enqueue``)."""
+    transaction.on_commit(partial(_publish_new, message_id, task, args, {}, None))
+
+
 def _publish_new(
     message_id: int, name: str, args: tuple, kwargs: dict, countdown: float | None
 ) -> None:

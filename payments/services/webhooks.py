@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from marketplace import states
+from marketplace import queue, states
 from marketplace.queue import enqueue
 from payments import gateway
 from payments.errors import WebhookRejected
@@ -45,6 +45,14 @@ _INSERT_SQL = f"""
     ON CONFLICT (stripe_event_id) DO NOTHING
     RETURNING id
 """  # noqa: S608 - the table name is ours, every value is a parameter
+PROCESS_TASK = "payments.process_webhook_event"
+# With a broker (not eager): the event and its processing task's outbox row in one statement,
+# so receipt stays one round trip and one transaction (marketplace/queue.py).
+_INSERT_AND_QUEUE_SQL = f"""
+    WITH event AS ({_INSERT_SQL}),
+    queued AS ({queue.outbox_insert_sql(args="jsonb_build_array(event.id)", source="event")})
+    SELECT event.id, queued.id FROM event, queued
+"""  # noqa: S608 - ours, as above
 
 
 def endpoint_secret(endpoint: str) -> str:
@@ -79,29 +87,34 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
         WebhookEventStatus.RECEIVED,
         timezone.now(),
     ]
+    eager = _eager()
+    if not eager:
+        params += [PROCESS_TASK, params[-1]]  # the outbox row's task and time
+    sql = _INSERT_SQL if eager else _INSERT_AND_QUEUE_SQL
     if connection.get_autocommit():
         # One round trip, one transaction: the two statements of one query run as an implicit
         # transaction (SET LOCAL holds for it), committed when ``execute`` returns; on a lock
         # timeout it is rolled back and the connection is idle again.
-        row = _insert(params)
+        row = _insert(sql, params)
     else:
         with transaction.atomic():
-            row = _insert(params)
+            row = _insert(sql, params)
     if row is None:
         return None
     # After the commit: at once in autocommit, else when the caller's transaction commits.
-    enqueue("payments.process_webhook_event", row[0])
+    if eager:
+        enqueue(PROCESS_TASK, row[0])
+    else:
+        queue.enqueue_written(row[1], PROCESS_TASK, row[0])
     return int(row[0])
 
 
-def _insert(params: list) -> tuple | None:
+def _insert(sql: str, params: list) -> tuple | None:
     with connection.cursor() as cursor:
         # Never hold Stripe's request open behind a lock: give up quickly, answer 503. The
         # lock timeout and the insert go in one execute (Django's psycopg cursors bind
         # client-side, which allows several statements in one query).
-        cursor.execute(
-            f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)};{_INSERT_SQL}", params
-        )
+        cursor.execute(f"SET LOCAL lock_timeout = {int(RECEIVE_LOCK_TIMEOUT_MS)};{sql}", params)
         cursor.nextset()  # past the SET's empty result, to the INSERT's
         return cursor.fetchone()
 
