@@ -107,7 +107,10 @@ def _parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _check_rate_limit(*, user: User) -> None:
-    """A fixed-window counter per user in the Redis cache (setting ``MESSAGE_RATE_LIMIT``)."""
+    """A fixed-window counter per user in the Redis cache (setting ``MESSAGE_RATE_LIMIT``).
+
+    While Redis cannot answer, the cache counts from the start every time, so the limit lets
+    messages through (docs/security.md, "When Redis is sick")."""
     limit, window = _parse_rate(settings.MESSAGE_RATE_LIMIT)
     now = int(time.time())
     window_start = now - now % window
