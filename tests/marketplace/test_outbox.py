@@ -143,6 +143,7 @@ def test_a_task_published_after_commit_runs_on_the_worker_and_leaves_no_row(cele
     assert wait_for(
         lambda: SentMail.objects.filter(subject="[Coach Connect] Published at once").exists()
     )
+    assert queue.flush_deletions()  # published rows are deleted in batches
     assert not OutboxMessage.objects.exists()
 
 
@@ -220,4 +221,5 @@ def test_a_webhook_is_processed_by_the_worker_through_the_outbox(celery_worker, 
         ).exists(),
         message="the worker did not process the event:\n" + celery_worker.output(),
     )
+    assert queue.flush_deletions()
     assert not OutboxMessage.objects.exists()
