@@ -11,3 +11,17 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!input.value) input.value = zone;
   });
 });
+
+// Toasts (Django's messages) get a close button; they never vanish by themselves, so a
+// screen-reader or a slow reader keeps them as long as needed.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-toast]").forEach((toast) => {
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => toast.remove());
+    toast.append(close);
+  });
+});
