@@ -3,13 +3,15 @@ issue; the receipt."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -19,9 +21,10 @@ from bookings.models import Booking, BookingStatus
 from bookings.notifications import local_time
 from bookings.services import after_session, cancellation, rescheduling
 from bookings.views.common import booking_or_404
-from coaches.selectors import available_slots
+from coaches.selectors import coach_slot_week
 from marketplace.errors import DomainError
 from marketplace.money import format_money
+from marketplace.timeparse import parse_day
 
 
 @login_required
@@ -109,13 +112,12 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "The session is moved.")
             return redirect("bookings:detail", pk=moved.pk)
-    now = timezone.now()
-    slots = available_slots(
-        coach=booking.coach,
-        session_type=booking.session_type,
-        start=max(now, booking.starts_at - timedelta(days=7)),
-        end=booking.starts_at + timedelta(days=14),
-    )[:40]
+    week_of = (
+        _query_day(request.GET.get("week")) or booking.starts_at.astimezone(ZoneInfo(zone)).date()
+    )
+    week = coach_slot_week(
+        coach=booking.coach, session_type=booking.session_type, zone=zone, week_of=week_of
+    )
     return render(
         request,
         "bookings/reschedule.html",
@@ -123,12 +125,22 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "booking": booking,
             "form": form,
             "error": error,
-            "slots": [
-                {"start": slot.isoformat(), "label": local_time(slot, zone)} for slot in slots
-            ],
+            "week": week,
+            "zone": zone,
+            "current_when": local_time(booking.starts_at, zone),
+            "nav_url": reverse("bookings:reschedule", args=[booking.pk]),
         },
         status=409 if error else 200,
     )
+
+
+def _query_day(value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` day from a calendar link; None when absent or not a day the parser
+    takes (the calendar then opens on this week)."""
+    try:
+        return parse_day(value or "", field="week")
+    except DomainError:
+        return None
 
 
 @login_required
