@@ -417,6 +417,15 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
                 .filter(fits__gte=F("min_duration"))
             )
         )
+        # The index's stretches say a session *could* fit; only the slot computation knows
+        # whether one of the coach's slots starts and ends inside the window (slots start
+        # on a half-hour grid, and the index is a few minutes old). Check the candidates
+        # live, so search never lists a coach whose calendar shows nothing then.
+        coaches = coaches.filter(
+            pk__in=_offering_a_slot_within(
+                coach_ids=coaches.values("pk"), start=window_start, end=window_end, now=now
+            )
+        )
     orderings: dict[str, list[Any]] = {
         SearchSort.PRICE_LOW: [F("min_price").asc(nulls_last=True), "id"],
         SearchSort.PRICE_HIGH: [F("min_price").desc(nulls_last=True), "id"],
@@ -447,6 +456,35 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
             ),
         )
     )
+
+
+def _offering_a_slot_within(
+    *, coach_ids: QuerySet, start: datetime, end: datetime, now: datetime
+) -> list[int]:
+    """The ids among ``coach_ids`` with a bookable slot of their shortest active session
+    that starts and ends within ``[start, end)``, by the live slot computation (the same
+    one the profile's calendar uses)."""
+    if start >= end:
+        return []
+    candidates = list(
+        CoachProfile.objects.filter(pk__in=coach_ids).annotate(
+            shortest=models.Min(
+                "session_types__duration_minutes",
+                filter=models.Q(session_types__is_active=True),
+            )
+        )
+    )
+    calendars = coach_calendars(coaches=candidates, start=start, end=end)
+    offering = []
+    for coach in candidates:
+        shortest = getattr(coach, "shortest", None)
+        if not shortest:
+            continue
+        duration = timedelta(minutes=shortest)
+        slots = compute_slots(calendars[coach.pk], duration=duration, start=start, end=end, now=now)
+        if any(slot + duration <= end for slot in slots):
+            offering.append(coach.pk)
+    return offering
 
 
 def coach_public_get(

@@ -3,7 +3,7 @@ issue; the receipt."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -19,12 +19,13 @@ from bookings import selectors
 from bookings.forms import CancelForm, IssueForm, RescheduleForm
 from bookings.models import Booking, BookingStatus
 from bookings.notifications import local_time
-from bookings.services import after_session, cancellation, rescheduling
+from bookings.services import after_session, cancellation, holds, rescheduling
 from bookings.views.common import booking_or_404
 from coaches.selectors import coach_slot_week
 from marketplace.errors import DomainError
 from marketplace.money import format_money
 from marketplace.timeparse import parse_day
+from payments.models import Payment
 
 
 @login_required
@@ -35,13 +36,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_client = booking.client_id == request.user.pk
     is_coach = booking.coach.user_id == request.user.pk
     now = timezone.now()
+    payment = selectors.booking_payment(booking)
     context = {
+        **_next_actions(booking, payment, is_client=is_client, now=now),
         "booking": booking,
         "is_client": is_client,
         "is_coach": is_coach,
         "client_when": local_time(booking.starts_at, booking.client_time_zone),
         "coach_when": local_time(booking.starts_at, booking.coach.time_zone),
-        "payment": selectors.booking_payment(booking),
+        "payment": payment,
         "refund_terms": selectors.refund_terms(booking=booking, now=now)
         if booking.status == BookingStatus.CONFIRMED
         else None,
@@ -56,6 +59,39 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "issue_form": IssueForm(),
     }
     return render(request, "bookings/detail.html", context)
+
+
+def _next_actions(
+    booking: Booking, payment: Payment | None, *, is_client: bool, now: datetime
+) -> dict:
+    """What the booking's page offers next: a live hold's way to pay or release, with its
+    time left; the refunds a cancellation made."""
+    hold_live = (
+        booking.status == BookingStatus.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at > now
+    )
+    refunds = []
+    if payment is not None and booking.status in (
+        BookingStatus.CANCELLED_BY_CLIENT,
+        BookingStatus.CANCELLED_BY_COACH,
+        BookingStatus.NO_SHOW,
+        BookingStatus.EXPIRED,
+    ):
+        refunds = [
+            {"amount": format_money(refund.amount, refund.currency), "refund": refund}
+            for refund in payment.refunds.order_by("created_at")
+        ]
+    return {
+        "hold_live": hold_live and is_client,
+        "hold_minutes_left": max(1, int((booking.hold_expires_at - now).total_seconds() // 60))
+        if hold_live and booking.hold_expires_at
+        else 0,
+        "hold_until": local_time(booking.hold_expires_at, booking.client_time_zone)
+        if hold_live and booking.hold_expires_at
+        else "",
+        "refunds": refunds,
+    }
 
 
 def _form_errors(form: forms.Form) -> str:
@@ -73,11 +109,26 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what cancelling now would refund, to confirm; POST: cancel."""
+    booking = booking_or_404(request, pk)
+    if request.method != "POST":
+        if booking.status != BookingStatus.CONFIRMED or booking.starts_at <= timezone.now():
+            messages.error(request, "This session can no longer be cancelled here.")
+            return redirect("bookings:detail", pk=booking.pk)
+        return render(
+            request,
+            "bookings/cancel.html",
+            {
+                "booking": booking,
+                "is_coach": booking.coach.user_id == request.user.pk,
+                "preview": cancellation.cancellation_preview(booking=booking, by=request.user),  # type: ignore[arg-type]
+                "when": local_time(booking.starts_at, _viewer_zone(request, booking)),
+                "form": CancelForm(),
+            },
+        )
     form = CancelForm(request.POST)
     if not form.is_valid():
-        booking = booking_or_404(request, pk)
         messages.error(request, _form_errors(form))
         return redirect("bookings:detail", pk=booking.pk)
     reason = form.cleaned_data["reason"]
@@ -88,6 +139,27 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         return cancelled
 
     return _act(request, pk, action)
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    """The client gives back a time held for them and not paid."""
+
+    def action(booking: Booking) -> Booking:
+        released = holds.booking_release(booking=booking, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, "The time is released; it is free for others again.")
+        return released
+
+    return _act(request, pk, action)
+
+
+def _viewer_zone(request: HttpRequest, booking: Booking) -> str:
+    return (
+        booking.client_time_zone
+        if booking.client_id == request.user.pk
+        else booking.coach.time_zone
+    )
 
 
 @login_required

@@ -36,15 +36,22 @@ def _query_day(value: str | None) -> date | None:
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    """``/coaches/``: full-text search with filters and sorts; htmx swaps the results."""
-    form = SearchForm(request.GET or None)
+    """``/coaches/``: full-text search with filters and sorts; htmx swaps the results.
+
+    A day-and-time window is read in the zone the visitor gave, else in theirs (the
+    browser's cookie or the account); results then link to that day on each profile."""
+    data = request.GET.copy()
+    zone = visitor_time_zone(request)
+    if not data.get("tz") and zone.known:
+        data["tz"] = zone.name
+    form = SearchForm(data if request.GET else None)
     page = None
     results: QuerySet[CoachProfile]
     if form.is_bound and not form.is_valid():
         results = CoachProfile.objects.none()
     else:
         if not form.is_bound:
-            form = SearchForm({})
+            form = SearchForm({"tz": zone.name} if zone.known else {})
             form.is_valid()
         # A minute's resolution keeps the availability filters' SQL (and so the cached
         # count) stable between requests.
@@ -54,11 +61,25 @@ def search(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    profile_query = ""
+    if form.is_valid() and form.cleaned_data.get("day"):
+        profile_query = urlencode(
+            {
+                "day": form.cleaned_data["day"].isoformat(),
+                "tz": form.cleaned_data.get("tz") or "UTC",
+            }
+        )
     context = {
         "form": form,
         "time_zone_datalist": TIME_ZONE_DATALIST,
         "page": page,
         "query_string": query.urlencode(),
+        "profile_query": profile_query,
+        "active_filters": sum(
+            1
+            for key, value in request.GET.items()
+            if value and key not in ("page", "tz", "q", "sort", "currency")
+        ),
         "has_filters": any(
             value for key, value in request.GET.items() if key not in ("page", "tz")
         ),

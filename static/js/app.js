@@ -25,3 +25,21 @@ document.addEventListener("DOMContentLoaded", () => {
     toast.append(close);
   });
 });
+
+// A hold's time left ("23 minutes left"), counted down from the server's figure.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-countdown]").forEach((element) => {
+    const ends = Date.parse(element.dataset.countdown);
+    if (Number.isNaN(ends)) return;
+    const tick = () => {
+      const minutes = Math.ceil((ends - Date.now()) / 60000);
+      if (minutes <= 0) {
+        element.textContent = "the hold has ended";
+        return;
+      }
+      element.textContent = `${minutes} minute${minutes === 1 ? "" : "s"} left`;
+      window.setTimeout(tick, 15000);
+    };
+    tick();
+  });
+});
