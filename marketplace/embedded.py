@@ -9,6 +9,7 @@ and the data survives a restart of ``make run``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -97,3 +98,42 @@ def redis_url() -> str:
                     raise RuntimeError(f"embedded Redis did not start; see {redis_dir}/redis.log")
                 time.sleep(0.05)
     return f"unix://{socket_path}"
+
+
+def postgres_running() -> bool:
+    """Whether the embedded PostgreSQL of this data directory runs now."""
+    pid_file = DATA_DIR / "postgres" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def redis_running() -> bool:
+    """Whether the embedded Redis of this data directory answers now."""
+    return _redis_ping(DATA_DIR / "redis" / "redis.sock")
+
+
+def stop_postgres() -> None:
+    """Stop the embedded PostgreSQL (a fast shutdown: sessions are ended, data is kept)."""
+    import pgserver
+
+    if postgres_running():
+        with _file_lock("postgres"):
+            pgserver.pg_ctl(["stop", "-m", "fast", "-w"], pgdata=DATA_DIR / "postgres")  # type: ignore[attr-defined]
+
+
+def stop_redis() -> None:
+    """Stop the embedded Redis, saving its data first."""
+    import redis
+
+    socket_path = DATA_DIR / "redis" / "redis.sock"
+    if not _redis_ping(socket_path):
+        return
+    # the server closes the connection as it exits
+    with _file_lock("redis"), contextlib.suppress(redis.ConnectionError):
+        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)

@@ -11,3 +11,13 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!input.value) input.value = zone;
   });
 });
+
+// Tell the server the browser's time zone (the "tz" cookie), so pages render times in it from
+// the first paint and a new account starts in it (marketplace/timezones.py).
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) return;
+  const current = document.cookie.split("; ").find((item) => item.startsWith("tz="));
+  if (current && decodeURIComponent(current.slice(3)) === zone) return;
+  document.cookie = `tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; samesite=lax`;
+})();
