@@ -102,11 +102,9 @@ def stop_started(started: Started) -> list[str]:
     stop_processes(started.processes)
     if started.processes:
         stopped.append("web, worker and beat")
-    if started.redis:
-        embedded.stop_redis()
+    if started.redis and embedded.stop_redis():
         stopped.append("the embedded Redis")
-    if started.postgres:
-        embedded.stop_postgres()
+    if started.postgres and embedded.stop_postgres():
         stopped.append("the embedded PostgreSQL")
     return stopped
 

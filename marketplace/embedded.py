@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import signal
 import subprocess
 import time
 from contextlib import contextmanager
@@ -100,17 +101,19 @@ def redis_url() -> str:
     return f"unix://{socket_path}"
 
 
-def postgres_running() -> bool:
-    """Whether the embedded PostgreSQL of this data directory runs now."""
+def _postmaster_pid() -> int | None:
     pid_file = DATA_DIR / "postgres" / "postmaster.pid"
-    if not pid_file.exists():
-        return False
     try:
         pid = int(pid_file.read_text().splitlines()[0])
         os.kill(pid, 0)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
-        return False
-    return True
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def postgres_running() -> bool:
+    """Whether the embedded PostgreSQL of this data directory runs now."""
+    return _postmaster_pid() is not None
 
 
 def redis_running() -> bool:
@@ -118,22 +121,29 @@ def redis_running() -> bool:
     return _redis_ping(DATA_DIR / "redis" / "redis.sock")
 
 
-def stop_postgres() -> None:
-    """Stop the embedded PostgreSQL (a fast shutdown: sessions are ended, data is kept)."""
-    import pgserver
+def stop_postgres(*, timeout: float = 30.0) -> bool:
+    """Stop the embedded PostgreSQL with a fast shutdown (SIGINT to the postmaster: sessions
+    end, data is kept; pg_ctl refuses to run as root, the postmaster's signal works for
+    anyone allowed to signal it). Whether it was running."""
+    with _file_lock("postgres"):
+        pid = _postmaster_pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while _postmaster_pid() == pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return True
 
-    if postgres_running():
-        with _file_lock("postgres"):
-            pgserver.pg_ctl(["stop", "-m", "fast", "-w"], pgdata=DATA_DIR / "postgres")  # type: ignore[attr-defined]
 
-
-def stop_redis() -> None:
-    """Stop the embedded Redis, saving its data first."""
+def stop_redis() -> bool:
+    """Stop the embedded Redis, saving its data first. Whether it was running."""
     import redis
 
     socket_path = DATA_DIR / "redis" / "redis.sock"
     if not _redis_ping(socket_path):
-        return
+        return False
     # the server closes the connection as it exits
     with _file_lock("redis"), contextlib.suppress(redis.ConnectionError):
         redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)
+    return True

@@ -80,6 +80,7 @@ def account_photo_section(request: HttpRequest) -> dict | None:
         return None
     coach = CoachProfile.objects.filter(user=user).only("slug", "photo").first()
     photo_url = reverse("coaches:photo", args=[coach.slug]) if coach and coach.photo else ""
+    photo_url = f"{photo_url}?size=medium" if photo_url else ""
     return {"form": PhotoForm(), "photo_url": photo_url}
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from marketplace import devrun
 
@@ -34,7 +38,16 @@ def _run(code: str, data_dir: Path) -> str:
     return result.stdout.strip()
 
 
-def test_the_embedded_services_a_run_started_are_stopped(tmp_path):
+@pytest.fixture
+def data_dir():
+    # a unix socket's path has at most 107 bytes: keep the data directory's short
+    path = Path(tempfile.mkdtemp(prefix="cc-run-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_embedded_services_a_run_started_are_stopped(data_dir):
+    tmp_path = data_dir
     # given: a data directory with nothing running, as on a fresh `make run`
     before = _run(
         """
@@ -65,30 +78,45 @@ def test_the_embedded_services_a_run_started_are_stopped(tmp_path):
     assert after == "False False"
 
 
-def test_services_running_before_the_run_are_left_running(tmp_path):
+def test_services_running_before_the_run_are_left_running(data_dir):
     out = _run(
         """
         from marketplace import devrun, embedded
         embedded.redis_url()  # someone else's, started before this run
         started = devrun.Started(*devrun.embedded_services_before())
-        print(devrun.stop_started(started), embedded.redis_running())
+        print(started.redis, devrun.stop_started(started), embedded.redis_running())
         embedded.stop_redis()
         """,
-        tmp_path,
+        data_dir,
     )
-    assert out == "[] True"
+    assert out == "False [] True"
 
 
 def test_stopping_ends_the_whole_process_group():
-    # a stand-in for honcho: a shell whose child ignores nothing and sleeps
-    group = subprocess.Popen(["sh", "-c", "sleep 300 & sleep 300 & wait"], start_new_session=True)
-    time.sleep(0.2)
+    # a stand-in for honcho: a shell with two children, in its own process group
+    group = subprocess.Popen(
+        ["sh", "-c", "sleep 300 & echo $!; sleep 300 & echo $!; wait"],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    children = [int(group.stdout.readline()) for _ in range(2)]
     started = devrun.Started(processes=[group])
     assert devrun.stop_started(started) == ["web, worker and beat"]
     assert group.poll() is not None
-    # no process of the group is left
-    listing = subprocess.run(["ps", "-o", "pid=", "-g", str(group.pid)], capture_output=True)
-    assert listing.stdout.strip() == b""
+    # the children are gone too (or dead, waiting to be reaped)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not all(map(_ended, children)):
+        time.sleep(0.05)
+    assert all(map(_ended, children))
+
+
+def _ended(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
 
 
 def test_the_sign_ins_are_printed_again_once_the_site_answers(capsys):
