@@ -1,39 +1,54 @@
-"""The visitor's time zone, known on the server from the first paint.
+"""Whose clock a page shows: the viewer's.
 
-``static/js/timezone.js`` runs in the ``<head>`` of every page, before anything is drawn,
-and keeps the ``tz`` cookie equal to the browser's zone (``Intl.DateTimeFormat``). Pages
-read it here, so a time is rendered in the visitor's zone by the server, not rewritten by
-script after it was shown. Order: a zone the visitor chose for this page (``?tz=``), the
-browser's (cookie), the account's, else none (the caller decides: UTC, or wait for the
-browser).
+``ViewerTimeZoneMiddleware`` activates the viewer's zone for the request, so every
+``{{ moment|date }}`` (pages, the admin) is in it, and templates get ``viewer_time_zone`` to
+name it. The zone is the account's (chosen in account settings, first taken from the browser
+at sign-up), else the browser's (the ``tz`` cookie ``static/js/timezone.js`` writes in the
+``<head>`` of every page, before anything is drawn), else UTC. An account still on the
+default zone, UTC, counts as not having chosen one: its browser's zone is shown, with its
+name.
+
+``visitor_time_zone`` adds a zone the visitor picked for one page (``?tz=``, the booking
+calendar's "Times shown in") and says whether the zone is known at all: on a visitor's very
+first request the cookie is not there yet, and the calendar waits for it rather than draw
+times in UTC first (docs/coaches.md).
 """
 
 from __future__ import annotations
 
-import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 from urllib.parse import unquote
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from marketplace.dates import UTC_NAME, zone
 
 TIME_ZONE_COOKIE = "tz"
 
 
-@cache
-def known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones() - {"localtime", "Factory"})
+def browser_zone(request: HttpRequest) -> str:
+    """The zone the browser reported in its cookie, "" when none or not a known zone."""
+    name = unquote(request.COOKIES.get(TIME_ZONE_COOKIE, "")[:96])[:64]
+    if not name:
+        return ""
+    known = zone(name).key
+    return known if known == name else ""
 
 
-def known_zone(name: str | None) -> str:
-    """``name`` when it is an IANA zone, else ``""``."""
-    return name if name and name in known_zones() else ""
+def viewer_zone(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.time_zone not in ("", UTC_NAME):
+        return zone(user.time_zone).key
+    return browser_zone(request) or UTC_NAME
 
 
 @dataclass(frozen=True)
 class VisitorZone:
     name: str
-    # where it came from: "chosen" (?tz=), "browser" (cookie), "account", or "" (unknown)
+    # where it came from: "chosen" (?tz=), "account", "browser" (cookie), or "" (unknown)
     source: str
 
     @property
@@ -41,15 +56,39 @@ class VisitorZone:
         return bool(self.source)
 
 
-def visitor_time_zone(request: HttpRequest, *, fallback: str = "UTC") -> VisitorZone:
-    chosen = known_zone(request.GET.get("tz"))
-    if chosen:
+def visitor_time_zone(request: HttpRequest) -> VisitorZone:
+    """The zone to show a page's times in, and where it came from."""
+    chosen = request.GET.get("tz", "")[:64]
+    if chosen and zone(chosen).key == chosen:
         return VisitorZone(chosen, "chosen")
-    browser = known_zone(unquote(request.COOKIES.get(TIME_ZONE_COOKIE, "")))
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.time_zone not in ("", UTC_NAME):
+        return VisitorZone(zone(user.time_zone).key, "account")
+    browser = browser_zone(request)
     if browser:
         return VisitorZone(browser, "browser")
-    account = known_zone(getattr(request.user, "time_zone", "")) if request.user else ""
-    # An account left at the model's default says nothing about where its owner is.
-    if account and account != "UTC":
-        return VisitorZone(account, "account")
-    return VisitorZone(fallback, "")
+    return VisitorZone(UTC_NAME, "")
+
+
+class ViewerTimeZoneMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = viewer_zone(request)
+        request.viewer_time_zone = name  # type: ignore[attr-defined]
+        timezone.activate(zone(name))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+def take_browser_zone_at_sign_up(request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """allauth's ``user_signed_up``: a new account starts in the browser's zone."""
+    if request is None:
+        return
+    name = browser_zone(request)
+    if name and user.time_zone in ("", UTC_NAME):
+        user.time_zone = name
+        user.save(update_fields=["time_zone"])

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from bookings import notifications
 from bookings.models import Booking, BookingStatus
-from bookings.selectors import refund_terms
+from bookings.selectors import coach_cancellation_terms, refund_terms
 from bookings.services.holds import booking_transition, lock_coach
 from marketplace.errors import InvalidTransition, NotAllowed
 from marketplace.models import User
@@ -35,8 +35,6 @@ class CancellationPreview:
     currency: str
     explanation: str
     package_credit_back: bool
-    # why nothing goes back to the card although the policy would refund
-    no_refund_reason: str
 
     @property
     def amount_display(self) -> str:
@@ -50,34 +48,24 @@ def _refund_amount(payment: Payment | None, percent: int) -> int:
 def cancellation_preview(
     *, booking: Booking, by: User, now: datetime | None = None
 ) -> CancellationPreview:
-    """The refund a cancellation by ``by`` at ``now`` would make (no lock, no change)."""
+    """The refund a cancellation by ``by`` at ``now`` would make (no lock, no change), in
+    the words the cancellation's e-mail uses."""
     now = now or timezone.now()
     by_client = by.pk == booking.client_id
     if by_client:
         terms = refund_terms(booking=booking, now=now)
         percent, explanation = terms.percent, terms.explanation
     else:
-        percent, explanation = 100, "Full refund: the coach cancels."
+        percent, explanation = 100, coach_cancellation_terms(booking=booking)
     payment = payment_selectors.paid_payment_of_booking(booking.pk)
     shown = payment or payment_selectors.payment_of_booking(booking.pk)
-    currency = shown.currency if shown is not None else ""
-    no_refund_reason = ""
-    if payment is None and percent > 0:
-        no_refund_reason = (
-            "The payment is disputed with the card issuer, who decides its refund."
-            if shown is not None and shown.status == "disputed"
-            else "This session was paid from a package."
-            if booking.package_purchase_id
-            else ""
-        )
     return CancellationPreview(
         by_client=by_client,
         percent=percent,
         amount=_refund_amount(payment, percent),
-        currency=currency,
+        currency=shown.currency if shown is not None else "",
         explanation=explanation,
         package_credit_back=bool(booking.package_purchase_id) and (not by_client or percent >= 100),
-        no_refund_reason=no_refund_reason,
     )
 
 
@@ -154,5 +142,8 @@ def booking_cancel(
             refund = refund_for(
                 locked, percent=100, reason=Refund.Reason.COACH_CANCELLED, fee_back=True, actor=by
             )
-        notifications.booking_cancelled(locked, refund=refund, by_client=is_client)
+        note = terms.explanation if is_client else coach_cancellation_terms(booking=locked)
+        notifications.booking_cancelled(
+            locked, refund=refund, by_client=is_client, refund_note="" if refund else note
+        )
         return locked

@@ -110,3 +110,11 @@ def coach_profile_update(
     if fields.get("photo"):
         coach_photo_sizes_make(coach=coach)
     return coach
+
+
+def coach_time_zone_follow_account(user: User) -> None:
+    """The person changed their account's time zone: a coach's profile (working hours,
+    slots) takes the same zone."""
+    coach = CoachProfile.objects.filter(user=user).first()
+    if coach is not None and coach.time_zone != user.time_zone:
+        coach_profile_update(coach=coach, time_zone=user.time_zone)
