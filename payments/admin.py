@@ -21,9 +21,10 @@ from payments.models import (
     Refund,
     StaffAlert,
     Transfer,
+    TransferStatus,
     WebhookEvent,
 )
-from payments.services import accounts, alerts, webhooks
+from payments.services import accounts, alerts, transfers, webhooks
 from payments.states import requirement_labels
 
 
@@ -318,6 +319,16 @@ class TransferAdmin(admin.ModelAdmin):
         "currency",
         "status",
         "attempts",
+        "failure_code",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "failure_code"]
     readonly_fields = [field.name for field in Transfer._meta.fields]
+    actions = ["send_again"]
+
+    @admin.action(description="Send again (a failed transfer whose cause was fixed)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for transfer in queryset.filter(status=TransferStatus.FAILED):
+            transfers.transfer_send_again(transfer=transfer, by=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, f"Queued {count} failed transfer(s) again.")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError
 from marketplace.money import format_money, to_major
-from payments import selectors
+from payments import designs, selectors
 from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
 from payments.models import AccountStateChange, WebhookEndpoint
@@ -83,13 +83,27 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
         "payments/connect_setup.html",
         {
             "status": status,
-            "start_form": ConnectStartForm(),
+            "start_form": ConnectStartForm(time_zone=request.user.time_zone),  # type: ignore[union-attr]
+            "country_notes": _country_notes(),
             "schedule_form": schedule_form,
             "profile_form": profile_form,
             "currency": currency,
             "minimum_display": format_money(status.payout_minimum_amount, currency),
         },
     )
+
+
+def _country_notes() -> list[dict[str, str]]:
+    """What each country a coach can choose allows, said before they start."""
+    return [
+        {
+            "country": country,
+            "name": name,
+            "summary": designs.design_for(coach_country=country).summary,
+            "time_zones": " ".join(designs.COUNTRY_TIME_ZONES.get(country, ())),
+        }
+        for country, name in sorted(designs.SUPPORTED_COUNTRIES.items(), key=lambda item: item[1])
+    ]
 
 
 @require_POST
