@@ -23,7 +23,7 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture
-def package_session(sandbox, django_capture_on_commit_callbacks):
+def package_session(stripe_local, django_capture_on_commit_callbacks):
     """A paid package (its charge still pending on the platform) and one completed session
     whose transfer row exists; its task has not run."""
     controls.pause_deliveries()
