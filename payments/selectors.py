@@ -47,9 +47,10 @@ def connected_account_can_take_charges(coach: User) -> bool:
 
 def connected_account_allows_packages(coach: User) -> bool:
     """Whether Stripe lets the platform pay the coach's package shares as transfers (their
-    account's country and service agreement, ``payments.designs``)."""
+    account's country and service agreement, ``payments.designs``); a coach without an
+    account yet is not refused here (they cannot take any payment until they have one)."""
     account = ConnectedAccount.objects.filter(coach=coach).first()
-    return account is not None and designs.design_for_account(account).packages
+    return account is None or designs.design_for_account(account).packages
 
 
 def connected_account_destination(coach: User) -> str | None:
