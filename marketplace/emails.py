@@ -29,12 +29,14 @@ def send_templated_email(
     template: str,
     context: dict[str, Any] | None = None,
     attachments: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Render ``templates/emails/<template>.txt`` and send it by Celery once committed.
 
     The body is plain text, rendered without HTML escaping (:func:`render_plain_text`).
     ``context`` gets ``site_url``; links in mails are absolute. ``attachments`` are
     ``{"filename", "content", "mimetype"}`` dicts with text content (an .ics, a CSV).
+    ``headers`` are extra mail headers (``List-Unsubscribe``).
     """
     recipients = [to] if isinstance(to, str) else list(to)
     body = render_plain_text(
@@ -46,4 +48,5 @@ def send_templated_email(
         subject=f"[Coach Connect] {subject}",
         body=body,
         attachments=attachments or [],
+        headers=headers or {},
     )
