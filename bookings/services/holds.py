@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from bookings import notifications
 from bookings.models import (
-    HOLD_MINUTES,
     LIVE_STATUSES,
     Booking,
     BookingStatus,
@@ -41,9 +40,10 @@ from payments.services import charges
 
 logger = logging.getLogger("bookings")
 
-# A hold lasts as long as its Checkout Session. Stripe wants ``expires_at`` at least 30
-# minutes after the session's creation, which comes a moment after the hold: one minute more.
-HOLD_DURATION = timedelta(minutes=HOLD_MINUTES, seconds=60)
+# A hold lasts as long as its Checkout Session, whose expiry (Stripe's ``expires_at``) it
+# takes once the session exists (``checkout.booking_start_checkout``); until then it is held
+# for the session's whole lifetime, so the slot is never free while the client can pay.
+HOLD_DURATION = charges.CHECKOUT_LIFETIME
 
 
 class SlotTaken(Conflict):
@@ -295,7 +295,6 @@ def hold(
                 amount=session_type.price,
                 application_fee=fee,
                 currency=session_type.currency,
-                coach_country=coach.country,
                 booking_id=booking.pk,
             )
             return booking, payment

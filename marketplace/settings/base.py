@@ -464,6 +464,10 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 # The stripe library calls the local Stripe in-process, with no sockets (the tests' default).
 STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
+# The local Stripe's platform account is in this country (real Stripe: the platform's own).
+STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
+    "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY
+)
 
 # --- logging -------------------------------------------------------------------------------
 LOGGING = {
