@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -23,7 +24,8 @@ TIME_ZONE_COOKIE = "tz"
 
 def browser_zone(request: HttpRequest) -> str:
     """The zone the browser reported in its cookie, "" when none or not a known zone."""
-    name = request.COOKIES.get(TIME_ZONE_COOKIE, "")[:64]
+    # app.js writes the name URI-encoded ("America%2FNew_York")
+    name = unquote(request.COOKIES.get(TIME_ZONE_COOKIE, ""))[:64]
     if not name:
         return ""
     known = zone(name).key
