@@ -26,6 +26,7 @@ urlpatterns = [
     path("bookings/", include("bookings.urls")),
     path("payments/", include("payments.urls")),
     path("messages/", include("messaging.urls")),
+    path("community/", include("messaging.community.urls")),
     path("_stripe/", include("payments.sandbox.urls")),
     path("api/", include("marketplace.api_urls")),
 ]

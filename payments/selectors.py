@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from marketplace.errors import NotFound
 from marketplace.models import User
-from payments import gateway
+from payments import designs, gateway
 from payments.errors import stripe_errors
 from payments.models import (
     AccountState,
@@ -43,6 +43,14 @@ def connected_account_can_take_charges(coach: User) -> bool:
     """Whether the coach's Stripe account is active (for the coaches app, e.g. when a coach
     profile is created after the account became active)."""
     return ConnectedAccount.objects.filter(coach=coach, state=AccountState.ACTIVE).exists()
+
+
+def connected_account_allows_packages(coach: User) -> bool:
+    """Whether Stripe lets the platform pay the coach's package shares as transfers (their
+    account's country and service agreement, ``payments.designs``); a coach without an
+    account yet is not refused here (they cannot take any payment until they have one)."""
+    account = ConnectedAccount.objects.filter(coach=coach).first()
+    return account is None or designs.design_for_account(account).packages
 
 
 def connected_account_destination(coach: User) -> str | None:
@@ -118,6 +126,11 @@ class ConnectStatus:
     business_url: str
     business_product_description: str
     last_checked_at: datetime | None
+    # The account's country as Stripe reports it (fixed once the account exists), its name,
+    # and what the design Stripe allows for it means for the coach, in plain words.
+    country: str = ""
+    country_name: str = ""
+    design_summary: str = ""
 
 
 def connect_status(coach: User) -> ConnectStatus:
@@ -148,6 +161,7 @@ def connect_status(coach: User) -> ConnectStatus:
             last_checked_at=None,
         )
     final = account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED)
+    design = designs.design_for_account(account)
     return ConnectStatus(
         has_account=bool(account.stripe_account_id),
         state=account.state,
@@ -176,6 +190,9 @@ def connect_status(coach: User) -> ConnectStatus:
         business_url=account.business_url,
         business_product_description=account.business_product_description,
         last_checked_at=account.last_checked_at,
+        country=account.country,
+        country_name=designs.SUPPORTED_COUNTRIES.get(account.country, account.country),
+        design_summary=design.summary,
     )
 
 
