@@ -166,9 +166,13 @@ def test_a_disputed_booking_tells_the_true_refund_before_and_after(
     expect(terms).to_contain_text("the payment is disputed with the card issuer")
     expect(terms).not_to_contain_text("Full refund")
     mail.outbox.clear()
-    device.once("dialog", lambda dialog: dialog.accept())
-    device.get_by_role("button", name=re.compile("Cancel the session")).first.click()
+    device.get_by_role("link", name=re.compile("Cancel the session")).click()
+    # the confirmation's refund preview says the same
+    expect(device.get_by_test_id("refund-preview")).to_contain_text("disputed with the card issuer")
+    device.get_by_role("button", name="Yes, cancel the session").click()
     device.wait_for_url(re.compile(rf".*/bookings/{booking.pk}/(\?.*)?$"))
+    # and so does the booking afterwards
+    expect(device.get_by_test_id("refund-after")).to_contain_text("disputed with the card issuer")
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED_BY_CLIENT
     client_mail = next(m for m in mail.outbox if m.to == [booking.client.email])
