@@ -32,7 +32,7 @@ from coaches.models import CoachProfile, SessionType
 from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
 from coaches.services import search_index
 from marketplace import states
-from marketplace.errors import Conflict, DomainError, NotAllowed
+from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import User
 from payments import selectors as payment_selectors
 from payments.models import Payment, PaymentKind
@@ -328,6 +328,31 @@ def booking_expire(*, booking_id: int, source: str, notify: bool = True) -> Book
         if booking.status == BookingStatus.HELD:
             expire_locked(booking, source=source, notify=notify)
         return booking
+
+
+def booking_release(*, booking: Booking, by: User) -> Booking:
+    """The client gives a held time back before paying: the hold ends at once, as when it
+    times out (without the e-mail: the client asked for it), its open payment is cancelled
+    and its Checkout Session expired at Stripe so it can no longer be paid, and the slot is
+    free for others. Only the client who holds it may; a booking no longer held is refused.
+    Locks booking → payment."""
+    if booking.client_id != by.pk:
+        raise NotAllowed("Only the client holding this time can release it.")
+    with transaction.atomic():
+        locked = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("coach__user", "client")
+            .get(pk=booking.pk)
+        )
+        if locked.status != BookingStatus.HELD:
+            raise InvalidTransition(
+                f"This time is no longer held (the booking is "
+                f"{locked.get_status_display().lower()})."
+            )
+        booking_transition(locked, BookingStatus.EXPIRED, by=by, source="client_released")
+        for payment_id in payment_selectors.open_payment_ids_of_booking(locked.pk):
+            charges.payment_cancel_pending(payment_id=payment_id)
+    return locked
 
 
 def bookings_expire_stale_holds(*, now: datetime | None = None) -> int:
