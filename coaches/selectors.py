@@ -35,6 +35,7 @@ from coaches.models import (
     FreeWindow,
     Review,
     SessionType,
+    Specialization,
     TimeOff,
 )
 from coaches.providers import booking_reader
@@ -501,6 +502,41 @@ def _offering_a_slot_within(
         if any(slot + duration <= end for slot in slots):
             offering.append(coach.pk)
     return offering
+
+
+def featured_coaches(*, limit: int = 6) -> list[CoachProfile]:
+    """Public coaches for the home page: the best rated with reviews first, then the
+    newest, with what a result card shows."""
+    return list(
+        public_coaches()
+        .order_by(
+            F("rating_count").desc(),
+            F("rating_average").desc(nulls_last=True),
+            "-created_at",
+        )
+        .defer("search_vector")
+        .select_related("user")
+        .prefetch_related(
+            "specializations",
+            Prefetch(
+                "session_types",
+                queryset=SessionType.objects.filter(is_active=True).order_by("price"),
+                to_attr="active_session_types",
+            ),
+        )[:limit]
+    )
+
+
+def specializations_offered() -> list[Specialization]:
+    """The specialisations at least one public coach offers, with ``coach_count``."""
+    public = models.Q(
+        coaches__is_approved=True, coaches__can_take_charges=True, coaches__user__is_active=True
+    )
+    return list(
+        Specialization.objects.annotate(coach_count=models.Count("coaches", filter=public))
+        .filter(coach_count__gt=0)
+        .order_by("-coach_count", "name")
+    )
 
 
 def coach_public_get(

@@ -35,6 +35,19 @@ def _query_day(value: str | None) -> date | None:
         return None
 
 
+def home(request: HttpRequest) -> HttpResponse:
+    """``/``: search first (a search box, the specialisations on offer), featured verified
+    coaches, how it works for clients and coaches, and why a card is safe here."""
+    return render(
+        request,
+        "coaches/home.html",
+        {
+            "featured": selectors.featured_coaches(),
+            "specializations": selectors.specializations_offered(),
+        },
+    )
+
+
 def search(request: HttpRequest) -> HttpResponse:
     """``/coaches/``: full-text search with filters and sorts; htmx swaps the results.
 
