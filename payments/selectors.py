@@ -45,14 +45,6 @@ def connected_account_can_take_charges(coach: User) -> bool:
     return ConnectedAccount.objects.filter(coach=coach, state=AccountState.ACTIVE).exists()
 
 
-def connected_account_allows_packages(coach: User) -> bool:
-    """Whether Stripe lets the platform pay the coach's package shares as transfers (their
-    account's country and service agreement, ``payments.designs``); a coach without an
-    account yet is not refused here (they cannot take any payment until they have one)."""
-    account = ConnectedAccount.objects.filter(coach=coach).first()
-    return account is None or designs.design_for_account(account).packages
-
-
 def connected_account_destination(coach: User) -> str | None:
     """The Stripe account id to send a coach's money to, or None when it cannot take charges."""
     return (
@@ -434,6 +426,16 @@ def payment_of_booking(booking_id: int) -> Payment | None:
         if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CANCELLED):
             return payment
     return payments[0] if payments else None
+
+
+def package_paid_at_purchase(package_purchase_id: int) -> bool:
+    """Whether the package's coach was paid for every session when it was bought (a
+    destination charge), so its sessions are not transferred one by one."""
+    return (
+        Payment.objects.filter(package_purchase_id=package_purchase_id, kind=PaymentKind.PACKAGE)
+        .exclude(on_behalf_of="")
+        .exists()
+    )
 
 
 def payment_of_package(package_purchase_id: int) -> Payment:

@@ -116,6 +116,14 @@ class Payment(models.Model):
         return f"Payment {self.pk} {self.amount} {self.currency} ({self.status})"
 
     @property
+    def is_destination_charge(self) -> bool:
+        """Paid to the coach's account as it is charged: a booking, or a package whose coach
+        Stripe lets us pay only that way (charged on the account's behalf, ``on_behalf_of``;
+        the coach is paid for every session at purchase). Other packages are charges on the
+        platform whose session shares are transferred later."""
+        return self.kind == PaymentKind.BOOKING or bool(self.on_behalf_of)
+
+    @property
     def refundable_amount(self) -> int:
         return self.amount - self.refunded_amount
 
