@@ -49,6 +49,22 @@ def coach_public_url(coach: User) -> str | None:
     return f"{settings.SITE_URL}{profile.get_absolute_url()}"
 
 
+def coach_currency(coach: User) -> str | None:
+    """The currency of the coach's prices, or None without a profile."""
+    return CoachProfile.objects.filter(user=coach).values_list("currency", flat=True).first()
+
+
+def coach_fee_overrides(coach: User) -> tuple[int | None, int | None]:
+    """The coach's own platform fee (basis points, minimum fee), None where the platform's
+    default applies."""
+    row = (
+        CoachProfile.objects.filter(user=coach)
+        .values_list("fee_bps_override", "minimum_fee_override")
+        .first()
+    )
+    return row if row is not None else (None, None)
+
+
 # --- slots ---------------------------------------------------------------------------------
 
 

@@ -20,10 +20,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from marketplace import states
+from marketplace import preferences, states
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, NotAllowed, NotFound
-from marketplace.models import User
+from marketplace.models import EmailKind, User
 from marketplace.queue import enqueue
 from messaging import realtime, selectors
 from messaging.models import (
@@ -420,6 +420,8 @@ def unread_notification_send(*, thread_id: int, user_id: int) -> bool:
         )
         if state is None or not state.user.is_active:
             return False
+        if not preferences.email_allowed(state.user, EmailKind.UNREAD_MESSAGES):
+            return False  # turned off in the account settings
         if state.notified_at is not None and state.notified_at > now - NOTIFY_INTERVAL:
             return False
         unread = Message.objects.filter(

@@ -204,7 +204,9 @@ class Earnings:
     pending: list[gateway.Amount] = field(default_factory=list)
     transfers: list[gateway.TransferSummary] = field(default_factory=list)
     payouts: list[gateway.PayoutSummary] = field(default_factory=list)
+    # Net by month of ``currency`` (the main one), and of every currency earned.
     by_month: list[MonthNet] = field(default_factory=list)
+    months_by_currency: dict[str, list[MonthNet]] = field(default_factory=dict)
 
 
 def _add(totals: dict[str, int], currency: str, amount: int) -> None:
@@ -253,9 +255,16 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
         if txn.created:
             local_day = timezone.localtime(txn.created, zone).date()
             month_totals[(local_day.replace(day=1), currency)] += txn.net
-    earnings.by_month = _last_months(
-        month_totals, months=months, currency=earnings.currency, zone=zone
-    )
+    # Each currency earned has its own months; the main currency is the account's default
+    # when something was earned in it, else the one earned most in.
+    earned = sorted(earnings.net, key=lambda code: (-earnings.gross.get(code, 0), code))
+    if earned and earnings.currency not in earnings.net:
+        earnings.currency = earned[0]
+    for currency in [earnings.currency, *(code for code in earned if code != earnings.currency)]:
+        earnings.months_by_currency[currency] = _last_months(
+            month_totals, months=months, currency=currency, zone=zone
+        )
+    earnings.by_month = earnings.months_by_currency[earnings.currency]
     return earnings
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from bookings import notifications
 from bookings.models import Booking, BookingStatus
-from bookings.selectors import refund_terms
+from bookings.selectors import coach_cancellation_terms, refund_terms
 from bookings.services.holds import booking_transition, lock_coach
 from marketplace.errors import InvalidTransition, NotAllowed
 from marketplace.models import User
@@ -94,5 +94,8 @@ def booking_cancel(
             refund = refund_for(
                 locked, percent=100, reason=Refund.Reason.COACH_CANCELLED, fee_back=True, actor=by
             )
-        notifications.booking_cancelled(locked, refund=refund, by_client=is_client)
+        note = terms.explanation if is_client else coach_cancellation_terms(booking=locked)
+        notifications.booking_cancelled(
+            locked, refund=refund, by_client=is_client, refund_note="" if refund else note
+        )
         return locked

@@ -42,6 +42,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refund_terms": selectors.refund_terms(booking=booking, now=now)
         if booking.status == BookingStatus.CONFIRMED
         else None,
+        "coach_cancel_terms": selectors.coach_cancellation_terms(booking=booking)
+        if is_coach and booking.status == BookingStatus.CONFIRMED
+        else "",
         "policy": selectors.policy_summary(booking.coach),
         "can_change": booking.status == BookingStatus.CONFIRMED and booking.starts_at > now,
         "can_mark": booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now,
@@ -181,6 +184,13 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
         {"amount": format_money(r.amount, r.currency), "refund": r}
         for r in payment.refunds.filter(status="succeeded")
     ]
+    # The client's and the coach's own zones for the session; staff read it in theirs.
+    if booking.client_id == request.user.pk:
+        zone = booking.client_time_zone
+    elif booking.coach.user_id == request.user.pk:
+        zone = booking.coach.time_zone
+    else:
+        zone = request.viewer_time_zone  # type: ignore[attr-defined]
     return render(
         request,
         "bookings/receipt.html",
@@ -190,6 +200,7 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
             "total": format_money(payment.amount, payment.currency),
             "refunded": format_money(payment.refunded_amount, payment.currency),
             "refunds": refunds,
-            "when": local_time(booking.starts_at, booking.client_time_zone),
+            "when": local_time(booking.starts_at, zone),
+            "zone": zone,
         },
     )

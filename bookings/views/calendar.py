@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +31,6 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     body = ical.calendar(
         selectors.calendar_bookings(user=feed.user),
         for_user_id=feed.user_id,
-        name="Coach Connect sessions",
+        name=f"{settings.SITE_NAME} sessions",
     )
     return HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -19,6 +19,7 @@ from coaches.forms import TIME_ZONE_DATALIST, SearchForm
 from coaches.models import CoachProfile, SessionType
 from coaches.pagination import CachedCountPaginator
 from coaches.providers import booking_reader
+from coaches.services import photos
 from coaches.views.common import signed_in_user, url_or_none
 from marketplace.errors import NotFound
 
@@ -139,11 +140,21 @@ def _slots_context(
 
 
 def photo(request: HttpRequest, slug: str) -> FileResponse:
-    """A coach's photo: public once the coach is public; the coach and staff always."""
+    """A coach's photo: public once the coach is public; the coach and staff always.
+
+    ``?size=small|medium|large`` answers the square cut of that size (made on first use
+    when the photo predates it); without it, the original."""
     coach = get_object_or_404(CoachProfile.objects.select_related("user"), slug=slug)
     is_owner = request.user.is_authenticated and coach.user_id == request.user.pk
     if not (coach.is_bookable or is_owner or request.user.is_staff) or not coach.photo:
         raise Http404("No photo.")
-    response = FileResponse(coach.photo.open("rb"))
+    size = request.GET.get("size", "")
+    if size:
+        name = photos.coach_photo_size(coach=coach, size=size)
+        if name is None:
+            raise Http404("No photo of that size.")
+        response = FileResponse(coach.photo.storage.open(name, "rb"), content_type="image/webp")
+    else:
+        response = FileResponse(coach.photo.open("rb"))
     response["Cache-Control"] = "public, max-age=3600" if coach.is_bookable else "private"
     return response

@@ -34,6 +34,8 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The product's name where it speaks for itself: e-mails' greeting and sign-off, the admin.
+SITE_NAME = env.str("SITE_NAME", default="Coach Connect")
 
 # --- applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages and the admin show times in the viewer's zone (marketplace/timezones.py).
+    "marketplace.timezones.ViewerTimeZoneMiddleware",
     # A request larger than any upload the product takes gets a 413 before it is read.
     "marketplace.uploads.UploadLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -280,7 +284,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Coach Connect] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_FORMS = {"signup": "marketplace.forms.SignupForm"}
 ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 MFA_ADAPTER = "marketplace.adapters.MFAAdapter"

@@ -73,9 +73,24 @@ class AccountHolder:
     public_url: Callable[[User], str]
     # Told whenever the account can or can no longer take charges (idempotent).
     charges_enabled_changed: Callable[[User, bool], None]
+    # The currency the holder sells in (a coach's prices), "" if none: amounts typed on the
+    # payment setup page, the payout minimum, are shown in it.
+    currency: Callable[[User], str] = lambda user: ""
+    # The holder's overrides of the platform fee (basis points, minimum fee), None for the
+    # platform's default: told to a coach before they onboard.
+    fee_overrides: Callable[[User], tuple[int | None, int | None]] = lambda user: (None, None)
 
 
 _holder = AccountHolder(public_url=lambda user: "", charges_enabled_changed=lambda user, on: None)
+
+
+def account_holder_currency(holder: User) -> str:
+    """The currency ``holder`` earns in, "" when the holder's app does not say."""
+    return _holder.currency(holder)
+
+
+def account_holder_fee_overrides(holder: User) -> tuple[int | None, int | None]:
+    return _holder.fee_overrides(holder)
 
 
 def account_holder_register(holder: AccountHolder) -> None:

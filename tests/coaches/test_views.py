@@ -274,7 +274,7 @@ def test_the_profile_shows_slots_in_the_visitors_zone_linked_to_booking(client, 
     page = client.get(
         reverse("coaches:profile", args=[public_coach.slug]) + "?tz=America/New_York"
     ).content.decode()
-    assert "CHF 150.00" in page
+    assert "CHF\u00a0150.00" in page
     assert "America/New_York" in page
     starts = re.findall(r'data-start="([^"]+)"', page)
     assert starts, "the next slots are listed"
