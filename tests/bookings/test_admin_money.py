@@ -36,7 +36,9 @@ def test_a_payment_reads_in_its_currency_and_cannot_be_edited_or_deleted(
     assert 'name="amount"' not in text and 'name="status"' not in text
     assert reverse("admin:payments_payment_delete", args=[payment.pk]) not in text
     assert client.get(reverse("admin:payments_payment_add")).status_code == 403
-    assert client.get(reverse("admin:payments_payment_delete", args=[payment.pk])).status_code == 403
+    assert (
+        client.get(reverse("admin:payments_payment_delete", args=[payment.pk])).status_code == 403
+    )
 
 
 def test_staff_refund_asks_amount_and_reason_and_calls_the_service(
