@@ -29,6 +29,7 @@ def send_templated_email(
     template: str,
     context: dict[str, Any] | None = None,
     attachments: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Render ``templates/emails/<template>.txt`` and send it by Celery once committed.
 
@@ -36,7 +37,7 @@ def send_templated_email(
     signed off with the site's name and address (:func:`sign_off`), so no template repeats
     it. ``context`` gets ``site_url`` and ``site_name``; links in mails are absolute.
     ``attachments`` are ``{"filename", "content", "mimetype"}`` dicts with text content (an
-    .ics, a CSV).
+    .ics, a CSV). ``headers`` are extra mail headers (``List-Unsubscribe``).
     """
     recipients = [to] if isinstance(to, str) else list(to)
     body = render_plain_text(
@@ -49,6 +50,7 @@ def send_templated_email(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=f"{body.rstrip()}\n\n{sign_off()}",
         attachments=attachments or [],
+        headers=headers or {},
     )
 
 

@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from marketplace import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The home page is search's front door, so the coaches app serves it.
+    path("", include("coaches.home_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("dev/mail/", views.dev_mail_list, name="dev_mail_list"),
     path("dev/mail/<int:pk>/", views.dev_mail_detail, name="dev_mail_detail"),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("bookings/", include("bookings.urls")),
     path("payments/", include("payments.urls")),
     path("messages/", include("messaging.urls")),
+    path("community/", include("messaging.community.urls")),
     path("_stripe/", include("payments.sandbox.urls")),
     path("api/", include("marketplace.api_urls")),
 ]

@@ -22,11 +22,6 @@ from marketplace.errors import DomainError
 from marketplace.forms import EmailPreferencesForm, ProfileForm
 from marketplace.models import Role, SentMail, User
 
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "marketplace/home.html")
-
-
 # --- account settings ------------------------------------------------------------------------
 
 

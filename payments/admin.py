@@ -29,9 +29,10 @@ from payments.models import (
     Refund,
     StaffAlert,
     Transfer,
+    TransferStatus,
     WebhookEvent,
 )
-from payments.services import accounts, alerts, refunds, webhooks
+from payments.services import accounts, alerts, refunds, transfers, webhooks
 from payments.states import requirement_labels
 
 
@@ -449,6 +450,23 @@ class DisputeAdmin(MoneyRowAdmin):
 
 @admin.register(Transfer)
 class TransferAdmin(MoneyRowAdmin):
-    list_display = ["id", "package_purchase", "sequence", "amount_shown", "status", "attempts"]
-    list_filter = ["status"]
+    list_display = [
+        "id",
+        "package_purchase",
+        "sequence",
+        "amount_shown",
+        "status",
+        "attempts",
+        "failure_code",
+    ]
+    list_filter = ["status", "failure_code"]
     money_fields = ("amount", "reversed_amount")
+    actions = ["send_again"]
+
+    @admin.action(description="Send again (a failed transfer whose cause was fixed)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for transfer in queryset.filter(status=TransferStatus.FAILED):
+            transfers.transfer_send_again(transfer=transfer, by=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, f"Queued {count} failed transfer(s) again.")

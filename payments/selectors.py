@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from marketplace.errors import NotFound
 from marketplace.models import User
-from payments import gateway
+from payments import designs, gateway
 from payments.errors import stripe_errors
 from payments.models import (
     AccountState,
@@ -118,6 +118,11 @@ class ConnectStatus:
     business_url: str
     business_product_description: str
     last_checked_at: datetime | None
+    # The account's country as Stripe reports it (fixed once the account exists), its name,
+    # and what the design Stripe allows for it means for the coach, in plain words.
+    country: str = ""
+    country_name: str = ""
+    design_summary: str = ""
 
 
 def connect_status(coach: User) -> ConnectStatus:
@@ -148,6 +153,7 @@ def connect_status(coach: User) -> ConnectStatus:
             last_checked_at=None,
         )
     final = account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED)
+    design = designs.design_for_account(account)
     return ConnectStatus(
         has_account=bool(account.stripe_account_id),
         state=account.state,
@@ -176,6 +182,9 @@ def connect_status(coach: User) -> ConnectStatus:
         business_url=account.business_url,
         business_product_description=account.business_product_description,
         last_checked_at=account.last_checked_at,
+        country=account.country,
+        country_name=designs.SUPPORTED_COUNTRIES.get(account.country, account.country),
+        design_summary=design.summary,
     )
 
 
@@ -417,6 +426,16 @@ def payment_of_booking(booking_id: int) -> Payment | None:
         if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CANCELLED):
             return payment
     return payments[0] if payments else None
+
+
+def package_paid_at_purchase(package_purchase_id: int) -> bool:
+    """Whether the package's coach was paid for every session when it was bought (a
+    destination charge), so its sessions are not transferred one by one."""
+    return (
+        Payment.objects.filter(package_purchase_id=package_purchase_id, kind=PaymentKind.PACKAGE)
+        .exclude(on_behalf_of="")
+        .exists()
+    )
 
 
 def payment_of_package(package_purchase_id: int) -> Payment:

@@ -22,7 +22,7 @@ from marketplace.dates import format_month
 from marketplace.errors import DomainError
 from marketplace.models import User
 from marketplace.money import format_money, format_percent, to_major, to_minor
-from payments import selectors
+from payments import designs, selectors
 from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
 from payments.models import AccountStateChange, WebhookEndpoint
@@ -95,7 +95,8 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
         "payments/connect_setup.html",
         {
             "status": status,
-            "start_form": ConnectStartForm(),
+            "start_form": ConnectStartForm(time_zone=request.user.time_zone),  # type: ignore[union-attr]
+            "country_notes": _country_notes(),
             "schedule_form": schedule_form,
             "profile_form": profile_form,
             "currency": currency,
@@ -103,6 +104,19 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
             "fee": _fee_terms(request.user, currency),  # type: ignore[arg-type]
         },
     )
+
+
+def _country_notes() -> list[dict[str, str]]:
+    """What each country a coach can choose allows, said before they start."""
+    return [
+        {
+            "country": country,
+            "name": name,
+            "summary": designs.design_for(coach_country=country).summary,
+            "time_zones": " ".join(designs.COUNTRY_TIME_ZONES.get(country, ())),
+        }
+        for country, name in sorted(designs.SUPPORTED_COUNTRIES.items(), key=lambda item: item[1])
+    ]
 
 
 def _fee_terms(coach: User, currency: str) -> dict[str, str]:

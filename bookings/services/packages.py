@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bookings.models import Package, PackagePurchase, PackagePurchaseStatus
 from bookings.selectors import coach_fee_split, package_sessions_used
-from bookings.services.holds import HOLD_DURATION, lock_coach
+from bookings.services.holds import lock_coach
 from marketplace import states
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from marketplace.models import User
@@ -55,7 +55,6 @@ def package_purchase_start(
         payment=payment,
         product_name=f"{package.name} with {coach.user.display_name}",
         urls=urls,
-        expires_at=timezone.now() + HOLD_DURATION,
     )
     return purchase, payment
 
@@ -102,8 +101,10 @@ def package_purchase_expire(*, payment: Payment) -> PackagePurchase | None:
 
 def package_refund_unused(*, purchase: PackagePurchase, by: User) -> Refund | None:
     """Refund the sessions of a package not used yet: the package price less the price share
-    of the sessions used. The coach was not paid for them (transfers follow completions).
-    Locks package purchase → payment."""
+    of the sessions used. The coach was not paid for them (transfers follow completions);
+    a package paid to the coach at purchase gets the refunded part back from the coach
+    (the transfer reversed in proportion, with the application fee). Locks package purchase
+    → payment."""
     with transaction.atomic():
         locked = PackagePurchase.objects.select_for_update().get(pk=purchase.pk)
         if by.pk != locked.client_id and not by.is_staff:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms, template
@@ -99,3 +100,9 @@ def _coach_profile_of(user: Any) -> CoachProfile | None:
         return user.coach_profile
     except CoachProfile.DoesNotExist:
         return None
+
+
+@register.filter
+def utc_iso(moment: datetime) -> str:
+    """An aware instant as ISO 8601 in UTC with ``Z`` (what slot links carry)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.sandbox",
     "messaging",
+    "messaging.community",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_BEAT_SCHEDULE["messaging-unread-sweep"] = {
     "task": "messaging.notify_unread_sweep",
     "schedule": timedelta(minutes=5),
+}
+# community: the daily digest of notifications for those who chose it (each person at most
+# once a day; the task runs hourly so a missed run is caught up).
+CELERY_BEAT_SCHEDULE["community-daily-digests"] = {
+    "task": "community.send_daily_digests",
+    "schedule": timedelta(hours=1),
 }
 # payments: re-read Connect accounts that are due (not active, or unchecked for a day), and
 # re-queue webhook events whose processing was lost.
@@ -424,6 +431,15 @@ MESSAGES_BEFORE_BOOKING_LIMIT = env.int("MESSAGES_BEFORE_BOOKING_LIMIT", default
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/m")
 # Seconds a message stays unread before its recipient is e-mailed (at most once an hour).
 MESSAGE_UNREAD_EMAIL_DELAY = env.int("MESSAGE_UNREAD_EMAIL_DELAY", default=600)
+# Community (docs/community.md): posts (discussions and replies) per member, stricter for
+# members who joined less than COMMUNITY_NEW_MEMBER_DAYS ago.
+COMMUNITY_POST_RATE_LIMIT = env.str("COMMUNITY_POST_RATE_LIMIT", default="10/m")
+COMMUNITY_NEW_MEMBER_POST_RATE_LIMIT = env.str(
+    "COMMUNITY_NEW_MEMBER_POST_RATE_LIMIT", default="3/m"
+)
+COMMUNITY_NEW_MEMBER_DAYS = env.int("COMMUNITY_NEW_MEMBER_DAYS", default=2)
+# Minutes after posting during which the author may still edit.
+COMMUNITY_EDIT_MINUTES = env.int("COMMUNITY_EDIT_MINUTES", default=15)
 
 # --- Stripe --------------------------------------------------------------------------------
 # The local Stripe's own key and webhook signing secrets. They are in this repository, hence
@@ -453,6 +469,10 @@ STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
 # Where the in-process client writes the requests that do not match the stripe package's
 # declared parameters (set by the test suite: tests/stripe_requests.py). Empty: not checked.
 STRIPE_REQUEST_CHECK_FILE = env.str("STRIPE_REQUEST_CHECK_FILE", default="")
+# The local Stripe's platform account is in this country (real Stripe: the platform's own).
+STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
+    "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY
+)
 
 # --- logging -------------------------------------------------------------------------------
 LOGGING = {

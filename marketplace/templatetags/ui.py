@@ -98,7 +98,7 @@ def stepper(steps: str, current: int, *, label: str = "Steps") -> SafeString:
     names = [name.strip() for name in steps.split(",") if name.strip()]
     items = format_html_join(
         "",
-        "<li{}>{}{}</li>",
+        '<li{}><span class="step-label">{}</span>{}</li>',
         (
             (
                 SafeString(' class="done"')

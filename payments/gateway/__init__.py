@@ -53,6 +53,7 @@ from payments.gateway.transfers import (
     TransferResult,
     TransferSummary,
     transfer_create,
+    transfer_find,
     transfer_retrieve,
     transfers_list,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "refund_create",
     "stripe_client",
     "transfer_create",
+    "transfer_find",
     "transfer_retrieve",
     "transfers_list",
     "webhook_construct_event",

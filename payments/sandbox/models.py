@@ -61,6 +61,10 @@ class SandboxState(models.Model):
     clock_offset_seconds = models.BigIntegerField(default=0)
     deliveries_paused = models.BooleanField(default=False)
     available_delay_seconds = models.PositiveIntegerField(default=2 * 86400)
+    # When set, new charges become available at 00:00 UTC after this many business days
+    # (Monday to Friday), as Stripe's payout schedules count them, instead of after
+    # ``available_delay_seconds``.
+    available_business_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sandbox clock +{self.clock_offset_seconds}s"

@@ -26,12 +26,20 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// Tell the server the browser's time zone (the "tz" cookie), so pages render times in it from
-// the first paint and a new account starts in it (marketplace/timezones.py).
-(() => {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (!zone) return;
-  const current = document.cookie.split("; ").find((item) => item.startsWith("tz="));
-  if (current && decodeURIComponent(current.slice(3)) === zone) return;
-  document.cookie = `tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; samesite=lax`;
-})();
+// A hold's time left ("23 minutes left"), counted down from the server's figure.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-countdown]").forEach((element) => {
+    const ends = Date.parse(element.dataset.countdown);
+    if (Number.isNaN(ends)) return;
+    const tick = () => {
+      const minutes = Math.ceil((ends - Date.now()) / 60000);
+      if (minutes <= 0) {
+        element.textContent = "the hold has ended";
+        return;
+      }
+      element.textContent = `${minutes} minute${minutes === 1 ? "" : "s"} left`;
+      window.setTimeout(tick, 15000);
+    };
+    tick();
+  });
+});

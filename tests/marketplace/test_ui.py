@@ -53,4 +53,4 @@ def test_a_badge_carries_its_label_and_tone():
 def test_the_stepper_marks_done_and_current_steps():
     html = render('{% stepper "Pick a time,Topic,Review,Pay" 3 %}')
     assert html.count('class="done"') == 2
-    assert '<li aria-current="step">Review</li>' in html
+    assert '<li aria-current="step"><span class="step-label">Review</span></li>' in html
