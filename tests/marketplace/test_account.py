@@ -141,7 +141,7 @@ def test_pages_use_the_account_zone_else_the_browsers(client):
     # a new account on the default zone: the browser's zone is used and named
     user = UserFactory(time_zone="UTC")
     client.force_login(user)
-    client.cookies["tz"] = "America/New_York"
+    client.cookies["tz"] = "America%2FNew_York"  # as app.js writes it
     page = client.get(reverse("account_settings")).content.decode()
     assert re.search(r'<option value="America/New_York" selected>', page)
     # a zone the account chose wins over the browser's
