@@ -21,8 +21,8 @@ def real_stripe(settings):
     settings.STRIPE_SANDBOX = False
     settings.STRIPE_SANDBOX_REQUESTED = False
     settings.STRIPE_API_BASE = ""
-    settings.STRIPE_WEBHOOK_SECRET = PROPER_WEBHOOK_SECRET
-    settings.STRIPE_CONNECT_WEBHOOK_SECRET = PROPER_CONNECT_WEBHOOK_SECRET
+    settings.STRIPE_WEBHOOK_SECRETS = [PROPER_WEBHOOK_SECRET]
+    settings.STRIPE_CONNECT_WEBHOOK_SECRETS = [PROPER_CONNECT_WEBHOOK_SECRET]
     return settings
 
 
@@ -36,28 +36,28 @@ def test_proper_secrets_beside_a_real_key_pass(real_stripe):
 
 def test_the_repository_signing_secrets_are_refused_beside_a_real_key(real_stripe):
     # given
-    real_stripe.STRIPE_WEBHOOK_SECRET = "whsec_local_platform"
-    real_stripe.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_local_connect"
+    real_stripe.STRIPE_WEBHOOK_SECRETS = ["whsec_local_platform"]
+    real_stripe.STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_local_connect"]
     # when
     errors = stripe_configuration()
     # then
     assert [error.id for error in errors] == ["marketplace.E001", "marketplace.E001"]
-    assert "STRIPE_WEBHOOK_SECRET is the local Stripe's" in errors[0].msg
-    assert "STRIPE_CONNECT_WEBHOOK_SECRET is the local Stripe's" in errors[1].msg
+    assert "STRIPE_WEBHOOK_SECRETS holds the local Stripe's" in errors[0].msg
+    assert "STRIPE_CONNECT_WEBHOOK_SECRETS holds the local Stripe's" in errors[1].msg
     assert all(error.hint and error.is_serious() for error in errors)
 
 
 def test_either_endpoint_with_the_other_endpoints_repository_secret_is_refused(real_stripe):
-    real_stripe.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_local_platform"
+    real_stripe.STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_local_platform"]
     assert _ids() == ["marketplace.E001"]
 
 
 def test_empty_signing_secrets_are_refused_beside_a_real_key(real_stripe):
-    real_stripe.STRIPE_WEBHOOK_SECRET = ""
-    real_stripe.STRIPE_CONNECT_WEBHOOK_SECRET = ""
+    real_stripe.STRIPE_WEBHOOK_SECRETS = []
+    real_stripe.STRIPE_CONNECT_WEBHOOK_SECRETS = []
     errors = stripe_configuration()
     assert [error.id for error in errors] == ["marketplace.E001", "marketplace.E001"]
-    assert "STRIPE_WEBHOOK_SECRET is empty" in errors[0].msg
+    assert "STRIPE_WEBHOOK_SECRETS is empty" in errors[0].msg
 
 
 def test_the_local_stripes_own_key_is_refused_as_stripe_secret_key(real_stripe):
@@ -109,7 +109,7 @@ def test_the_test_settings_pass():
 
 def test_manage_py_check_runs_the_stripe_checks(real_stripe):
     # given
-    real_stripe.STRIPE_WEBHOOK_SECRET = "whsec_local_platform"
+    real_stripe.STRIPE_WEBHOOK_SECRETS = ["whsec_local_platform"]
     # when / then
     with pytest.raises(SystemCheckError, match=r"marketplace\.E001"):
         call_command("check", "--deploy")
