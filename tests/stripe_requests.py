@@ -82,3 +82,13 @@ def _stripe_requests_match_the_stripe_package(request):
             + "\n  ".join(problems),
             pytrace=False,
         )
+
+
+def pytest_terminal_summary(terminalreporter):
+    from payments.sandbox.request_check import CHECKED
+
+    if CHECKED["requests"]:
+        terminalreporter.write_line(
+            f"stripe requests checked against the stripe package's parameters: "
+            f"{CHECKED['requests']} in {CHECKED['seconds']:.1f} s (this process)"
+        )

@@ -21,9 +21,14 @@ import ast
 import collections.abc
 import functools
 import importlib
+import json
+import os
 import re
+import tempfile
+import time
 import types
 import typing
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +48,10 @@ _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _OPTIONS = frozenset(stripe.RequestOptions.__annotations__)
 
 
+# What this process has checked: requests, and seconds spent (the index included).
+CHECKED = {"requests": 0, "seconds": 0.0}
+
+
 @dataclass(frozen=True)
 class SdkRoute:
     method: str
@@ -54,6 +63,11 @@ class SdkRoute:
     @property
     def params(self) -> type:
         return getattr(importlib.import_module(self.params_module), self.params_class)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """``/v1/accounts/{account}`` matches ``/v1/accounts/acct_1``."""
+    return re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$")
 
 
 def _service_files() -> list[Path]:
@@ -96,12 +110,11 @@ def _routes_of(path: Path) -> list[SdkRoute]:
             if not isinstance(target, ast.Constant) or not str(target.value).startswith("/v1/"):
                 continue
             template = str(target.value)
-            regex = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"
             routes.append(
                 SdkRoute(
                     method=str(call.args[0].value).upper(),
                     template=template,
-                    pattern=re.compile(regex),
+                    pattern=_pattern(template),
                     params_module=imports[names[0]],
                     params_class=names[0],
                 )
@@ -111,9 +124,33 @@ def _routes_of(path: Path) -> list[SdkRoute]:
 
 @functools.cache
 def sdk_routes() -> tuple[SdkRoute, ...]:
-    """Every ``/v1`` request the SDK can send with its Params class, literal paths first."""
-    routes = {(r.method, r.template): r for path in _service_files() for r in _routes_of(path)}
-    return tuple(sorted(routes.values(), key=lambda r: (r.template.count("{"), r.template)))
+    """Every ``/v1`` request the SDK can send with its Params class, literal paths first.
+
+    Reading the service modules takes a few seconds, so the index is kept in a file per
+    ``stripe`` version and location (the Celery workers a test starts read it in
+    milliseconds)."""
+    cache = Path(tempfile.gettempdir()) / (
+        f"stripe-{stripe.VERSION}-routes-{zlib.crc32(str(_STRIPE_DIR).encode()):08x}.json"
+    )
+    try:
+        rows = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        found = {(r.method, r.template): r for p in _service_files() for r in _routes_of(p)}
+        rows = [[r.method, r.template, r.params_module, r.params_class] for r in found.values()]
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(rows))
+        partial.replace(cache)
+    routes = [
+        SdkRoute(
+            method=method,
+            template=template,
+            pattern=_pattern(template),
+            params_module=module,
+            params_class=name,
+        )
+        for method, template, module, name in rows
+    ]
+    return tuple(sorted(routes, key=lambda r: (r.template.count("{"), r.template)))
 
 
 @functools.cache
@@ -241,6 +278,15 @@ def _join(prefix: str, key: str) -> str:
 
 def check_request(method: str, url: str, body: str | bytes | None) -> list[str]:
     """Problems of one request the ``stripe`` library sent (empty: it matches the SDK)."""
+    started = time.perf_counter()
+    try:
+        return _check(method, url, body)
+    finally:
+        CHECKED["requests"] += 1
+        CHECKED["seconds"] += time.perf_counter() - started
+
+
+def _check(method: str, url: str, body: str | bytes | None) -> list[str]:
     method = method.upper()
     parts = urlsplit(url)
     path = parts.path[parts.path.find("/v1/") :] if "/v1/" in parts.path else parts.path
