@@ -304,20 +304,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             elif action == "endpoints":
                 controls.register_default_endpoints()
                 messages.success(request, "Webhook endpoints registered.")
-            elif action in PAYOUT_ACTIONS:
+            elif action in PAYOUT_ACTIONS and account_id:
                 payout = controls.make_payout(
                     "" if account_id == "platform" else account_id,
                     outcome=PAYOUT_ACTIONS[action],
                 )
+                arrival = " (it arrives a day later by the sandbox clock)"
                 messages.success(
                     request,
-                    f"Payout {payout['id']} of {payout['amount']} {payout['currency']}: "
-                    f"{payout['status']}"
-                    + (
-                        " (arrives a day later by the sandbox clock)."
-                        if payout["status"] == "pending"
-                        else "."
-                    ),
+                    f"Payout {payout['id']} of "
+                    f"{format_money(payout['amount'], payout['currency'])}: {payout['status']}"
+                    f"{arrival if payout['status'] == 'pending' else ''}.",
                 )
             elif action in ACCOUNT_ACTIONS and account_id:
                 if action == "complete":
