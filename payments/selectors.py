@@ -222,7 +222,9 @@ def _add(totals: dict[str, int], currency: str, amount: int) -> None:
     totals[currency] = totals.get(currency, 0) + amount
 
 
-def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
+def coach_earnings(
+    coach: User, *, months: int = 12, zone_name: str | None = None
+) -> Earnings | None:
     """The coach's earnings, None before a Stripe account exists.
 
     From the connected account's own ledger (its balance transactions), so the figures are
@@ -246,8 +248,8 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
             transfers=gateway.transfers_list(stripe_account_id=stripe_id, limit=100),
             payouts=gateway.payouts_list(stripe_account_id=stripe_id, limit=100),
         )
-    # Months are the coach's calendar months.
-    zone = _zone(coach)
+    # Months are the calendar months of the zone the page is read in (the coach's own).
+    zone = _zone_named(zone_name) if zone_name else _zone(coach)
     month_totals: dict[tuple[date, str], int] = defaultdict(int)
     for txn in ledger:
         if txn.type.startswith("payout"):
@@ -275,6 +277,13 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
         )
     earnings.by_month = earnings.months_by_currency[earnings.currency]
     return earnings
+
+
+def _zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _zone(user: User) -> ZoneInfo:

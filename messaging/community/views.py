@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
-from marketplace.redirects import safe_next_url
+from marketplace.redirects import redirect_to_next, safe_next_url
 from messaging.community import selectors
 from messaging.community.forms import (
     DigestPreferenceForm,
@@ -733,8 +733,16 @@ def digest_preference(request: HttpRequest) -> HttpResponse:
             user=_me(request), frequency=form.cleaned_data["frequency"]
         )
         flash.success(request, "Your e-mail preference is saved.")
-        return redirect("community:digest_preference")
+        return redirect_to_next(request, "community:digest_preference")
     return render(request, "messaging/community/digest_preference.html", {"form": form})
+
+
+def digest_preference_section(request: HttpRequest) -> dict | None:
+    """The account settings page's community e-mail section, for a signed-in person."""
+    if not request.user.is_authenticated:
+        return None
+    preference = notifications.digest_preference_for(user=_me(request))
+    return {"form": DigestPreferenceForm(instance=preference)}
 
 
 @csrf_exempt

@@ -39,7 +39,7 @@ from payments.gateway.checkout import (
     checkout_session_expire,
     checkout_session_retrieve,
 )
-from payments.gateway.client import stripe_client
+from payments.gateway.client import api_key, key_livemode, stripe_client
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
 from payments.gateway.payment_intents import (
@@ -56,6 +56,12 @@ from payments.gateway.transfers import (
     transfer_find,
     transfer_retrieve,
     transfers_list,
+)
+from payments.gateway.webhook_endpoints import (
+    WebhookEndpointSummary,
+    webhook_endpoint_create,
+    webhook_endpoint_update,
+    webhook_endpoints_list,
 )
 from payments.gateway.webhooks import VerifiedEvent, webhook_construct_event
 
@@ -77,11 +83,13 @@ __all__ = [
     "TransferResult",
     "TransferSummary",
     "VerifiedEvent",
+    "WebhookEndpointSummary",
     "account_create",
     "account_link_create",
     "account_retrieve",
     "account_update_business_profile",
     "account_update_payout_schedule",
+    "api_key",
     "application_fee_amount_refunded",
     "balance_retrieve",
     "balance_transactions_list",
@@ -90,6 +98,7 @@ __all__ = [
     "checkout_session_expire",
     "checkout_session_retrieve",
     "dispute_retrieve",
+    "key_livemode",
     "login_link_create",
     "payment_intent_retrieve",
     "payout_retrieve",
@@ -102,4 +111,7 @@ __all__ = [
     "transfer_retrieve",
     "transfers_list",
     "webhook_construct_event",
+    "webhook_endpoint_create",
+    "webhook_endpoint_update",
+    "webhook_endpoints_list",
 ]

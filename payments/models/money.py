@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from marketplace import states
+from marketplace.money import format_money
 
 
 class PaymentStatus(models.TextChoices):
@@ -113,7 +114,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Payment {self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Payment {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
 
     @property
     def is_destination_charge(self) -> bool:
@@ -176,7 +177,7 @@ class Refund(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Refund {self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Refund {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
 
 
 class DisputeStatus(models.TextChoices):
@@ -295,7 +296,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Transfer {self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Transfer {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
 
 
 states.register(Payment, transitions=PAYMENT_TRANSITIONS)
