@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import cancellation
-from coaches.services import search_index
+from coaches.services import availability, search_index
 from payments.sandbox import controls
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.services.test_checkout import book
@@ -153,18 +153,16 @@ def test_the_profile_calendar_is_in_the_visitors_zone_from_the_first_paint_week_
 def test_search_for_a_time_lists_only_coaches_offering_it_and_links_to_that_day(
     open_page, berlin_coach
 ):
-    # given: a second coach with the same hours who took that day off after the index was built
-    _coach, _ = berlin_coach
+    # given: a second coach with the same hours who is away that day
     away, _ = stripe_coach(time_zone="Europe/Berlin")
     away.user.first_name, away.user.last_name = "Away", "Coach"
     away.user.save()
-    search_index.availability_index_refresh(coach_ids=[away.pk])
     day = next_berlin_hour(9).date()
-    away.time_off.create(
-        starts_at=datetime.combine(day, time(0), tzinfo=ZoneInfo("Europe/Berlin")),
-        ends_at=datetime.combine(
-            day + timedelta(days=1), time(0), tzinfo=ZoneInfo("Europe/Berlin")
-        ),
+    berlin = ZoneInfo("Europe/Berlin")
+    availability.time_off_add(
+        coach=away,
+        starts_at=datetime.combine(day, time(0), tzinfo=berlin),
+        ends_at=datetime.combine(day + timedelta(days=1), time(0), tzinfo=berlin),
     )
     page = open_page(DESKTOP)
 

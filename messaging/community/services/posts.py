@@ -144,6 +144,7 @@ def discussion_start(
             status=PostStatus.HELD if held else PostStatus.PUBLISHED,
             held_reason=f"uses “{held}”" if held else "",
             last_activity_at=now,
+            image_count=len(images),
         )
         for position, (image, (mime, extension)) in enumerate(zip(images, detected, strict=True)):
             stored = Image(
