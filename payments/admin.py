@@ -18,6 +18,8 @@ from payments.models import (
     Dispute,
     Payment,
     Payout,
+    ReconciliationDiscrepancy,
+    ReconciliationRun,
     Refund,
     StaffAlert,
     Transfer,
@@ -229,6 +231,7 @@ REFUND_FIELDS = (
     "currency",
     "reason",
     "status",
+    "failure_reason",
     "transfer_reversal_amount",
     "application_fee_refund_amount",
     "stripe_refund_id",
@@ -304,8 +307,97 @@ class RefundAdmin(admin.ModelAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    list_display = ["stripe_dispute_id", "payment", "amount", "currency", "reason", "status"]
+    list_display = [
+        "stripe_dispute_id",
+        "payment",
+        "amount",
+        "currency",
+        "reason",
+        "status",
+        "evidence_due_by",
+        "transfer_reversal_amount",
+    ]
+    list_filter = ["status", "reason"]
+    search_fields = ["stripe_dispute_id"]
     readonly_fields = [field.name for field in Dispute._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class ReconciliationDiscrepancyInline(admin.TabularInline):
+    model = ReconciliationDiscrepancy
+    extra = 0
+    can_delete = False
+    fields = (
+        "kind",
+        "stripe_account_id",
+        "balance_transaction_type",
+        "source_id",
+        "currency",
+        "stripe_amount",
+        "our_amount",
+        "our_row",
+        "message",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    """Every nightly run (read-only): its window, what it checked, and what disagreed."""
+
+    list_display = [
+        "id",
+        "started_at",
+        "window_start",
+        "window_end",
+        "outcome",
+        "accounts_checked",
+        "transactions_checked",
+        "discrepancy_count",
+    ]
+    list_filter = ["outcome"]
+    readonly_fields = [field.name for field in ReconciliationRun._meta.fields]
+    inlines = [ReconciliationDiscrepancyInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ReconciliationDiscrepancy)
+class ReconciliationDiscrepancyAdmin(admin.ModelAdmin):
+    list_display = [
+        "run",
+        "kind",
+        "stripe_account_id",
+        "balance_transaction_type",
+        "source_id",
+        "stripe_amount",
+        "our_amount",
+        "our_row",
+    ]
+    list_filter = ["kind", "balance_transaction_type"]
+    search_fields = ["source_id", "stripe_account_id", "our_row"]
+    readonly_fields = [field.name for field in ReconciliationDiscrepancy._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Transfer)

@@ -32,13 +32,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_client = booking.client_id == request.user.pk
     is_coach = booking.coach.user_id == request.user.pk
     now = timezone.now()
+    payment = selectors.booking_payment(booking)
     context = {
         "booking": booking,
+        "money": selectors.booking_money_state(payment),
         "is_client": is_client,
         "is_coach": is_coach,
         "client_when": local_time(booking.starts_at, booking.client_time_zone),
         "coach_when": local_time(booking.starts_at, booking.coach.time_zone),
-        "payment": selectors.booking_payment(booking),
+        "payment": payment,
         "refund_terms": selectors.refund_terms(booking=booking, now=now)
         if booking.status == BookingStatus.CONFIRMED
         else None,

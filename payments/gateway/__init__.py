@@ -29,7 +29,10 @@ from payments.gateway.balance import (
     Amount,
     BalanceSnapshot,
     BalanceTransactionSummary,
+    LedgerLine,
     balance_retrieve,
+    balance_transactions_between,
+    balance_transactions_for_source,
     balance_transactions_list,
     platform_available_balance,
 )
@@ -48,12 +51,14 @@ from payments.gateway.payment_intents import (
     payment_intent_retrieve,
 )
 from payments.gateway.payouts import PayoutSummary, payout_retrieve, payouts_list
-from payments.gateway.refunds import RefundResult, refund_create
+from payments.gateway.refunds import RefundResult, refund_create, refund_retrieve
 from payments.gateway.transfers import (
+    ReversalResult,
     TransferResult,
     TransferSummary,
     transfer_create,
     transfer_retrieve,
+    transfer_reversal_create,
     transfers_list,
 )
 from payments.gateway.webhooks import VerifiedEvent, webhook_construct_event
@@ -68,10 +73,12 @@ __all__ = [
     "GatewayError",
     "HostedLink",
     "InvalidWebhook",
+    "LedgerLine",
     "PaymentIntent",
     "PayoutSchedule",
     "PayoutSummary",
     "RefundResult",
+    "ReversalResult",
     "StripeObjectMissing",
     "TransferResult",
     "TransferSummary",
@@ -83,6 +90,8 @@ __all__ = [
     "account_update_payout_schedule",
     "application_fee_amount_refunded",
     "balance_retrieve",
+    "balance_transactions_between",
+    "balance_transactions_for_source",
     "balance_transactions_list",
     "charge_payment_intent_id",
     "checkout_session_create",
@@ -95,9 +104,11 @@ __all__ = [
     "payouts_list",
     "platform_available_balance",
     "refund_create",
+    "refund_retrieve",
     "stripe_client",
     "transfer_create",
     "transfer_retrieve",
+    "transfer_reversal_create",
     "transfers_list",
     "webhook_construct_event",
 ]

@@ -170,6 +170,9 @@ class StaffAlert(models.Model):
         ACCOUNT_REJECTED = "account_rejected", "Account rejected"
         PAYOUT_FAILED = "payout_failed", "Payout failed"
         WEBHOOK_FAILED = "webhook_failed", "Webhook failed"
+        REFUND_FAILED = "refund_failed", "Refund failed"
+        DISPUTE = "dispute", "Dispute"
+        RECONCILIATION = "reconciliation", "Reconciliation discrepancy"
         OTHER = "other", "Other"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace.queue import enqueue
-from payments.sandbox import store
+from payments.sandbox import chaos, store
 from payments.sandbox.expansion import without_includable
 from payments.sandbox.models import (
     DeliveryStatus,
@@ -81,9 +81,11 @@ def record(
     if not account:
         del event["account"]
     store.insert(event, account=account)
-    paused = bool(
-        SandboxState.objects.filter(pk=1).values_list("deliveries_paused", flat=True).first()
-    )
+    # Paused, or shuffled (``chaos``): held back until they are sent in a random order.
+    paused, shuffled = SandboxState.objects.filter(pk=1).values_list(
+        "deliveries_paused", "deliveries_shuffled"
+    ).first() or (False, False)
+    paused = paused or shuffled
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
             event_id=event["id"], event_type=event_type, endpoint=endpoint
@@ -203,12 +205,15 @@ LOST_AFTER = timedelta(minutes=5)
 def due_deliveries() -> list[int]:
     """Deliveries to send now: failed ones whose next attempt is due, and pending ones older
     than five minutes whose queue message was lost (a broker restart, a killed worker).
-    Nothing while deliveries are paused."""
+    Nothing while deliveries are paused. With shuffled deliveries (``chaos``) every pending
+    one is due, in a random order, some twice."""
     if SandboxState.objects.filter(pk=1, deliveries_paused=True).exists():
         return []
     now = timezone.now()
+    shuffled = chaos.deliveries_shuffled()
     failed = WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED, next_attempt_at__lte=now)
     lost = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, created_at__lte=now - LOST_AFTER
+        status=DeliveryStatus.PENDING, created_at__lte=now if shuffled else now - LOST_AFTER
     )
-    return list((failed | lost).order_by("id").values_list("pk", flat=True)[:500])
+    due = list((failed | lost).order_by("id").values_list("pk", flat=True)[:500])
+    return chaos.delivery_order(due)
