@@ -43,10 +43,11 @@ seed: migrate
 	$(BIN)/python manage.py stripe_sandbox_setup
 	$(BIN)/python manage.py seed_demo
 
-run: seed
-	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	@echo "Coach Connect on http://127.0.0.1:$(PORT)/  (dev inbox: /dev/mail/, admin: /admin/)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
+# marketplace/devrun.py migrates, seeds, starts the Procfile with honcho, prints the demo
+# sign-ins again once the site answers, and on Ctrl-C stops what it started (the embedded
+# PostgreSQL and Redis included, when this run started them).
+run: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/python -m marketplace.devrun
 
 lint: install
 	$(BIN)/ruff check .

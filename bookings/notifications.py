@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from bookings.ical import booking_attachment
+from marketplace.dates import format_when
 from marketplace.emails import send_templated_email
+from marketplace.models import EmailKind
 from marketplace.money import format_money
+from marketplace.preferences import email_recipients_allowed
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -22,8 +24,8 @@ if TYPE_CHECKING:
 
 
 def local_time(moment: datetime, zone_name: str) -> str:
-    zone = ZoneInfo(zone_name or "UTC")
-    return f"{moment.astimezone(zone):%A %d %B %Y, %H:%M} ({zone_name or 'UTC'})"
+    """The moment in the zone, with the zone's name, in the reader's locale."""
+    return format_when(moment, zone_name)
 
 
 def _context(booking: Booking, *, for_coach: bool) -> dict:
@@ -72,10 +74,14 @@ def slot_lost_refund(booking: Booking, refund: Refund | None) -> None:
     )
 
 
-def booking_cancelled(booking: Booking, *, refund: Refund | None, by_client: bool) -> None:
+def booking_cancelled(
+    booking: Booking, *, refund: Refund | None, by_client: bool, refund_note: str = ""
+) -> None:
+    """``refund_note`` says why no money is refunded (the policy, a dispute, a package)."""
     for user, for_coach in ((booking.client, False), (booking.coach.user, True)):
         context = _context(booking, for_coach=for_coach)
         context["by_client"] = by_client
+        context["refund_note"] = refund_note
         context["refund_amount"] = format_money(refund.amount, refund.currency) if refund else ""
         send_templated_email(
             to=user.email,
@@ -101,7 +107,13 @@ def booking_rescheduled(booking: Booking, *, previous_starts_at: datetime) -> No
 
 
 def reminder(booking: Booking, *, hours: int) -> None:
+    """Reminders are optional: someone who turned them off in the account settings gets none."""
+    wanted = email_recipients_allowed(
+        [booking.client, booking.coach.user], EmailKind.SESSION_REMINDERS
+    )
     for user, for_coach in ((booking.client, False), (booking.coach.user, True)):
+        if user not in wanted:
+            continue
         context = _context(booking, for_coach=for_coach)
         context["hours"] = hours
         send_templated_email(

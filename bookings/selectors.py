@@ -24,6 +24,7 @@ from bookings.models import (
 from marketplace.errors import NotFound
 from marketplace.money import format_money
 from payments import selectors as payment_selectors
+from payments.models import PaymentStatus
 from payments.services import charges
 
 if TYPE_CHECKING:
@@ -73,7 +74,11 @@ class PackageOffer:
 
 def packages_on_offer(*, coach: CoachProfile) -> list[PackageOffer]:
     """The coach's active packages of active session types, cheapest first, with the price of
-    one session in the package and what it saves against booking them one by one."""
+    one session in the package and what it saves against booking them one by one. None
+    where Stripe does not let the platform pay the coach's shares (their account's country).
+    """
+    if not payment_selectors.connected_account_allows_packages(coach.user):
+        return []
     offers = []
     for package in Package.objects.filter(
         coach=coach, is_active=True, session_type__is_active=True
@@ -108,28 +113,65 @@ class RefundTerms:
     explanation: str
 
 
+# A disputed payment is never refunded by us (payments.services.refunds.refund_request): the
+# card issuer decides what goes back to the client.
+DISPUTED_REFUND_NOTE = (
+    "No refund from us: the payment is disputed with the card issuer, and the dispute "
+    "decides what comes back to the card."
+)
+
+
+def payment_is_disputed(booking: Booking) -> bool:
+    """Whether the booking's payment is under a dispute (the flag, or the payment's state)."""
+    if booking.has_dispute:
+        return True
+    payment = payment_selectors.payment_of_booking(booking.pk)
+    return payment is not None and payment.status == PaymentStatus.DISPUTED
+
+
 def refund_terms(*, booking: Booking, now: datetime | None = None) -> RefundTerms:
-    """What a client's cancellation of ``booking`` at ``now`` refunds under its coach's policy."""
+    """What a client's cancellation of ``booking`` at ``now`` refunds under its coach's policy,
+    and why, in words the client reads before and after cancelling.
+
+    A disputed payment refunds nothing (the dispute decides); a package session refunds no
+    money but gets its credit back in the free window."""
     now = now or timezone.now()
+    if payment_is_disputed(booking):
+        return RefundTerms(0, False, DISPUTED_REFUND_NOTE)
     policy = policy_for(booking.coach)
-    if booking.starts_at - now >= timedelta(hours=policy.free_cancellation_hours):
-        return RefundTerms(
-            100,
-            True,
-            f"Full refund: more than {policy.free_cancellation_hours} hours before the start.",
-        )
+    package = bool(booking.package_purchase_id)
+    hours = policy.free_cancellation_hours
+    if booking.starts_at - now >= timedelta(hours=hours):
+        if package:
+            return RefundTerms(
+                100,
+                True,
+                f"The session goes back to your package: more than {hours} hours before the start.",
+            )
+        return RefundTerms(100, True, f"Full refund: more than {hours} hours before the start.")
     if now < booking.starts_at:
-        return RefundTerms(
+        percent, when = (
             policy.late_cancellation_refund_percent,
-            policy.refund_application_fee_on_partial,
-            f"{policy.late_cancellation_refund_percent}% refund: less than "
-            f"{policy.free_cancellation_hours} hours before the start.",
+            f"less than {hours} hours before the start",
         )
-    return RefundTerms(
-        policy.after_start_refund_percent,
-        policy.refund_application_fee_on_partial,
-        f"{policy.after_start_refund_percent}% refund: after the start.",
-    )
+    else:
+        percent, when = policy.after_start_refund_percent, "after the start"
+    if package:
+        explanation = f"The session counts as used: {when}."
+    elif percent <= 0:
+        explanation = f"No refund: {when}."
+    else:
+        explanation = f"{percent}% refund: {when}."
+    return RefundTerms(percent, policy.refund_application_fee_on_partial, explanation)
+
+
+def coach_cancellation_terms(*, booking: Booking) -> str:
+    """What the client gets back when the coach (or staff) cancels ``booking``."""
+    if payment_is_disputed(booking):
+        return DISPUTED_REFUND_NOTE
+    if booking.package_purchase_id:
+        return "The session goes back to the client's package."
+    return "The client is refunded in full."
 
 
 def policy_summary(coach: CoachProfile) -> list[str]:

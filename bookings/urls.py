@@ -23,9 +23,11 @@ urlpatterns = [
     path("<int:pk>/paid/", journey.paid, name="paid"),
     path("<int:pk>/status/", journey.status_fragment, name="status"),
     path("<int:pk>/cancel/", booking.cancel, name="cancel"),
+    path("<int:pk>/release/", booking.release, name="release"),
     path("<int:pk>/reschedule/", booking.reschedule, name="reschedule"),
     path("<int:pk>/complete/", booking.complete, name="complete"),
     path("<int:pk>/no-show/", booking.no_show, name="no_show"),
     path("<int:pk>/issue/", booking.raise_issue, name="issue"),
     path("<int:pk>/receipt/", booking.receipt, name="receipt"),
+    path("<int:pk>/session.ics", calendar.booking_ics, name="ics"),
 ]

@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from coaches.models import (
+    LANGUAGE_NAMES,
     ApplicationDecision,
     ApplicationStatus,
     CertifyingBody,
@@ -31,6 +32,7 @@ from coaches.models import (
 from coaches.services import applications, reviews, search_index
 from marketplace.errors import DomainError
 from marketplace.models import User
+from marketplace.money import format_money
 
 
 def _staff(request: HttpRequest) -> User:
@@ -58,6 +60,34 @@ class ApplicationDecisionInline(admin.TabularInline):
         return False
 
 
+class ApplicationStatusFilter(admin.SimpleListFilter):
+    """The status filter, on Submitted (the applications waiting for a decision) until staff
+    choose another status or all of them."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [(self.ALL, "All"), *ApplicationStatus.choices]
+
+    def value(self) -> str:
+        return super().value() or ApplicationStatus.SUBMITTED.value
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(status=self.value())
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+
 @admin.register(CoachApplication)
 class CoachApplicationAdmin(admin.ModelAdmin):
     change_form_template = "coaches/admin/application_change_form.html"
@@ -70,10 +100,16 @@ class CoachApplicationAdmin(admin.ModelAdmin):
         "submitted_at",
         "certificate_link",
     ]
-    list_filter = ["status", "certifying_body", "certification_level", "submitted_at"]
+    list_filter = [
+        ApplicationStatusFilter,
+        "certifying_body",
+        "certification_level",
+        "submitted_at",
+    ]
     search_fields = ["full_name", "coach__user__email", "certificate_number", "phone"]
     list_select_related = ["coach__user", "certifying_body"]
-    ordering = ["status", "submitted_at"]
+    # Oldest waiting first; the list opens on the submitted ones (changelist_view).
+    ordering = ["submitted_at", "pk"]
     date_hierarchy = "submitted_at"
     actions = ["approve_selected", "reject_selected"]
     inlines = [ApplicationDecisionInline]
@@ -136,7 +172,7 @@ class CoachApplicationAdmin(admin.ModelAdmin):
 
     @admin.display(description="languages")
     def languages(self, application: CoachApplication) -> str:
-        return ", ".join(application.coach.languages)
+        return ", ".join(LANGUAGE_NAMES.get(code, code) for code in application.coach.languages)
 
     @admin.display(description="session types")
     def session_types(self, application: CoachApplication) -> str:
@@ -305,9 +341,13 @@ class SpecializationAdmin(admin.ModelAdmin):
 class SessionTypeInline(admin.TabularInline):
     model = SessionType
     extra = 0
-    fields = ("name", "duration_minutes", "price", "currency", "is_active")
+    fields = ("name", "duration_minutes", "price_with_currency", "is_active")
     readonly_fields = fields
     can_delete = False
+
+    @admin.display(description="price")
+    def price_with_currency(self, session_type: SessionType) -> str:
+        return format_money(session_type.price, session_type.currency)
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -333,9 +373,10 @@ class CoachProfileAdmin(admin.ModelAdmin):
         "can_take_charges",
         "rating_average",
         "rating_count",
-        "min_price",
+        "lowest_price",
         "next_available_at",
         "availability_indexed_at",
+        "languages_by_name",
     ]
     fields = [
         *readonly_fields,
@@ -347,6 +388,14 @@ class CoachProfileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="lowest price")
+    def lowest_price(self, coach: CoachProfile) -> str:
+        return format_money(coach.min_price, coach.currency) if coach.min_price else "—"
+
+    @admin.display(description="languages")
+    def languages_by_name(self, coach: CoachProfile) -> str:
+        return ", ".join(LANGUAGE_NAMES.get(code, code) for code in coach.languages) or "—"
 
 
 @admin.register(Review)

@@ -7,15 +7,32 @@ class CoachesConfig(AppConfig):
     def ready(self) -> None:
         from coaches import selectors
         from coaches.services import profiles
+        from coaches.views.dashboard import account_photo_section
+        from marketplace.account import AccountSection, account_section_register
         from payments.services.accounts import AccountHolder, account_holder_register
 
         # payments, a layer below, asks for the coach's public page for their Stripe account
-        # and tells coaches when the account can or can no longer take charges.
+        # and the currency of their prices, and tells coaches when the account can or can no
+        # longer take charges.
         account_holder_register(
             AccountHolder(
                 public_url=lambda user: selectors.coach_public_url(user) or "",
                 charges_enabled_changed=lambda user, enabled: profiles.coach_set_charges_enabled(
                     coach=user, enabled=enabled
                 ),
+                currency=lambda user: selectors.coach_currency(user) or "",
+                fee_overrides=selectors.coach_fee_overrides,
+            )
+        )
+        # The account settings page (marketplace) shows a coach's photo, and a new time zone
+        # chosen there moves the coach's working hours' zone with it.
+        account_section_register(
+            AccountSection(
+                key="photo",
+                title="Your photo",
+                template="coaches/_account_photo.html",
+                context=account_photo_section,
+                order=20,
+                profile_saved=profiles.coach_time_zone_follow_account,
             )
         )

@@ -456,3 +456,18 @@ class ReviewReplyForm(forms.Form):
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Your answer"
     )
+
+
+class PhotoForm(forms.Form):
+    """The coach's photo alone, from the account settings page."""
+
+    photo = forms.FileField(
+        label="Photo (JPEG, PNG or WebP, at most 5 MB)",
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def clean_photo(self) -> UploadedFile:
+        upload: UploadedFile = self.cleaned_data["photo"]
+        kind = detect_upload_type(upload, PHOTO_TYPES, max_bytes=MAX_PHOTO_BYTES)
+        upload.name = f"photo.{PHOTO_TYPES[kind]}"
+        return upload

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -34,6 +35,7 @@ from coaches.models import (
     FreeWindow,
     Review,
     SessionType,
+    Specialization,
     TimeOff,
 )
 from coaches.providers import booking_reader
@@ -47,6 +49,22 @@ def coach_public_url(coach: User) -> str | None:
     if profile is None:
         return None
     return f"{settings.SITE_URL}{profile.get_absolute_url()}"
+
+
+def coach_currency(coach: User) -> str | None:
+    """The currency of the coach's prices, or None without a profile."""
+    return CoachProfile.objects.filter(user=coach).values_list("currency", flat=True).first()
+
+
+def coach_fee_overrides(coach: User) -> tuple[int | None, int | None]:
+    """The coach's own platform fee (basis points, minimum fee), None where the platform's
+    default applies."""
+    row = (
+        CoachProfile.objects.filter(user=coach)
+        .values_list("fee_bps_override", "minimum_fee_override")
+        .first()
+    )
+    return row if row is not None else (None, None)
 
 
 # --- slots ---------------------------------------------------------------------------------
@@ -215,6 +233,116 @@ def nearest_free_slots(
     return sorted(nearest)
 
 
+# --- the booking calendar ------------------------------------------------------------------
+
+# A day's slots are grouped by the local hour they start at.
+DAY_PARTS = (("morning", "Morning", 0), ("afternoon", "Afternoon", 12), ("evening", "Evening", 17))
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: date
+    # (part key, part label, slots as aware UTC starts), only the parts that have slots
+    parts: list[tuple[str, str, list[datetime]]]
+    # before today, or past the coach's booking horizon
+    outside: bool
+
+    @property
+    def slot_count(self) -> int:
+        return sum(len(slots) for _key, _label, slots in self.parts)
+
+
+@dataclass(frozen=True)
+class SlotWeek:
+    """Seven days of a coach's free times, Monday first, in the visitor's zone."""
+
+    zone: str
+    start: date
+    days: list[CalendarDay]
+    previous_week: date | None
+    next_week: date | None
+    # the first free time after this week when the week has none, to offer a jump
+    next_free: datetime | None
+    last_bookable_day: date
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=6)
+
+    @property
+    def slot_count(self) -> int:
+        return sum(day.slot_count for day in self.days)
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def coach_slot_week(
+    *,
+    coach: CoachProfile,
+    session_type: SessionType,
+    zone: str,
+    week_of: date | None = None,
+    now: datetime | None = None,
+    busy: list[tuple[datetime, datetime]] | None = None,
+) -> SlotWeek:
+    """Every free slot of the week that holds ``week_of`` (default: this week), as local
+    days of ``zone`` grouped into morning, afternoon and evening; with the weeks a visitor
+    may move to (none before this week, none past the coach's booking horizon)."""
+    now = now or timezone.now()
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    horizon_end = now + timedelta(days=coach.booking_horizon_days)
+    last_day = horizon_end.astimezone(tz).date()
+    first_week = week_start(today)
+    start = week_start(week_of or today)
+    start = min(max(start, first_week), week_start(last_day))
+    window_start = datetime.combine(start, time(0), tzinfo=tz)
+    window_end = datetime.combine(start + timedelta(days=7), time(0), tzinfo=tz)
+    slots = available_slots(
+        coach=coach,
+        session_type=session_type,
+        start=window_start.astimezone(UTC),
+        end=window_end.astimezone(UTC),
+        now=now,
+        busy=busy,
+    )
+    by_day: dict[date, list[datetime]] = defaultdict(list)
+    for slot in slots:
+        by_day[slot.astimezone(tz).date()].append(slot)
+    days = []
+    for offset in range(7):
+        day = start + timedelta(days=offset)
+        parts = []
+        for index, (key, label, from_hour) in enumerate(DAY_PARTS):
+            until = DAY_PARTS[index + 1][2] if index + 1 < len(DAY_PARTS) else 24
+            in_part = [s for s in by_day[day] if from_hour <= s.astimezone(tz).hour < until]
+            if in_part:
+                parts.append((key, label, in_part))
+        days.append(CalendarDay(day=day, parts=parts, outside=day < today or day > last_day))
+    next_free = None
+    if not slots and window_end.astimezone(UTC) < horizon_end:
+        later = available_slots(
+            coach=coach,
+            session_type=session_type,
+            start=window_end.astimezone(UTC),
+            end=horizon_end,
+            now=now,
+        )
+        next_free = later[0] if later else None
+    return SlotWeek(
+        zone=zone,
+        start=start,
+        days=days,
+        previous_week=start - timedelta(days=7) if start > first_week else None,
+        next_week=start + timedelta(days=7) if start + timedelta(days=7) <= last_day else None,
+        next_free=next_free,
+        last_bookable_day=last_day,
+    )
+
+
 # --- discovery -----------------------------------------------------------------------------
 
 
@@ -306,6 +434,15 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
                 .filter(fits__gte=F("min_duration"))
             )
         )
+        # The index's stretches say a session *could* fit; only the slot computation knows
+        # whether one of the coach's slots starts and ends inside the window (slots start
+        # on a half-hour grid, and the index is a few minutes old). Check the candidates
+        # live, so search never lists a coach whose calendar shows nothing then.
+        coaches = coaches.filter(
+            pk__in=_offering_a_slot_within(
+                coach_ids=coaches.values("pk"), start=window_start, end=window_end, now=now
+            )
+        )
     orderings: dict[str, list[Any]] = {
         SearchSort.PRICE_LOW: [F("min_price").asc(nulls_last=True), "id"],
         SearchSort.PRICE_HIGH: [F("min_price").desc(nulls_last=True), "id"],
@@ -335,6 +472,70 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
                 to_attr="active_session_types",
             ),
         )
+    )
+
+
+def _offering_a_slot_within(
+    *, coach_ids: QuerySet, start: datetime, end: datetime, now: datetime
+) -> list[int]:
+    """The ids among ``coach_ids`` with a bookable slot of their shortest active session
+    that starts and ends within ``[start, end)``, by the live slot computation (the same
+    one the profile's calendar uses)."""
+    if start >= end:
+        return []
+    candidates = list(
+        CoachProfile.objects.filter(pk__in=coach_ids).annotate(
+            shortest=models.Min(
+                "session_types__duration_minutes",
+                filter=models.Q(session_types__is_active=True),
+            )
+        )
+    )
+    calendars = coach_calendars(coaches=candidates, start=start, end=end)
+    offering = []
+    for coach in candidates:
+        shortest = getattr(coach, "shortest", None)
+        if not shortest:
+            continue
+        duration = timedelta(minutes=shortest)
+        slots = compute_slots(calendars[coach.pk], duration=duration, start=start, end=end, now=now)
+        if any(slot + duration <= end for slot in slots):
+            offering.append(coach.pk)
+    return offering
+
+
+def featured_coaches(*, limit: int = 6) -> list[CoachProfile]:
+    """Public coaches for the home page: the best rated with reviews first, then the
+    newest, with what a result card shows."""
+    return list(
+        public_coaches()
+        .order_by(
+            F("rating_count").desc(),
+            F("rating_average").desc(nulls_last=True),
+            "-created_at",
+        )
+        .defer("search_vector")
+        .select_related("user")
+        .prefetch_related(
+            "specializations",
+            Prefetch(
+                "session_types",
+                queryset=SessionType.objects.filter(is_active=True).order_by("price"),
+                to_attr="active_session_types",
+            ),
+        )[:limit]
+    )
+
+
+def specializations_offered() -> list[Specialization]:
+    """The specialisations at least one public coach offers, with ``coach_count``."""
+    public = models.Q(
+        coaches__is_approved=True, coaches__can_take_charges=True, coaches__user__is_active=True
+    )
+    return list(
+        Specialization.objects.annotate(coach_count=models.Count("coaches", filter=public))
+        .filter(coach_count__gt=0)
+        .order_by("-coach_count", "name")
     )
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
         name="session_type_remove",
     ),
     path("availability/", dashboard.availability, name="availability"),
+    path("account-photo/", dashboard.account_photo, name="account_photo"),
     path("certificates/<int:application_id>/", applications.certificate, name="certificate"),
     path("reviews/new/<int:booking_id>/", reviews.review_create, name="review_create"),
     path("reviews/<int:pk>/reply/", reviews.review_reply, name="review_reply"),

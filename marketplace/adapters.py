@@ -5,15 +5,31 @@ Set by ``ACCOUNT_ADAPTER`` and ``MFA_ADAPTER``; the reasons are in docs/security
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.http import HttpRequest
 
 from marketplace import login_throttle
 from marketplace.staff_mfa import is_staff_account
+
+
+@dataclass(frozen=True)
+class SiteIdentity:
+    """What allauth's e-mails call ``current_site``: without django.contrib.sites allauth
+    names the site after the request's host ("Hello from 127.0.0.1:8000!")."""
+
+    name: str
+    domain: str
+
+
+def site_identity() -> SiteIdentity:
+    return SiteIdentity(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
 
 
 def _login(credentials: dict[str, Any]) -> str:
@@ -27,6 +43,10 @@ class AccountAdapter(DefaultAccountAdapter):
 
     allauth's ``login_failed`` still guards the second-factor codes (``allauth.mfa``).
     """
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """allauth's e-mails greet and sign off with the site's name, not the host."""
+        super().send_mail(template_prefix, email, {**context, "current_site": site_identity()})
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         if not login_throttle.allows(request, _login(credentials)):

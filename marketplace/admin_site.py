@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -27,6 +28,10 @@ from marketplace.redirects import safe_next_url
 
 
 class MarketplaceAdminSite(admin.AdminSite):
+    site_header = f"{settings.SITE_NAME} staff"
+    site_title = f"{settings.SITE_NAME} admin"
+    index_title = "Coaches, bookings, money and moderation"
+
     def has_permission(self, request: HttpRequest) -> bool:
         from marketplace import staff_mfa
 

@@ -9,9 +9,11 @@ and the data survives a restart of ``make run``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
+import signal
 import subprocess
 import time
 from contextlib import contextmanager
@@ -97,3 +99,51 @@ def redis_url() -> str:
                     raise RuntimeError(f"embedded Redis did not start; see {redis_dir}/redis.log")
                 time.sleep(0.05)
     return f"unix://{socket_path}"
+
+
+def _postmaster_pid() -> int | None:
+    pid_file = DATA_DIR / "postgres" / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def postgres_running() -> bool:
+    """Whether the embedded PostgreSQL of this data directory runs now."""
+    return _postmaster_pid() is not None
+
+
+def redis_running() -> bool:
+    """Whether the embedded Redis of this data directory answers now."""
+    return _redis_ping(DATA_DIR / "redis" / "redis.sock")
+
+
+def stop_postgres(*, timeout: float = 30.0) -> bool:
+    """Stop the embedded PostgreSQL with a fast shutdown (SIGINT to the postmaster: sessions
+    end, data is kept; pg_ctl refuses to run as root, the postmaster's signal works for
+    anyone allowed to signal it). Whether it was running."""
+    with _file_lock("postgres"):
+        pid = _postmaster_pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while _postmaster_pid() == pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return True
+
+
+def stop_redis() -> bool:
+    """Stop the embedded Redis, saving its data first. Whether it was running."""
+    import redis
+
+    socket_path = DATA_DIR / "redis" / "redis.sock"
+    if not _redis_ping(socket_path):
+        return False
+    # the server closes the connection as it exits
+    with _file_lock("redis"), contextlib.suppress(redis.ConnectionError):
+        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)
+    return True

@@ -1,8 +1,10 @@
+import zoneinfo
+
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.core import validators
 
-from marketplace.models import Role, User
+from marketplace.models import EmailKind, Role, User
 
 FULL_NAME_MAX_LENGTH = 150
 PASSWORD_MAX_LENGTH = 4096
@@ -53,3 +55,42 @@ class SignupForm(AllauthSignupForm):
         user.role = self.cleaned_data["role"]
         user.save(update_fields=["first_name", "last_name", "role"])
         return user
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every zone of the zone database, by name ("Europe/Berlin"), UTC first."""
+    names = sorted(zoneinfo.available_timezones() - {"UTC", "localtime", "Factory"})
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(max_length=150, label="First name")
+    last_name = forms.CharField(max_length=150, label="Last name")
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Pages, e-mails and receipts show times in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices()  # type: ignore[attr-defined]
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("first_name") or "", cleaned.get("last_name") or ""
+        if len(first) + len(last) > FULL_NAME_MAX_LENGTH - 1:
+            self.add_error(
+                "last_name",
+                f"First and last name together can have at most {FULL_NAME_MAX_LENGTH - 1} "
+                "characters.",
+            )
+        return cleaned
+
+
+class EmailPreferencesForm(forms.Form):
+    """One checkbox per optional e-mail (``EmailKind``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in EmailKind:
+            self.fields[kind.value] = forms.BooleanField(required=False, label=kind.label)

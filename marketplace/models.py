@@ -137,3 +137,31 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.args} ({'sent' if self.sent_at else 'waiting'})"
+
+
+class EmailKind(models.TextChoices):
+    """The e-mails the product sends that a person may turn off. Every other e-mail (a
+    confirmation, a cancellation, a refund, an account or moderation notice) is always sent:
+    it is about money or access."""
+
+    SESSION_REMINDERS = "session_reminders", "Reminders 24 hours and 1 hour before a session"
+    UNREAD_MESSAGES = "unread_messages", "A message waiting unread for a while"
+
+
+class EmailPreference(models.Model):
+    """A person's choice for one kind of optional e-mail; no row means it is sent."""
+
+    user = models.ForeignKey(
+        "marketplace.User", on_delete=models.CASCADE, related_name="email_preferences"
+    )
+    kind = models.CharField(max_length=40, choices=EmailKind.choices)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="email_preference_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} {'on' if self.enabled else 'off'}"

@@ -1,11 +1,19 @@
 """Money is integer minor units plus an ISO 4217 code, as Stripe keeps it.
 
-This is the one module that knows zero-decimal currencies and how to format an amount.
+This is the one module that knows zero-decimal currencies and how to format an amount (with
+Babel, in the viewer's locale).
 """
 
 from __future__ import annotations
 
+import re
+from copy import copy
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError, numbers
+from django.conf import settings
+from django.utils import translation
 
 # Stripe's zero-decimal currencies: https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -37,16 +45,6 @@ THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 # to it where they are typed, so every amount fits a 32-bit column with room to spare.
 MAX_CHARGE_AMOUNT = 99_999_999
 
-CURRENCY_SYMBOLS = {
-    "usd": "$",
-    "eur": "€",
-    "gbp": "£",
-    "chf": "CHF ",
-    "jpy": "¥",
-    "cad": "CA$",
-    "aud": "A$",
-}
-
 
 def decimals(currency: str) -> int:
     currency = currency.lower()
@@ -67,16 +65,46 @@ def to_minor(value: Decimal | str | int, currency: str) -> int:
     return int(quantized)
 
 
-def format_money(amount: int, currency: str) -> str:
-    """``format_money(4990, "usd") == "$49.90"``; ``format_money(5000, "jpy") == "¥5,000"``."""
+def format_money(amount: int, currency: str, *, locale: str | None = None) -> str:
+    """``amount`` minor units of ``currency`` as the viewer's locale writes money (Babel,
+    CLDR): ``format_money(4990, "usd") == "$49.90"``, ``format_money(5000, "jpy") ==
+    "¥5,000"``, ``format_money(9500, "eur", locale="de") == "95,00\xa0€"``.
+
+    ``locale`` defaults to the active language (``LANGUAGE_CODE``, or the request's when
+    ``LocaleMiddleware`` chooses one). The digits are Stripe's for the currency (this module's
+    :func:`decimals`), not CLDR's, so what is shown is what is charged.
+    """
+    cldr = babel_locale(locale)
+    pattern = copy(cldr.currency_formats["standard"])
     places = decimals(currency)
-    major = to_major(amount, currency)
-    number = f"{abs(major):,.{places}f}"
-    sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency.lower())
-    if symbol:
-        return f"{sign}{symbol}{number}"
-    return f"{sign}{number} {currency.upper()}"
+    pattern.frac_prec = (places, places)
+    text = pattern.apply(
+        to_major(amount, currency), cldr, currency=currency.upper(), currency_digits=False
+    )
+    # CLDR's currency spacing, which Babel leaves out: a symbol of letters ("CHF", "KWD") is
+    # kept apart from the number by a no-break space ("CHF 150.00", not "CHF150.00").
+    return _LETTER_BESIDE_DIGIT.sub("\u00a0", text)
+
+
+_LETTER_BESIDE_DIGIT = re.compile(r"(?<=[^\W\d_])(?=[-\d])|(?<=\d)(?=[^\W\d_])")
+
+
+def format_percent(basis_points: int, *, locale: str | None = None) -> str:
+    """``format_percent(1500) == "15%"``; ``format_percent(1250) == "12.5%"``."""
+    cldr = babel_locale(locale)
+    return numbers.format_percent(Decimal(basis_points) / 10000, "#,##0.##%", locale=cldr)
+
+
+@lru_cache(maxsize=32)
+def _parse_locale(name: str) -> Locale:
+    try:
+        return Locale.parse(name.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def babel_locale(locale: str | None) -> Locale:
+    return _parse_locale(locale or translation.get_language() or settings.LANGUAGE_CODE)
 
 
 def round_half_up_div(numerator: int, denominator: int) -> int:

@@ -21,9 +21,11 @@ def send_email(
     body: str,
     html_body: str = "",
     attachments: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> int:
-    """Send one e-mail. ``attachments`` are ``{"filename", "content", "mimetype"}`` dicts."""
-    message = EmailMultiAlternatives(subject=subject, body=body, to=to)
+    """Send one e-mail. ``attachments`` are ``{"filename", "content", "mimetype"}`` dicts;
+    ``headers`` extra mail headers."""
+    message = EmailMultiAlternatives(subject=subject, body=body, to=to, headers=headers or None)
     if html_body:
         message.attach_alternative(html_body, "text/html")
     for attachment in attachments or []:

@@ -5,10 +5,20 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from marketplace import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The home page is search's front door, so the coaches app serves it.
+    path("", include("coaches.home_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("dev/mail/", views.dev_mail_list, name="dev_mail_list"),
     path("dev/mail/<int:pk>/", views.dev_mail_detail, name="dev_mail_detail"),
+    path(
+        "dev/mail/<int:pk>/attachments/<int:index>/",
+        views.dev_mail_attachment,
+        name="dev_mail_attachment",
+    ),
+    path("accounts/settings/", views.account_settings, name="account_settings"),
+    path("accounts/settings/profile/", views.account_profile, name="account_profile"),
+    path("accounts/settings/emails/", views.account_emails, name="account_emails"),
+    path("accounts/settings/role/", views.account_role, name="account_role"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -17,6 +27,7 @@ urlpatterns = [
     path("bookings/", include("bookings.urls")),
     path("payments/", include("payments.urls")),
     path("messages/", include("messaging.urls")),
+    path("community/", include("messaging.community.urls")),
     path("_stripe/", include("payments.sandbox.urls")),
     path("api/", include("marketplace.api_urls")),
 ]

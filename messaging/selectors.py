@@ -191,6 +191,18 @@ def has_booking_between(*, client: User, coach: User) -> bool:
     ).exists()
 
 
+def clients_who_booked(*, coach: User) -> list[User]:
+    """The clients with a confirmed or completed booking with ``coach`` (a User), by name."""
+    try:
+        booking_model = apps.get_model("bookings", "Booking")
+    except LookupError:
+        return []
+    booked = booking_model._default_manager.filter(
+        client=OuterRef("pk"), coach__user=coach, status__in=BOOKED_STATUSES
+    )
+    return list(User.objects.filter(Exists(booked)).order_by("first_name", "last_name", "email"))
+
+
 def booking_get(*, booking_id: int):
     """A booking by id (read-only), or ``None`` when it or the bookings model is missing."""
     try:

@@ -7,25 +7,23 @@ pushed for a message that was rolled back.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from functools import partial
 from pathlib import PurePath
 
-import filetype
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from marketplace import states
+from marketplace import preferences, states
 from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, NotAllowed, NotFound
-from marketplace.models import User
+from marketplace.models import EmailKind, User
 from marketplace.queue import enqueue
 from messaging import realtime, selectors
+from messaging.attachments import attachment_detect
 from messaging.models import (
     BODY_MAX_LENGTH,
     Block,
@@ -37,25 +35,12 @@ from messaging.models import (
     SanctionKind,
     Thread,
 )
+from messaging.ratelimit import rate_limit_check
 from messaging.rendering import message_payload
 
 logger = logging.getLogger(__name__)
 
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "application/pdf": "pdf",
-}
 NOTIFY_INTERVAL = timedelta(hours=1)
-_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class RateLimited(DomainError):
-    status_code = 429
-    code = "rate_limited"
 
 
 def unread_email_delay() -> timedelta:
@@ -101,52 +86,6 @@ def thread_open(*, by: User, coach: User | None = None, booking=None) -> Thread:
 # --- sending -------------------------------------------------------------------------------
 
 
-def _parse_rate(rate: str) -> tuple[int, int]:
-    count, _, unit = rate.partition("/")
-    return int(count), _RATE_UNITS[unit.strip()[:1] or "m"]
-
-
-def _check_rate_limit(*, user: User) -> None:
-    """A fixed-window counter per user in the Redis cache (setting ``MESSAGE_RATE_LIMIT``).
-
-    While Redis cannot answer, the cache counts from the start every time, so the limit lets
-    messages through (docs/security.md, "When Redis is sick")."""
-    limit, window = _parse_rate(settings.MESSAGE_RATE_LIMIT)
-    now = int(time.time())
-    window_start = now - now % window
-    key = f"messaging:rate:{user.pk}:{window_start}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        sent = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        sent = 1
-    if sent > limit:
-        retry = window_start + window - now
-        raise RateLimited(
-            f"You are sending messages too quickly ({limit} per {window} seconds). "
-            f"Please wait {retry} seconds and try again."
-        )
-
-
-def _clean_attachment(attachment: UploadedFile) -> tuple[str, str]:
-    """The detected content type and extension; the name or header the browser sent is ignored."""
-    if attachment.size is None or attachment.size > ATTACHMENT_MAX_BYTES:
-        raise DomainError(
-            "Attachments can be at most 10 MB.", fields={"attachment": ["The file is too large."]}
-        )
-    attachment.seek(0)
-    head = attachment.read(262)
-    attachment.seek(0)
-    kind = filetype.guess(head)
-    if kind is None or kind.mime not in ATTACHMENT_TYPES:
-        raise DomainError(
-            "Attach an image (JPEG, PNG, GIF, WebP) or a PDF.",
-            fields={"attachment": ["This file type is not allowed."]},
-        )
-    return kind.mime, ATTACHMENT_TYPES[kind.mime]
-
-
 def message_send(
     *, thread: Thread, sender: User, body: str = "", attachment: UploadedFile | None = None
 ) -> Message:
@@ -169,8 +108,8 @@ def message_send(
         )
     if blocked:
         raise NotAllowed("Messages cannot be sent in this conversation.", code="blocked")
-    detected = _clean_attachment(attachment) if attachment is not None else None
-    _check_rate_limit(user=sender)
+    detected = attachment_detect(attachment) if attachment is not None else None
+    rate_limit_check(key=f"messaging:{sender.pk}", rate=settings.MESSAGE_RATE_LIMIT)
 
     with transaction.atomic():
         locked = Thread.objects.select_for_update().get(pk=thread.pk)
@@ -420,6 +359,8 @@ def unread_notification_send(*, thread_id: int, user_id: int) -> bool:
         )
         if state is None or not state.user.is_active:
             return False
+        if not preferences.email_allowed(state.user, EmailKind.UNREAD_MESSAGES):
+            return False  # turned off in the account settings
         if state.notified_at is not None and state.notified_at > now - NOTIFY_INTERVAL:
             return False
         unread = Message.objects.filter(

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import cast
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.functional import lazy
+from django.utils.html import format_html
 
-from marketplace.money import format_money
+from marketplace.errors import DomainError
+from marketplace.models import User
+from marketplace.money import decimals, format_money, to_major, to_minor
 from payments import selectors
 from payments.errors import PaymentProviderError
 from payments.models import (
@@ -23,9 +31,10 @@ from payments.models import (
     Refund,
     StaffAlert,
     Transfer,
+    TransferStatus,
     WebhookEvent,
 )
-from payments.services import accounts, alerts, webhooks
+from payments.services import accounts, alerts, refunds, transfers, webhooks
 from payments.states import requirement_labels
 
 
@@ -212,28 +221,74 @@ class WebhookEventAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {count} event(s) for processing.")
 
 
-@admin.register(Payout)
-class PayoutAdmin(admin.ModelAdmin):
-    list_display = ("stripe_payout_id", "account", "amount", "currency", "status", "arrival_date")
-    list_filter = ("status", "currency")
-    search_fields = ("stripe_payout_id", "account__coach__email")
-    readonly_fields = [field.name for field in Payout._meta.fields]
+def _money(amount: int | None, currency: str) -> str:
+    return format_money(amount, currency) if amount is not None and currency else "—"
+
+
+def _payment_link(payment_id: int | None) -> str:
+    if payment_id is None:
+        return "—"
+    url = reverse("admin:payments_payment_change", args=[payment_id])
+    return format_html('<a href="{}">Payment {}</a>', url, payment_id)
+
+
+class MoneyRowAdmin(admin.ModelAdmin):
+    """A money row is written by payments' services from what Stripe did: staff read it,
+    and act on it only through actions that call those services; never added, edited or
+    deleted by hand. Amounts in minor units (``money_fields``) are shown with their
+    currency ("€95.00", not "9500")."""
+
+    money_fields: tuple[str, ...] = ()
+
+    def __init__(self, model, admin_site) -> None:
+        super().__init__(model, admin_site)
+        for name in self.money_fields:
+            setattr(self, f"{name}_shown", self._money_display(name))
+
+    def _money_display(self, name: str):
+        field = self.model._meta.get_field(name)
+
+        @admin.display(description=str(field.verbose_name), ordering=name)
+        def shown(row) -> str:
+            return _money(getattr(row, name), row.currency)
+
+        return shown
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:  # type: ignore[override]
+        return [
+            f"{field.name}_shown" if field.name in self.money_fields else field.name
+            for field in self.model._meta.fields
+            if field.name != "id"
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return list(self.get_fields(request, obj))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Payout)
+class PayoutAdmin(MoneyRowAdmin):
+    list_display = ("stripe_payout_id", "account", "amount_shown", "status", "arrival_date")
+    list_filter = ("status", "currency")
+    search_fields = ("stripe_payout_id", "account__coach__email")
+    money_fields = ("amount",)
 
 
 # --- money: payments, refunds, disputes, transfers --------------------------------------
 
 
 REFUND_FIELDS = (
-    "amount",
-    "currency",
+    "amount_shown",
     "reason",
     "status",
     "failure_reason",
-    "transfer_reversal_amount",
-    "application_fee_refund_amount",
+    "reversed_from_coach",
+    "fee_refunded",
     "stripe_refund_id",
     "created_at",
 )
@@ -249,9 +304,49 @@ class RefundInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    @admin.display(description="amount")
+    def amount_shown(self, refund: Refund) -> str:
+        return _money(refund.amount, refund.currency)
+
+    @admin.display(description="reversed from the coach")
+    def reversed_from_coach(self, refund: Refund) -> str:
+        return _money(refund.transfer_reversal_amount, refund.currency)
+
+    @admin.display(description="platform fee refunded")
+    def fee_refunded(self, refund: Refund) -> str:
+        return _money(refund.application_fee_refund_amount, refund.currency)
+
+
+class StaffRefundForm(forms.Form):
+    """A staff refund of one payment: how much (in the payment's currency) and why."""
+
+    amount = forms.DecimalField(label="Amount", min_value=Decimal("0"), max_digits=12)
+    reason = forms.ChoiceField(label="Reason", choices=Refund.Reason.choices)
+
+    def __init__(self, *args, payment: Payment, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.payment = payment
+        amount = cast(forms.DecimalField, self.fields["amount"])
+        amount.decimal_places = decimals(payment.currency)
+        amount.initial = to_major(payment.refundable_amount, payment.currency)
+        amount.help_text = (
+            f"In {payment.currency.upper()}; at most "
+            f"{format_money(payment.refundable_amount, payment.currency)} is left to refund."
+        )
+        self.fields["reason"].initial = Refund.Reason.STAFF
+
+    def clean_amount(self) -> int:
+        minor = to_minor(self.cleaned_data["amount"], self.payment.currency)
+        if not 0 < minor <= self.payment.refundable_amount:
+            raise forms.ValidationError(
+                f"Between {format_money(1, self.payment.currency)} and "
+                f"{format_money(self.payment.refundable_amount, self.payment.currency)}."
+            )
+        return minor
+
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(MoneyRowAdmin):
     list_display = ["id", "kind", "client", "coach", "total", "fee", "status", "created_at"]
     list_filter = ["status", "kind", "currency"]
     search_fields = [
@@ -261,19 +356,57 @@ class PaymentAdmin(admin.ModelAdmin):
         "stripe_charge_id",
         "stripe_checkout_session_id",
     ]
-    readonly_fields = [field.name for field in Payment._meta.fields]
+    money_fields = ("amount", "application_fee", "coach_amount", "refunded_amount")
     inlines = [RefundInline]
+    actions = ["refund"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.display(description="Total")
+    @admin.display(description="Total", ordering="amount")
     def total(self, payment: Payment) -> str:
         return format_money(payment.amount, payment.currency)
 
-    @admin.display(description="Platform fee")
+    @admin.display(description="Platform fee", ordering="application_fee")
     def fee(self, payment: Payment) -> str:
         return format_money(payment.application_fee, payment.currency)
+
+    @admin.action(description="Refund…")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Payment]):
+        """A staff refund of one payment: the amount and the reason first, then
+        ``refunds.refund_by_staff`` (the fee comes back in proportion, the coach's transfer
+        is reversed, Stripe is called after commit)."""
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one payment to refund.", messages.ERROR)
+            return None
+        payment = queryset.get()
+        form = StaffRefundForm(request.POST if "amount" in request.POST else None, payment=payment)
+        if form.is_valid():
+            try:
+                refund = refunds.refund_by_staff(
+                    payment=payment,
+                    amount=form.cleaned_data["amount"],
+                    by=cast(User, request.user),
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Refund of {format_money(refund.amount, refund.currency)} sent to Stripe "
+                    f"for payment {payment.pk}.",
+                    messages.SUCCESS,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund payment {payment.pk}",
+            "payment": payment,
+            "total": format_money(payment.amount, payment.currency),
+            "refunded": format_money(payment.refunded_amount, payment.currency),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "payments/admin/refund.html", context)
 
     def get_urls(self):
         return [
@@ -296,30 +429,34 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
-    list_display = ["id", "payment", "amount", "currency", "reason", "status", "created_at"]
+class RefundAdmin(MoneyRowAdmin):
+    list_display = ["id", "payment_link", "amount_shown", "reason", "status", "created_at"]
     list_filter = ["status", "reason"]
-    readonly_fields = [field.name for field in Refund._meta.fields]
+    money_fields = ("amount", "transfer_reversal_amount", "application_fee_refund_amount")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    @admin.display(description="payment")
+    def payment_link(self, refund: Refund) -> str:
+        return _payment_link(refund.payment_id)
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(MoneyRowAdmin):
     list_display = [
         "stripe_dispute_id",
-        "payment",
-        "amount",
-        "currency",
+        "payment_link",
+        "amount_shown",
         "reason",
         "status",
         "evidence_due_by",
-        "transfer_reversal_amount",
+        "transfer_reversal_amount_shown",
     ]
     list_filter = ["status", "reason"]
     search_fields = ["stripe_dispute_id"]
-    readonly_fields = [field.name for field in Dispute._meta.fields]
+    money_fields = ("amount", "transfer_reversal_amount", "application_fee_refund_amount")
+
+    @admin.display(description="payment")
+    def payment_link(self, dispute: Dispute) -> str:
+        return _payment_link(dispute.payment_id)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -401,15 +538,24 @@ class ReconciliationDiscrepancyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(MoneyRowAdmin):
     list_display = [
         "id",
         "package_purchase",
         "sequence",
-        "amount",
-        "currency",
+        "amount_shown",
         "status",
         "attempts",
+        "failure_code",
     ]
-    list_filter = ["status"]
-    readonly_fields = [field.name for field in Transfer._meta.fields]
+    list_filter = ["status", "failure_code"]
+    money_fields = ("amount", "reversed_amount")
+    actions = ["send_again"]
+
+    @admin.action(description="Send again (a failed transfer whose cause was fixed)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for transfer in queryset.filter(status=TransferStatus.FAILED):
+            transfers.transfer_send_again(transfer=transfer, by=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, f"Queued {count} failed transfer(s) again.")

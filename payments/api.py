@@ -57,6 +57,8 @@ class ConnectStatusOut(serializers.Serializer):
     business_url = serializers.CharField()
     business_product_description = serializers.CharField()
     last_checked_at = serializers.DateTimeField(allow_null=True)
+    country = serializers.CharField(help_text="The account's country, as Stripe reports it")
+    design_summary = serializers.CharField(help_text="What the account's country allows")
 
 
 def _status(request: Request) -> dict:
@@ -73,7 +75,10 @@ class ConnectStatusApi(APIView):
 
 class AccountCreateIn(serializers.Serializer):
     country = serializers.ChoiceField(
-        choices=sorted(SUPPORTED_COUNTRIES), required=False, default=settings.PLATFORM_COUNTRY
+        choices=sorted(SUPPORTED_COUNTRIES),
+        required=False,
+        help_text="The country of a new account (default: the coach's time zone's, else the "
+        "platform's); it cannot change once the account exists (409 country_fixed).",
     )
 
 
@@ -99,7 +104,7 @@ class ConnectAccountApi(APIView):
         given.is_valid(raise_exception=True)
         services.connected_account_create(
             coach=request.user,  # type: ignore[arg-type]
-            country=given.validated_data["country"],
+            country=given.validated_data.get("country", ""),
         )
         link = services.connected_account_onboarding_link(
             coach=request.user,  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from marketplace.fields import AmountField
+from payments import designs
 from payments.models import PayoutInterval, Weekday
 from payments.services.accounts import SUPPORTED_COUNTRIES
 
@@ -23,9 +24,13 @@ class ConnectStartForm(forms.Form):
         help_text="Stripe needs it to know what to ask; it cannot be changed later.",
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, time_zone: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].initial = settings.PLATFORM_COUNTRY
+        # The coach's time zone's country (the page's script prefers the browser's).
+        self.fields["country"].initial = (
+            designs.country_for_time_zone(time_zone) or settings.PLATFORM_COUNTRY
+        )
+        self.fields["country"].widget.attrs["data-country-select"] = ""
 
 
 class PayoutScheduleForm(forms.Form):

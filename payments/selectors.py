@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from marketplace.errors import NotFound
 from marketplace.models import User
-from payments import gateway
+from payments import designs, gateway
 from payments.errors import stripe_errors
 from payments.models import (
     AccountState,
@@ -43,6 +43,14 @@ def connected_account_can_take_charges(coach: User) -> bool:
     """Whether the coach's Stripe account is active (for the coaches app, e.g. when a coach
     profile is created after the account became active)."""
     return ConnectedAccount.objects.filter(coach=coach, state=AccountState.ACTIVE).exists()
+
+
+def connected_account_allows_packages(coach: User) -> bool:
+    """Whether Stripe lets the platform pay the coach's package shares as transfers (their
+    account's country and service agreement, ``payments.designs``); a coach without an
+    account yet is not refused here (they cannot take any payment until they have one)."""
+    account = ConnectedAccount.objects.filter(coach=coach).first()
+    return account is None or designs.design_for_account(account).packages
 
 
 def connected_account_destination(coach: User) -> str | None:
@@ -141,6 +149,11 @@ class ConnectStatus:
     business_url: str
     business_product_description: str
     last_checked_at: datetime | None
+    # The account's country as Stripe reports it (fixed once the account exists), its name,
+    # and what the design Stripe allows for it means for the coach, in plain words.
+    country: str = ""
+    country_name: str = ""
+    design_summary: str = ""
 
 
 def connect_status(coach: User) -> ConnectStatus:
@@ -171,6 +184,7 @@ def connect_status(coach: User) -> ConnectStatus:
             last_checked_at=None,
         )
     final = account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED)
+    design = designs.design_for_account(account)
     return ConnectStatus(
         has_account=bool(account.stripe_account_id),
         state=account.state,
@@ -199,6 +213,9 @@ def connect_status(coach: User) -> ConnectStatus:
         business_url=account.business_url,
         business_product_description=account.business_product_description,
         last_checked_at=account.last_checked_at,
+        country=account.country,
+        country_name=designs.SUPPORTED_COUNTRIES.get(account.country, account.country),
+        design_summary=design.summary,
     )
 
 
@@ -227,7 +244,9 @@ class Earnings:
     pending: list[gateway.Amount] = field(default_factory=list)
     transfers: list[gateway.TransferSummary] = field(default_factory=list)
     payouts: list[gateway.PayoutSummary] = field(default_factory=list)
+    # Net by month of ``currency`` (the main one), and of every currency earned.
     by_month: list[MonthNet] = field(default_factory=list)
+    months_by_currency: dict[str, list[MonthNet]] = field(default_factory=dict)
 
 
 def _add(totals: dict[str, int], currency: str, amount: int) -> None:
@@ -276,9 +295,16 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
         if txn.created:
             local_day = timezone.localtime(txn.created, zone).date()
             month_totals[(local_day.replace(day=1), currency)] += txn.net
-    earnings.by_month = _last_months(
-        month_totals, months=months, currency=earnings.currency, zone=zone
-    )
+    # Each currency earned has its own months; the main currency is the account's default
+    # when something was earned in it, else the one earned most in.
+    earned = sorted(earnings.net, key=lambda code: (-earnings.gross.get(code, 0), code))
+    if earned and earnings.currency not in earnings.net:
+        earnings.currency = earned[0]
+    for currency in [earnings.currency, *(code for code in earned if code != earnings.currency)]:
+        earnings.months_by_currency[currency] = _last_months(
+            month_totals, months=months, currency=currency, zone=zone
+        )
+    earnings.by_month = earnings.months_by_currency[earnings.currency]
     return earnings
 
 

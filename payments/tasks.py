@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.queue import enqueue
@@ -21,7 +22,8 @@ from payments.services import (
     webhooks,
 )
 
-# Package transfers wait for the platform's balance: retried with backoff for about a day.
+# A package share's transient failures are retried with backoff (1 minute doubling, at most
+# an hour) about a dozen times; the stalled-transfer sweep takes over after that.
 TRANSFER_MAX_RETRIES = 12
 
 
@@ -117,25 +119,32 @@ def expire_checkout_session(checkout_session_id: str) -> bool:
 @shared_task(name="payments.transfer_package_share", bind=True, max_retries=TRANSFER_MAX_RETRIES)
 def transfer_package_share(self, transfer_id: int) -> str:
     """Pay one completed package session's share to the coach (exactly once: the row is
-    unique per session and the Stripe call's idempotency key is the row id)."""
+    unique per session, each attempt has its own idempotency key and a new attempt first
+    looks for a transfer an earlier one made). A permanent refusal ends it ``failed``."""
     try:
         return transfers.transfer_execute(transfer_id=transfer_id).status
-    except transfers.PlatformBalanceTooLow as error:
-        if self.request.retries == 2:
-            transfers.transfer_balance_alert(transfer_id=transfer_id)
-        raise self.retry(exc=error, countdown=min(60 * 2**self.request.retries, 3600)) from error
+    except transfers.TransferRetry as error:
+        raise self.retry(exc=error, countdown=error.countdown) from error
     except PaymentProviderError as error:
-        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 3600)) from error
+        # Stripe could not be asked whether an earlier attempt made the transfer.
+        countdown = transfers.backoff_seconds(self.request.retries + 1)
+        raise self.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task(name="payments.retry_stalled_transfers")
 def retry_stalled_transfers(older_than_seconds: int = 600) -> int:
     """Queue again every package transfer not paid some minutes after it was recorded (a
-    worker died mid-task, a message was lost); safe because each send is idempotent."""
-    stalled = Transfer.objects.filter(
-        status__in=[TransferStatus.PENDING, TransferStatus.WAITING_FOR_BALANCE],
-        created_at__lte=timezone.now() - timedelta(seconds=older_than_seconds),
-    ).values_list("pk", flat=True)
+    worker died mid-task, a message was lost, its retries ran out) whose next attempt is due;
+    safe because each attempt is idempotent. Failed transfers wait for staff."""
+    now = timezone.now()
+    stalled = (
+        Transfer.objects.filter(
+            status__in=[TransferStatus.PENDING, TransferStatus.WAITING_FOR_BALANCE],
+            created_at__lte=now - timedelta(seconds=older_than_seconds),
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .values_list("pk", flat=True)
+    )
     count = 0
     for transfer_id in stalled[:500]:
         enqueue(transfer_package_share, transfer_id)

@@ -18,14 +18,16 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from marketplace.dates import format_month
 from marketplace.errors import DomainError
-from marketplace.money import format_money, to_major
-from payments import selectors
+from marketplace.models import User
+from marketplace.money import format_money, format_percent, to_major, to_minor
+from payments import designs, selectors
 from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
 from payments.models import AccountStateChange, WebhookEndpoint
 from payments.services import accounts as services
-from payments.services import webhooks
+from payments.services import charges, webhooks
 
 logger = logging.getLogger("payments")
 
@@ -39,6 +41,16 @@ def coach_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _coach_currency(coach: User, status: selectors.ConnectStatus) -> str:
+    """The currency amounts on the setup page are typed and shown in: the coach's prices'
+    (what they earn), else the account's default, else the platform's."""
+    return (
+        services.account_holder_currency(coach)
+        or status.default_currency
+        or settings.PLATFORM_CURRENCY
+    )
 
 
 def _setup_urls() -> tuple[str, str]:
@@ -62,7 +74,7 @@ def _to_stripe(link: services.HostedLink) -> HttpResponseRedirect:
 @coach_required
 def connect_setup(request: HttpRequest) -> HttpResponse:
     status = selectors.connect_status(request.user)  # type: ignore[arg-type]
-    currency = status.default_currency or settings.PLATFORM_CURRENCY
+    currency = _coach_currency(request.user, status)  # type: ignore[arg-type]
     schedule_form = PayoutScheduleForm(
         currency=currency,
         initial={
@@ -83,13 +95,45 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
         "payments/connect_setup.html",
         {
             "status": status,
-            "start_form": ConnectStartForm(),
+            "start_form": ConnectStartForm(time_zone=request.user.time_zone),  # type: ignore[union-attr]
+            "country_notes": _country_notes(),
             "schedule_form": schedule_form,
             "profile_form": profile_form,
             "currency": currency,
             "minimum_display": format_money(status.payout_minimum_amount, currency),
+            "fee": _fee_terms(request.user, currency),  # type: ignore[arg-type]
         },
     )
+
+
+def _country_notes() -> list[dict[str, str]]:
+    """What each country a coach can choose allows, said before they start."""
+    return [
+        {
+            "country": country,
+            "name": name,
+            "summary": designs.design_for(coach_country=country).summary,
+            "time_zones": " ".join(designs.COUNTRY_TIME_ZONES.get(country, ())),
+        }
+        for country, name in sorted(designs.SUPPORTED_COUNTRIES.items(), key=lambda item: item[1])
+    ]
+
+
+def _fee_terms(coach: User, currency: str) -> dict[str, str]:
+    """The platform fee in words, told before onboarding: the rate, any minimum, and what
+    a coach keeps of a round example price in their currency."""
+    fee_bps, minimum_fee = services.account_holder_fee_overrides(coach)
+    fee_bps = settings.PLATFORM_FEE_BPS if fee_bps is None else fee_bps
+    minimum_fee = settings.PLATFORM_MINIMUM_FEE if minimum_fee is None else minimum_fee
+    example = to_minor(100, currency)
+    fee, kept = charges.fee_split(total=example, fee_bps=fee_bps, minimum_fee=minimum_fee)
+    return {
+        "rate": format_percent(fee_bps),
+        "minimum": format_money(minimum_fee, currency) if minimum_fee else "",
+        "example_price": format_money(example, currency),
+        "example_fee": format_money(fee, currency),
+        "example_kept": format_money(kept, currency),
+    }
 
 
 @require_POST
@@ -177,7 +221,7 @@ def connect_dashboard(request: HttpRequest) -> HttpResponse:
 @coach_required
 def payout_schedule(request: HttpRequest) -> HttpResponse:
     status = selectors.connect_status(request.user)  # type: ignore[arg-type]
-    currency = status.default_currency or settings.PLATFORM_CURRENCY
+    currency = _coach_currency(request.user, status)  # type: ignore[arg-type]
     form = PayoutScheduleForm(request.POST, currency=currency)
     if form.is_valid():
         try:
@@ -241,7 +285,10 @@ def earnings(request: HttpRequest) -> HttpResponse:
     if figures is None:
         context["status"] = selectors.connect_status(request.user)  # type: ignore[arg-type]
     else:
-        context["chart"] = _chart(figures)
+        context["charts"] = [
+            {"currency": currency, **_chart(months)}
+            for currency, months in figures.months_by_currency.items()
+        ]
         currencies = sorted(set(figures.gross) | set(figures.net))
         context["lifetime"] = [
             {
@@ -257,10 +304,10 @@ def earnings(request: HttpRequest) -> HttpResponse:
     return render(request, "payments/earnings.html", context)
 
 
-def _chart(figures: selectors.Earnings) -> dict:
-    """Bar geometry for the net-by-month SVG, drawn by the template (no chart library)."""
+def _chart(months: list[selectors.MonthNet]) -> dict:
+    """Bar geometry for one currency's net-by-month SVG, drawn by the template (no chart
+    library)."""
     width, height, gap = 600, 200, 6
-    months = figures.by_month
     top = max((month.amount for month in months), default=0) or 1
     bar = (width - gap * (len(months) + 1)) / max(len(months), 1)
     bars = []
@@ -272,8 +319,8 @@ def _chart(figures: selectors.Earnings) -> dict:
                 "y": round(height - bar_height, 1),
                 "width": round(bar, 1),
                 "height": bar_height,
-                "label": month.month.strftime("%b %Y"),
-                "short": month.month.strftime("%b"),
+                "label": format_month(month.month),
+                "short": format_month(month.month, short=True),
                 "text_x": round(gap + index * (bar + gap) + bar / 2, 1),
                 "amount": format_money(month.amount, month.currency),
             }

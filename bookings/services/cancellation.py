@@ -5,6 +5,7 @@ Lock order: coach → booking → payment (the refund locks the payment).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -12,13 +13,60 @@ from django.utils import timezone
 
 from bookings import notifications
 from bookings.models import Booking, BookingStatus
-from bookings.selectors import refund_terms
+from bookings.selectors import coach_cancellation_terms, refund_terms
 from bookings.services.holds import booking_transition, lock_coach
 from marketplace.errors import InvalidTransition, NotAllowed
 from marketplace.models import User
+from marketplace.money import format_money
 from payments import selectors as payment_selectors
-from payments.models import Refund
+from payments.models import Payment, Refund
 from payments.services import refunds
+
+
+@dataclass(frozen=True)
+class CancellationPreview:
+    """What cancelling ``booking`` now would do, shown before the client or coach confirms:
+    computed by the same policy and refund arithmetic ``booking_cancel`` uses."""
+
+    by_client: bool
+    percent: int
+    # minor units of ``currency`` that would go back to the card (0 without a paid payment)
+    amount: int
+    currency: str
+    explanation: str
+    package_credit_back: bool
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount, self.currency) if self.currency else ""
+
+
+def _refund_amount(payment: Payment | None, percent: int) -> int:
+    return refunds.refund_percent(payment.amount, percent) if payment and percent > 0 else 0
+
+
+def cancellation_preview(
+    *, booking: Booking, by: User, now: datetime | None = None
+) -> CancellationPreview:
+    """The refund a cancellation by ``by`` at ``now`` would make (no lock, no change), in
+    the words the cancellation's e-mail uses."""
+    now = now or timezone.now()
+    by_client = by.pk == booking.client_id
+    if by_client:
+        terms = refund_terms(booking=booking, now=now)
+        percent, explanation = terms.percent, terms.explanation
+    else:
+        percent, explanation = 100, coach_cancellation_terms(booking=booking)
+    payment = payment_selectors.paid_payment_of_booking(booking.pk)
+    shown = payment or payment_selectors.payment_of_booking(booking.pk)
+    return CancellationPreview(
+        by_client=by_client,
+        percent=percent,
+        amount=_refund_amount(payment, percent),
+        currency=shown.currency if shown is not None else "",
+        explanation=explanation,
+        package_credit_back=bool(booking.package_purchase_id) and (not by_client or percent >= 100),
+    )
 
 
 def refund_for(
@@ -31,7 +79,7 @@ def refund_for(
         return None
     return refunds.refund_request(
         payment=payment,
-        amount=refunds.refund_percent(payment.amount, percent),
+        amount=_refund_amount(payment, percent),
         reason=reason,
         refund_application_fee=fee_back or percent >= 100,
         requested_by=actor,
@@ -94,5 +142,8 @@ def booking_cancel(
             refund = refund_for(
                 locked, percent=100, reason=Refund.Reason.COACH_CANCELLED, fee_back=True, actor=by
             )
-        notifications.booking_cancelled(locked, refund=refund, by_client=is_client)
+        note = terms.explanation if is_client else coach_cancellation_terms(booking=locked)
+        notifications.booking_cancelled(
+            locked, refund=refund, by_client=is_client, refund_note="" if refund else note
+        )
         return locked

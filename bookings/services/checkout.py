@@ -10,12 +10,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from bookings import notifications
 from bookings.models import Booking, BookingStatus
 from bookings.services.holds import (
-    HOLD_DURATION,
     booking_expire,
     confirm_locked,
     hold,
@@ -50,15 +48,22 @@ def booking_start_checkout(
     if payment.client_id == booking.client_id:
         payment.client = booking.client  # the hold's own instance: no second query for it
     try:
-        return charges.payment_start_checkout(
+        payment = charges.payment_start_checkout(
             payment=payment,
             product_name=f"{booking.session_type.name} with {booking.coach.user.display_name}",
             urls=urls,
-            expires_at=booking.hold_expires_at or timezone.now() + HOLD_DURATION,
         )
     except PaymentProviderError:
         booking_expire(booking_id=booking.pk, source="checkout_failed", notify=False)
         raise
+    # The hold lasts exactly as long as its Checkout Session (Stripe's ``expires_at``, on
+    # our clock); until the session existed it was held for the session's full lifetime.
+    if payment.checkout_expires_at is not None:
+        Booking.objects.filter(pk=booking.pk, status=BookingStatus.HELD).update(
+            hold_expires_at=payment.checkout_expires_at
+        )
+        booking.hold_expires_at = payment.checkout_expires_at
+    return payment
 
 
 def booking_book(

@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from bookings import notifications
 from bookings.models import (
-    HOLD_MINUTES,
     LIVE_STATUSES,
     Booking,
     BookingStatus,
@@ -33,7 +32,7 @@ from coaches.models import CoachProfile, SessionType
 from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
 from coaches.services import search_index
 from marketplace import states
-from marketplace.errors import Conflict, DomainError, NotAllowed
+from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import User
 from payments import selectors as payment_selectors
 from payments.models import Payment, PaymentKind
@@ -41,9 +40,10 @@ from payments.services import charges
 
 logger = logging.getLogger("bookings")
 
-# A hold lasts as long as its Checkout Session. Stripe wants ``expires_at`` at least 30
-# minutes after the session's creation, which comes a moment after the hold: one minute more.
-HOLD_DURATION = timedelta(minutes=HOLD_MINUTES, seconds=60)
+# A hold lasts as long as its Checkout Session, whose expiry (Stripe's ``expires_at``) it
+# takes once the session exists (``checkout.booking_start_checkout``); until then it is held
+# for the session's whole lifetime, so the slot is never free while the client can pay.
+HOLD_DURATION = charges.CHECKOUT_LIFETIME
 
 
 class SlotTaken(Conflict):
@@ -295,7 +295,6 @@ def hold(
                 amount=session_type.price,
                 application_fee=fee,
                 currency=session_type.currency,
-                coach_country=coach.country,
                 booking_id=booking.pk,
             )
             return booking, payment
@@ -329,6 +328,31 @@ def booking_expire(*, booking_id: int, source: str, notify: bool = True) -> Book
         if booking.status == BookingStatus.HELD:
             expire_locked(booking, source=source, notify=notify)
         return booking
+
+
+def booking_release(*, booking: Booking, by: User) -> Booking:
+    """The client gives a held time back before paying: the hold ends at once, as when it
+    times out (without the e-mail: the client asked for it), its open payment is cancelled
+    and its Checkout Session expired at Stripe so it can no longer be paid, and the slot is
+    free for others. Only the client who holds it may; a booking no longer held is refused.
+    Locks booking → payment."""
+    if booking.client_id != by.pk:
+        raise NotAllowed("Only the client holding this time can release it.")
+    with transaction.atomic():
+        locked = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("coach__user", "client")
+            .get(pk=booking.pk)
+        )
+        if locked.status != BookingStatus.HELD:
+            raise InvalidTransition(
+                f"This time is no longer held (the booking is "
+                f"{locked.get_status_display().lower()})."
+            )
+        booking_transition(locked, BookingStatus.EXPIRED, by=by, source="client_released")
+        for payment_id in payment_selectors.open_payment_ids_of_booking(locked.pk):
+            charges.payment_cancel_pending(payment_id=payment_id)
+    return locked
 
 
 def bookings_expire_stale_holds(*, now: datetime | None = None) -> int:

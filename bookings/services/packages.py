@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bookings.models import Package, PackagePurchase, PackagePurchaseStatus
 from bookings.selectors import coach_fee_split, package_sessions_used
-from bookings.services.holds import HOLD_DURATION, lock_coach
+from bookings.services.holds import lock_coach
 from marketplace import states
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from marketplace.models import User
@@ -55,7 +55,6 @@ def package_purchase_start(
         payment=payment,
         product_name=f"{package.name} with {coach.user.display_name}",
         urls=urls,
-        expires_at=timezone.now() + HOLD_DURATION,
     )
     return purchase, payment
 

@@ -3,13 +3,15 @@ issue; the receipt."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -17,11 +19,13 @@ from bookings import selectors
 from bookings.forms import CancelForm, IssueForm, RescheduleForm
 from bookings.models import Booking, BookingStatus
 from bookings.notifications import local_time
-from bookings.services import after_session, cancellation, rescheduling
+from bookings.services import after_session, cancellation, holds, rescheduling
 from bookings.views.common import booking_or_404
-from coaches.selectors import available_slots
+from coaches.selectors import coach_slot_week
 from marketplace.errors import DomainError
 from marketplace.money import format_money
+from marketplace.timeparse import parse_day
+from payments.models import Payment
 
 
 @login_required
@@ -34,6 +38,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     payment = selectors.booking_payment(booking)
     context = {
+        **_next_actions(booking, payment, is_client=is_client, now=now),
         "booking": booking,
         "money": selectors.booking_money_state(payment),
         "is_client": is_client,
@@ -44,6 +49,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refund_terms": selectors.refund_terms(booking=booking, now=now)
         if booking.status == BookingStatus.CONFIRMED
         else None,
+        "coach_cancel_terms": selectors.coach_cancellation_terms(booking=booking)
+        if is_coach and booking.status == BookingStatus.CONFIRMED
+        else "",
         "policy": selectors.policy_summary(booking.coach),
         "can_change": booking.status == BookingStatus.CONFIRMED and booking.starts_at > now,
         "can_mark": booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now,
@@ -55,6 +63,39 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "issue_form": IssueForm(),
     }
     return render(request, "bookings/detail.html", context)
+
+
+def _next_actions(
+    booking: Booking, payment: Payment | None, *, is_client: bool, now: datetime
+) -> dict:
+    """What the booking's page offers next: a live hold's way to pay or release, with its
+    time left; the refunds a cancellation made."""
+    hold_live = (
+        booking.status == BookingStatus.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at > now
+    )
+    refunds = []
+    if payment is not None and booking.status in (
+        BookingStatus.CANCELLED_BY_CLIENT,
+        BookingStatus.CANCELLED_BY_COACH,
+        BookingStatus.NO_SHOW,
+        BookingStatus.EXPIRED,
+    ):
+        refunds = [
+            {"amount": format_money(refund.amount, refund.currency), "refund": refund}
+            for refund in payment.refunds.order_by("created_at")
+        ]
+    return {
+        "hold_live": hold_live and is_client,
+        "hold_minutes_left": max(1, int((booking.hold_expires_at - now).total_seconds() // 60))
+        if hold_live and booking.hold_expires_at
+        else 0,
+        "hold_until": local_time(booking.hold_expires_at, booking.client_time_zone)
+        if hold_live and booking.hold_expires_at
+        else "",
+        "refunds": refunds,
+    }
 
 
 def _form_errors(form: forms.Form) -> str:
@@ -72,11 +113,26 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what cancelling now would refund, to confirm; POST: cancel."""
+    booking = booking_or_404(request, pk)
+    if request.method != "POST":
+        if booking.status != BookingStatus.CONFIRMED or booking.starts_at <= timezone.now():
+            messages.error(request, "This session can no longer be cancelled here.")
+            return redirect("bookings:detail", pk=booking.pk)
+        return render(
+            request,
+            "bookings/cancel.html",
+            {
+                "booking": booking,
+                "is_coach": booking.coach.user_id == request.user.pk,
+                "preview": cancellation.cancellation_preview(booking=booking, by=request.user),  # type: ignore[arg-type]
+                "when": local_time(booking.starts_at, _viewer_zone(request, booking)),
+                "form": CancelForm(),
+            },
+        )
     form = CancelForm(request.POST)
     if not form.is_valid():
-        booking = booking_or_404(request, pk)
         messages.error(request, _form_errors(form))
         return redirect("bookings:detail", pk=booking.pk)
     reason = form.cleaned_data["reason"]
@@ -87,6 +143,27 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         return cancelled
 
     return _act(request, pk, action)
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    """The client gives back a time held for them and not paid."""
+
+    def action(booking: Booking) -> Booking:
+        released = holds.booking_release(booking=booking, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, "The time is released; it is free for others again.")
+        return released
+
+    return _act(request, pk, action)
+
+
+def _viewer_zone(request: HttpRequest, booking: Booking) -> str:
+    return (
+        booking.client_time_zone
+        if booking.client_id == request.user.pk
+        else booking.coach.time_zone
+    )
 
 
 @login_required
@@ -111,13 +188,12 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "The session is moved.")
             return redirect("bookings:detail", pk=moved.pk)
-    now = timezone.now()
-    slots = available_slots(
-        coach=booking.coach,
-        session_type=booking.session_type,
-        start=max(now, booking.starts_at - timedelta(days=7)),
-        end=booking.starts_at + timedelta(days=14),
-    )[:40]
+    week_of = (
+        _query_day(request.GET.get("week")) or booking.starts_at.astimezone(ZoneInfo(zone)).date()
+    )
+    week = coach_slot_week(
+        coach=booking.coach, session_type=booking.session_type, zone=zone, week_of=week_of
+    )
     return render(
         request,
         "bookings/reschedule.html",
@@ -125,12 +201,22 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "booking": booking,
             "form": form,
             "error": error,
-            "slots": [
-                {"start": slot.isoformat(), "label": local_time(slot, zone)} for slot in slots
-            ],
+            "week": week,
+            "zone": zone,
+            "current_when": local_time(booking.starts_at, zone),
+            "nav_url": reverse("bookings:reschedule", args=[booking.pk]),
         },
         status=409 if error else 200,
     )
+
+
+def _query_day(value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` day from a calendar link; None when absent or not a day the parser
+    takes (the calendar then opens on this week)."""
+    try:
+        return parse_day(value or "", field="week")
+    except DomainError:
+        return None
 
 
 @login_required
@@ -183,6 +269,13 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
         {"amount": format_money(r.amount, r.currency), "refund": r}
         for r in payment.refunds.filter(status="succeeded")
     ]
+    # The client's and the coach's own zones for the session; staff read it in theirs.
+    if booking.client_id == request.user.pk:
+        zone = booking.client_time_zone
+    elif booking.coach.user_id == request.user.pk:
+        zone = booking.coach.time_zone
+    else:
+        zone = request.viewer_time_zone  # type: ignore[attr-defined]
     return render(
         request,
         "bookings/receipt.html",
@@ -192,6 +285,7 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
             "total": format_money(payment.amount, payment.currency),
             "refunded": format_money(payment.refunded_amount, payment.currency),
             "refunds": refunds,
-            "when": local_time(booking.starts_at, booking.client_time_zone),
+            "when": local_time(booking.starts_at, zone),
+            "zone": zone,
         },
     )

@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from bookings import selectors
 from bookings.forms import PolicyForm
-from bookings.models import CancellationPolicy, PackagePurchase
+from bookings.models import BookingStatus, CancellationPolicy, PackagePurchase
 from bookings.notifications import local_time
 from bookings.views.common import signed_in_user, zone_of
 from coaches.models import CoachProfile
@@ -20,9 +21,18 @@ from coaches.models import CoachProfile
 def my_sessions(request: HttpRequest) -> HttpResponse:
     sessions = selectors.client_sessions(client=request.user)  # type: ignore[arg-type]
     zone = zone_of(request)
+    now = timezone.now()
     for group in sessions.values():
         for booking in group:
             booking.local_when = local_time(booking.starts_at, booking.client_time_zone or zone)  # type: ignore[attr-defined]
+            # a live hold's time left, for "Continue to payment"
+            booking.hold_minutes_left = (  # type: ignore[attr-defined]
+                max(1, int((booking.hold_expires_at - now).total_seconds() // 60))
+                if booking.status == BookingStatus.HELD
+                and booking.hold_expires_at
+                and booking.hold_expires_at > now
+                else 0
+            )
     packages = PackagePurchase.objects.filter(client_id=request.user.pk).select_related(
         "package__session_type", "coach__user"
     )

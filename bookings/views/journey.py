@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 from zoneinfo import available_timezones
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings import selectors
 from bookings.forms import TopicForm
@@ -214,9 +216,37 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
             "hold_expires": local_time(booking.hold_expires_at, booking.client_time_zone)
             if booking.hold_expires_at
             else "",
+            "hold_minutes_left": max(
+                1, int((booking.hold_expires_at - timezone.now()).total_seconds() // 60)
+            )
+            if booking.hold_expires_at
+            else 0,
         }
     )
     return render(request, "bookings/pay.html", context)
+
+
+def _status_context(booking: Booking) -> dict:
+    """The thank-you page's block: the session in both zones and the ways to put it in a
+    calendar, once confirmed."""
+    utc = "%Y%m%dT%H%M%SZ"
+    coach_name = booking.coach.user.display_name
+    google = "https://calendar.google.com/calendar/render?" + urlencode(
+        {
+            "action": "TEMPLATE",
+            "text": f"{booking.session_type.name} with {coach_name}",
+            "dates": f"{booking.starts_at.astimezone(UTC):{utc}}/"
+            f"{booking.ends_at.astimezone(UTC):{utc}}",
+            "details": f"Video meeting: {booking.meeting_url}",
+        }
+    )
+    return {
+        "booking": booking,
+        "payment": selectors.booking_payment(booking),
+        "client_when": local_time(booking.starts_at, booking.client_time_zone),
+        "coach_when": local_time(booking.starts_at, booking.coach.time_zone),
+        "google_calendar_url": google,
+    }
 
 
 @login_required
@@ -224,15 +254,11 @@ def paid(request: HttpRequest, pk: int) -> HttpResponse:
     """Checkout's success URL: shows "confirming..." until the webhook confirms. It never
     confirms anything itself."""
     booking = booking_or_404(request, pk)
-    return render(request, "bookings/paid.html", {"booking": booking})
+    return render(request, "bookings/paid.html", _status_context(booking))
 
 
 @login_required
 def status_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The booking's status, polled by htmx from the success page until it is final."""
     booking = booking_or_404(request, pk)
-    return render(
-        request,
-        "bookings/_status.html",
-        {"booking": booking, "payment": selectors.booking_payment(booking)},
-    )
+    return render(request, "bookings/_status.html", _status_context(booking))

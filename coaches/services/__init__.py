@@ -6,6 +6,7 @@
 - ``session_types``: what the coach sells, and the profile's lowest price;
 - ``availability``: weekly hours, booking rules, time off and extra hours;
 - ``search_index``: search's full-text document and availability index;
+- ``photos``: the coach's photo cut to the sizes pages show;
 - ``reviews``: clients' reviews, the coach's reply, staff hiding, the coach's rating.
 
 Import the module you need: ``from coaches.services import applications``.

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from coaches.models import CoachApplication, CoachProfile, Specialization
+from coaches.services.photos import coach_photo_sizes_make
 from coaches.services.search_index import (
     availability_index_refresh,
     availability_index_refresh_later,
@@ -79,7 +80,8 @@ def coach_profile_update(
     **fields: Any,
 ) -> CoachProfile:
     """Change public profile fields (headline, bio, location, time zone, languages, photo,
-    currency, ...) and keep the search document in step."""
+    currency, ...) and keep the search document in step; a new photo is cut to the sizes
+    pages show."""
     allowed = {
         "headline",
         "bio",
@@ -105,4 +107,14 @@ def coach_profile_update(
         coach_search_vectors_refresh(coach_ids=[coach.pk])
     if "time_zone" in fields:
         availability_index_refresh(coach_ids=[coach.pk])
+    if fields.get("photo"):
+        coach_photo_sizes_make(coach=coach)
     return coach
+
+
+def coach_time_zone_follow_account(user: User) -> None:
+    """The person changed their account's time zone: a coach's profile (working hours,
+    slots) takes the same zone."""
+    coach = CoachProfile.objects.filter(user=user).first()
+    if coach is not None and coach.time_zone != user.time_zone:
+        coach_profile_update(coach=coach, time_zone=user.time_zone)

@@ -10,19 +10,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coaches.forms import (
     AvailabilitySettingsForm,
     ExtraHoursForm,
+    PhotoForm,
     ReviewReplyForm,
     SessionTypeForm,
     TimeOffForm,
     WeeklyGridForm,
     format_intervals,
 )
-from coaches.models import Review, SessionType, Weekday
-from coaches.services import applications, session_types
+from coaches.models import CoachProfile, Review, SessionType, Weekday
+from coaches.services import applications, profiles, session_types
 from coaches.services import availability as availability_services
 from coaches.views.common import own_application, signed_in_user, url_or_none
 from marketplace.redirects import redirect_to_next
@@ -53,6 +55,33 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "missing": applications.application_missing(application),
     }
     return render(request, "coaches/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def account_photo(request: HttpRequest) -> HttpResponse:
+    """The coach's photo, changed from the account settings page."""
+    if not signed_in_user(request).is_coach:
+        return render(request, "coaches/not_a_coach.html", status=403)
+    coach = own_application(request).coach
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        profiles.coach_profile_update(coach=coach, photo=form.cleaned_data["photo"])
+        messages.success(request, "Your photo is saved.")
+    else:
+        messages.error(request, " ".join(str(error) for error in form.errors.get("photo", [])))
+    return redirect("account_settings")
+
+
+def account_photo_section(request: HttpRequest) -> dict | None:
+    """The account settings page's photo section, for coaches."""
+    user = request.user
+    if not (user.is_authenticated and signed_in_user(request).is_coach):
+        return None
+    coach = CoachProfile.objects.filter(user=user).only("slug", "photo").first()
+    photo_url = reverse("coaches:photo", args=[coach.slug]) if coach and coach.photo else ""
+    photo_url = f"{photo_url}?size=medium" if photo_url else ""
+    return {"form": PhotoForm(), "photo_url": photo_url}
 
 
 @login_required

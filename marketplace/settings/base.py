@@ -35,6 +35,8 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The product's name where it speaks for itself: e-mails' greeting and sign-off, the admin.
+SITE_NAME = env.str("SITE_NAME", default="Coach Connect")
 
 # --- applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.sandbox",
     "messaging",
+    "messaging.community",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages and the admin show times in the viewer's zone (marketplace/timezones.py).
+    "marketplace.timezones.ViewerTimeZoneMiddleware",
     # A request larger than any upload the product takes gets a 413 before it is read.
     "marketplace.uploads.UploadLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -215,6 +220,12 @@ CELERY_BEAT_SCHEDULE["messaging-unread-sweep"] = {
     "task": "messaging.notify_unread_sweep",
     "schedule": timedelta(minutes=5),
 }
+# community: the daily digest of notifications for those who chose it (each person at most
+# once a day; the task runs hourly so a missed run is caught up).
+CELERY_BEAT_SCHEDULE["community-daily-digests"] = {
+    "task": "community.send_daily_digests",
+    "schedule": timedelta(hours=1),
+}
 # payments: re-read Connect accounts that are due (not active, or unchecked for a day), and
 # re-queue webhook events whose processing was lost.
 CELERY_BEAT_SCHEDULE["payments-poll-connected-accounts"] = {
@@ -291,7 +302,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Coach Connect] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_FORMS = {"signup": "marketplace.forms.SignupForm"}
 ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 MFA_ADAPTER = "marketplace.adapters.MFAAdapter"
@@ -431,6 +442,15 @@ MESSAGES_BEFORE_BOOKING_LIMIT = env.int("MESSAGES_BEFORE_BOOKING_LIMIT", default
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/m")
 # Seconds a message stays unread before its recipient is e-mailed (at most once an hour).
 MESSAGE_UNREAD_EMAIL_DELAY = env.int("MESSAGE_UNREAD_EMAIL_DELAY", default=600)
+# Community (docs/community.md): posts (discussions and replies) per member, stricter for
+# members who joined less than COMMUNITY_NEW_MEMBER_DAYS ago.
+COMMUNITY_POST_RATE_LIMIT = env.str("COMMUNITY_POST_RATE_LIMIT", default="10/m")
+COMMUNITY_NEW_MEMBER_POST_RATE_LIMIT = env.str(
+    "COMMUNITY_NEW_MEMBER_POST_RATE_LIMIT", default="3/m"
+)
+COMMUNITY_NEW_MEMBER_DAYS = env.int("COMMUNITY_NEW_MEMBER_DAYS", default=2)
+# Minutes after posting during which the author may still edit.
+COMMUNITY_EDIT_MINUTES = env.int("COMMUNITY_EDIT_MINUTES", default=15)
 
 # --- Stripe --------------------------------------------------------------------------------
 # The local Stripe's own key and webhook signing secrets. They are in this repository, hence
@@ -455,6 +475,10 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 # The stripe library calls the local Stripe in-process, with no sockets (the tests' default).
 STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
+# The local Stripe's platform account is in this country (real Stripe: the platform's own).
+STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
+    "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY
+)
 
 # --- logging -------------------------------------------------------------------------------
 LOGGING = {

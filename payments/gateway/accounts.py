@@ -44,6 +44,7 @@ class AccountSnapshot:
     id: str
     type: str
     country: str
+    service_agreement: str
     default_currency: str
     email: str
     charges_enabled: bool
@@ -73,6 +74,10 @@ def _account_snapshot(account: Any) -> AccountSnapshot:
         id=account["id"],
         type=field_value(account, "type", "express"),
         country=field_value(account, "country", ""),
+        service_agreement=field_value(
+            field_value(account, "tos_acceptance"), "service_agreement", ""
+        )
+        or "full",
         default_currency=field_value(account, "default_currency", ""),
         email=field_value(account, "email", ""),
         charges_enabled=bool(field_value(account, "charges_enabled", False)),
@@ -106,18 +111,22 @@ def account_create(
     account: ConnectedAccount,
     email: str,
     country: str,
+    service_agreement: str = "full",
     business_url: str = "",
     product_description: str = "",
 ) -> AccountSnapshot:
-    """Create the coach's Express account, keyed on our row: never two for one row."""
+    """Create the coach's Express account, keyed on our row: never two for one row.
+
+    A ``recipient`` account asks for ``transfers`` only (it cannot take card payments)."""
+    capabilities: dict[str, Any] = {"transfers": {"requested": True}}
+    if service_agreement != "recipient":
+        capabilities["card_payments"] = {"requested": True}
     params: dict[str, Any] = {
         "type": "express",
         "country": country,
         "email": email,
-        "capabilities": {
-            "card_payments": {"requested": True},
-            "transfers": {"requested": True},
-        },
+        "capabilities": capabilities,
+        "tos_acceptance": {"service_agreement": service_agreement},
         "metadata": {
             "connected_account_id": str(account.pk),
             "coach_id": str(account.coach_id),

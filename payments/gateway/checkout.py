@@ -22,6 +22,8 @@ class CheckoutSession:
     payment_intent_id: str
     expires_at: datetime | None
     metadata: dict[str, str]
+    # Stripe's clock when it made the session (``created``).
+    created: datetime | None = None
 
 
 def _checkout_session(session: Any) -> CheckoutSession:
@@ -33,6 +35,7 @@ def _checkout_session(session: Any) -> CheckoutSession:
         payment_intent_id=id_of(field_value(session, "payment_intent")),
         expires_at=timestamp(field_value(session, "expires_at")),
         metadata=dict(field_value(session, "metadata", {}) or {}),
+        created=timestamp(field_value(session, "created")),
     )
 
 
@@ -45,7 +48,7 @@ def checkout_session_create(
     customer_email: str,
     success_url: str,
     cancel_url: str,
-    expires_at: datetime,
+    expires_at: datetime | None,
     metadata: dict[str, str],
     application_fee_amount: int | None = None,
     destination: str | None = None,
@@ -78,10 +81,11 @@ def checkout_session_create(
         "customer_email": customer_email,
         "success_url": success_url,
         "cancel_url": cancel_url,
-        "expires_at": int(expires_at.timestamp()),
         "metadata": metadata,
         "payment_intent_data": intent_data,
     }
+    if expires_at is not None:
+        params["expires_at"] = int(expires_at.timestamp())
     session = call(
         stripe_client().v1.checkout.sessions.create,
         params=params,  # type: ignore[arg-type]

@@ -10,11 +10,15 @@ import stripe
 class GatewayError(Exception):
     """Stripe refused or could not be reached. ``code`` is Stripe's error code, if any."""
 
-    def __init__(self, message: str, *, code: str = "", http_status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str = "", http_status: int | None = None, param: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.http_status = http_status
+        # The request parameter Stripe's error names, if any.
+        self.param = param
 
 
 class StripeObjectMissing(GatewayError):
@@ -35,9 +39,12 @@ def translate(error: stripe.StripeError) -> GatewayError:
     message = getattr(error, "user_message", None) or str(error) or "Stripe request failed"
     # ``account_invalid`` (403): the platform's access to the account was revoked. Other
     # permission errors (a restricted key missing a scope) are configuration, not a gone object.
+    param = getattr(error, "param", None) or (body.get("error") or {}).get("param") or ""
     if code in ("resource_missing", "account_invalid"):
-        return StripeObjectMissing(message, code=code or "resource_missing", http_status=status)
-    return GatewayError(message, code=code, http_status=status)
+        return StripeObjectMissing(
+            message, code=code or "resource_missing", http_status=status, param=param
+        )
+    return GatewayError(message, code=code, http_status=status, param=param)
 
 
 def call(method: Any, *args: Any, **kwargs: Any) -> Any:

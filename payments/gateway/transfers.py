@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import stripe
 
@@ -60,6 +61,15 @@ class TransferResult:
     amount_reversed: int
 
 
+def _transfer_result(transfer: Any) -> TransferResult:
+    return TransferResult(
+        id=transfer["id"],
+        amount=int(transfer["amount"]),
+        currency=transfer["currency"],
+        amount_reversed=int(field_value(transfer, "amount_reversed", 0)),
+    )
+
+
 def transfer_create(
     *,
     idempotency_key: str,
@@ -68,24 +78,41 @@ def transfer_create(
     destination: str,
     transfer_group: str,
     metadata: dict[str, str],
+    source_transaction: str = "",
 ) -> TransferResult:
+    """A separate transfer; with ``source_transaction`` (a charge id) it draws on that
+    charge's funds, available or not, instead of the platform's available balance."""
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency,
+        "destination": destination,
+        "transfer_group": transfer_group,
+        "metadata": metadata,
+    }
+    if source_transaction:
+        params["source_transaction"] = source_transaction
     transfer = call(
         stripe_client().v1.transfers.create,
-        params={
-            "amount": amount,
-            "currency": currency,
-            "destination": destination,
-            "transfer_group": transfer_group,
-            "metadata": metadata,
-        },
+        params=params,
         options={"idempotency_key": idempotency_key},
     )
-    return TransferResult(
-        id=transfer["id"],
-        amount=int(transfer["amount"]),
-        currency=transfer["currency"],
-        amount_reversed=int(field_value(transfer, "amount_reversed", 0)),
-    )
+    return _transfer_result(transfer)
+
+
+def transfer_find(*, transfer_group: str, metadata_key: str, value: str) -> TransferResult | None:
+    """The platform's transfer in ``transfer_group`` whose ``metadata[metadata_key]`` is
+    ``value``, if Stripe made one (an attempt whose answer was lost)."""
+    try:
+        page = stripe_client().v1.transfers.list(
+            params={"transfer_group": transfer_group, "limit": 100}
+        )
+        for transfer in page.auto_paging_iter():
+            metadata = field_value(transfer, "metadata") or {}
+            if str(dict(metadata).get(metadata_key, "")) == value:
+                return _transfer_result(transfer)
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return None
 
 
 def transfer_retrieve(transfer_id: str) -> TransferResult:

@@ -63,7 +63,10 @@ class ConnectedAccount(models.Model):
     )
     stripe_account_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     account_type = models.CharField(max_length=20, default="express")
+    # As Stripe reports them (never from the coach's editable profile): the country decides
+    # the region, the agreement (``full`` or ``recipient``) what money may reach the account.
     country = models.CharField(max_length=2, blank=True)
+    service_agreement = models.CharField(max_length=10, blank=True)
     default_currency = models.CharField(max_length=3, blank=True)
     email = models.EmailField(blank=True)
 
@@ -169,6 +172,7 @@ class StaffAlert(models.Model):
         ACCOUNT_DEAUTHORIZED = "account_deauthorized", "Account deauthorized"
         ACCOUNT_REJECTED = "account_rejected", "Account rejected"
         PAYOUT_FAILED = "payout_failed", "Payout failed"
+        TRANSFER_FAILED = "transfer_failed", "Transfer failed"
         WEBHOOK_FAILED = "webhook_failed", "Webhook failed"
         REFUND_FAILED = "refund_failed", "Refund failed"
         DISPUTE = "dispute", "Dispute"

@@ -270,13 +270,21 @@ class TransferStatus(models.TextChoices):
     WAITING_FOR_BALANCE = "waiting_for_balance", "Waiting for platform balance"
     PAID = "paid", "Paid"
     REVERSED = "reversed", "Reversed"
+    # Stripe refused it for good (wrong region, an account that cannot receive transfers):
+    # staff and the coach were told; staff may send it again once the cause is fixed.
+    FAILED = "failed", "Failed"
 
 
 TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
-    TransferStatus.PENDING: frozenset({TransferStatus.WAITING_FOR_BALANCE, TransferStatus.PAID}),
-    TransferStatus.WAITING_FOR_BALANCE: frozenset({TransferStatus.PAID}),
+    TransferStatus.PENDING: frozenset(
+        {TransferStatus.WAITING_FOR_BALANCE, TransferStatus.PAID, TransferStatus.FAILED}
+    ),
+    TransferStatus.WAITING_FOR_BALANCE: frozenset(
+        {TransferStatus.PENDING, TransferStatus.PAID, TransferStatus.FAILED}
+    ),
     TransferStatus.PAID: frozenset({TransferStatus.REVERSED}),
     TransferStatus.REVERSED: frozenset(),
+    TransferStatus.FAILED: frozenset({TransferStatus.PENDING, TransferStatus.PAID}),
 }
 
 
@@ -303,9 +311,18 @@ class Transfer(models.Model):
         max_length=20, choices=TransferStatus.choices, default=TransferStatus.PENDING, db_index=True
     )
     stripe_transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The package's charge: the transfer draws on its funds (``source_transaction``), not on
+    # the platform's available balance.
+    source_transaction = models.CharField(max_length=255, blank=True)
     reversed_amount = models.PositiveIntegerField(default=0)
+    # Attempts with their own idempotency key: a new one only after Stripe answered the last
+    # with an error (Stripe replays a key's error for 24 hours); a lost answer is retried with
+    # the same key. ``idempotency_key`` is the current attempt's (``transfer-<id>-<attempt>``).
     attempts = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    failure_code = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 

@@ -23,6 +23,12 @@ def hosted_url(name: str, token: str) -> str:
 
 def account_link_create(*, params: dict[str, Any]) -> dict[str, Any]:
     row = get_account(params["account"])
+    if params["type"] == "account_update" and row.data["type"] == "express":
+        # Stripe collects an Express account's details from its holder, who updates them
+        # in the Express dashboard; update links serve Custom accounts only.
+        raise errors.StripeError(
+            'Invalid type: must be one of ["account_onboarding"]', param="type"
+        )
     token = store.new_id("", 32)
     created = store.now()
     link = {

@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.conf import settings
-
-from payments.sandbox import errors, events, store
+from payments.sandbox import errors, events, regions, store
 from payments.sandbox.models import StripeObject
 
 # What Stripe asks of a US individual on an Express account before it can charge and pay out.
@@ -79,8 +77,8 @@ def _schedule(country: str, given: dict[str, Any] | None = None) -> dict[str, An
 
 
 def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
-    country = params.get("country") or settings.PLATFORM_COUNTRY
-    default_currency = params.get("default_currency") or settings.PLATFORM_CURRENCY
+    country = (params.get("country") or regions.platform_country()).upper()
+    default_currency = params.get("default_currency") or regions.default_currency(country)
     requested = params.get("capabilities") or {}
     capabilities = {name: "inactive" for name, value in requested.items() if value.get("requested")}
     account_id = store.new_id("acct_", 16)
@@ -101,7 +99,7 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
     business_profile.update(params.get("business_profile") or {})
     given_settings = params.get("settings") or {}
     payout_settings = given_settings.get("payouts") or {}
-    account = {
+    account: dict[str, Any] = {
         "id": account_id,
         "object": "account",
         "business_profile": business_profile,
@@ -174,7 +172,9 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
         "tos_acceptance": {
             "date": None,
             "ip": None,
-            "service_agreement": "full",
+            "service_agreement": (params.get("tos_acceptance") or {}).get(
+                "service_agreement", "full"
+            ),
             "user_agent": None,
         },
         "type": "express",
@@ -205,6 +205,7 @@ def account_create(*, params: dict[str, Any]) -> dict[str, Any]:
                 code="parameter_missing",
                 param="type",
             )
+    _check_country_and_agreement(params)
     account = new_account_shape(params)
     if controller:
         for key in ("fees", "losses"):
@@ -214,6 +215,30 @@ def account_create(*, params: dict[str, Any]) -> dict[str, Any]:
             account["controller"]["requirement_collection"] = controller["requirement_collection"]
     store.insert(account, internal={"onboarding": "not_started"})
     return account
+
+
+def _check_country_and_agreement(params: dict[str, Any]) -> None:
+    """Stripe's refusals of an account its platform cannot have: a country Connect does not
+    serve, or a ``recipient`` account asking to take card payments."""
+    country = (params.get("country") or regions.platform_country()).upper()
+    if country not in regions.EXPRESS_COUNTRIES:
+        raise errors.StripeError(
+            f"Connected accounts in {country} cannot be created by platforms in "
+            f"{regions.platform_country()}.",
+            param="country",
+        )
+    agreement = (params.get("tos_acceptance") or {}).get("service_agreement", "full")
+    requested = params.get("capabilities") or {}
+    if agreement == "recipient" and (requested.get("card_payments") or {}).get("requested"):
+        raise errors.StripeError(
+            "Accounts under the `recipient` service agreement cannot request the "
+            "`card_payments` capability.",
+            param="capabilities[card_payments]",
+        )
+
+
+def service_agreement(account: dict[str, Any]) -> str:
+    return str((account.get("tos_acceptance") or {}).get("service_agreement") or "full")
 
 
 def get_account(account_id: str, *, lock: bool = False) -> StripeObject:
@@ -316,6 +341,20 @@ def account_update(*, account_id: str, params: dict[str, Any]) -> dict[str, Any]
         if key in given_settings:
             _merge(account["settings"][key], given_settings[key])
     if "tos_acceptance" in params:
+        wanted = params["tos_acceptance"].get("service_agreement")
+        if wanted and wanted != service_agreement(account):
+            if account["details_submitted"]:
+                raise errors.StripeError(
+                    "You cannot change `tos_acceptance[service_agreement]` once the account "
+                    "has accepted its service agreement.",
+                    param="tos_acceptance[service_agreement]",
+                )
+            if wanted == "recipient" and "card_payments" in account["capabilities"]:
+                raise errors.StripeError(
+                    "Accounts under the `recipient` service agreement cannot request the "
+                    "`card_payments` capability.",
+                    param="tos_acceptance[service_agreement]",
+                )
         _merge(account["tos_acceptance"], params["tos_acceptance"])
     return save_and_announce(row, before)
 

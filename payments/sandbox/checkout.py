@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from marketplace.money import MAX_CHARGE_AMOUNT, format_money
-from payments.sandbox import accounts, errors, events, store
+from payments.sandbox import accounts, errors, events, regions, store
 from payments.sandbox.models import StripeObject
 
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -104,6 +104,53 @@ def _amount_too_large(param: str, currency: str) -> errors.StripeError:
     )
 
 
+# Stripe's refusal of a destination charge to an account outside the platform's region.
+CROSS_REGION_DESTINATION_CHARGE = (
+    "Cannot create a destination charge for connected accounts in {country} because funds "
+    "would be settled on the platform and the connected account is outside the platform's "
+    "region. You may use the `on_behalf_of` parameter to have the charge settle in the "
+    "connected account's country. For more information on `on_behalf_of`, see "
+    "https://stripe.com/docs/connect/charges-transfers#on-behalf-of. If using capabilities "
+    "(e.g. `card_payments`, `transfers`), note that they affect settlement as well. For more "
+    "information on capabilities, see https://stripe.com/docs/connect/account-capabilities."
+)
+
+
+def _check_settlement(intent_data: dict[str, Any]) -> None:
+    """Who settles the charge: the settlement merchant named by ``on_behalf_of`` must be able
+    to take card payments (a ``recipient`` account cannot); without it a destination charge
+    settles on the platform, which Stripe allows only inside the platform's region or as a
+    cross-border payout to a ``recipient`` account."""
+    on_behalf_of = intent_data.get("on_behalf_of")
+    if on_behalf_of:
+        merchant = accounts.get_account(on_behalf_of).data
+        if accounts.service_agreement(merchant) == "recipient" or (
+            merchant["capabilities"].get("card_payments") != "active"
+        ):
+            raise errors.StripeError(
+                f"The account {on_behalf_of} referenced in `on_behalf_of` cannot be the "
+                "settlement merchant: it needs the `card_payments` capability, which accounts "
+                "under the `recipient` service agreement cannot have.",
+                param="payment_intent_data[on_behalf_of]",
+            )
+        return
+    destination = (intent_data.get("transfer_data") or {}).get("destination")
+    if not destination:
+        return
+    account = accounts.get_account(destination).data
+    country = account["country"]
+    if regions.same_region(country, regions.platform_country()):
+        return
+    if accounts.service_agreement(account) == "recipient" and (
+        regions.cross_border_payout_allowed(destination_country=country)
+    ):
+        return
+    raise errors.StripeError(
+        CROSS_REGION_DESTINATION_CHARGE.format(country=country),
+        param="payment_intent_data[transfer_data][destination]",
+    )
+
+
 def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     if params["mode"] != "payment":
         raise errors.StripeError(
@@ -165,8 +212,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
                 "payment_intent_data[application_fee_amount]",
                 "The application fee amount cannot be greater than the charge amount.",
             )
-    if intent_data.get("on_behalf_of"):
-        accounts.get_account(intent_data["on_behalf_of"])
+    _check_settlement(intent_data)
     created = store.now()
     expires_at = params.get("expires_at", created + MAX_EXPIRY_SECONDS)
     if expires_at < created + MIN_EXPIRY_SECONDS:

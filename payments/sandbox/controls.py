@@ -151,9 +151,19 @@ def _became_available(before: dict[str, int], after: dict[str, int]) -> bool:
 
 
 def set_available_delay(seconds: int) -> None:
-    """How long new charges stay pending before they become available (default two days)."""
+    """How long new charges stay pending before they become available (default two days);
+    turns business-day availability off."""
     store.state()
-    SandboxState.objects.filter(pk=1).update(available_delay_seconds=seconds)
+    SandboxState.objects.filter(pk=1).update(
+        available_delay_seconds=seconds, available_business_days=None
+    )
+
+
+def set_available_business_days(days: int | None) -> None:
+    """New charges become available at 00:00 UTC after ``days`` business days (Monday to
+    Friday), as on Stripe; None goes back to the fixed delay."""
+    store.state()
+    SandboxState.objects.filter(pk=1).update(available_business_days=days)
 
 
 # --- payments ------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ class SandboxState(models.Model):
     clock_offset_seconds = models.BigIntegerField(default=0)
     deliveries_paused = models.BooleanField(default=False)
     available_delay_seconds = models.PositiveIntegerField(default=2 * 86400)
+    # When set, new charges become available at 00:00 UTC after this many business days
+    # (Monday to Friday), as Stripe's payout schedules count them, instead of after
+    # ``available_delay_seconds``.
+    available_business_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # What new refunds of charges without a refund test card do.
     refund_outcome = models.CharField(
         max_length=20, choices=RefundOutcome.choices, default=RefundOutcome.SUCCEEDED

@@ -99,13 +99,14 @@ def onboarding(request: HttpRequest, token: str) -> HttpResponse:
             link, refresh = account_links.account_link_open(token=token)
         except errors.StripeError:
             return _page(request, "link_invalid.html", {}, status=404)
+        country = accounts.get_account(link.internal["account"]).data["country"]
         if request.method == "POST":
-            form = OnboardingForm(request.POST)
+            form = OnboardingForm(request.POST, country=country)
             session = link.internal.get("session")
             if not session or request.POST.get("session") != session:
                 return _page(request, "link_invalid.html", {"expired": True}, status=400)
             if form.is_valid():
-                _submit_onboarding(request, link, form.cleaned_data)
+                _submit_onboarding(request, link, form)
                 if link.internal["return_url"]:
                     return redirect(link.internal["return_url"])
                 return _page(request, "onboarding_done.html", {})
@@ -119,7 +120,8 @@ def onboarding(request: HttpRequest, token: str) -> HttpResponse:
             link.save(update_fields=["internal"])
             account = accounts.get_account(link.internal["account"]).data
             form = OnboardingForm(
-                initial={"session": link.internal["session"], "email": account.get("email")}
+                initial={"session": link.internal["session"], "email": account.get("email")},
+                country=country,
             )
     account = accounts.get_account(link.internal["account"]).data
     return _page(
@@ -129,7 +131,8 @@ def onboarding(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _submit_onboarding(request: HttpRequest, link: StripeObject, data: dict[str, Any]) -> None:
+def _submit_onboarding(request: HttpRequest, link: StripeObject, form: OnboardingForm) -> None:
+    data = form.cleaned_data
     dob = data["date_of_birth"]
     onboarding_service.onboarding_complete(
         account_id=link.internal["account"],
@@ -139,17 +142,9 @@ def _submit_onboarding(request: HttpRequest, link: StripeObject, data: dict[str,
             "last_name": data["last_name"],
             "phone": data["phone"],
             "dob": {"day": dob.day, "month": dob.month, "year": dob.year},
-            "address": {
-                "line1": data["address_line1"],
-                "city": data["city"],
-                "state": data["state"],
-                "postal_code": data["postal_code"],
-            },
+            "address": form.address(),
         },
-        bank_account={
-            "routing_number": data["routing_number"],
-            "account_number": data["account_number"],
-        },
+        bank_account=form.bank_account(),
         ip=request.META.get("REMOTE_ADDR", "127.0.0.1"),
     )
     link.internal["session"] = ""

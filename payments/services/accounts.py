@@ -26,7 +26,7 @@ from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed, NotFound
 from marketplace.models import User
 from marketplace.money import MAX_CHARGE_AMOUNT
-from payments import gateway
+from payments import designs, gateway
 from payments.errors import provider_error
 from payments.models import (
     AccountState,
@@ -46,19 +46,9 @@ POLL_BASE_SECONDS = 5 * 60
 POLL_MAX_SECONDS = 6 * 60 * 60
 POLL_ACTIVE_SECONDS = 24 * 60 * 60
 
-# Stripe's Express onboarding serves these countries for a US platform among others; the
-# setup form offers them (the country cannot be changed once the account exists).
-SUPPORTED_COUNTRIES: dict[str, str] = {
-    "US": "United States",
-    "CA": "Canada",
-    "GB": "United Kingdom",
-    "IE": "Ireland",
-    "DE": "Germany",
-    "FR": "France",
-    "NL": "Netherlands",
-    "CH": "Switzerland",
-    "AU": "Australia",
-}
+# The countries a coach can set up payouts in (the country cannot be changed once the
+# account exists); ``payments.designs`` says what each allows.
+SUPPORTED_COUNTRIES = designs.SUPPORTED_COUNTRIES
 
 
 # The hosted page (onboarding, Express dashboard) a view sends the coach to.
@@ -73,9 +63,24 @@ class AccountHolder:
     public_url: Callable[[User], str]
     # Told whenever the account can or can no longer take charges (idempotent).
     charges_enabled_changed: Callable[[User, bool], None]
+    # The currency the holder sells in (a coach's prices), "" if none: amounts typed on the
+    # payment setup page, the payout minimum, are shown in it.
+    currency: Callable[[User], str] = lambda user: ""
+    # The holder's overrides of the platform fee (basis points, minimum fee), None for the
+    # platform's default: told to a coach before they onboard.
+    fee_overrides: Callable[[User], tuple[int | None, int | None]] = lambda user: (None, None)
 
 
 _holder = AccountHolder(public_url=lambda user: "", charges_enabled_changed=lambda user, on: None)
+
+
+def account_holder_currency(holder: User) -> str:
+    """The currency ``holder`` earns in, "" when the holder's app does not say."""
+    return _holder.currency(holder)
+
+
+def account_holder_fee_overrides(holder: User) -> tuple[int | None, int | None]:
+    return _holder.fee_overrides(holder)
 
 
 def account_holder_register(holder: AccountHolder) -> None:
@@ -117,8 +122,15 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
 
     A double click, a retry or two tabs all end on the same row and the same Stripe account:
     the row is locked while Stripe is asked, and the request's idempotency key is the row id.
+    ``country`` is the new account's (default: the coach's time zone's country, else the
+    platform's); once the account exists it cannot change (409 ``country_fixed``).
     """
-    country = (country or settings.PLATFORM_COUNTRY).upper()
+    requested = country.upper()
+    country = (
+        requested
+        or designs.country_for_time_zone(getattr(coach, "time_zone", "") or "")
+        or settings.PLATFORM_COUNTRY
+    ).upper()
     if country not in SUPPORTED_COUNTRIES:
         raise DomainError(
             "Choose a supported country.",
@@ -129,6 +141,11 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=row.pk)
         if account.stripe_account_id:
+            if requested and account.country and requested != account.country:
+                raise Conflict(
+                    f"Your Stripe account is in {account.country}; its country cannot be changed.",
+                    code="country_fixed",
+                )
             return account
         if account.state == AccountState.DEAUTHORIZED:
             raise Conflict("This Stripe account was disconnected; contact support to reconnect.")
@@ -137,6 +154,7 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
                 account=account,
                 email=coach.email,
                 country=country,
+                service_agreement=designs.onboarding_agreement(coach_country=country),
                 business_url=_public_url(coach),
                 product_description="Coaching sessions booked through Coach Connect",
             )
@@ -275,6 +293,7 @@ def _derive(account: ConnectedAccount) -> AccountState:
 def _apply_snapshot(account: ConnectedAccount, snapshot: gateway.AccountSnapshot) -> None:
     account.account_type = snapshot.type or "express"
     account.country = snapshot.country or account.country
+    account.service_agreement = snapshot.service_agreement or account.service_agreement
     account.default_currency = snapshot.default_currency or account.default_currency
     account.email = snapshot.email or account.email
     account.charges_enabled = snapshot.charges_enabled

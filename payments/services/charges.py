@@ -14,10 +14,12 @@ taken by ``purposes.lock_owner``) before the payment.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,8 +28,8 @@ from marketplace.errors import Conflict
 from marketplace.models import User
 from marketplace.money import split_application_fee
 from marketplace.queue import enqueue
-from payments import gateway, purposes
-from payments.errors import stripe_errors
+from payments import designs, gateway, purposes
+from payments.errors import PaymentProviderError, stripe_errors
 from payments.models import ConnectedAccount, Payment, PaymentKind, PaymentStatus
 
 logger = logging.getLogger("payments.charges")
@@ -74,20 +76,28 @@ def payment_create(
     amount: int,
     application_fee: int,
     currency: str,
-    coach_country: str = "",
     booking_id: int | None = None,
     package_purchase_id: int | None = None,
 ) -> Payment:
     """The pending Payment of a purpose (call inside the owner's transaction).
 
-    A booking is a destination charge to the coach's account (``on_behalf_of`` when the coach
-    is in another country than the platform); a package is a charge on the platform whose
-    shares are transferred later.
+    The design follows the coach's account as Stripe reports it (its country and service
+    agreement, ``payments.designs``): a booking is a destination charge to the account,
+    settled by it (``on_behalf_of``) when it is a ``full`` account in another region than
+    the platform; a package is a charge on the platform whose shares are transferred later,
+    refused (409 ``packages_unavailable``) where Stripe allows no such transfers.
     """
     account = _destination_account(coach_user)
+    design = designs.design_for_account(account)
     on_behalf_of = ""
-    if kind == PaymentKind.BOOKING and coach_country.upper() != settings.PLATFORM_COUNTRY:
+    if kind == PaymentKind.BOOKING and design.booking_on_behalf_of:
         on_behalf_of = account.stripe_account_id or ""
+    if kind == PaymentKind.PACKAGE and not design.packages:
+        raise Conflict(
+            "This coach cannot sell packages: Stripe does not allow transfers to their country "
+            "from this platform.",
+            code="packages_unavailable",
+        )
     return Payment.objects.create(
         kind=kind,
         booking_id=booking_id,
@@ -103,10 +113,42 @@ def payment_create(
     )
 
 
-def payment_start_checkout(
-    *, payment: Payment, product_name: str, urls: CheckoutUrls, expires_at: datetime
-) -> Payment:
+# A Checkout Session lives 33 minutes by Stripe's clock: Stripe's minimum is 30, and a
+# session is accepted when it lives 31 to 35, which leaves room for our estimate of Stripe's
+# clock to be a little off. The hold of a booking lasts exactly as long (on our clock).
+CHECKOUT_LIFETIME = timedelta(minutes=33)
+CHECKOUT_LIFETIME_RANGE = (timedelta(minutes=31), timedelta(minutes=35))
+# How far Stripe's clock is ahead of ours, learned from the ``created`` of the sessions it
+# makes (shared by every process through the cache).
+_CLOCK_OFFSET_KEY = "payments:stripe-clock-offset"
+
+
+def _checkout_errors() -> AbstractContextManager[None]:
+    return stripe_errors(message=CHECKOUT_UNAVAILABLE, code="payment_unavailable", status_code=503)
+
+
+def stripe_clock_offset() -> timedelta:
+    """Our best estimate of Stripe's clock minus ours (0 until a session has told us)."""
+    return timedelta(seconds=int(cache.get(_CLOCK_OFFSET_KEY) or 0))
+
+
+def _learn_stripe_clock(
+    *, stripe_created: datetime, sent_at: datetime, answered_at: datetime
+) -> timedelta:
+    midpoint = sent_at + (answered_at - sent_at) / 2
+    offset = timedelta(seconds=round((stripe_created - midpoint).total_seconds()))
+    if abs(offset - stripe_clock_offset()) > timedelta(seconds=2):
+        cache.set(_CLOCK_OFFSET_KEY, int(offset.total_seconds()), timeout=None)
+    return offset
+
+
+def payment_start_checkout(*, payment: Payment, product_name: str, urls: CheckoutUrls) -> Payment:
     """Create the Checkout Session of a committed pending payment and remember it.
+
+    The session expires ``CHECKOUT_LIFETIME`` after its creation by Stripe's clock (its
+    ``expires_at`` is Stripe's time; our estimate of Stripe's clock is checked against the
+    session's ``created`` and, when it was off, the session is expired and made again with
+    the corrected clock). ``checkout_expires_at`` is when it expires on our clock.
 
     Idempotent: the key is the payment's id, so a retry returns the same session. Raises
     ``PaymentProviderError`` (503, ``payment_unavailable``) when Stripe cannot make it.
@@ -117,32 +159,76 @@ def payment_start_checkout(
     if payment.package_purchase_id:
         metadata["package_purchase_id"] = str(payment.package_purchase_id)
     is_destination_charge = payment.kind == PaymentKind.BOOKING
-    with stripe_errors(message=CHECKOUT_UNAVAILABLE, code="payment_unavailable", status_code=503):
-        session = gateway.checkout_session_create(
-            idempotency_key=f"payment-{payment.pk}-checkout",
-            amount=payment.amount,
-            currency=payment.currency,
-            product_name=product_name,
-            customer_email=payment.client.email,
-            success_url=urls.success_url,
-            cancel_url=urls.cancel_url,
-            expires_at=expires_at,
-            metadata=metadata,
-            application_fee_amount=payment.application_fee if is_destination_charge else None,
-            destination=payment.destination_account_id if is_destination_charge else None,
-            on_behalf_of=payment.on_behalf_of or None,
-            transfer_group=(
-                f"package-purchase-{payment.package_purchase_id}"
-                if payment.package_purchase_id
-                else None
-            ),
+
+    def create(key: str, expires_at: datetime | None) -> tuple[gateway.CheckoutSession, datetime]:
+        with _checkout_errors():
+            session = gateway.checkout_session_create(
+                idempotency_key=key,
+                amount=payment.amount,
+                currency=payment.currency,
+                product_name=product_name,
+                customer_email=payment.client.email,
+                success_url=urls.success_url,
+                cancel_url=urls.cancel_url,
+                expires_at=expires_at,
+                metadata=metadata,
+                application_fee_amount=payment.application_fee if is_destination_charge else None,
+                destination=payment.destination_account_id if is_destination_charge else None,
+                on_behalf_of=payment.on_behalf_of or None,
+                transfer_group=(
+                    f"package-purchase-{payment.package_purchase_id}"
+                    if payment.package_purchase_id
+                    else None
+                ),
+            )
+        return session, timezone.now()
+
+    def lifetime(session: gateway.CheckoutSession) -> timedelta | None:
+        if session.expires_at is None or session.created is None:
+            return None
+        return session.expires_at - session.created
+
+    # The first key's parameters depend only on the payment (its creation time), so a retry
+    # of a crashed call repeats the same request and gets the same session back.
+    key = f"payment-{payment.pk}-checkout"
+    sent_at = timezone.now()
+    expires_at = (payment.created_at + stripe_clock_offset() + CHECKOUT_LIFETIME).replace(
+        microsecond=0
+    )
+    try:
+        session, answered_at = create(key, expires_at)
+    except PaymentProviderError as error:
+        cause = error.__cause__
+        if not (isinstance(cause, gateway.GatewayError) and cause.param == "expires_at"):
+            raise
+        # Our clock estimate was far off: a session without ``expires_at`` tells us Stripe's.
+        session, answered_at = create(f"{key}-clock", None)
+    span = lifetime(session)
+    if span is None or not (CHECKOUT_LIFETIME_RANGE[0] <= span <= CHECKOUT_LIFETIME_RANGE[1]):
+        offset = _learn_stripe_clock(
+            stripe_created=session.created or answered_at, sent_at=sent_at, answered_at=answered_at
         )
+        with _checkout_errors():
+            gateway.checkout_session_expire(session_id=session.id)
+        sent_at = timezone.now()
+        session, answered_at = create(
+            f"{key}-{int(offset.total_seconds())}",
+            (sent_at + offset + CHECKOUT_LIFETIME).replace(microsecond=0),
+        )
+        span = lifetime(session) or CHECKOUT_LIFETIME
+    elif session.created is not None:
+        _learn_stripe_clock(
+            stripe_created=session.created, sent_at=sent_at, answered_at=answered_at
+        )
+    # On our clock the session ends no earlier than on Stripe's (its answer came after it
+    # was made), so a hold that ends then never ends before the client can no longer pay.
+    expires_locally = (answered_at + span).replace(microsecond=0) + timedelta(seconds=1)
     # One UPDATE of the fields only Checkout's creation writes: whatever a webhook has
     # changed on the row meanwhile (its status) is left as it is.
     changes = {
         "stripe_checkout_session_id": session.id,
         "checkout_url": session.url,
-        "checkout_expires_at": session.expires_at,
+        "checkout_expires_at": expires_locally,
         "updated_at": timezone.now(),
     }
     Payment.objects.filter(pk=payment.pk).update(**changes)

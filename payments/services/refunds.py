@@ -266,12 +266,17 @@ def refunds_finish_pending(*, payment: Payment) -> int:
     return len(pending)
 
 
-def refund_by_staff(*, payment: Payment, amount: int | None, by: User) -> Refund:
-    """A staff refund: the whole rest by default; the fee comes back in proportion."""
+def refund_by_staff(
+    *, payment: Payment, amount: int | None, by: User, reason: str = Refund.Reason.STAFF
+) -> Refund:
+    """A staff refund: the whole rest by default; the fee comes back in proportion.
+    ``reason`` is one of ``Refund.Reason`` (staff by default)."""
     if not by.is_staff:
         raise DomainError("Only staff can refund.", code="permission_denied", status_code=403)
     if payment.status == PaymentStatus.DISPUTED:
         raise Conflict("A disputed payment is not refunded again.", code="payment_disputed")
+    if reason not in Refund.Reason.values:
+        raise DomainError("Choose a refund reason.", code="invalid_reason")
     requested = payment.refundable_amount if amount is None else amount
     if requested <= 0 or requested > payment.refundable_amount:
         raise DomainError(
@@ -282,7 +287,7 @@ def refund_by_staff(*, payment: Payment, amount: int | None, by: User) -> Refund
     refund = refund_request(
         payment=payment,
         amount=requested,
-        reason=Refund.Reason.STAFF,
+        reason=reason,
         refund_application_fee=True,
         requested_by=by,
     )

@@ -11,3 +11,35 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!input.value) input.value = zone;
   });
 });
+
+// Toasts (Django's messages) get a close button; they never vanish by themselves, so a
+// screen-reader or a slow reader keeps them as long as needed.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-toast]").forEach((toast) => {
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => toast.remove());
+    toast.append(close);
+  });
+});
+
+// A hold's time left ("23 minutes left"), counted down from the server's figure.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-countdown]").forEach((element) => {
+    const ends = Date.parse(element.dataset.countdown);
+    if (Number.isNaN(ends)) return;
+    const tick = () => {
+      const minutes = Math.ceil((ends - Date.now()) / 60000);
+      if (minutes <= 0) {
+        element.textContent = "the hold has ended";
+        return;
+      }
+      element.textContent = `${minutes} minute${minutes === 1 ? "" : "s"} left`;
+      window.setTimeout(tick, 15000);
+    };
+    tick();
+  });
+});

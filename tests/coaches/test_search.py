@@ -140,6 +140,26 @@ def test_filter_free_in_a_day_and_time_window_in_the_clients_zone(db):
     assert names(CoachSearch(**window(utc, time(8), time(8, 30))), now=NOW) == []
 
 
+def test_a_window_lists_only_coaches_whose_calendar_offers_a_slot_in_it(db):
+    # given: two coaches open 09:00-12:00 UTC on Wednesday, hour-long sessions on the
+    # half-hour grid; one of them took Wednesday 09:00-11:00 off after the index was built
+    indexed_coach("Grid", weekdays=[2])
+    away = indexed_coach("Away", weekdays=[2])
+    away.time_off.create(
+        starts_at=datetime(2030, 6, 5, 9, tzinfo=UTC), ends_at=datetime(2030, 6, 5, 11, tzinfo=UTC)
+    )
+    window = {
+        "window_start": datetime(2030, 6, 5, 9, 15, tzinfo=UTC),
+        "window_end": datetime(2030, 6, 5, 10, 15, tzinfo=UTC),
+    }
+    # then: 09:15-10:15 overlaps the index by an hour but no slot (09:00, 09:30, ...) fits
+    assert names(CoachSearch(**window), now=NOW) == []
+    # and: 09:00-11:00 fits Grid's 09:00 slot; Away's index still says free, the calendar not
+    window["window_start"] = datetime(2030, 6, 5, 9, tzinfo=UTC)
+    window["window_end"] = datetime(2030, 6, 5, 11, tzinfo=UTC)
+    assert names(CoachSearch(**window), now=NOW) == ["Grid"]
+
+
 def test_the_form_turns_a_local_window_into_utc(db):
     from coaches.forms import SearchForm
 

@@ -15,6 +15,7 @@ from coaches.models import (
     AvailabilityRule,
     CoachApplication,
     ExtraHours,
+    Specialization,
     TimeOff,
 )
 from coaches.services import applications, search_index
@@ -274,7 +275,7 @@ def test_the_profile_shows_slots_in_the_visitors_zone_linked_to_booking(client, 
     page = client.get(
         reverse("coaches:profile", args=[public_coach.slug]) + "?tz=America/New_York"
     ).content.decode()
-    assert "CHF 150.00" in page
+    assert "CHF\u00a0150.00" in page
     assert "America/New_York" in page
     starts = re.findall(r'data-start="([^"]+)"', page)
     assert starts, "the next slots are listed"
@@ -446,3 +447,25 @@ def test_the_business_step_stores_a_photo_served_once_the_coach_is_public(client
     coach.is_approved = True
     coach.save()
     assert b"".join(client.get(photo_url).streaming_content) == png_bytes()
+
+
+def test_the_home_page_is_search_first_with_featured_verified_coaches_and_trust(client):
+    # given: one public coach with a specialisation and one not yet approved
+    from tests.bookings.factories import open_coach
+
+    coach, _ = open_coach()
+    coach.user.first_name = "Feature"
+    coach.user.save()
+    coach.specializations.set(Specialization.objects.filter(slug="career"))
+    hidden = CoachProfileFactory(is_approved=False)
+    html = client.get("/").content.decode()
+    # a search box that goes to search, and the specialisations on offer
+    assert f'action="{reverse("coaches:search")}"' in html and 'name="q"' in html
+    assert f"{reverse('coaches:search')}?specialization=career" in html
+    # featured coaches are public ones only
+    assert reverse("coaches:profile", args=[coach.slug]) in html
+    assert reverse("coaches:profile", args=[hidden.slug]) not in html
+    # how it works for both sides, and the trust signals
+    for text in ("For clients", "For coaches", "Verified coaches", "Secure payment by Stripe"):
+        assert text in html
+    assert "refund" in html

@@ -108,3 +108,31 @@ def test_an_expired_link_leads_to_a_fresh_link_not_to_done(coach_page):
     _submit_onboarding(page, "Finish: submit everything")
     assert page.locator("#connect-state").get_attribute("data-state") == "active"
     assert _bookable(coach)
+
+
+def test_the_country_comes_from_the_browsers_time_zone_and_is_fixed_once_the_account_exists(
+    coach_page,
+):
+    # given: the browser is in Europe/Zurich (the page fixture's time zone), the coach's saved
+    # time zone is UTC, and the platform is in the US
+    page, coach = coach_page, coach_page.coach
+    page.goto("/payments/setup/")
+    country = page.get_by_label("Country you live and bank in")
+    # then: Switzerland is chosen, and only its note says what it allows
+    assert country.input_value() == "CH"
+    visible = page.locator("#country-notes [data-country]:visible")
+    assert visible.count() == 1 and visible.get_attribute("data-country") == "CH"
+    assert "across the border" in visible.inner_text()
+    # and another country's note shows when the coach picks it
+    country.select_option("AU")
+    assert "packages are not offered" in page.locator("#country-notes div:visible").inner_text()
+    country.select_option("CH")
+    # when: the coach starts and finishes onboarding
+    page.get_by_role("button", name="Set up payouts with Stripe").click()
+    page.wait_for_url("**/_stripe/connect/onboarding/**")
+    _submit_onboarding(page, "Finish: submit everything")
+    # then: the account is Swiss, under the recipient agreement, and the country cannot change
+    account = ConnectedAccount.objects.get(coach=coach)
+    assert (account.country, account.service_agreement) == ("CH", "recipient")
+    assert "Switzerland" in page.locator("#connect-country").inner_text()
+    assert page.get_by_label("Country you live and bank in").count() == 0

@@ -21,8 +21,8 @@ from marketplace.uploads import (
     UploadLimitMiddleware,
     UploadTooLarge,
 )
+from messaging.attachments import ATTACHMENT_MAX_BYTES
 from messaging.models import Message
-from messaging.services import ATTACHMENT_MAX_BYTES
 from tests.coaches.factories import PDF_BYTES
 from tests.factories import CoachUserFactory, UserFactory
 from tests.messaging.factories import ThreadFactory

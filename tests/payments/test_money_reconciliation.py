@@ -47,7 +47,8 @@ def _pay(payment: Payment) -> None:
 def test_two_hundred_bookings_reconcile_with_stripe_to_the_cent(
     settings, django_capture_on_commit_callbacks
 ):
-    # given: four coaches: default fee, an override with a minimum, one abroad (on_behalf_of)
+    # given: four coaches: default fee, an override with a minimum, one abroad (a GB
+    # recipient account: its bookings and package shares are cross-border payouts)
     settings.SITE_URL = "http://testserver"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     controls.reset()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,23 @@ def lock_balance(account: str) -> None:
 
 def available_delay() -> int:
     return store.state().available_delay_seconds
+
+
+def available_on_after(created: int) -> int:
+    """When funds from a charge made at ``created`` become available: after the fixed delay,
+    or at 00:00 UTC after N business days (weekends skipped) when those are set."""
+    state = store.state()
+    if state.available_business_days is None:
+        return created + state.available_delay_seconds
+    day = datetime.fromtimestamp(created, tz=UTC).date()
+    remaining = state.available_business_days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            remaining -= 1
+    if state.available_business_days == 0:
+        return created
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def balance_transaction(

@@ -6,16 +6,28 @@ from __future__ import annotations
 from typing import Any
 
 from payments.sandbox import events, store
-from payments.sandbox.ledger.balances import available_delay, balance_transaction, lock_balance
+from payments.sandbox.ledger.balances import available_on_after, balance_transaction, lock_balance
 from payments.sandbox.ledger.transfers import transfer_book
 
-STRIPE_FEE_BPS_TENTHS = 29  # 2.9 %
-STRIPE_FEE_FIXED = 30
+# Stripe's standard card pricing per settlement currency, as (basis points, fixed fee in
+# minor units) (https://stripe.com/pricing and its country pages: domestic cards).
+FEE_SCHEDULES: dict[str, tuple[int, int]] = {
+    "usd": (290, 30),
+    "cad": (290, 30),
+    "gbp": (150, 20),
+    "eur": (150, 25),
+    "chf": (290, 30),
+    "aud": (170, 30),
+    "jpy": (360, 0),
+}
+DEFAULT_FEE_SCHEDULE = (290, 30)
 
 
-def stripe_fee(amount: int) -> int:
-    """The simulated processing fee: 2.9% rounded half up, plus 30 minor units."""
-    return (amount * STRIPE_FEE_BPS_TENTHS + 500) // 1000 + STRIPE_FEE_FIXED
+def stripe_fee(amount: int, currency: str = "usd") -> int:
+    """The simulated processing fee: the currency's percentage, rounded half up, plus its
+    fixed part (2.9% + 30 for a currency without a schedule of its own)."""
+    bps, fixed = FEE_SCHEDULES.get(currency.lower(), DEFAULT_FEE_SCHEDULE)
+    return (amount * bps + 5000) // 10000 + fixed
 
 
 def settle_charge(
@@ -31,9 +43,9 @@ def settle_charge(
     lock_balance("")
     if destination:
         lock_balance(destination)
-    fee = stripe_fee(amount)
+    fee = stripe_fee(amount, currency)
     now = store.now()
-    available_on = now if available_immediately else now + available_delay()
+    available_on = now if available_immediately else available_on_after(now)
     charge_txn = balance_transaction(
         account="",
         amount=amount,

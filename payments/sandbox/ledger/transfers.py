@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from payments.sandbox import accounts, errors, events, store
+from payments.sandbox import accounts, errors, events, regions, store
 from payments.sandbox.ledger.application_fees import (
     PLATFORM_APPLICATION_ID,
     application_fee_create,
@@ -56,6 +56,9 @@ def transfer_book(
                 "type": "application_fee",
             }
         ]
+    destination_available_on = available_on
+    if accounts.service_agreement(accounts.get_account(destination).data) == "recipient":
+        destination_available_on += regions.RECIPIENT_AVAILABILITY_DELAY_SECONDS
     payment_txn = balance_transaction(
         account=destination,
         amount=amount,
@@ -65,7 +68,7 @@ def transfer_book(
         reporting_category="charge",
         fee=application_fee_amount or 0,
         fee_details=fee_details,
-        available_on=available_on,
+        available_on=destination_available_on,
     )
     payment = charge_shape(
         prefix="py_",
@@ -122,6 +125,31 @@ def transfer_book(
     return transfer, payment
 
 
+def _check_cross_border(destination: str) -> None:
+    """A transfer to an account outside the platform's region is a cross-border payout:
+    only to a ``recipient`` account, from and to the countries that allow it."""
+    account = accounts.get_account(destination).data
+    country = account["country"]
+    if regions.same_region(country, regions.platform_country()):
+        return
+    if accounts.service_agreement(account) != "recipient":
+        raise errors.StripeError(
+            f"Funds can't be sent to accounts located in {country} when the account is under "
+            "the `full` service agreement. For more information, see "
+            "https://stripe.com/docs/connect/service-agreement-types.",
+            code="transfers_not_allowed",
+            param="destination",
+        )
+    if not regions.cross_border_payout_allowed(destination_country=country):
+        raise errors.StripeError(
+            f"Funds can't be sent to accounts located in {country} because it's restricted "
+            f"outside of your platform's region ({regions.platform_country()}). For more "
+            "information, see https://stripe.com/docs/connect/cross-border-payouts.",
+            code="transfers_not_allowed",
+            param="destination",
+        )
+
+
 def transfer_create(*, params: dict[str, Any]) -> dict[str, Any]:
     """A separate transfer from the platform's balance (``transfers.create``)."""
     amount, currency = params["amount"], params["currency"].lower()
@@ -137,6 +165,7 @@ def transfer_create(*, params: dict[str, Any]) -> dict[str, Any]:
             code="insufficient_capabilities_for_transfer",
             param="destination",
         )
+    _check_cross_border(destination)
     lock_balance("")
     lock_balance(destination)
     source_transaction = params.get("source_transaction")

@@ -65,7 +65,14 @@ _ACCOUNT_COMMON = {
     "default_currency": S(),
     "metadata": M(),
     "settings": _ACCOUNT_SETTINGS,
-    "tos_acceptance": D({"date": I(), "ip": S(), "user_agent": S(), "service_agreement": S()}),
+    "tos_acceptance": D(
+        {
+            "date": I(),
+            "ip": S(),
+            "user_agent": S(),
+            "service_agreement": E("full", "recipient"),
+        }
+    ),
     "individual": ANY(),
     "company": ANY(),
     "external_account": ANY(),

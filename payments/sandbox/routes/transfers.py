@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from payments.sandbox import errors, store
+from payments.sandbox import errors, events, store
 from payments.sandbox.ledger import transfers
 from payments.sandbox.params import LIST, B, I, M, S
 from payments.sandbox.routing import Context, route
@@ -38,6 +39,7 @@ def retrieve_transfer(ctx: Context, params: dict[str, Any], transfer_id: str) ->
 )
 def update_transfer(ctx: Context, params: dict[str, Any], transfer_id: str) -> dict:
     row = store.get(transfer_id, "transfer", account="", lock=True, param="transfer")
+    before = copy.deepcopy(row.data)
     for key, value in (params.get("metadata") or {}).items():
         if value == "":
             row.data["metadata"].pop(key, None)
@@ -46,6 +48,11 @@ def update_transfer(ctx: Context, params: dict[str, Any], transfer_id: str) -> d
     if "description" in params:
         row.data["description"] = params["description"] or None
     store.save(row)
+    previous = {
+        key: before[key] for key in ("metadata", "description") if before[key] != row.data[key]
+    }
+    if previous:
+        events.record("transfer.updated", row.data, previous_attributes=previous)
     return row.data
 
 

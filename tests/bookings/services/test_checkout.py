@@ -137,7 +137,7 @@ def test_checkout_session_expired_event_ends_the_hold(
         booking, _payment = book(UserFactory(), session_type)
     # when: Stripe's clock passes the session's expires_at
     with django_capture_on_commit_callbacks(execute=True):
-        sandbox.advance_clock(31 * 60 + 5)
+        sandbox.advance_clock(35 * 60 + 5)
         sandbox.deliver_pending_events()
     booking.refresh_from_db()
     assert booking.status == BookingStatus.EXPIRED
@@ -221,7 +221,7 @@ def test_buying_a_package_on_checkout_and_an_unpaid_one_expiring(
     assert paid.status == "active" and paid_payment.status == PaymentStatus.SUCCEEDED
     assert paid_payment.kind == "package" and not paid_payment.stripe_transfer_id
     with django_capture_on_commit_callbacks(execute=True):
-        sandbox.advance_clock(31 * 60 + 5)
+        sandbox.advance_clock(35 * 60 + 5)
         sandbox.deliver_pending_events()
     unpaid.refresh_from_db()
     assert unpaid.status == "expired"

@@ -1,0 +1,58 @@
+"""Moments as a person reads them: in their own time zone, named, in their locale (Babel).
+
+Pages, e-mails, receipts, messages and the admin all show times through these functions, so
+a time is never shown without its zone and never in a zone the reader did not choose.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import dates
+
+from marketplace.money import babel_locale
+
+UTC_NAME = "UTC"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The named zone, UTC for an empty or unknown name."""
+    try:
+        return ZoneInfo(name or UTC_NAME)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(UTC_NAME)
+
+
+def zone_name(name: str | None) -> str:
+    return zone(name).key
+
+
+def format_when(moment: datetime, zone_name_: str | None, *, locale: str | None = None) -> str:
+    """``moment`` as a date and time in the zone, with the zone's name:
+    "Thursday, December 3, 2026, 09:00 (Europe/Berlin)"; in German "Donnerstag, 3. Dezember
+    2026, 09:00 (Europe/Berlin)"."""
+    tz = zone(zone_name_)
+    cldr = babel_locale(locale)
+    local = moment.astimezone(tz)
+    day = dates.format_skeleton("yMMMMEEEEd", local, locale=cldr)
+    clock = dates.format_time(local, "HH:mm", locale=cldr)
+    return f"{day}, {clock} ({tz.key})"
+
+
+def format_short(moment: datetime, zone_name_: str | None, *, locale: str | None = None) -> str:
+    """A compact date and time with the zone's name: "Dec 3, 2026, 09:00 (Europe/Berlin)"."""
+    tz = zone(zone_name_)
+    cldr = babel_locale(locale)
+    local = moment.astimezone(tz)
+    day = dates.format_skeleton("yMMMd", local, locale=cldr)
+    clock = dates.format_time(local, "HH:mm", locale=cldr)
+    return f"{day}, {clock} ({tz.key})"
+
+
+def format_month(day: date, *, short: bool = False, locale: str | None = None) -> str:
+    """A calendar month: "December 2026", or "Dec" when ``short``."""
+    cldr = babel_locale(locale)
+    if short:
+        return dates.format_skeleton("MMM", day, locale=cldr)
+    return dates.format_skeleton("yMMMM", day, locale=cldr)
