@@ -179,7 +179,8 @@ def pay_checkout_session(
     """Pay as the hosted Checkout page does. Returns the completed session; a declined card
     raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
     authentication: ``authenticate=False`` fails it."""
-    with transaction.atomic():
+    # One clock read for the whole payment, as for an API request.
+    with transaction.atomic(), store.request_clock():
         session, declined = payment_intents.session_pay(
             session_id=session_id,
             card_number=card,

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from contextvars import ContextVar
 from datetime import timedelta
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.utils import timezone
 
@@ -108,6 +110,33 @@ def payload_for(event_id: str) -> str:
     return json.dumps(event, indent=2)
 
 
+_clients = threading.local()
+
+
+def _in_process_client(host: str) -> Any:
+    """One ``django.test.Client`` per thread and host: building one loads the whole
+    middleware stack again (the static files' finder scan among it), which cost more than the
+    delivery itself. Deliveries carry no cookies, so reusing it changes nothing they send."""
+    from django.test import Client
+
+    by_host = getattr(_clients, "by_host", None)
+    if by_host is None:
+        by_host = _clients.by_host = {}
+    if host not in by_host:
+        by_host[host] = Client(raise_request_exception=False, HTTP_HOST=host)
+    client = by_host[host]
+    client.cookies.clear()
+    return client
+
+
+def _forget_clients(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MIDDLEWARE":
+        _clients.by_host = {}
+
+
+setting_changed.connect(_forget_clients)
+
+
 def post(url: str, payload: str, signature: str) -> tuple[int, str]:
     """POST one delivery: in-process (no sockets) in tests, over HTTP otherwise."""
     headers = {
@@ -115,10 +144,8 @@ def post(url: str, payload: str, signature: str) -> tuple[int, str]:
         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
     }
     if settings.STRIPE_SANDBOX_IN_PROCESS:
-        from django.test import Client
-
         parts = urlsplit(url)
-        client = Client(raise_request_exception=False, HTTP_HOST=parts.netloc)
+        client = _in_process_client(parts.netloc)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         response = client.post(path, data=payload, content_type="application/json", headers=headers)
         return response.status_code, response.content.decode(errors="replace")
