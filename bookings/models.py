@@ -9,8 +9,10 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Func, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace import states
+from marketplace.dates import format_short
 from marketplace.money import MAX_CHARGE_AMOUNT
 
 
@@ -271,7 +273,9 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.session_type} with {self.coach} at {self.starts_at:%Y-%m-%d %H:%M} UTC"
+        # in the reader's zone (the one the request activated), with its name
+        when = format_short(self.starts_at, timezone.get_current_timezone_name())
+        return f"{self.session_type} with {self.coach}, {when}"
 
     def get_absolute_url(self) -> str:
         return reverse("bookings:detail", kwargs={"pk": self.pk})

@@ -74,11 +74,7 @@ class PackageOffer:
 
 def packages_on_offer(*, coach: CoachProfile) -> list[PackageOffer]:
     """The coach's active packages of active session types, cheapest first, with the price of
-    one session in the package and what it saves against booking them one by one. None
-    where Stripe does not let the platform pay the coach's shares (their account's country).
-    """
-    if not payment_selectors.connected_account_allows_packages(coach.user):
-        return []
+    one session in the package and what it saves against booking them one by one."""
     offers = []
     for package in Package.objects.filter(
         coach=coach, is_active=True, session_type__is_active=True

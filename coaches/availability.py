@@ -143,12 +143,17 @@ def compute_slots(
 
 
 def merge_slots(slots: Sequence[datetime], duration: timedelta) -> list[tuple[datetime, datetime]]:
-    """Merge slots into stretches ``[first start, last end)`` for the search index."""
+    """Merge runs of slots into stretches ``[first start, last start + duration)`` for the
+    search index. A run is slots one ``SLOT_STEP`` apart, so every step of a stretch from its
+    start up to ``end - duration`` is a slot: search can tell exactly whether a slot fits
+    inside a window from the stretch alone (``coaches.selectors.coach_search``)."""
     windows: list[tuple[datetime, datetime]] = []
+    previous: datetime | None = None
     for slot in slots:
         slot_end = slot + duration
-        if windows and slot <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], slot_end))
+        if windows and previous is not None and slot - previous == SLOT_STEP:
+            windows[-1] = (windows[-1][0], slot_end)
         else:
             windows.append((slot, slot_end))
+        previous = slot
     return windows

@@ -14,19 +14,16 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, models
 from django.db.models import (
-    DurationField,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
     QuerySet,
-    Value,
 )
-from django.db.models.functions import Greatest, Least
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from coaches.availability import CoachCalendar, compute_slots
+from coaches.availability import SLOT_STEP, CoachCalendar, compute_slots
 from coaches.models import (
     AvailabilityRule,
     CoachApplication,
@@ -419,28 +416,23 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
         )
     if search.window_start is not None and search.window_end is not None:
         window_start, window_end = max(search.window_start, now), search.window_end
+        # A stretch of the index is a run of slots one SLOT_STEP apart from its start, so a
+        # slot fits the window when the first step at or after the window's start, plus the
+        # session, ends by the window's end and by the stretch's end.
+        first_fitting_slot_ends_in_time = RawSQL(
+            "starts_at + CEIL(EXTRACT(EPOCH FROM (GREATEST(starts_at, %s) - starts_at)) / %s)"
+            " * make_interval(secs => %s) + min_duration <= LEAST(ends_at, %s)",
+            (window_start, SLOT_STEP.total_seconds(), SLOT_STEP.total_seconds(), window_end),
+            output_field=models.BooleanField(),
+        )
         coaches = coaches.filter(
             Exists(
                 FreeWindow.objects.filter(
-                    coach=OuterRef("pk"), starts_at__lt=window_end, ends_at__gt=window_start
+                    first_fitting_slot_ends_in_time,
+                    coach=OuterRef("pk"),
+                    starts_at__lt=window_end,
+                    ends_at__gt=window_start,
                 )
-                .annotate(
-                    fits=ExpressionWrapper(
-                        Least("ends_at", Value(window_end))
-                        - Greatest("starts_at", Value(window_start)),
-                        output_field=DurationField(),
-                    )
-                )
-                .filter(fits__gte=F("min_duration"))
-            )
-        )
-        # The index's stretches say a session *could* fit; only the slot computation knows
-        # whether one of the coach's slots starts and ends inside the window (slots start
-        # on a half-hour grid, and the index is a few minutes old). Check the candidates
-        # live, so search never lists a coach whose calendar shows nothing then.
-        coaches = coaches.filter(
-            pk__in=_offering_a_slot_within(
-                coach_ids=coaches.values("pk"), start=window_start, end=window_end, now=now
             )
         )
     orderings: dict[str, list[Any]] = {
@@ -473,35 +465,6 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
             ),
         )
     )
-
-
-def _offering_a_slot_within(
-    *, coach_ids: QuerySet, start: datetime, end: datetime, now: datetime
-) -> list[int]:
-    """The ids among ``coach_ids`` with a bookable slot of their shortest active session
-    that starts and ends within ``[start, end)``, by the live slot computation (the same
-    one the profile's calendar uses)."""
-    if start >= end:
-        return []
-    candidates = list(
-        CoachProfile.objects.filter(pk__in=coach_ids).annotate(
-            shortest=models.Min(
-                "session_types__duration_minutes",
-                filter=models.Q(session_types__is_active=True),
-            )
-        )
-    )
-    calendars = coach_calendars(coaches=candidates, start=start, end=end)
-    offering = []
-    for coach in candidates:
-        shortest = getattr(coach, "shortest", None)
-        if not shortest:
-            continue
-        duration = timedelta(minutes=shortest)
-        slots = compute_slots(calendars[coach.pk], duration=duration, start=start, end=end, now=now)
-        if any(slot + duration <= end for slot in slots):
-            offering.append(coach.pk)
-    return offering
 
 
 def featured_coaches(*, limit: int = 6) -> list[CoachProfile]:

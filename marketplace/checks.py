@@ -20,31 +20,64 @@ from django.conf import settings
 from django.core import checks
 
 LOCAL_STRIPE_PATH = "/_stripe"
-WEBHOOK_SECRETS = ("STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT_WEBHOOK_SECRET")
+# Stripe's secret (``sk_``) and restricted (``rk_``) API keys, and the mode each belongs to.
+KEY_PREFIXES = {"sk_live_": True, "rk_live_": True, "sk_test_": False, "rk_test_": False}
+WEBHOOK_SECRETS = ("STRIPE_WEBHOOK_SECRETS", "STRIPE_CONNECT_WEBHOOK_SECRETS")
+
+
+def stripe_key_livemode(key: str) -> bool | None:
+    """True for a live-mode API key, False for a test-mode one, None for what is not a secret
+    or restricted key (empty, a publishable ``pk_`` key, a typo)."""
+    for prefix, livemode in KEY_PREFIXES.items():
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return livemode
+    return None
+
+
+def local_stripe_keys(config: Any) -> set[str]:
+    """The local Stripe's own keys, public in this repository: its secret key and the
+    restricted key of the same name, in test and in live mode."""
+    suffix = config.STRIPE_SANDBOX_SECRET_KEY.split("_", 2)[-1]
+    return {prefix + suffix for prefix in KEY_PREFIXES}
 
 
 def stripe_configuration_errors(config: Any) -> list[checks.CheckMessage]:
     """What is wrong with the Stripe settings of ``config`` (``django.conf.settings``, or a
     settings module while it is imported).
 
-    - ``marketplace.E001``: a real key with a webhook signing secret that is empty or the
-      local Stripe's;
-    - ``marketplace.E002``: the local Stripe's own key given as ``STRIPE_SECRET_KEY``;
+    - ``marketplace.E001``: a real key with an endpoint's signing secrets empty, or one of
+      them empty or the local Stripe's;
+    - ``marketplace.E002``: one of the local Stripe's own keys (secret or restricted, test or
+      live) given as ``STRIPE_SECRET_KEY``;
     - ``marketplace.E003``: a real key with ``STRIPE_API_BASE`` at the local Stripe;
     - ``marketplace.E004``: the local Stripe with DEBUG off, not asked for by
       ``STRIPE_SANDBOX=true``;
     - ``marketplace.E005``: a real key and ``STRIPE_SANDBOX=true`` both;
-    - ``marketplace.E006``: neither a key nor the local Stripe.
+    - ``marketplace.E006``: neither a key nor the local Stripe;
+    - ``marketplace.E007``: ``STRIPE_SECRET_KEY`` is neither a secret (``sk_live_``,
+      ``sk_test_``) nor a restricted (``rk_live_``, ``rk_test_``) key: a publishable key or a
+      typo, which Stripe would refuse on the first call.
     """
     errors: list[checks.CheckMessage] = []
     key = config.STRIPE_SECRET_KEY
-    if key == config.STRIPE_SANDBOX_SECRET_KEY:
+    if key in local_stripe_keys(config):
         errors.append(
             checks.Error(
                 "STRIPE_SECRET_KEY is the local Stripe's own key, which is public.",
                 hint="Set the secret key of your Stripe account, or unset STRIPE_SECRET_KEY "
                 "to use the local Stripe.",
                 id="marketplace.E002",
+            )
+        )
+    elif key and stripe_key_livemode(key) is None:
+        errors.append(
+            checks.Error(
+                f"STRIPE_SECRET_KEY ({key[:8]}...) is neither a secret key (sk_live_..., "
+                "sk_test_...) nor a restricted key (rk_live_..., rk_test_...).",
+                hint="Copy the secret key, or a restricted key with the permissions the "
+                "product needs, from the Stripe Dashboard's API keys page; the publishable "
+                "key (pk_...) is for browsers.",
+                id="marketplace.E007",
             )
         )
     elif key:
@@ -64,8 +97,8 @@ def stripe_configuration_errors(config: Any) -> list[checks.CheckMessage]:
             checks.Error(
                 "The local Stripe would be served with DEBUG off, and STRIPE_SANDBOX=true "
                 "was not set to ask for it.",
-                hint="In production set STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and "
-                "STRIPE_CONNECT_WEBHOOK_SECRET; set STRIPE_SANDBOX=true only to run a "
+                hint="In production set STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRETS and "
+                "STRIPE_CONNECT_WEBHOOK_SECRETS; set STRIPE_SANDBOX=true only to run a "
                 "production-like stack on the local Stripe on purpose.",
                 id="marketplace.E004",
             )
@@ -80,15 +113,22 @@ def _real_stripe_errors(config: Any) -> list[checks.CheckMessage]:
         config.STRIPE_SANDBOX_CONNECT_WEBHOOK_SECRET,
     }
     for name in WEBHOOK_SECRETS:
-        secret = getattr(config, name)
-        if not secret or secret in local_secrets:
-            problem = "is empty" if not secret else "is the local Stripe's, which is public"
+        secrets = list(getattr(config, name))
+        if not secrets or any(not secret or secret in local_secrets for secret in secrets):
+            problem = (
+                "is empty"
+                if not any(secrets)
+                else "holds the local Stripe's, which is public"
+                if any(secret in local_secrets for secret in secrets)
+                else "holds an empty secret"
+            )
             errors.append(
                 checks.Error(
                     f"{name} {problem}, while STRIPE_SECRET_KEY is a real key: anybody could "
                     "sign a webhook the product would accept.",
                     hint=f"Set {name} to the signing secret (whsec_...) Stripe shows for that "
-                    "webhook endpoint.",
+                    "webhook endpoint (comma-separated, the new one first, while it is "
+                    "rotated).",
                     id="marketplace.E001",
                 )
             )

@@ -154,10 +154,13 @@ def has_blocked(*, blocker: User, blocked: User) -> bool:
     return Block.objects.filter(blocker=blocker, blocked=blocked).exists()
 
 
+def active_suspensions(*, user) -> QuerySet[Sanction]:
+    """The suspensions in force for ``user`` (a User or an ``OuterRef``)."""
+    return Sanction.objects.filter(user=user, kind=SanctionKind.SUSPENSION, lifted_at__isnull=True)
+
+
 def is_suspended(*, user: User) -> bool:
-    return Sanction.objects.filter(
-        user=user, kind=SanctionKind.SUSPENSION, lifted_at__isnull=True
-    ).exists()
+    return active_suspensions(user=user).exists()
 
 
 def sender_restrictions(*, sender: User, recipient: User) -> tuple[bool, bool]:

@@ -270,6 +270,16 @@ class MoneyRowAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Read-only: no Save buttons."""
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
 
 @admin.register(Payout)
 class PayoutAdmin(MoneyRowAdmin):

@@ -69,8 +69,10 @@ class Design:
     service_agreement: str
     # Bookings are destination charges; with this the coach's account settles them.
     booking_on_behalf_of: bool
-    # Package shares can be sent as separate transfers (the only package design built).
-    packages: bool
+    # A package is a charge on the platform whose session shares are transferred as the
+    # sessions are completed; without it, a destination charge settled by the coach's account
+    # (the coach is paid for the whole package at purchase).
+    package_transfers: bool
     # What the coach's country allows, in plain words for the setup wizard.
     summary: str
 
@@ -101,7 +103,7 @@ def design_for(*, coach_country: str, service_agreement: str = "") -> Design:
         return Design(
             service_agreement=agreement,
             booking_on_behalf_of=False,
-            packages=True,
+            package_transfers=True,
             summary=(
                 "Clients can book single sessions and packages; Stripe pays you in your "
                 "bank's currency."
@@ -111,7 +113,7 @@ def design_for(*, coach_country: str, service_agreement: str = "") -> Design:
         return Design(
             service_agreement=RECIPIENT,
             booking_on_behalf_of=False,
-            packages=True,
+            package_transfers=True,
             summary=(
                 "Clients can book single sessions and packages. Coach Connect takes the "
                 f"payments in {platform_country()} and Stripe pays your share to your bank "
@@ -121,11 +123,12 @@ def design_for(*, coach_country: str, service_agreement: str = "") -> Design:
     return Design(
         service_agreement=FULL,
         booking_on_behalf_of=True,
-        packages=False,
+        package_transfers=False,
         summary=(
-            "Clients can book single sessions, charged in your name in your country. Stripe "
-            f"does not let a platform in {platform_country()} send separate transfers to your "
-            "country, so packages are not offered."
+            "Clients can book single sessions and packages, charged in your name in your "
+            f"country. Stripe does not let a platform in {platform_country()} send separate "
+            "transfers to your country, so you are paid for a whole package when the client "
+            "buys it, and unused sessions are refunded from it."
         ),
     )
 

@@ -45,14 +45,6 @@ def connected_account_can_take_charges(coach: User) -> bool:
     return ConnectedAccount.objects.filter(coach=coach, state=AccountState.ACTIVE).exists()
 
 
-def connected_account_allows_packages(coach: User) -> bool:
-    """Whether Stripe lets the platform pay the coach's package shares as transfers (their
-    account's country and service agreement, ``payments.designs``); a coach without an
-    account yet is not refused here (they cannot take any payment until they have one)."""
-    account = ConnectedAccount.objects.filter(coach=coach).first()
-    return account is None or designs.design_for_account(account).packages
-
-
 def connected_account_destination(coach: User) -> str | None:
     """The Stripe account id to send a coach's money to, or None when it cannot take charges."""
     return (
@@ -253,7 +245,9 @@ def _add(totals: dict[str, int], currency: str, amount: int) -> None:
     totals[currency] = totals.get(currency, 0) + amount
 
 
-def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
+def coach_earnings(
+    coach: User, *, months: int = 12, zone_name: str | None = None
+) -> Earnings | None:
     """The coach's earnings, None before a Stripe account exists.
 
     From the connected account's own ledger (its balance transactions), so the figures are
@@ -277,8 +271,8 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
             transfers=gateway.transfers_list(stripe_account_id=stripe_id, limit=100),
             payouts=gateway.payouts_list(stripe_account_id=stripe_id, limit=100),
         )
-    # Months are the coach's calendar months.
-    zone = _zone(coach)
+    # Months are the calendar months of the zone the page is read in (the coach's own).
+    zone = _zone_named(zone_name) if zone_name else _zone(coach)
     month_totals: dict[tuple[date, str], int] = defaultdict(int)
     for txn in ledger:
         if txn.type.startswith("payout"):
@@ -306,6 +300,13 @@ def coach_earnings(coach: User, *, months: int = 12) -> Earnings | None:
         )
     earnings.by_month = earnings.months_by_currency[earnings.currency]
     return earnings
+
+
+def _zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _zone(user: User) -> ZoneInfo:
@@ -457,6 +458,16 @@ def payment_of_booking(booking_id: int) -> Payment | None:
         if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CANCELLED):
             return payment
     return payments[0] if payments else None
+
+
+def package_paid_at_purchase(package_purchase_id: int) -> bool:
+    """Whether the package's coach was paid for every session when it was bought (a
+    destination charge), so its sessions are not transferred one by one."""
+    return (
+        Payment.objects.filter(package_purchase_id=package_purchase_id, kind=PaymentKind.PACKAGE)
+        .exclude(on_behalf_of="")
+        .exists()
+    )
 
 
 def payment_of_package(package_purchase_id: int) -> Payment:

@@ -278,7 +278,10 @@ def _errors(form: PayoutScheduleForm | BusinessProfileForm) -> str:
 def earnings(request: HttpRequest) -> HttpResponse:
     error = ""
     try:
-        figures = selectors.coach_earnings(request.user)  # type: ignore[arg-type]
+        figures = selectors.coach_earnings(
+            request.user,  # type: ignore[arg-type]
+            zone_name=request.viewer_time_zone,  # type: ignore[attr-defined]
+        )
     except PaymentProviderError as exc:
         figures, error = None, exc.message
     context: dict = {"earnings": figures, "error": error, "status": None}
@@ -300,7 +303,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
             }
             for currency in currencies
         ]
-    context["time_zone"] = getattr(request.user, "time_zone", "UTC") or "UTC"
+    context["time_zone"] = request.viewer_time_zone  # type: ignore[attr-defined]
     return render(request, "payments/earnings.html", context)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from payments import gateway
 from payments.errors import stripe_errors
-from payments.handlers import RetryLater, handles
-from payments.models import AccountStateChange, ConnectedAccount, WebhookEndpoint, WebhookEvent
+from payments.handlers import CONNECT, RetryLater, handles
+from payments.models import AccountStateChange, ConnectedAccount, WebhookEvent
 from payments.services import accounts, charges, disputes, payouts, refunds, transfers
 
 # --- Connect accounts and payouts ----------------------------------------------------------
@@ -24,10 +24,12 @@ def _account_for(stripe_account_id: str) -> ConnectedAccount:
     return account
 
 
-@handles("account.updated")
+# The Connect endpoint's table: events of connected accounts (``event.account`` set). On the
+# platform endpoint the same types are about the platform's own account and are ignored.
+
+
+@handles("account.updated", endpoints=(CONNECT,))
 def handle_account_updated(event: WebhookEvent) -> None:
-    if event.endpoint == WebhookEndpoint.PLATFORM and not event.stripe_account_id:
-        return  # about the platform's own account, not a coach's
     account = _account_for(event.object_id or event.stripe_account_id)
     accounts.connected_account_refresh(
         account=account,
@@ -36,7 +38,7 @@ def handle_account_updated(event: WebhookEvent) -> None:
     )
 
 
-@handles("capability.updated")
+@handles("capability.updated", endpoints=(CONNECT,))
 def handle_capability_updated(event: WebhookEvent) -> None:
     stripe_account_id = event.stripe_account_id or str(
         event.payload.get("data", {}).get("object", {}).get("account", "")
@@ -48,7 +50,7 @@ def handle_capability_updated(event: WebhookEvent) -> None:
     )
 
 
-@handles("account.application.deauthorized")
+@handles("account.application.deauthorized", endpoints=(CONNECT,))
 def handle_account_application_deauthorized(event: WebhookEvent) -> None:
     """The coach revoked the platform's access. Stripe sends this on the Connect endpoint with
     ``account`` set; the signed event is the proof (the account can no longer be read)."""
@@ -59,15 +61,24 @@ def handle_account_application_deauthorized(event: WebhookEvent) -> None:
     )
 
 
-@handles("payout.paid", "payout.failed", "payout.updated", "payout.canceled", "payout.created")
+@handles(
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
+    endpoints=(CONNECT,),
+)
 def handle_payout(event: WebhookEvent) -> None:
+    """A coach's payout to their bank. The platform's own payouts (no ``account``) arrive on
+    the platform endpoint, whose table does not list them: they are ignored."""
     with stripe_errors():
         payouts.payout_sync(
             account=_account_for(event.stripe_account_id), payout_id=event.object_id
         )
 
 
-# --- charges -------------------------------------------------------------------------------
+# --- charges (from here on, the platform endpoint's table) ---------------------------------
 
 
 def _settle_intent(payment_intent_id: str) -> None:

@@ -20,6 +20,7 @@ from bookings.services.cancellation import refund_for
 from bookings.services.holds import booking_transition
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed
 from marketplace.models import User
+from payments import selectors as payment_selectors
 from payments.models import Payment, Refund
 from payments.services import transfers
 
@@ -57,13 +58,17 @@ def booking_complete(
 
 
 def package_session_transfer(booking: Booking) -> None:
-    """Record (once) and queue the transfer of a package session's share to its coach.
+    """Record (once) and queue the transfer of a package session's share to its coach (none
+    for a package paid to the coach at purchase).
 
     Call holding the booking's lock; locks the package purchase next (booking → package
     purchase → transfer), under which the session's sequence is counted.
     """
     assert booking.package_purchase_id is not None
     purchase = PackagePurchase.objects.select_for_update().get(pk=booking.package_purchase_id)
+    if payment_selectors.package_paid_at_purchase(purchase.pk):
+        # A destination charge already paid the coach for every session of the package.
+        return
     transfers.transfer_record(
         booking_id=booking.pk,
         package_purchase_id=purchase.pk,

@@ -101,8 +101,10 @@ def package_purchase_expire(*, payment: Payment) -> PackagePurchase | None:
 
 def package_refund_unused(*, purchase: PackagePurchase, by: User) -> Refund | None:
     """Refund the sessions of a package not used yet: the package price less the price share
-    of the sessions used. The coach was not paid for them (transfers follow completions).
-    Locks package purchase → payment."""
+    of the sessions used. The coach was not paid for them (transfers follow completions);
+    a package paid to the coach at purchase gets the refunded part back from the coach
+    (the transfer reversed in proportion, with the application fee). Locks package purchase
+    → payment."""
     with transaction.atomic():
         locked = PackagePurchase.objects.select_for_update().get(pk=purchase.pk)
         if by.pk != locked.client_id and not by.is_staff:

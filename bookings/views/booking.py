@@ -49,6 +49,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refund_terms": selectors.refund_terms(booking=booking, now=now)
         if booking.status == BookingStatus.CONFIRMED
         else None,
+        "disputed": selectors.payment_is_disputed(booking),
+        "disputed_note": selectors.DISPUTED_REFUND_NOTE,
         "coach_cancel_terms": selectors.coach_cancellation_terms(booking=booking)
         if is_coach and booking.status == BookingStatus.CONFIRMED
         else "",

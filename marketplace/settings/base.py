@@ -462,7 +462,7 @@ STRIPE_SANDBOX_CONNECT_WEBHOOK_SECRET = "whsec_local_connect"
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2025-03-31.basil")
+STRIPE_API_VERSION = "2026-10-28.endive"
 # With no STRIPE_SECRET_KEY the product talks to the local Stripe (payments/sandbox/).
 # STRIPE_SANDBOX=true asks for it on purpose, which serving it with DEBUG off requires.
 STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=not STRIPE_SECRET_KEY)
@@ -470,11 +470,16 @@ STRIPE_SANDBOX_REQUESTED = env.bool("STRIPE_SANDBOX", default=False)
 STRIPE_API_BASE = env.str(
     "STRIPE_API_BASE", default=f"{SITE_URL}/_stripe" if STRIPE_SANDBOX else ""
 )
-# The signing secrets of the platform and Connect webhook endpoints (no default here).
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+# The signing secrets of the platform and Connect webhook endpoints (no default here), each a
+# comma-separated list: every one verifies, so while Stripe rotates an endpoint's secret the
+# old and the new are both accepted (the first is the one the local Stripe signs with).
+STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
+STRIPE_CONNECT_WEBHOOK_SECRETS = env.list("STRIPE_CONNECT_WEBHOOK_SECRETS", default=[])
 # The stripe library calls the local Stripe in-process, with no sockets (the tests' default).
 STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
+# Where the in-process client writes the requests that do not match the stripe package's
+# declared parameters (set by the test suite: tests/stripe_requests.py). Empty: not checked.
+STRIPE_REQUEST_CHECK_FILE = env.str("STRIPE_REQUEST_CHECK_FILE", default="")
 # The local Stripe's platform account is in this country (real Stripe: the platform's own).
 STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
     "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY

@@ -18,9 +18,9 @@ from marketplace.checks import stripe_configuration_errors
 from .base import *  # noqa: F403
 from .base import (
     STORAGES,
-    STRIPE_CONNECT_WEBHOOK_SECRET,
+    STRIPE_CONNECT_WEBHOOK_SECRETS,
     STRIPE_SANDBOX,
-    STRIPE_WEBHOOK_SECRET,
+    STRIPE_WEBHOOK_SECRETS,
     env,
 )
 
@@ -68,10 +68,10 @@ def _local_stripe_signing_secret(endpoint: str) -> str:
 # Asked for with STRIPE_SANDBOX=true (the production-like stack, benchmarks): the local
 # Stripe with signing secrets of this deployment unless they are set.
 if STRIPE_SANDBOX:
-    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or _local_stripe_signing_secret("platform")
-    STRIPE_CONNECT_WEBHOOK_SECRET = STRIPE_CONNECT_WEBHOOK_SECRET or (
+    STRIPE_WEBHOOK_SECRETS = STRIPE_WEBHOOK_SECRETS or [_local_stripe_signing_secret("platform")]
+    STRIPE_CONNECT_WEBHOOK_SECRETS = STRIPE_CONNECT_WEBHOOK_SECRETS or [
         _local_stripe_signing_secret("connect")
-    )
+    ]
 
 # --- fail closed ---------------------------------------------------------------------------
 _refused = stripe_configuration_errors(sys.modules[__name__])

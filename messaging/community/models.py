@@ -230,6 +230,7 @@ class Discussion(Post):
     body = models.TextField(max_length=BODY_MAX_LENGTH)
     last_seq = models.PositiveIntegerField(default=0)
     reply_count = models.PositiveIntegerField(default=0)
+    image_count = models.PositiveSmallIntegerField(default=0)
     last_activity_at = models.DateTimeField()
     search_vector = SearchVectorField(null=True, editable=False)
 

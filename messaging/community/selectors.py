@@ -15,10 +15,8 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
     Count,
     Exists,
-    F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -132,14 +130,20 @@ class Access:
 
 
 def access_for(*, group: Group, user) -> Access:
+    """One query: the membership, and whether its person is suspended (messaging's
+    suspension matters only to members, the only ones who post)."""
     membership = (
-        Membership.objects.filter(group=group, user=user).first() if user.is_authenticated else None
+        Membership.objects.filter(group=group, user=user)
+        .annotate(suspended=Exists(messaging_selectors.active_suspensions(user=OuterRef("user"))))
+        .first()
+        if user.is_authenticated
+        else None
     )
     return Access(
         group=group,
         membership=membership,
         staff_moderator=staff_may_moderate(user),
-        suspended=user.is_authenticated and messaging_selectors.is_suspended(user=user),
+        suspended=bool(membership is not None and getattr(membership, "suspended", False)),
     )
 
 
@@ -169,6 +173,7 @@ def discussion_access(*, discussion_id: int, user) -> tuple[Discussion, Access]:
     moderators; removed and deleted ones for moderators), with the group access."""
     discussion = (
         Discussion.objects.select_related("group", "author", "author__community_handle")
+        .annotate(following=Exists(Follow.objects.filter(discussion=OuterRef("pk"), user=user)))
         .filter(pk=discussion_id)
         .first()
         if user.is_authenticated
@@ -209,14 +214,15 @@ def reply_access(*, reply_id: int, user) -> tuple[Reply, Access]:
 # --- lists ---------------------------------------------------------------------------------
 
 
-def _unread_subquery(user) -> Subquery:
-    """How many published discussions of the outer group had activity after the user's last
-    visit of the group's page."""
-    seen = Membership.objects.filter(group=OuterRef("group"), user=user).values("seen_at")[:1]
+def _unread_subquery() -> Subquery:
+    """How many published discussions of the outer group had activity after the member's
+    last visit of the group's page (the outer query is joined to the membership)."""
     counted = (
-        Discussion.objects.filter(group=OuterRef("pk"), status=PostStatus.PUBLISHED)
-        .annotate(seen=Subquery(seen))
-        .filter(Q(seen__isnull=True) | Q(last_activity_at__gt=F("seen")))
+        Discussion.objects.filter(
+            group=OuterRef("pk"),
+            status=PostStatus.PUBLISHED,
+            last_activity_at__gt=OuterRef("memberships__seen_at"),
+        )
         .order_by()
         .values("group")
         .annotate(count=Count("pk"))
@@ -230,7 +236,7 @@ def groups_of_member(*, user) -> QuerySet[Group]:
     return (
         Group.objects.filter(memberships__user=user, memberships__state=MembershipState.MEMBER)
         .select_related("owner")
-        .annotate(unread=Coalesce(_unread_subquery(user), Value(0)))
+        .annotate(unread=Coalesce(_unread_subquery(), Value(0)))
         .order_by("-last_activity_at", "name", "id")
     )
 
@@ -301,12 +307,8 @@ def reply_page(
     ``limit`` (after ``after``), or the ``limit`` before ``before``. Moderators see every
     reply; others see published ones and their own held or hidden ones."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    replies = (
-        Reply.objects.filter(discussion=discussion)
-        .select_related("author", "author__community_handle", "quote_of", "quote_of__author")
-        .prefetch_related(
-            Prefetch("reactions", queryset=Reaction.objects.only("reply_id", "kind", "user_id"))
-        )
+    replies = Reply.objects.filter(discussion=discussion).select_related(
+        "author", "author__community_handle", "quote_of", "quote_of__author"
     )
     if not access.can_moderate:
         replies = replies.filter(
@@ -336,8 +338,16 @@ def reaction_summary(reactions, *, user) -> list[dict]:
     ]
 
 
-def discussion_reactions(*, discussion: Discussion) -> list[Reaction]:
-    return list(Reaction.objects.filter(discussion=discussion, reply=None).only("kind", "user_id"))
+def reactions_on_page(*, discussion: Discussion, replies: list[Reply]) -> dict[int | None, list]:
+    """The reactions on the discussion (key ``None``) and on each reply of the page (key: the
+    reply's id), in one query."""
+    rows = Reaction.objects.filter(discussion=discussion).filter(
+        Q(reply__isnull=True) | Q(reply__in=[reply.pk for reply in replies])
+    )
+    grouped: dict[int | None, list] = {None: []}
+    for reaction in rows.only("reply_id", "kind", "user_id"):
+        grouped.setdefault(reaction.reply_id, []).append(reaction)
+    return grouped
 
 
 def is_following(*, user, discussion: Discussion) -> bool:

@@ -17,12 +17,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
-from marketplace.redirects import safe_next_url
+from marketplace.redirects import redirect_to_next, safe_next_url
 from messaging.community import selectors
 from messaging.community.forms import (
     DigestPreferenceForm,
@@ -83,6 +84,32 @@ def _reply(request: HttpRequest, reply_id: int) -> tuple[Reply, Access]:
         return selectors.reply_access(reply_id=reply_id, user=_me(request))
     except NotFound as error:
         raise Http404(error.message) from None
+
+
+# Each reply's links, reversed once with the id 0 (``community_tags.path_with_id``).
+REPLY_URLS = SimpleLazyObject(
+    lambda: {
+        "react": reverse("community:reply_react", args=[0]),
+        "react_api": reverse("community_api_reply_reactions", args=[0]),
+        "edit": reverse("community:reply_edit", args=[0]),
+        "delete": reverse("community:reply_delete", args=[0]),
+        "report": reverse("community:reply_report", args=[0]),
+        "moderate": reverse("community:reply_moderate", args=[0]),
+    }
+)
+
+
+class CountedPaginator(Paginator):
+    """A paginator told the number of objects (a counter kept with them) instead of
+    counting them."""
+
+    def __init__(self, object_list, per_page, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:  # type: ignore[override]
+        return self._known_count
 
 
 def _errors(form) -> str:
@@ -161,11 +188,18 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     query = search.cleaned_data.get("q", "") if search.is_valid() else ""
     page = None
     if access.can_read:
-        page = Paginator(
-            selectors.discussion_list(group=group, query=query), selectors.DISCUSSIONS_PER_PAGE
-        ).get_page(request.GET.get("page"))
+        discussions = selectors.discussion_list(group=group, query=query)
+        # the group's own count of published discussions, unless searching: no COUNT(*)
+        paginator = (
+            Paginator(discussions, selectors.DISCUSSIONS_PER_PAGE)
+            if query
+            else CountedPaginator(
+                discussions, selectors.DISCUSSIONS_PER_PAGE, count=group.discussion_count
+            )
+        )
+        page = paginator.get_page(request.GET.get("page"))
         if access.is_member and not query:
-            memberships.group_mark_seen(group=group, user=_me(request))
+            memberships.group_mark_seen(access=access)
     return render(
         request,
         "messaging/community/group.html",
@@ -364,12 +398,6 @@ def discussion_new(request: HttpRequest, group_id: int) -> HttpResponse:
     )
 
 
-def _reactions_by_reply(replies: list[Reply], user) -> dict[int, list[dict]]:
-    return {
-        reply.pk: selectors.reaction_summary(reply.reactions.all(), user=user) for reply in replies
-    }
-
-
 @login_required
 @require_GET
 def discussion_detail(request: HttpRequest, discussion_id: int) -> HttpResponse:
@@ -384,9 +412,11 @@ def discussion_detail(request: HttpRequest, discussion_id: int) -> HttpResponse:
     replies, has_more = selectors.reply_page(
         discussion=discussion, access=access, user=me, after=after
     )
-    reply_reactions = _reactions_by_reply(replies, me)
+    reactions_of = selectors.reactions_on_page(discussion=discussion, replies=replies)
     for reply in replies:
-        reply.reaction_list = reply_reactions[reply.pk]  # type: ignore[attr-defined]
+        reply.reaction_list = selectors.reaction_summary(  # type: ignore[attr-defined]
+            reactions_of.get(reply.pk, []), user=me
+        )
     context = {
         "discussion": discussion,
         "group": discussion.group,
@@ -395,16 +425,14 @@ def discussion_detail(request: HttpRequest, discussion_id: int) -> HttpResponse:
         "has_more": has_more,
         "last_seq": replies[-1].seq if replies else (after or 0),
         "paged": after is not None,
-        "images": list(discussion.images.all()),
-        "reactions": selectors.reaction_summary(
-            selectors.discussion_reactions(discussion=discussion), user=me
-        ),
-        "following": selectors.is_following(user=me, discussion=discussion),
+        "images": list(discussion.images.all()) if discussion.image_count else [],
+        "reactions": selectors.reaction_summary(reactions_of[None], user=me),
+        "following": getattr(discussion, "following", False),
         "editable": discussion.author_id == me.pk
         and discussion.status in (PostStatus.PUBLISHED, PostStatus.HELD)
         and posts.editable_until(discussion) > timezone.now(),
-        "reply_form": ReplyForm(),
         "reaction_kinds": ReactionKind.choices,
+        "reply_urls": REPLY_URLS,
     }
     return render(request, "messaging/community/discussion.html", context)
 
@@ -733,8 +761,16 @@ def digest_preference(request: HttpRequest) -> HttpResponse:
             user=_me(request), frequency=form.cleaned_data["frequency"]
         )
         flash.success(request, "Your e-mail preference is saved.")
-        return redirect("community:digest_preference")
+        return redirect_to_next(request, "community:digest_preference")
     return render(request, "messaging/community/digest_preference.html", {"form": form})
+
+
+def digest_preference_section(request: HttpRequest) -> dict | None:
+    """The account settings page's community e-mail section, for a signed-in person."""
+    if not request.user.is_authenticated:
+        return None
+    preference = notifications.digest_preference_for(user=_me(request))
+    return {"form": DigestPreferenceForm(instance=preference)}
 
 
 @csrf_exempt

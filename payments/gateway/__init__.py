@@ -42,7 +42,7 @@ from payments.gateway.checkout import (
     checkout_session_expire,
     checkout_session_retrieve,
 )
-from payments.gateway.client import stripe_client
+from payments.gateway.client import api_key, key_livemode, stripe_client
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
 from payments.gateway.payment_intents import (
@@ -61,6 +61,12 @@ from payments.gateway.transfers import (
     transfer_retrieve,
     transfer_reversal_create,
     transfers_list,
+)
+from payments.gateway.webhook_endpoints import (
+    WebhookEndpointSummary,
+    webhook_endpoint_create,
+    webhook_endpoint_update,
+    webhook_endpoints_list,
 )
 from payments.gateway.webhooks import VerifiedEvent, webhook_construct_event
 
@@ -84,11 +90,13 @@ __all__ = [
     "TransferResult",
     "TransferSummary",
     "VerifiedEvent",
+    "WebhookEndpointSummary",
     "account_create",
     "account_link_create",
     "account_retrieve",
     "account_update_business_profile",
     "account_update_payout_schedule",
+    "api_key",
     "application_fee_amount_refunded",
     "balance_retrieve",
     "balance_transactions_between",
@@ -99,6 +107,7 @@ __all__ = [
     "checkout_session_expire",
     "checkout_session_retrieve",
     "dispute_retrieve",
+    "key_livemode",
     "login_link_create",
     "payment_intent_retrieve",
     "payout_retrieve",
@@ -113,4 +122,7 @@ __all__ = [
     "transfer_reversal_create",
     "transfers_list",
     "webhook_construct_event",
+    "webhook_endpoint_create",
+    "webhook_endpoint_update",
+    "webhook_endpoints_list",
 ]

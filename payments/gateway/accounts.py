@@ -12,7 +12,7 @@ import stripe
 
 from payments.gateway.client import stripe_client
 from payments.gateway.errors import translate
-from payments.gateway.fields import field_value, timestamp
+from payments.gateway.fields import field_value, plain_dict, timestamp
 
 if TYPE_CHECKING:
     from payments.models import ConnectedAccount
@@ -93,7 +93,7 @@ def _account_snapshot(account: Any) -> AccountSnapshot:
         ],
         disabled_reason=field_value(requirements, "disabled_reason", ""),
         current_deadline=timestamp(field_value(requirements, "current_deadline")),
-        capabilities={str(name): str(value) for name, value in dict(capabilities).items()},
+        capabilities={str(name): str(value) for name, value in plain_dict(capabilities).items()},
         business_url=field_value(business, "url", ""),
         product_description=field_value(business, "product_description", ""),
         payout_schedule=PayoutSchedule(
@@ -102,7 +102,7 @@ def _account_snapshot(account: Any) -> AccountSnapshot:
             monthly_anchor=field_value(schedule, "monthly_anchor"),
             delay_days=field_value(schedule, "delay_days"),
         ),
-        metadata={str(name): str(value) for name, value in dict(metadata).items()},
+        metadata={str(name): str(value) for name, value in plain_dict(metadata).items()},
     )
 
 

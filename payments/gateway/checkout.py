@@ -10,7 +10,7 @@ import stripe
 
 from payments.gateway.client import stripe_client
 from payments.gateway.errors import call, translate
-from payments.gateway.fields import field_value, id_of, timestamp
+from payments.gateway.fields import field_value, id_of, plain_dict, timestamp
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _checkout_session(session: Any) -> CheckoutSession:
         payment_status=field_value(session, "payment_status", ""),
         payment_intent_id=id_of(field_value(session, "payment_intent")),
         expires_at=timestamp(field_value(session, "expires_at")),
-        metadata=dict(field_value(session, "metadata", {}) or {}),
+        metadata=plain_dict(field_value(session, "metadata")),
         created=timestamp(field_value(session, "created")),
     )
 

@@ -9,12 +9,29 @@ from functools import cache
 import stripe
 from django.conf import settings
 
+from marketplace.checks import stripe_key_livemode
+
+
+def api_key() -> str:
+    """The key the product calls Stripe with: ``STRIPE_SECRET_KEY`` (a secret ``sk_`` or a
+    restricted ``rk_`` key), or the local Stripe's."""
+    return (
+        settings.STRIPE_SECRET_KEY
+        if not settings.STRIPE_SANDBOX
+        else (settings.STRIPE_SANDBOX_SECRET_KEY)
+    )
+
+
+def key_livemode() -> bool:
+    """Whether our key is a live-mode key (``sk_live_``/``rk_live_``); test keys are not."""
+    return bool(stripe_key_livemode(api_key()))
+
 
 @cache
 def stripe_client() -> stripe.StripeClient:
     if not settings.STRIPE_SANDBOX:
         return stripe.StripeClient(
-            api_key=settings.STRIPE_SECRET_KEY,
+            api_key=api_key(),
             stripe_version=settings.STRIPE_API_VERSION,
             max_network_retries=2,
         )
@@ -25,7 +42,7 @@ def stripe_client() -> stripe.StripeClient:
         http_client = InProcessHTTPClient()
     base = settings.STRIPE_API_BASE
     return stripe.StripeClient(
-        api_key=settings.STRIPE_SANDBOX_SECRET_KEY,
+        api_key=api_key(),
         stripe_version=settings.STRIPE_API_VERSION,
         base_addresses={"api": base, "connect": base, "files": base},
         http_client=http_client,

@@ -18,6 +18,16 @@ def field_value(source: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def plain_dict(value: Any) -> dict[str, Any]:
+    """A Stripe object (not a mapping since stripe 15: ``to_dict()``) or a dict as a plain
+    dict; empty for None."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    return dict(value.to_dict())
+
+
 def id_of(value: Any) -> str:
     """An expandable field's id, whether Stripe sent the id or the expanded object."""
     if not value:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from payments.gateway.client import stripe_client
 from payments.gateway.errors import call
-from payments.gateway.fields import field_value, id_of
+from payments.gateway.fields import field_value, id_of, plain_dict
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def payment_intent_retrieve(payment_intent_id: str) -> PaymentIntent:
         status=field_value(intent, "status", ""),
         amount=int(field_value(intent, "amount", 0)),
         currency=field_value(intent, "currency", ""),
-        metadata=dict(field_value(intent, "metadata", {}) or {}),
+        metadata=plain_dict(field_value(intent, "metadata")),
         charge_id=id_of(charge),
         transfer_id=id_of(field_value(charge, "transfer")) if not isinstance(charge, str) else "",
         application_fee_id=(

@@ -11,7 +11,7 @@ from typing import Any
 
 from payments.gateway.client import stripe_client
 from payments.gateway.errors import call
-from payments.gateway.fields import field_value, id_of
+from payments.gateway.fields import field_value, id_of, plain_dict
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _result(refund: Any) -> RefundResult:
         transfer_reversal_amount=int(field_value(reversal, "amount", 0)) if expanded else 0,
         transfer_reversal_id=id_of(reversal),
         failure_reason=field_value(refund, "failure_reason", ""),
-        metadata=dict(field_value(refund, "metadata", {}) or {}),
+        metadata={str(k): str(v) for k, v in plain_dict(field_value(refund, "metadata")).items()},
     )
 
 

@@ -10,7 +10,7 @@ import stripe
 
 from payments.gateway.client import stripe_client
 from payments.gateway.errors import call, translate
-from payments.gateway.fields import field_value, timestamp
+from payments.gateway.fields import field_value, plain_dict, timestamp
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ def transfer_find(*, transfer_group: str, metadata_key: str, value: str) -> Tran
             params={"transfer_group": transfer_group, "limit": 100}
         )
         for transfer in page.auto_paging_iter():
-            metadata = field_value(transfer, "metadata") or {}
-            if str(dict(metadata).get(metadata_key, "")) == value:
+            metadata = plain_dict(field_value(transfer, "metadata"))
+            if str(metadata.get(metadata_key, "")) == value:
                 return _transfer_result(transfer)
     except stripe.StripeError as error:
         raise translate(error) from error

@@ -27,21 +27,32 @@ class VerifiedEvent:
     payload: dict[str, Any]
 
 
-def webhook_construct_event(*, payload: bytes, signature: str, secret: str) -> VerifiedEvent:
+def webhook_construct_event(*, payload: bytes, signature: str, secrets: list[str]) -> VerifiedEvent:
     """Verify the raw body against the ``Stripe-Signature`` header with the official library.
 
-    Raises ``InvalidWebhook`` for a bad signature, a stale timestamp or a body that is not an
-    event.
+    Any of ``secrets`` may have signed it (an endpoint's old and new secret while it is
+    rotated, one Stripe CLI secret for both endpoints), and the header may carry several
+    ``v1`` signatures, of which one matching is enough (the library's own rule). Raises
+    ``InvalidWebhook`` for a bad signature, a stale timestamp or a body that is not an event.
     """
     # Only the signature check of ``construct_event``: building the full ``stripe.Event``
     # object tree costs more than the rest of receiving, and nothing reads it.
     try:
         text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
-        stripe.WebhookSignature.verify_header(
-            text, signature, secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
-        )
-    except (stripe.SignatureVerificationError, ValueError) as error:
+    except ValueError as error:
         raise InvalidWebhook(str(error)) from error
+    failure: Exception = InvalidWebhook("no webhook signing secret is configured")
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                text, signature, secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
+            )
+        except stripe.SignatureVerificationError as error:
+            failure = error
+            continue
+        break
+    else:
+        raise InvalidWebhook(str(failure)) from failure
     try:
         body = json.loads(text)
         data_object = body["data"]["object"]

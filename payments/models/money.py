@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from marketplace import states
+from marketplace.money import format_money
 
 
 class PaymentStatus(models.TextChoices):
@@ -121,7 +122,15 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Payment {self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Payment {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
+
+    @property
+    def is_destination_charge(self) -> bool:
+        """Paid to the coach's account as it is charged: a booking, or a package whose coach
+        Stripe lets us pay only that way (charged on the account's behalf, ``on_behalf_of``;
+        the coach is paid for every session at purchase). Other packages are charges on the
+        platform whose session shares are transferred later."""
+        return self.kind == PaymentKind.BOOKING or bool(self.on_behalf_of)
 
     @property
     def refundable_amount(self) -> int:
@@ -192,7 +201,7 @@ class Refund(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Refund {self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Refund {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
 
     @property
     def counts_as_refunded(self) -> bool:
@@ -335,7 +344,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Transfer {self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Transfer {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
 
 
 states.register(Payment, transitions=PAYMENT_TRANSITIONS)

@@ -90,6 +90,7 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
         "monthly_estimated_revenue": {"amount": 0, "currency": default_currency},
         "name": None,
         "product_description": None,
+        "specified_commercial_transactions_act_url": None,
         "support_address": None,
         "support_email": None,
         "support_phone": None,
@@ -161,6 +162,7 @@ def new_account_shape(params: dict[str, Any]) -> dict[str, Any]:
                 "statement_descriptor_prefix_kana": None,
                 "statement_descriptor_prefix_kanji": None,
             },
+            "paypay_payments": None,
             "payouts": {
                 "debit_negative_balances": True,
                 "schedule": _schedule(country, payout_settings.get("schedule")),

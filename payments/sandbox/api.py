@@ -75,10 +75,10 @@ def _handle(
     method: str, path: str, query: str, body: bytes | str, headers: dict[str, str], request_id: str
 ) -> Response:
     authorization = headers.get("authorization", "")
-    if authorization != f"Bearer {settings.STRIPE_SANDBOX_SECRET_KEY}":
+    if authorization.removeprefix("Bearer ") not in accepted_keys():
         raise errors.StripeError(
             "Invalid API Key provided: the local Stripe accepts only "
-            "settings.STRIPE_SANDBOX_SECRET_KEY.",
+            "settings.STRIPE_SANDBOX_SECRET_KEY and its restricted (rk_) twin.",
             status=401,
         )
     if isinstance(body, bytes):
@@ -127,6 +127,13 @@ def _handle(
         with transaction.atomic():
             return _run(chosen, ctx, params, path_ids)
     return _idempotent(chosen, ctx, params, path_ids, path)
+
+
+def accepted_keys() -> set[str]:
+    """The local Stripe's secret key and the restricted key (``rk_``) of the same mode, which
+    may do everything the secret key may."""
+    secret = settings.STRIPE_SANDBOX_SECRET_KEY
+    return {secret, "rk_" + secret.removeprefix("sk_")}
 
 
 def _check_connected_account(account_id: str) -> None:

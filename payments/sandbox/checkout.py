@@ -60,6 +60,7 @@ def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, A
     return {
         "id": store.new_id("li_"),
         "object": "item",
+        "adjustable_quantity": None,
         "amount_discount": 0,
         "amount_subtotal": amount,
         "amount_tax": 0,
@@ -67,6 +68,7 @@ def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, A
         "currency": currency,
         "description": name,
         "discounts": [],
+        "metadata": {},
         "price": {
             "id": store.new_id("price_"),
             "object": "price",
@@ -253,7 +255,9 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
             "submit": None,
             "terms_of_service_acceptance": None,
         },
+        "allowed_payment_method_types": None,
         "customer": params.get("customer"),
+        "customer_account": None,
         "customer_creation": params.get("customer_creation", "if_required"),
         "customer_details": None,
         "customer_email": params.get("customer_email"),
@@ -261,6 +265,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "excluded_payment_method_types": [],
         "expires_at": expires_at,
         "invoice": None,
+        "integration_identifier": None,
         "invoice_creation": {
             "enabled": False,
             "invoice_data": {
@@ -274,6 +279,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
             },
         },
         "livemode": False,
+        "managed_payments": None,
         "locale": params.get("locale"),
         "metadata": dict(params.get("metadata") or {}),
         "mode": "payment",
@@ -386,7 +392,9 @@ def card_payment_method_options() -> dict[str, Any]:
         "request_overcapture": None,
         "request_three_d_secure": "automatic",
         "restrictions": None,
+        "setup_credential_usage": None,
         "setup_future_usage": None,
         "statement_descriptor_suffix_kana": None,
         "statement_descriptor_suffix_kanji": None,
+        "stored_credential_usage": None,
     }

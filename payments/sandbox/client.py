@@ -4,15 +4,21 @@
 ``settings.STRIPE_SANDBOX_IN_PROCESS`` (tests, and workers started by tests): every request
 goes to ``payments.sandbox.api.handle`` — the same function the HTTP view at ``/_stripe/``
 calls — in this process, on this database connection, with no sockets.
+
+With ``STRIPE_REQUEST_CHECK_FILE`` set (the test suite), each request is first checked
+against the parameters the ``stripe`` package declares for it
+(``payments.sandbox.request_check``) and what does not match is appended to that file.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
+from django.conf import settings
 
 from payments.sandbox import chaos
 
@@ -34,6 +40,8 @@ class InProcessHTTPClient(stripe.HTTPClient):
     ) -> tuple[str, int, Mapping[str, str]]:
         from payments.sandbox.api import handle
 
+        if settings.STRIPE_REQUEST_CHECK_FILE:
+            _record_problems(method, url, post_data)
         parts = urlsplit(url)
         path = parts.path
         # The base address ends in /_stripe (or anything); the API path starts at /v1/.
@@ -78,3 +86,12 @@ class InProcessHTTPClient(stripe.HTTPClient):
 
     def close(self) -> None:
         return None
+
+
+def _record_problems(method: str, url: str, post_data: Any) -> None:
+    from payments.sandbox.request_check import check_request
+
+    problems = check_request(method, url, post_data)
+    if problems:
+        with open(settings.STRIPE_REQUEST_CHECK_FILE, "a", encoding="utf-8") as log:
+            log.write(json.dumps(problems) + "\n")

@@ -7,6 +7,7 @@ same functions. See docs/stripe-sandbox.md for the whole list.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,20 +43,40 @@ def reset() -> None:
 def register_endpoint(
     *, url: str, secret: str, connect: bool, enabled_events: list[str] | None = None
 ) -> WebhookEndpoint:
-    """An endpoint receiving ``enabled_events`` (Stripe's list: exact types or ``"*"``)."""
+    """An endpoint listening to ``enabled_events`` (Stripe's list: exact types, or ``*``, the
+    default), in the local Stripe's mode, signing with ``secret`` (a product's endpoints are
+    made through the API by ``manage.py stripe_webhook_endpoints``)."""
     events_enabled = list(enabled_events or ["*"])
+    mode = {"livemode": store.current_livemode(), "status": "enabled"}
     endpoint, _ = WebhookEndpoint.objects.update_or_create(
         url=url,
         connect=connect,
-        defaults={"secret": secret, "enabled_events": events_enabled},
+        defaults={"secret": secret, "enabled_events": events_enabled, **mode},
         create_defaults={
             "secret": secret,
             "enabled_events": events_enabled,
             "stripe_id": store.new_id("we_"),
             "created": store.now(),
+            "api_version": settings.STRIPE_API_VERSION,
+            **mode,
         },
     )
     return endpoint
+
+
+def roll_endpoint_secret(endpoint_id: str, *, old_expires_in: int = 24 * 3600) -> str:
+    """Roll an endpoint's signing secret as the Dashboard does: a new secret signs from now
+    on, and the old one too (a second ``v1`` signature) until ``old_expires_in`` seconds of
+    the sandbox clock have passed. Returns the new secret."""
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(stripe_id=endpoint_id)
+        endpoint.previous_secrets = [
+            *endpoint.previous_secrets,
+            {"secret": endpoint.secret, "expires": store.now() + old_expires_in},
+        ]
+        endpoint.secret = "whsec_" + secrets.token_hex(16)
+        endpoint.save(update_fields=["secret", "previous_secrets"])
+    return endpoint.secret
 
 
 def register_default_endpoints(site_url: str | None = None) -> list[WebhookEndpoint]:
@@ -64,12 +85,12 @@ def register_default_endpoints(site_url: str | None = None) -> list[WebhookEndpo
     return [
         register_endpoint(
             url=site_url + PLATFORM_WEBHOOK_PATH,
-            secret=settings.STRIPE_WEBHOOK_SECRET,
+            secret=settings.STRIPE_WEBHOOK_SECRETS[0],
             connect=False,
         ),
         register_endpoint(
             url=site_url + CONNECT_WEBHOOK_PATH,
-            secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+            secret=settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
             connect=True,
         ),
     ]
@@ -191,6 +212,55 @@ def pay_checkout_session(
     if declined is not None:
         raise declined
     return session
+
+
+def make_payout(
+    account: str = "",
+    *,
+    amount: int | None = None,
+    currency: str | None = None,
+    outcome: str = "paid",
+) -> dict:
+    """Pay out ``account``'s ("" = the platform's) available balance (all of it in
+    ``currency`` unless ``amount``), as the account holder does from the Dashboard
+    (``payout.created``). ``outcome`` is what happens next: ``paid`` or ``failed`` when it
+    arrives a day later by the sandbox clock (``advance_clock`` or ``payout_arrive``), or
+    ``canceled`` at once (``payout.canceled``)."""
+    with transaction.atomic():
+        available = balances.balance_amounts(account)
+        currency = currency or next(
+            (cur for cur, amounts in sorted(available.items()) if amounts["available"] > 0),
+            settings.PLATFORM_CURRENCY,
+        )
+        if amount is None:
+            amount = available.get(currency, {}).get("available", 0)
+        payout = payouts.payout_create(
+            account=account,
+            amount=amount,
+            currency=currency,
+            automatic=False,
+            outcome=None if outcome == "canceled" else outcome,
+        )
+        if outcome == "canceled":
+            payout = payouts.payout_cancel(account=account, payout_id=payout["id"])
+    return payout
+
+
+def payout_arrive(payout_id: str) -> dict:
+    """A pending payout arrives now: ``payout.paid`` or ``payout.failed``."""
+    with transaction.atomic():
+        return payouts.payout_arrive(payout_id=payout_id)
+
+
+def send_event(event_type: str, object_id: str, *, livemode: bool | None = None) -> dict:
+    """Record and deliver an event about a stored object as it is now, optionally in the
+    other mode: ``livemode=False`` on a live local Stripe is what a test-mode connected
+    account sends to a live platform's Connect endpoint. An account's events carry the
+    account (``event.account``), any other object's its owner's."""
+    row = StripeObject.objects.exclude(object_type="event").get(stripe_id=object_id)
+    account = row.stripe_id if row.object_type == "account" else row.account
+    with transaction.atomic():
+        return events.record(event_type, row.data, account=account, livemode=livemode)
 
 
 def dispute_charge(charge_id: str, reason: str = "fraudulent") -> dict:

@@ -44,6 +44,22 @@ current_request: ContextVar[dict[str, Any] | None] = ContextVar(
     "stripe_sandbox_request", default=None
 )
 
+
+def endpoints_for(event_type: str, *, account: str, livemode: bool) -> list[WebhookEndpoint]:
+    """Where Stripe sends an event: the platform's endpoints, or with ``account`` the Connect
+    ones; of the event's mode, and a live Connect endpoint also gets connected accounts'
+    test-mode events (https://docs.stripe.com/connect/webhooks); enabled, listening to the
+    type or to ``*``."""
+    candidates = WebhookEndpoint.objects.filter(connect=bool(account), status="enabled")
+    if not (account and not livemode):
+        candidates = candidates.filter(livemode=livemode)
+    return [
+        endpoint
+        for endpoint in candidates.order_by("id")
+        if "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
+    ]
+
+
 MAX_ATTEMPTS = 8
 # Seconds before attempt n+1 (Stripe retries for up to three days with exponential backoff;
 # the sandbox compresses that to about a day and a half).
@@ -57,25 +73,27 @@ def record(
     account: str = "",
     previous_attributes: dict[str, Any] | None = None,
     request: dict[str, Any] | None = None,
+    livemode: bool | None = None,
 ) -> dict[str, Any]:
-    """Record an Event about ``obj`` (its current shape) and queue its deliveries."""
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(connect=bool(account))
-        if "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
-    ]
+    """Record an Event about ``obj`` (its current shape) and queue its deliveries.
+
+    ``livemode`` is the local Stripe's mode unless given (a test-mode connected account's
+    event on a live platform: ``controls.send_event``)."""
+    livemode = store.current_livemode() if livemode is None else livemode
+    endpoints = endpoints_for(event_type, account=account, livemode=livemode)
     data: dict[str, Any] = {"object": without_includable(json.loads(json.dumps(obj)), [])}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
-    event = {
-        "id": store.new_id("evt_"),
+    event_id = store.new_id("evt_")
+    event: dict[str, Any] = {
+        "id": event_id,
         "object": "event",
         "account": account or None,
         "api_version": settings.STRIPE_API_VERSION,
         "context": None,
         "created": store.now(),
         "data": data,
-        "livemode": False,
+        "livemode": livemode,
         "pending_webhooks": len(endpoints),
         "request": request or current_request.get() or {"id": None, "idempotency_key": None},
         "type": event_type,
@@ -90,19 +108,30 @@ def record(
     paused = paused or shuffled
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
-            event_id=event["id"], event_type=event_type, endpoint=endpoint
+            event_id=event_id, event_type=event_type, endpoint=endpoint
         )
         if not paused:
             enqueue("stripe_sandbox.deliver_webhook", delivery.pk)
     return event
 
 
-def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
-    """The ``Stripe-Signature`` header value for ``payload``."""
+def sign(payload: str, secret: str | list[str], timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header value for ``payload``: one ``v1`` signature per secret
+    (while an endpoint's secret is rolled, Stripe signs with the old and the new)."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     signed = f"{timestamp}.{payload}".encode()
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    secrets = [secret] if isinstance(secret, str) else secret
+    signatures = ",".join(
+        "v1=" + hmac.new(key.encode(), signed, hashlib.sha256).hexdigest() for key in secrets
+    )
+    return f"t={timestamp},{signatures}"
+
+
+def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
+    """The endpoint's secret and the rolled ones that have not expired yet."""
+    now = store.now()
+    rolled = [item["secret"] for item in endpoint.previous_secrets if item["expires"] > now]
+    return [endpoint.secret, *rolled]
 
 
 def payload_for(event_id: str) -> str:
@@ -181,7 +210,8 @@ def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = Tru
         if delivery.status == DeliveryStatus.SUCCEEDED and not force:
             return delivery.last_status_code
         payload = payload_for(delivery.event_id)
-        status, body = post(delivery.endpoint.url, payload, sign(payload, delivery.endpoint.secret))
+        signature = sign(payload, signing_secrets(delivery.endpoint))
+        status, body = post(delivery.endpoint.url, payload, signature)
         delivery.attempts += 1
         delivery.last_status_code = status
         delivery.last_response = body[:2000]

@@ -89,12 +89,27 @@ class SandboxState(models.Model):
 
 
 class WebhookEndpoint(models.Model):
+    """A Stripe webhook endpoint (``/v1/webhook_endpoints``): where events are delivered.
+
+    ``connect`` endpoints receive the events of connected accounts, the others the
+    platform's; a ``livemode`` Connect endpoint receives connected accounts' test-mode events
+    as well, as Stripe's do. ``status`` is ``enabled`` or ``disabled`` (nothing delivered).
+    After a secret is rolled, deliveries carry one ``v1`` signature per secret still valid.
+    """
+
     stripe_id = models.CharField(max_length=40, unique=True)
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=200)
     connect = models.BooleanField(default=False)
     enabled_events = models.JSONField(default=list)
     created = models.BigIntegerField()
+    status = models.CharField(max_length=10, default="enabled")
+    livemode = models.BooleanField(default=False)
+    api_version = models.CharField(max_length=40, blank=True, default="")
+    description = models.CharField(max_length=5000, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    # Rolled secrets still signing until they expire: [{"secret", "expires"}] (Unix time).
+    previous_secrets = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

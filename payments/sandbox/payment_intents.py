@@ -61,8 +61,10 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
         "object": "payment_intent",
         "amount": session["amount_total"],
         "amount_capturable": 0,
+        "allowed_payment_method_types": None,
         "amount_details": {
             "discount_amount": None,
+            "error": None,
             "shipping": None,
             "tax": None,
             "tip": {"amount": None},
@@ -79,11 +81,14 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
         "created": store.now(),
         "currency": session["currency"],
         "customer": session.get("customer"),
+        "customer_account": None,
         "description": intent_data.get("description"),
         "excluded_payment_method_types": None,
+        "hooks": None,
         "last_payment_error": None,
         "latest_charge": None,
         "livemode": False,
+        "managed_payments": None,
         "metadata": dict(intent_data.get("metadata") or {}),
         "next_action": None,
         "on_behalf_of": intent_data.get("on_behalf_of"),
@@ -99,6 +104,7 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
             }
         },
         "payment_method_types": ["card"],
+        "payment_record": None,
         "presentment_details": None,
         "processing": None,
         "receipt_email": intent_data.get("receipt_email"),
@@ -110,7 +116,13 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
         "statement_descriptor_suffix": intent_data.get("statement_descriptor_suffix"),
         "status": "requires_payment_method",
         "transfer_data": (
-            {"amount": transfer_data.get("amount"), "destination": transfer_data["destination"]}
+            {
+                "amount": transfer_data.get("amount"),
+                "description": None,
+                "destination": transfer_data["destination"],
+                "metadata": {},
+                "payment_data": None,
+            }
             if transfer_data
             else None
         ),

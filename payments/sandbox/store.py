@@ -10,6 +10,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.conf import settings
+
+from marketplace.checks import stripe_key_livemode
 from payments.sandbox import errors
 from payments.sandbox.models import SandboxState, StripeObject
 
@@ -63,9 +66,17 @@ def now() -> int:
     return int(time.time()) + clock_offset()
 
 
+def current_livemode() -> bool:
+    """The local Stripe's mode: its key's (``STRIPE_SANDBOX_SECRET_KEY``, ``sk_test_`` unless a
+    test asks for ``sk_live_``). The objects it makes and its events carry it as ``livemode``."""
+    return bool(stripe_key_livemode(settings.STRIPE_SANDBOX_SECRET_KEY))
+
+
 def insert(
     obj: dict[str, Any], *, account: str = "", internal: dict[str, Any] | None = None
 ) -> StripeObject:
+    if "livemode" in obj and obj.get("object") != "event":
+        obj["livemode"] = current_livemode()
     return StripeObject.objects.create(
         stripe_id=obj["id"],
         object_type=obj["object"],

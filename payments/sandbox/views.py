@@ -275,6 +275,13 @@ def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse
 
 CLOCK_STEPS = {"hour": 3600, "day": 86400, "week": 7 * 86400}
 ACCOUNT_ACTIONS = ("complete", "verify", "past_due", "restrict", "deauthorize")
+# Pay out the available balance (a connected account's, or the platform's), and how it ends.
+PAYOUT_ACTIONS = {"payout_paid": "paid", "payout_failed": "failed", "payout_canceled": "canceled"}
+PAYOUT_ACTION_LABELS = [
+    ("payout_paid", "Pay out the available balance (paid when it arrives)"),
+    ("payout_failed", "Pay out the available balance (fails when it arrives)"),
+    ("payout_canceled", "Pay out the available balance, then cancel it"),
+]
 
 
 @sandbox_only
@@ -324,6 +331,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 outcome = action.removeprefix("dispute_")
                 controls.close_dispute(request.POST["dispute"], outcome)
                 messages.success(request, f"{request.POST['dispute']}: {outcome}.")
+            elif action in PAYOUT_ACTIONS and account_id:
+                payout = controls.make_payout(
+                    "" if account_id == "platform" else account_id,
+                    outcome=PAYOUT_ACTIONS[action],
+                )
+                arrival = " (it arrives a day later by the sandbox clock)"
+                messages.success(
+                    request,
+                    f"Payout {payout['id']} of "
+                    f"{format_money(payout['amount'], payout['currency'])}: {payout['status']}"
+                    f"{arrival if payout['status'] == 'pending' else ''}.",
+                )
             elif action in ACCOUNT_ACTIONS and account_id:
                 if action == "complete":
                     controls.complete_onboarding(account_id)
@@ -357,5 +376,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ("past_due", "Make a requirement past due"),
         ("restrict", "Restrict"),
         ("deauthorize", "Deauthorize the platform"),
+        *PAYOUT_ACTION_LABELS,
     ]
+    context["payout_actions"] = PAYOUT_ACTION_LABELS
     return _page(request, "dashboard.html", context)

@@ -84,20 +84,17 @@ def payment_create(
     The design follows the coach's account as Stripe reports it (its country and service
     agreement, ``payments.designs``): a booking is a destination charge to the account,
     settled by it (``on_behalf_of``) when it is a ``full`` account in another region than
-    the platform; a package is a charge on the platform whose shares are transferred later,
-    refused (409 ``packages_unavailable``) where Stripe allows no such transfers.
+    the platform; a package is a charge on the platform whose shares are transferred later
+    or, where Stripe allows no such transfers, a destination charge settled by the account
+    (the coach is paid for the whole package at purchase).
     """
     account = _destination_account(coach_user)
     design = designs.design_for_account(account)
     on_behalf_of = ""
     if kind == PaymentKind.BOOKING and design.booking_on_behalf_of:
         on_behalf_of = account.stripe_account_id or ""
-    if kind == PaymentKind.PACKAGE and not design.packages:
-        raise Conflict(
-            "This coach cannot sell packages: Stripe does not allow transfers to their country "
-            "from this platform.",
-            code="packages_unavailable",
-        )
+    if kind == PaymentKind.PACKAGE and not design.package_transfers:
+        on_behalf_of = account.stripe_account_id or ""
     return Payment.objects.create(
         kind=kind,
         booking_id=booking_id,
@@ -158,7 +155,7 @@ def payment_start_checkout(*, payment: Payment, product_name: str, urls: Checkou
         metadata["booking_id"] = str(payment.booking_id)
     if payment.package_purchase_id:
         metadata["package_purchase_id"] = str(payment.package_purchase_id)
-    is_destination_charge = payment.kind == PaymentKind.BOOKING
+    is_destination_charge = payment.is_destination_charge
 
     def create(key: str, expires_at: datetime | None) -> tuple[gateway.CheckoutSession, datetime]:
         with _checkout_errors():

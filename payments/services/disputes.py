@@ -20,7 +20,7 @@ from marketplace.errors import InvalidTransition
 from marketplace.queue import enqueue
 from payments import gateway, purposes
 from payments.errors import provider_error, stripe_errors
-from payments.models import Dispute, DisputeStatus, Payment, PaymentKind, PaymentStatus, StaffAlert
+from payments.models import Dispute, DisputeStatus, Payment, PaymentStatus, StaffAlert
 from payments.models.money import DISPUTE_OPEN_STATUSES
 from payments.services.alerts import staff_alert_raise
 from payments.services.charges import payment_for_stripe_ids
@@ -102,7 +102,7 @@ def dispute_record(*, dispute: gateway.DisputeResult) -> tuple[Dispute, bool] | 
 def _tell_staff_closed(dispute: Dispute, payment: Payment) -> None:
     if dispute.status == DisputeStatus.LOST:
         outcome = "lost: the amount stays with the client"
-        if payment.kind == PaymentKind.BOOKING and payment.stripe_transfer_id:
+        if payment.is_destination_charge and payment.stripe_transfer_id:
             outcome += "; the coach's transfer is reversed"
     else:
         outcome = f"{dispute.get_status_display().lower()}: the amount is back"
@@ -117,14 +117,14 @@ def dispute_reverse_transfer(*, dispute_id: int) -> Dispute:
     of the transfer (what earlier refunds did not reverse), refunding the application fee in
     the same proportion. Safe to run twice: the amount comes from our rows and the
     idempotency key from the dispute, so a retry after a lost answer gets the same reversal.
-    A package's charge stays on the platform (its sessions were transferred one by one).
+    A package charged on the platform stays there (its sessions were transferred one by one).
     """
     dispute = Dispute.objects.select_related("payment").get(pk=dispute_id)
     payment = dispute.payment
     if (
         dispute.status != DisputeStatus.LOST
         or dispute.stripe_transfer_reversal_id
-        or payment.kind != PaymentKind.BOOKING
+        or not payment.is_destination_charge
         or not payment.stripe_transfer_id
     ):
         return dispute

@@ -22,7 +22,7 @@ from marketplace.money import round_half_up_div
 from marketplace.queue import enqueue
 from payments import gateway, purposes
 from payments.errors import PaymentProviderError, provider_error, stripe_errors
-from payments.models import Payment, PaymentKind, PaymentStatus, Refund, RefundStatus, StaffAlert
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus, StaffAlert
 from payments.models.money import REFUND_TRANSITIONS
 from payments.services.alerts import staff_alert_raise
 
@@ -67,7 +67,7 @@ def refund_request(
             amount=amount,
             currency=locked.currency,
             reason=reason,
-            reverse_transfer=locked.kind == PaymentKind.BOOKING,
+            reverse_transfer=locked.is_destination_charge,
             refund_application_fee=refund_application_fee or amount == locked.amount,
             requested_by=requested_by,
         )

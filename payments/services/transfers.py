@@ -11,7 +11,8 @@ account that cannot receive transfers, a charge with nothing left to transfer) e
 retried by itself; a transient one (rate limit, Stripe's own error, a lock) is retried with
 backoff under a new idempotency key per attempt, ``transfer-<id>-<attempt>``, because Stripe
 replays a key's first answer, errors included, for 24 hours. An attempt that got no answer
-(the connection dropped) is retried with the same key, and before any new key is used the
+(the connection dropped), or whose request Stripe did not run (409: another request with
+the key is still running; 429), is retried with the same key, and before any new key is used the
 transfer is looked up at Stripe by its transfer group and ``metadata[transfer_id]``, so an
 attempt whose answer was lost is found instead of repeated.
 
@@ -54,8 +55,11 @@ ALERT_AFTER_ATTEMPTS = 3
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_MAX_SECONDS = 3600
 
-# Stripe's answers that repeating cannot change, whatever their HTTP status says.
+# Stripe's answers that repeating can change, whatever their HTTP status says.
 _TRANSIENT_CODES = frozenset({"lock_timeout", "rate_limit", "idempotency_key_in_use"})
+# Answers to requests Stripe did not run, so it keeps nothing under their key: 409 (a request
+# with the same key still running) and 429 (rate limited, a lock timeout).
+_KEY_KEPT_STATUSES = frozenset({409, 429})
 
 
 class TransferRetry(Exception):
@@ -212,12 +216,14 @@ def _is_permanent(error: gateway.GatewayError, *, funded_by_charge: bool) -> boo
 
 def _record_error(transfer: Transfer, *, key: str, error: gateway.GatewayError) -> Transfer:
     message = error.message or "Stripe refused the transfer"
-    if error.http_status is None:
-        # No answer: Stripe may have made it. The same key is used again, so a transfer it
-        # made comes back instead of a second one.
+    if error.http_status is None or error.http_status in _KEY_KEPT_STATUSES:
+        # No answer (Stripe may have made it), or a request Stripe did not run and does not
+        # keep under the key (another one with this key still running, a rate limit): the
+        # same key is used again, so a transfer made under it comes back instead of a second.
         with transaction.atomic():
             Transfer.objects.filter(pk=transfer.pk, idempotency_key=key).update(
-                last_error=f"no answer from Stripe: {message}"
+                last_error=message if error.http_status else f"no answer from Stripe: {message}",
+                failure_code=error.code,
             )
         raise TransferRetry(message, countdown=backoff_seconds(transfer.attempts))
     permanent = _is_permanent(error, funded_by_charge=bool(transfer.source_transaction))

@@ -6,9 +6,11 @@ Stripe id (never select-then-insert), and processing is queued after commit only
 is new, so a redelivery, or ten deliveries at once, is processed once.
 
 Processing takes the event's row lock (``SKIP LOCKED``: a second worker on the same event
-walks away), dispatches through ``payments.handlers``, and records the outcome:
-``succeeded``, ``ignored`` (no handler), ``retrying`` with backoff (``RetryLater`` or an
-error), ``failed`` after ``MAX_ATTEMPTS``. Staff replay any event from admin.
+walks away), dispatches through the endpoint's table in ``payments.handlers``, and records
+the outcome: ``succeeded``; ``ignored`` (an event of the other mode than our key's, or a type
+the endpoint's table does not list: answered 200 like any other, never retried or alerted);
+``retrying`` with backoff (``RetryLater`` or an error); ``failed`` after ``MAX_ATTEMPTS``.
+Staff replay any event from admin.
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ _INSERT_AND_QUEUE_SQL = f"""
 """  # noqa: S608 - ours, as above
 
 
-def endpoint_secret(endpoint: str) -> str:
+def endpoint_secrets(endpoint: str) -> list[str]:
+    """The signing secrets that verify ``endpoint``'s deliveries (all of them: rotation)."""
     if endpoint == WebhookEndpoint.CONNECT:
-        return settings.STRIPE_CONNECT_WEBHOOK_SECRET
-    return settings.STRIPE_WEBHOOK_SECRET
+        return list(settings.STRIPE_CONNECT_WEBHOOK_SECRETS)
+    return list(settings.STRIPE_WEBHOOK_SECRETS)
 
 
 def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> int | None:
@@ -70,7 +73,7 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
     """
     try:
         event = gateway.webhook_construct_event(
-            payload=payload, signature=signature, secret=endpoint_secret(endpoint)
+            payload=payload, signature=signature, secrets=endpoint_secrets(endpoint)
         )
     except gateway.InvalidWebhook as error:
         raise WebhookRejected(str(error)) from error
@@ -144,13 +147,15 @@ def webhook_event_process(*, event_id: int) -> str | None:
         )
         if event is None:
             return None
-        handler = handler_for(event.type)
         now = timezone.now()
         event.attempts += 1
         event.processing_started_at = now
-        if handler is None:
-            _finish(event, WebhookEventStatus.IGNORED, processed_at=now, last_error="")
+        handler = handler_for(event.endpoint, event.type)
+        reason = _ignored_because(event, has_handler=handler is not None)
+        if reason:
+            _finish(event, WebhookEventStatus.IGNORED, note=reason, processed_at=now, last_error="")
             return event.status
+        assert handler is not None
         try:
             # A savepoint: a failing handler's writes are rolled back, the bookkeeping stays.
             with transaction.atomic():
@@ -193,9 +198,26 @@ def webhook_event_process(*, event_id: int) -> str | None:
         return event.status
 
 
-def _finish(event: WebhookEvent, status: str, **fields: object) -> None:
+def _ignored_because(event: WebhookEvent, *, has_handler: bool) -> str:
+    """Why the event is not for us ("" when it is).
+
+    A live endpoint also receives the test-mode events of connected accounts (and a test key
+    never should see live ones): an event whose ``livemode`` is not our key's mode refers to
+    objects our key cannot read, so it is ignored, not retried. A type the endpoint's table
+    does not list (a platform payout, the platform's own ``capability.updated``) is not ours.
+    """
+    if event.livemode != gateway.key_livemode():
+        mode = "live" if event.livemode else "test"
+        return f"a {mode}-mode event, and our Stripe key is not {mode}-mode"
+    if not has_handler:
+        return f"no handler for {event.type} on the {event.endpoint} endpoint"
+    return ""
+
+
+def _finish(event: WebhookEvent, status: str, *, note: str = "", **fields: object) -> None:
     """Record a processing outcome on the locked event (its attempt's bookkeeping too, also
-    when the status stays, as a retry that fails again)."""
+    when the status stays, as a retry that fails again); ``note`` goes on the status change
+    (the last error when there is one)."""
     fields = {
         "attempts": event.attempts,
         "processing_started_at": event.processing_started_at,
@@ -205,7 +227,7 @@ def _finish(event: WebhookEvent, status: str, **fields: object) -> None:
         event,
         status,
         source="processing",
-        note=str(fields.get("last_error", "")),
+        note=note or str(fields.get("last_error", "")),
         changes=fields,
         locked=True,
     ):

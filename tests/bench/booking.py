@@ -316,7 +316,7 @@ def bench_webhooks(hosts: list[str], servers: list) -> dict:
 
     from payments.models import WebhookEvent
 
-    secret = settings.STRIPE_WEBHOOK_SECRET
+    secret = settings.STRIPE_WEBHOOK_SECRETS[0]
     events = []
     bare = []
     for index in range(WEBHOOK_EVENTS):

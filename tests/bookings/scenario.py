@@ -23,11 +23,10 @@ from bookings.services import after_session, cancellation, checkout, holds, pack
 from payments import tasks
 from payments.errors import PaymentProviderError
 from payments.gateway import stripe_client
-from payments.handlers import HANDLERS
+from payments.handlers import CONNECT, PLATFORM, enabled_events
 from payments.models import (
     Dispute,
     Payment,
-    PaymentKind,
     Payout,
     Refund,
     RefundStatus,
@@ -68,19 +67,18 @@ class Day:
 def register_endpoints(settings) -> None:
     """Both endpoints, enabled for the event types the product handles (as docs/webhooks.md
     tells an operator to configure them), with the secrets from settings."""
-    handled = sorted(HANDLERS)
     base = "http://testserver"
     controls.register_endpoint(
         url=base + PLATFORM_WEBHOOK_PATH,
-        secret=settings.STRIPE_WEBHOOK_SECRET,
+        secret=settings.STRIPE_WEBHOOK_SECRETS[0],
         connect=False,
-        enabled_events=handled,
+        enabled_events=enabled_events(PLATFORM),
     )
     controls.register_endpoint(
         url=base + CONNECT_WEBHOOK_PATH,
-        secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+        secret=settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
         connect=True,
-        enabled_events=handled,
+        enabled_events=enabled_events(CONNECT),
     )
 
 
@@ -266,7 +264,7 @@ def _total(rows, name: str) -> int:
 def platform_by_type_from_our_rows() -> Counter:
     """The platform's gross movements per balance-transaction type, from our rows alone."""
     payments = Payment.objects.exclude(stripe_charge_id=None)
-    bookings = payments.filter(kind=PaymentKind.BOOKING)
+    bookings = payments.exclude(stripe_transfer_id="")  # destination charges
     held = Refund.objects.exclude(stripe_refund_id=None)
     failed = held.filter(status__in=[RefundStatus.FAILED, RefundStatus.CANCELED])
     paid_transfers = Transfer.objects.filter(status__in=["paid", "reversed"])
@@ -291,9 +289,11 @@ def platform_by_type_from_our_rows() -> Counter:
 
 def coach_by_type_from_our_rows(account_id: str) -> Counter:
     """A coach's gross movements per balance-transaction type, from our rows alone."""
-    payments = Payment.objects.filter(
-        kind=PaymentKind.BOOKING, destination_account_id=account_id
-    ).exclude(stripe_charge_id=None)
+    payments = (
+        Payment.objects.filter(destination_account_id=account_id)
+        .exclude(stripe_charge_id=None)
+        .exclude(stripe_transfer_id="")
+    )
     held = Refund.objects.filter(payment__in=payments).exclude(stripe_refund_id=None)
     disputes = Dispute.objects.filter(payment__in=payments)
     transfers = Transfer.objects.filter(

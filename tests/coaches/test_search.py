@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from coaches.models import CoachProfile, Specialization
 from coaches.selectors import CoachSearch, SearchSort, coach_search
-from coaches.services import search_index, session_types
+from coaches.services import availability, search_index, session_types
 from tests.coaches.factories import CoachProfileFactory
 from tests.factories import CoachUserFactory
 
@@ -142,22 +142,27 @@ def test_filter_free_in_a_day_and_time_window_in_the_clients_zone(db):
 
 def test_a_window_lists_only_coaches_whose_calendar_offers_a_slot_in_it(db):
     # given: two coaches open 09:00-12:00 UTC on Wednesday, hour-long sessions on the
-    # half-hour grid; one of them took Wednesday 09:00-11:00 off after the index was built
+    # half-hour grid; one of them is away Wednesday 09:00-11:00
     indexed_coach("Grid", weekdays=[2])
     away = indexed_coach("Away", weekdays=[2])
-    away.time_off.create(
-        starts_at=datetime(2030, 6, 5, 9, tzinfo=UTC), ends_at=datetime(2030, 6, 5, 11, tzinfo=UTC)
+    availability.time_off_add(
+        coach=away,
+        starts_at=datetime(2030, 6, 5, 9, tzinfo=UTC),
+        ends_at=datetime(2030, 6, 5, 11, tzinfo=UTC),
     )
+    search_index.availability_index_refresh(coach_ids=[away.pk], now=NOW)
     window = {
         "window_start": datetime(2030, 6, 5, 9, 15, tzinfo=UTC),
         "window_end": datetime(2030, 6, 5, 10, 15, tzinfo=UTC),
     }
-    # then: 09:15-10:15 overlaps the index by an hour but no slot (09:00, 09:30, ...) fits
+    # then: 09:15-10:15 holds an hour of free time but no slot (09:00, 09:30, ...) fits it
     assert names(CoachSearch(**window), now=NOW) == []
-    # and: 09:00-11:00 fits Grid's 09:00 slot; Away's index still says free, the calendar not
-    window["window_start"] = datetime(2030, 6, 5, 9, tzinfo=UTC)
-    window["window_end"] = datetime(2030, 6, 5, 11, tzinfo=UTC)
+    # and: 09:30-10:30 fits Grid's 09:30 slot; Away's first slot is 11:00
+    window["window_start"] = datetime(2030, 6, 5, 9, 30, tzinfo=UTC)
+    window["window_end"] = datetime(2030, 6, 5, 10, 30, tzinfo=UTC)
     assert names(CoachSearch(**window), now=NOW) == ["Grid"]
+    window["window_end"] = datetime(2030, 6, 5, 12, tzinfo=UTC)
+    assert set(names(CoachSearch(**window), now=NOW)) == {"Grid", "Away"}
 
 
 def test_the_form_turns_a_local_window_into_utc(db):

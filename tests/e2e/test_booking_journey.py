@@ -130,7 +130,10 @@ def test_client_books_pays_and_cancels_in_the_browser(page, browser, live_server
     assert booking.starts_at - timedelta(hours=24) > booking.created_at
     page.goto(f"/bookings/{booking.pk}/")
     assert "Full refund" in page.get_by_test_id("refund-terms").inner_text()
-    page.get_by_role("button", name="Cancel the session").click()
+    page.get_by_role("link", name="Cancel the session…").click()
+    page.wait_for_url(f"**/bookings/{booking.pk}/cancel/")
+    assert page.get_by_test_id("refund-amount").inner_text() == "$120.00"
+    page.get_by_role("button", name="Yes, cancel the session").click()
     page.wait_for_url(f"**/bookings/{booking.pk}/")
     assert page.get_by_test_id("booking-status-badge").inner_text() == "Cancelled by client"
     payment = Payment.objects.get(booking=booking)

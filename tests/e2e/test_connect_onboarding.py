@@ -125,7 +125,7 @@ def test_the_country_comes_from_the_browsers_time_zone_and_is_fixed_once_the_acc
     assert "across the border" in visible.inner_text()
     # and another country's note shows when the coach picks it
     country.select_option("AU")
-    assert "packages are not offered" in page.locator("#country-notes div:visible").inner_text()
+    assert "whole package" in page.locator("#country-notes div:visible").inner_text()
     country.select_option("CH")
     # when: the coach starts and finishes onboarding
     page.get_by_role("button", name="Set up payouts with Stripe").click()

@@ -141,7 +141,7 @@ def test_pages_use_the_account_zone_else_the_browsers(client):
     # a new account on the default zone: the browser's zone is used and named
     user = UserFactory(time_zone="UTC")
     client.force_login(user)
-    client.cookies["tz"] = "America/New_York"
+    client.cookies["tz"] = "America%2FNew_York"  # as app.js writes it
     page = client.get(reverse("account_settings")).content.decode()
     assert re.search(r'<option value="America/New_York" selected>', page)
     # a zone the account chose wins over the browser's
@@ -172,3 +172,19 @@ def test_a_new_account_starts_in_the_browsers_zone(client, settings):
     from marketplace.models import User
 
     assert User.objects.get(email="neu@example.test").time_zone == "Europe/Berlin"
+
+
+def test_the_community_digest_is_chosen_on_the_account_page(client):
+    from messaging.community.models import DigestPreference
+
+    user = UserFactory()
+    client.force_login(user)
+    page = client.get(reverse("account_settings")).content.decode()
+    assert 'name="community-frequency"' in page
+    response = client.post(
+        reverse("community:digest_preference"),
+        {"community-frequency": "never", "next": reverse("account_settings")},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_settings")
+    assert DigestPreference.objects.get(user=user).frequency == "never"

@@ -529,8 +529,8 @@ def active_coach(local_stripe, django_capture_on_commit_callbacks) -> ConnectedA
 def _stripe_account(account: ConnectedAccount) -> dict[str, Any]:
     stripe_account = stripe_client().v1.accounts.retrieve(account.stripe_account_id)
     return {
-        "metadata": dict(stripe_account.metadata or {}),
-        "schedule": dict(stripe_account.settings.payouts.schedule),  # type: ignore[union-attr]
+        "metadata": stripe_account.metadata.to_dict(),
+        "schedule": stripe_account.settings.payouts.schedule.to_dict(),  # type: ignore[union-attr]
     }
 
 

@@ -189,7 +189,7 @@ def _webhook(client: Client, event_id: str, settings) -> int:
         "/payments/webhooks/stripe/",
         data=payload,
         content_type="application/json",
-        headers={"Stripe-Signature": events.sign(payload, settings.STRIPE_WEBHOOK_SECRET)},
+        headers={"Stripe-Signature": events.sign(payload, settings.STRIPE_WEBHOOK_SECRETS[0])},
     ).status_code
 
 

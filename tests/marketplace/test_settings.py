@@ -91,8 +91,8 @@ PRODUCTION_SECRET_KEY = "prod-" + "k3y!" * 20
 # Shaped like Stripe's, never valid: the checks call no API.
 REAL_LOOKING_KEY = "sk_" + "live_" + "0" * 24
 PROPER_WEBHOOK_SECRETS = {
-    "STRIPE_WEBHOOK_SECRET": "whsec_" + "1" * 32,
-    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_" + "2" * 32,
+    "STRIPE_WEBHOOK_SECRETS": "whsec_" + "1" * 32,
+    "STRIPE_CONNECT_WEBHOOK_SECRETS": "whsec_" + "2" * 32,
 }
 READ_BACK = [
     "DEBUG",
@@ -112,8 +112,8 @@ READ_BACK = [
     "STRIPE_SANDBOX",
     "STRIPE_SANDBOX_IN_PROCESS",
     "STRIPE_API_BASE",
-    "STRIPE_WEBHOOK_SECRET",
-    "STRIPE_CONNECT_WEBHOOK_SECRET",
+    "STRIPE_WEBHOOK_SECRETS",
+    "STRIPE_CONNECT_WEBHOOK_SECRETS",
 ]
 READ_SETTINGS = (
     "import json; from django.conf import settings; "
@@ -165,8 +165,8 @@ def test_development_has_debug_on_a_key_of_its_own_and_the_local_stripe(tmp_path
     assert read["STRIPE_SANDBOX"] is True
     assert read["STRIPE_SANDBOX_IN_PROCESS"] is False
     assert read["STRIPE_API_BASE"] == "http://127.0.0.1:8000/_stripe"
-    assert read["STRIPE_WEBHOOK_SECRET"] == "whsec_local_platform"
-    assert read["STRIPE_CONNECT_WEBHOOK_SECRET"] == "whsec_local_connect"
+    assert read["STRIPE_WEBHOOK_SECRETS"] == ["whsec_local_platform"]
+    assert read["STRIPE_CONNECT_WEBHOOK_SECRETS"] == ["whsec_local_connect"]
     # and the key stays the same from one start to the next
     assert _settings_of("development", tmp_path)["SECRET_KEY"] == read["SECRET_KEY"]
 
@@ -177,7 +177,7 @@ def test_development_switches_to_real_stripe_when_a_key_is_set(tmp_path):
     )
     assert read["STRIPE_SANDBOX"] is False
     assert read["STRIPE_API_BASE"] == ""
-    assert read["STRIPE_WEBHOOK_SECRET"] == PROPER_WEBHOOK_SECRETS["STRIPE_WEBHOOK_SECRET"]
+    assert read["STRIPE_WEBHOOK_SECRETS"] == [PROPER_WEBHOOK_SECRETS["STRIPE_WEBHOOK_SECRETS"]]
 
 
 def test_test_settings_are_fast_eager_and_never_reach_stripe(tmp_path):
@@ -193,8 +193,8 @@ def test_test_settings_are_fast_eager_and_never_reach_stripe(tmp_path):
     assert read["STRIPE_SECRET_KEY"] == ""
     assert read["STRIPE_SANDBOX"] is True
     assert read["STRIPE_SANDBOX_IN_PROCESS"] is True
-    assert read["STRIPE_WEBHOOK_SECRET"] == "whsec_local_platform"
-    assert read["STRIPE_CONNECT_WEBHOOK_SECRET"] == "whsec_local_connect"
+    assert read["STRIPE_WEBHOOK_SECRETS"] == ["whsec_local_platform"]
+    assert read["STRIPE_CONNECT_WEBHOOK_SECRETS"] == ["whsec_local_connect"]
     assert read["DEV_MAIL_ENABLED"] is True
     assert not (tmp_path / "secret_key").exists()
 
@@ -254,14 +254,14 @@ def test_production_on_the_local_stripe_on_purpose_signs_with_secrets_of_its_own
     )
     # then: not the repository's secrets, and not the same for another deployment
     assert read["STRIPE_SANDBOX"] is True
-    secrets = {read["STRIPE_WEBHOOK_SECRET"], read["STRIPE_CONNECT_WEBHOOK_SECRET"]}
+    secrets = {*read["STRIPE_WEBHOOK_SECRETS"], *read["STRIPE_CONNECT_WEBHOOK_SECRETS"]}
     assert len(secrets) == 2
     assert all(secret.startswith("whsec_") for secret in secrets)
     assert not secrets & {"whsec_local_platform", "whsec_local_connect", ""}
     other = _settings_of(
         "production", tmp_path, DJANGO_SECRET_KEY="other-" + "k" * 50, STRIPE_SANDBOX="true"
     )
-    assert other["STRIPE_WEBHOOK_SECRET"] not in secrets
+    assert not set(other["STRIPE_WEBHOOK_SECRETS"]) & secrets
 
 
 @pytest.mark.parametrize(
@@ -275,8 +275,8 @@ def test_production_on_the_local_stripe_on_purpose_signs_with_secrets_of_its_own
         (
             {
                 "STRIPE_SECRET_KEY": REAL_LOOKING_KEY,
-                "STRIPE_WEBHOOK_SECRET": "whsec_local_platform",
-                "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_local_connect",
+                "STRIPE_WEBHOOK_SECRETS": "whsec_local_platform",
+                "STRIPE_CONNECT_WEBHOOK_SECRETS": "whsec_local_connect",
             },
             "marketplace.E001",
         ),
@@ -336,8 +336,8 @@ def test_check_deploy_with_production_settings_refuses_the_repository_signing_se
     result = _manage_py_check_deploy(
         {
             "STRIPE_SECRET_KEY": REAL_LOOKING_KEY,
-            "STRIPE_WEBHOOK_SECRET": "whsec_local_platform",
-            "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_local_connect",
+            "STRIPE_WEBHOOK_SECRETS": "whsec_local_platform",
+            "STRIPE_CONNECT_WEBHOOK_SECRETS": "whsec_local_connect",
         }
     )
     assert result.returncode != 0

@@ -294,8 +294,14 @@ def member_unban(*, group: Group, by: Access, user: User, moderator: User) -> No
         audit(kind=ModerationActionKind.UNBAN, moderator=moderator, group=group, member=user)
 
 
-def group_mark_seen(*, group: Group, user: User) -> None:
-    """The member opened the group's page: its discussions count as seen."""
-    Membership.objects.filter(group=group, user=user, state=MembershipState.MEMBER).update(
-        seen_at=timezone.now()
-    )
+def group_mark_seen(*, access: Access) -> None:
+    """The member opened the group's page: its discussions count as seen. Written only when
+    something happened since the last visit, so reading a quiet group writes nothing."""
+    membership, group = access.membership, access.group
+    if membership is None or not access.is_member:
+        return
+    if membership.seen_at is not None and (
+        group.last_activity_at is None or group.last_activity_at <= membership.seen_at
+    ):
+        return
+    Membership.objects.filter(pk=membership.pk).update(seen_at=timezone.now())

@@ -26,6 +26,7 @@ from django.utils import timezone
 from marketplace import states
 from marketplace.errors import DomainError, NotAllowed, NotFound
 from marketplace.models import User
+from messaging import selectors as messaging_selectors
 from messaging.attachments import IMAGE_TYPES, attachment_detect
 from messaging.community import live, selectors
 from messaging.community.models import (
@@ -63,7 +64,12 @@ def check_may_post(access: Access) -> None:
 
 def _check_rate(access: Access, user: User) -> None:
     membership = access.membership
-    new = membership is not None and selectors.is_new_member(membership=membership)
+    # moderators (a group's coach among them) are trusted from the start
+    new = (
+        membership is not None
+        and not access.can_moderate
+        and selectors.is_new_member(membership=membership)
+    )
     rate = (
         settings.COMMUNITY_NEW_MEMBER_POST_RATE_LIMIT if new else settings.COMMUNITY_POST_RATE_LIMIT
     )
@@ -138,6 +144,7 @@ def discussion_start(
             status=PostStatus.HELD if held else PostStatus.PUBLISHED,
             held_reason=f"uses “{held}”" if held else "",
             last_activity_at=now,
+            image_count=len(images),
         )
         for position, (image, (mime, extension)) in enumerate(zip(images, detected, strict=True)):
             stored = Image(
@@ -275,6 +282,10 @@ def post_edit(
     moderators. An edit that uses a held phrase holds the post again."""
     if post.author_id != by.pk:
         raise NotAllowed("Only the author can edit this.", code="not_author")
+    if messaging_selectors.is_suspended(user=by):
+        raise NotAllowed(
+            "Your messaging has been suspended by a moderator.", code="messaging_suspended"
+        )
     if post.status not in (PostStatus.PUBLISHED, PostStatus.HELD):
         raise DomainError("This post can no longer be edited.", code="not_editable")
     if timezone.now() > editable_until(post):

@@ -25,6 +25,7 @@ def card_details(card: dict[str, Any]) -> dict[str, Any]:
         },
         "country": "US",
         "description": None,
+        "electronic_commerce_indicator": None,
         "exp_month": card.get("exp_month", 12),
         "exp_year": card.get("exp_year", 2034),
         "extended_authorization": None,
@@ -43,6 +44,8 @@ def card_details(card: dict[str, Any]) -> dict[str, Any]:
         "network_transaction_id": None,
         "overcapture": None,
         "regulated_status": "unregulated",
+        "setup_credential_usage": None,
+        "stored_credential_usage": None,
         "three_d_secure": {
             "authentication_flow": "challenge",
             "result": "authenticated",
@@ -50,6 +53,7 @@ def card_details(card: dict[str, Any]) -> dict[str, Any]:
         }
         if card.get("three_d_secure")
         else None,
+        "transaction_link_id": None,
         "wallet": None,
     }
 

@@ -1,5 +1,12 @@
-"""Payouts: from a connected account's available balance to its bank account, manual or on
-the account's schedule, paid or failed when they arrive."""
+"""Payouts: from an available balance to a bank account, paid, failed or canceled.
+
+A connected account's payouts are manual (``POST /v1/payouts`` with ``Stripe-Account``) or
+made on the account's schedule; the platform's are manual (no ``Stripe-Account``), to the
+platform's own bank account. Every payout starts ``pending`` (``payout.created``) and ends
+when it arrives, a day later by the sandbox clock: ``paid`` (``payout.paid``) or ``failed``
+(``payout.failed``, the amount back in the balance), as the bank account decides (a coach's
+failing test account number, or ``outcome="failed"``); a pending manual payout can be
+canceled (``POST /v1/payouts/{id}/cancel``: ``payout.canceled``, the amount back)."""
 
 from __future__ import annotations
 
@@ -14,6 +21,9 @@ from payments.sandbox.ledger.balances import balance_amounts, balance_transactio
 from payments.sandbox.models import StripeObject
 
 PAYOUT_TRANSIT_SECONDS = 86400
+# The platform's own bank account (the platform is not an account object in the sandbox).
+PLATFORM_BANK_ACCOUNT = "ba_platform_local_bank"
+PAYOUT_OUTCOMES = ("paid", "failed")
 
 
 def payouts_for(*, account: str) -> list[dict[str, Any]]:
@@ -53,8 +63,14 @@ def payout_create(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     at: int | None = None,
+    outcome: str | None = None,
 ) -> dict[str, Any]:
-    """Pay ``amount`` of ``account``'s available balance out to its bank account."""
+    """Pay ``amount`` of ``account``'s ("" = the platform's) available balance out to its
+    bank account. ``outcome`` (``paid`` or ``failed``) decides how it arrives; by default a
+    connected account's bank decides (the failing test account number) and the platform's
+    pays."""
+    if outcome is not None and outcome not in PAYOUT_OUTCOMES:
+        raise ValueError(f"a payout arrives {' or '.join(PAYOUT_OUTCOMES)}, not {outcome!r}")
     lock_balance(account)
     available = balance_amounts(account).get(currency, {}).get("available", 0)
     if amount <= 0 or amount > available:
@@ -64,12 +80,19 @@ def payout_create(
             code="balance_insufficient",
             param="amount",
         )
-    row = accounts.get_account(account)
-    externals = row.data["external_accounts"]["data"]
-    if not externals:
-        raise errors.StripeError(
-            "This account has no bank account to pay out to.", code="no_external_account"
-        )
+    if account:
+        row = accounts.get_account(account)
+        externals = row.data["external_accounts"]["data"]
+        if not externals:
+            raise errors.StripeError(
+                "This account has no bank account to pay out to.", code="no_external_account"
+            )
+        destination = externals[0]["id"]
+        fails = bool(row.internal.get("payout_failure"))
+    else:
+        destination, fails = PLATFORM_BANK_ACCOUNT, False
+    if outcome is not None:
+        fails = outcome == "failed"
     payout_id = store.new_id("po_")
     created = store.now() if at is None else at
     txn = balance_transaction(
@@ -93,7 +116,7 @@ def payout_create(
         "created": created,
         "currency": currency,
         "description": description or "STRIPE PAYOUT",
-        "destination": externals[0]["id"],
+        "destination": destination,
         "failure_balance_transaction": None,
         "failure_code": None,
         "failure_message": None,
@@ -110,11 +133,45 @@ def payout_create(
         "trace_id": {"status": "pending", "value": None},
         "type": "bank_account",
     }
-    store.insert(
-        payout, account=account, internal={"fails": bool(row.internal.get("payout_failure"))}
-    )
+    store.insert(payout, account=account, internal={"fails": fails})
     events.record("payout.created", payout, account=account)
     return payout
+
+
+def payout_cancel(*, account: str, payout_id: str) -> dict[str, Any]:
+    """Cancel a pending manual payout: its amount returns to the available balance."""
+    lock_balance(account)
+    row = store.get(payout_id, "payout", account=account, lock=True, param="payout")
+    payout = row.data
+    if payout["automatic"]:
+        raise errors.StripeError(
+            "Automatic payouts cannot be canceled. You can only cancel payouts you created.",
+        )
+    if payout["status"] != "pending":
+        raise errors.StripeError(
+            f"Payouts can only be canceled while they are pending. This payout is "
+            f"{payout['status']}.",
+        )
+    txn = balance_transaction(
+        account=account,
+        amount=payout["amount"],
+        currency=payout["currency"],
+        type="payout_cancel",
+        source=payout["id"],
+        reporting_category="payout_reversal",
+    )
+    payout["status"] = "canceled"
+    payout["failure_balance_transaction"] = txn["id"]
+    store.save(row)
+    events.record("payout.canceled", payout, account=account)
+    return payout
+
+
+def payout_arrive(*, payout_id: str) -> dict[str, Any]:
+    """The payout arrives now (whatever its arrival date): paid or failed."""
+    row = store.get(payout_id, "payout")
+    _settle_payout(row)
+    return store.get(payout_id, "payout").data
 
 
 def run_payouts(*, until: int, since: int) -> None:
@@ -186,6 +243,8 @@ def _settle_payout(row: StripeObject) -> None:
         )
         store.save(row)
         events.record("payout.failed", payout, account=row.account)
+        if not row.account:
+            return
         # As on Stripe, a failed payout disables payouts until the bank account is replaced.
         account_row = accounts.get_account(row.account, lock=True)
         before = copy.deepcopy(account_row.data)

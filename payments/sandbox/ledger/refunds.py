@@ -118,6 +118,8 @@ def refund_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "charge": charge_id,
         "created": store.now(),
         "currency": charge["currency"],
+        "customer": charge.get("customer"),
+        "customer_account": None,
         "description": None,
         "destination_details": {
             "card": {
@@ -134,6 +136,7 @@ def refund_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "metadata": dict(params.get("metadata") or {}),
         "next_action": None,
         "payment_intent": charge["payment_intent"],
+        "payment_method": charge.get("payment_method"),
         "pending_reason": None,
         "presentment_details": None,
         "reason": params.get("reason"),

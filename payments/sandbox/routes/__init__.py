@@ -15,4 +15,5 @@ from payments.sandbox.routes import (  # noqa: F401 - importing a module registe
     payouts,
     refunds,
     transfers,
+    webhook_endpoints,
 )

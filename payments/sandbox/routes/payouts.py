@@ -1,10 +1,11 @@
-"""Endpoints of payouts (a connected account's, with the ``Stripe-Account`` header)."""
+"""Endpoints of payouts: a connected account's with the ``Stripe-Account`` header, the
+platform's without."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import errors, store
+from payments.sandbox import store
 from payments.sandbox.ledger import payouts
 from payments.sandbox.params import ANY, LIST, E, I, M, S
 from payments.sandbox.routing import Context, route
@@ -24,10 +25,6 @@ from payments.sandbox.routing import Context, route
     },
 )
 def create_payout(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    if not ctx.account:
-        raise errors.StripeError(
-            "The local Stripe pays out connected accounts only: send the Stripe-Account header.",
-        )
     return payouts.payout_create(
         account=ctx.account,
         amount=params["amount"],
@@ -36,6 +33,11 @@ def create_payout(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         description=params.get("description"),
         metadata=params.get("metadata"),
     )
+
+
+@route("POST", "/v1/payouts/{payout_id}/cancel")
+def cancel_payout(ctx: Context, params: dict[str, Any], payout_id: str) -> dict[str, Any]:
+    return payouts.payout_cancel(account=ctx.account, payout_id=payout_id)
 
 
 @route("GET", "/v1/payouts/{payout_id}")

@@ -10,7 +10,6 @@ from django.core import mail
 
 from bookings.models import BookingStatus
 from bookings.services import after_session, checkout, holds
-from marketplace.errors import Conflict
 from payments import designs, gateway
 from payments.gateway import stripe_client
 from payments.models import (
@@ -110,7 +109,7 @@ def test_a_new_coach_abroad_gets_a_recipient_account_and_can_sell_packages(us_pl
     assert (account.country, account.service_agreement) == ("DE", "recipient")
     assert "card_payments" not in account.capabilities
     design = designs.design_for_account(account)
-    assert design.packages and not design.booking_on_behalf_of
+    assert design.package_transfers and not design.booking_on_behalf_of
 
 
 def _package_bought_before_the_rules(coach, session_type, client) -> Payment:
@@ -186,11 +185,16 @@ def test_a_cross_border_package_share_to_a_full_account_fails_once_and_everyone_
     assert StaffAlert.objects.filter(kind=StaffAlert.Kind.TRANSFER_FAILED).count() == 1
 
 
-def test_a_full_account_abroad_is_not_sold_packages(us_platform):
-    coach, session_type = open_coach(country="US")
-    account_in(coach.user, country="GB", service_agreement="full")
+def test_a_full_account_abroad_is_paid_for_a_package_when_it_is_bought(
+    us_platform, django_capture_on_commit_callbacks
+):
     from bookings.models import Package
+    from bookings.services import packages
 
+    # given: an AU coach (Stripe sends no separate transfers from a US platform to AU)
+    coach, session_type = open_coach(country="US")
+    account = account_in(coach.user, country="AU", service_agreement="full")
+    assert not designs.design_for_account(account).package_transfers
     package = Package.objects.create(
         coach=coach,
         session_type=session_type,
@@ -199,11 +203,43 @@ def test_a_full_account_abroad_is_not_sold_packages(us_platform):
         price=20000,
         currency="usd",
     )
-    with pytest.raises(Conflict) as refused:
-        from bookings.services import packages
-
-        packages.package_purchase_start(client=UserFactory(), package=package, urls=URLS)
-    assert refused.value.code == "packages_unavailable"
+    client = UserFactory()
+    # when: a client buys it and pays
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase, payment = packages.package_purchase_start(
+            client=client, package=package, urls=URLS
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        controls.pay_checkout_session(payment.stripe_checkout_session_id)
+    purchase.refresh_from_db()
+    payment.refresh_from_db()
+    assert purchase.status == "active"
+    # then: a destination charge settled by the coach's account paid the coach at once
+    intent = stripe_client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    assert intent.on_behalf_of == account.stripe_account_id
+    assert intent.transfer_data.destination == account.stripe_account_id
+    assert intent.application_fee_amount == purchase.application_fee
+    # and a completed session sends nothing more
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = holds.booking_hold(
+            client=client,
+            session_type=session_type,
+            starts_at=next_hour(days=2),
+            package_purchase=purchase,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        after_session.booking_complete(
+            booking=booking, by=coach.user, now=booking.ends_at + timedelta(minutes=1)
+        )
+    assert not Transfer.objects.filter(package_purchase=purchase).exists()
+    # and the unused session is refunded from the coach, with its share of the fee
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = packages.package_refund_unused(purchase=purchase, by=client)
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and refund.amount == 10000
+    assert refund.reverse_transfer
+    transfer = stripe_client().v1.transfers.retrieve(payment.stripe_transfer_id)
+    assert transfer.amount_reversed == 10000
 
 
 def test_a_hold_and_its_checkout_session_end_together_by_stripes_clock(

@@ -24,7 +24,7 @@ def _receiver(endpoint: str, secret_setting: str):
             event = stripe.Webhook.construct_event(
                 request.body.decode(),
                 request.headers.get("Stripe-Signature", ""),
-                getattr(settings, secret_setting),
+                getattr(settings, secret_setting)[0],
             )
         except (ValueError, stripe.SignatureVerificationError):
             return HttpResponse(status=400)
@@ -45,8 +45,8 @@ def _receiver(endpoint: str, secret_setting: str):
 urlpatterns = [
     path(
         "payments/webhooks/stripe/connect/",
-        _receiver("connect", "STRIPE_CONNECT_WEBHOOK_SECRET"),
+        _receiver("connect", "STRIPE_CONNECT_WEBHOOK_SECRETS"),
     ),
-    path("payments/webhooks/stripe/", _receiver("platform", "STRIPE_WEBHOOK_SECRET")),
+    path("payments/webhooks/stripe/", _receiver("platform", "STRIPE_WEBHOOK_SECRETS")),
     path("", include("marketplace.urls")),
 ]

@@ -29,7 +29,7 @@ def test_create_express_account_by_type_then_retrieve_and_update(stripe_client):
     assert account.details_submitted is False
     assert "external_account" in account.requirements.currently_due
     assert account.requirements.disabled_reason == "requirements.past_due"
-    assert account.capabilities == {"card_payments": "inactive", "transfers": "inactive"}
+    assert account.capabilities.to_dict() == {"card_payments": "inactive", "transfers": "inactive"}
     # when
     updated = stripe_client.v1.accounts.update(
         account.id,
@@ -45,7 +45,7 @@ def test_create_express_account_by_type_then_retrieve_and_update(stripe_client):
     assert updated.business_profile.name == "Ada Coaching"
     assert updated.settings.payouts.schedule.interval == "weekly"
     assert updated.settings.payouts.schedule.weekly_anchor == "friday"
-    assert dict(updated.metadata) == {"extra": "x"}
+    assert updated.metadata.to_dict() == {"extra": "x"}
     again = stripe_client.v1.accounts.retrieve(account.id)
     assert again.business_profile.name == "Ada Coaching"
 

@@ -234,7 +234,7 @@ def test_every_declared_field_is_present(stripe_client, world):
         (stripe.Refund, raw(stripe_client, "get", f"/v1/refunds/{world['refund'].id}")),
         (stripe.Transfer, raw(stripe_client, "get", f"/v1/transfers/{world['transfer'].id}")),
         (
-            stripe.Reversal,
+            stripe.TransferReversal,
             raw(
                 stripe_client,
                 "get",

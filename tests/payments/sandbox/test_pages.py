@@ -70,6 +70,56 @@ def test_dashboard_shows_state_and_staff_controls_work(settings, stripe_client, 
     assert "account.application.deauthorized" in page.content.decode()
 
 
+@pytest.mark.django_db
+def test_the_developer_page_pays_out_and_ends_payouts_as_chosen(settings, stripe_client, sandbox):
+    # given: money available on a connected account and on the platform
+    settings.DEBUG = True
+    controls.set_available_delay(0)
+    account = stripe_client.v1.accounts.create(
+        params={"type": "express", "capabilities": {"transfers": {"requested": True}}}
+    )
+    controls.complete_onboarding(account.id)
+    session = stripe_client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 10000,
+                        "product_data": {"name": "Coaching"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "payment_intent_data": {
+                "application_fee_amount": 1500,
+                "transfer_data": {"destination": account.id},
+            },
+            "success_url": "http://testserver/ok",
+        }
+    )
+    controls.pay_checkout_session(session.id)
+    browser = Client()
+    page = browser.get("/_stripe/").content.decode()
+    assert "Platform payout" in page and "then cancel it" in page
+    # when: the coach's balance is paid out and fails; the platform's is paid out and canceled
+    browser.post("/_stripe/", {"action": "payout_failed", "account": account.id})
+    browser.post("/_stripe/", {"action": "payout_canceled", "account": "platform"})
+    (coach_payout,) = [
+        e["data"]["object"] for e in controls.events_of_type("payout.created") if e.get("account")
+    ]
+    controls.payout_arrive(coach_payout["id"])
+    # then
+    assert [e["data"]["object"]["id"] for e in controls.events_of_type("payout.failed")] == [
+        coach_payout["id"]
+    ]
+    (canceled,) = controls.events_of_type("payout.canceled")
+    assert "account" not in canceled
+    assert controls.balance(account.id)["usd"]["available"] == 8500
+    assert controls.balance("")["usd"]["available"] == 1180
+
+
 @pytest.mark.urls(RECEIVER_URLS)
 @pytest.mark.django_db(transaction=True)
 def test_deliveries_over_http_to_a_running_server(settings, live_server, stripe_client, received):

@@ -47,7 +47,9 @@ def _pending_delivery_payload(stripe_client) -> tuple[str, str]:
 @pytest.mark.django_db
 def test_the_official_library_accepts_the_signature(stripe_client, sandbox, received):
     payload, header = _pending_delivery_payload(stripe_client)
-    event = stripe.Webhook.construct_event(payload, header, settings.STRIPE_CONNECT_WEBHOOK_SECRET)
+    event = stripe.Webhook.construct_event(
+        payload, header, settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0]
+    )
     assert event.type == "account.updated"
     assert header.startswith("t=") and ",v1=" in header
 
@@ -59,7 +61,7 @@ def test_a_tampered_body_is_rejected(stripe_client, sandbox, received):
     tampered = payload.replace('"livemode": false', '"livemode": true')
     assert tampered != payload
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(tampered, header, settings.STRIPE_CONNECT_WEBHOOK_SECRET)
+        stripe.Webhook.construct_event(tampered, header, settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0])
 
 
 @pytest.mark.urls(RECEIVER_URLS)
@@ -68,7 +70,7 @@ def test_a_wrong_secret_is_rejected(stripe_client, sandbox, received):
     payload, header = _pending_delivery_payload(stripe_client)
     # The platform secret does not verify a delivery to the Connect endpoint.
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(payload, header, settings.STRIPE_WEBHOOK_SECRET)
+        stripe.Webhook.construct_event(payload, header, settings.STRIPE_WEBHOOK_SECRETS[0])
 
 
 @pytest.mark.urls(RECEIVER_URLS)
@@ -77,7 +79,7 @@ def test_a_timestamp_older_than_five_minutes_is_rejected(
     stripe_client, sandbox, received, monkeypatch
 ):
     payload, header = _pending_delivery_payload(stripe_client)
-    secret = settings.STRIPE_CONNECT_WEBHOOK_SECRET
+    secret = settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0]
     signed_at = int(header.split(",")[0].removeprefix("t="))
     # The delivered request, replayed 301 seconds later, is refused ...
     monkeypatch.setattr("stripe._webhook.time.time", lambda: signed_at + 301)
@@ -211,11 +213,15 @@ def test_setup_command_registers_both_endpoints_idempotently(settings):
     call_command("stripe_sandbox_setup")
     endpoints = {(e.url, e.connect, e.secret) for e in WebhookEndpoint.objects.all()}
     assert endpoints == {
-        (f"{settings.SITE_URL}/payments/webhooks/stripe/", False, settings.STRIPE_WEBHOOK_SECRET),
+        (
+            f"{settings.SITE_URL}/payments/webhooks/stripe/",
+            False,
+            settings.STRIPE_WEBHOOK_SECRETS[0],
+        ),
         (
             f"{settings.SITE_URL}/payments/webhooks/stripe/connect/",
             True,
-            settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+            settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
         ),
     }
 

@@ -42,6 +42,7 @@ def _session_params(destination: str | None = None) -> dict:
 
 
 @pytest.mark.django_db
+@pytest.mark.stripe_wrong_requests
 def test_misspelt_nested_parameter_from_the_product_fails_loudly(stripe_client):
     # given: the product's own client (payments.gateway.stripe_client) and a typo deep inside
     params = _session_params()
@@ -58,6 +59,7 @@ def test_misspelt_nested_parameter_from_the_product_fails_loudly(stripe_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.stripe_wrong_requests
 def test_unknown_top_level_parameter(stripe_client):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe_client.v1.accounts.create(params={"type": "express", "emial": "a@b.test"})
@@ -66,6 +68,7 @@ def test_unknown_top_level_parameter(stripe_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.stripe_wrong_requests
 def test_missing_required_parameters(stripe_client):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe_client.v1.checkout.sessions.create(params={"line_items": []})
@@ -84,6 +87,7 @@ def test_missing_required_parameters(stripe_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.stripe_wrong_requests
 def test_wrong_types_are_rejected(stripe_client):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe_client.v1.transfers.create(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stripe_sandbox', '0002_sandboxstate_available_business_days'),
+        ('stripe_sandbox', '0003_webhook_endpoint_api'),
     ]
 
     operations = [
