@@ -118,7 +118,9 @@ def new_booking(request: HttpRequest) -> HttpResponse:
             }
             return redirect("bookings:review")
     else:
-        form = TopicForm(initial={"client_time_zone": ""})
+        # The zone the slot was picked in (the calendar's link carries it) is the one the
+        # booking keeps; without one, the browser fills it in (static/js/app.js).
+        form = TopicForm(initial={"client_time_zone": _known_zone(request.GET.get("tz"))})
     context = _slot_context(session_type, starts_at, zone)
     context["form"] = form
     context["zone_known"] = "tz" in request.GET or request.method == "POST"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import accounts, store
+from payments.sandbox import accounts, regions, store
 from payments.sandbox.ledger import balances, payouts
 
 
@@ -38,6 +38,8 @@ def dashboard() -> dict[str, Any]:
             {
                 "id": account["id"],
                 "email": account.get("email"),
+                "country": account["country"],
+                "service_agreement": accounts.service_agreement(account),
                 "charges_enabled": account["charges_enabled"],
                 "payouts_enabled": account["payouts_enabled"],
                 "disabled_reason": account["requirements"]["disabled_reason"],
@@ -89,6 +91,8 @@ def dashboard() -> dict[str, Any]:
         "open_disputes": open_disputes,
         "now": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "offset_hours": round(store.state().clock_offset_seconds / 3600, 2),
+        "platform_country": regions.platform_country(),
+        "available_business_days": store.state().available_business_days,
         "endpoints": list(WebhookEndpoint.objects.order_by("connect")),
         "accounts": account_rows,
         "platform_balance": balances.balance_rows(account=""),

@@ -43,3 +43,14 @@ document.addEventListener("DOMContentLoaded", () => {
     tick();
   });
 });
+
+// After the booking calendar moves to another week, keep the keyboard where the reader is:
+// on the week's name (the button that was pressed has been replaced).
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id !== "slots") return;
+  const label = event.detail.target.querySelector("[data-testid='week-label']");
+  if (label && event.detail.requestConfig && event.detail.requestConfig.elt.closest(".week-nav")) {
+    label.setAttribute("tabindex", "-1");
+    label.focus();
+  }
+});

@@ -12,7 +12,9 @@ replies (ten per discussion) with PostgreSQL's COPY, then:
    signed in as a member. Two clients, one per process, each sends its requests one after
    another (closed loop): 400 list pages (random page of the 500), 400 discussion pages
    (random discussion), 400 bare-view pages (a view returning a small HTML page, through the
-   same middleware and server). The target is a p95 of 50 ms for both pages.
+   same middleware and server), and 400 of the product's smallest signed-in page (an empty
+   messaging inbox: the same session, navigation and base template), for scale. The target
+   is a p95 of 50 ms for both community pages.
 2. Queries: in this process, the list page, the discussion page and the replies API are
    rendered at page sizes 5, 20 and 50; the number of queries must be the same at each size.
 3. Fan-out: 100 members' sockets on one discussion; a member posts 30 replies through the
@@ -330,10 +332,20 @@ def measure_pages(hosts: list[str], data: dict) -> dict:
     def bare() -> bytes:
         return http_request("GET", "/bench/bare/", headers=headers)
 
+    def inbox() -> bytes:
+        # the product's smallest signed-in page (messaging's inbox, empty): the same session,
+        # middleware, navigation and base template as the community pages
+        return http_request("GET", "/messages/", headers=headers)
+
     results = {}
     # warm every process: connections, templates, caches
     closed_loop(hosts, [[list_page(), discussion_page(), bare()] * 10 for _ in range(CLIENTS)])
-    for name, make in (("list", list_page), ("discussion", discussion_page), ("bare", bare)):
+    for name, make in (
+        ("list", list_page),
+        ("discussion", discussion_page),
+        ("bare", bare),
+        ("inbox", inbox),
+    ):
         per_client = [[make() for _ in range(PAGE_REQUESTS // CLIENTS)] for _ in range(CLIENTS)]
         answers, seconds = closed_loop(hosts, per_client)
         statuses = sorted({answer.status for answer in answers})
@@ -560,6 +572,8 @@ def main() -> None:
         "list_page_per_s": pages["list"]["per_s"],
         "discussion_page_per_s": pages["discussion"]["per_s"],
         "baseline_bare_django_per_s": pages["bare"]["per_s"],
+        "product_inbox_page_p50_ms": pages["inbox"]["p50_ms"],
+        "product_inbox_page_p95_ms": pages["inbox"]["p95_ms"],
         "page_statuses_ok": page_ok,
         "queries_by_page_size": {
             key: queries[key] for key in ("list_page", "discussion_page", "replies_api")

@@ -164,3 +164,18 @@ def test_the_reschedule_page_is_a_week_calendar_in_the_clients_zone(
     later = (timezone.now() + timedelta(days=200)).date().isoformat()
     last = client.get(url, {"week": later}).content.decode()
     assert 'data-testid="next-week"' not in last
+
+
+def test_the_booking_keeps_the_zone_the_slot_was_picked_in(client, paid_coach):
+    # given: a client whose browser is elsewhere than their account says
+    _coach, session_type = paid_coach
+    visitor = UserFactory(time_zone="Europe/London")
+    client.force_login(visitor)
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    html = client.get(
+        reverse("bookings:new"),
+        {"session_type": session_type.pk, "start": start.isoformat(), "tz": "Europe/London"},
+    ).content.decode()
+    # then: the topic step shows and keeps that zone, not whatever the browser reports
+    assert 'name="client_time_zone" value="Europe/London"' in html
+    assert "(Europe/London)" in html

@@ -314,3 +314,14 @@ def test_stripe_fees_follow_the_currency(stripe_client, sandbox):
     }
     assert fees == {"usd": 290 + 30, "eur": 150 + 25, "gbp": 150 + 20}
     assert StripeObject.objects.filter(object_type="charge").count() == 3
+
+
+def test_the_developer_page_shows_the_platforms_country_and_each_accounts(stripe_client, sandbox):
+    from django.test import Client
+
+    account(stripe_client, "DE", "recipient", onboard=False)
+    controls.set_available_business_days(2)
+    page = Client().get("/_stripe/").content.decode()
+    assert '<strong id="platform-country">US</strong>' in page
+    assert "DE · recipient agreement" in page
+    assert "after 2 business days" in page

@@ -4,15 +4,19 @@ before a new one is made."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.core import mail
+from django.db import connection
 
 from bookings.models import Package
 from bookings.services import after_session, holds, packages
 from payments import gateway
 from payments.gateway import stripe_client
-from payments.models import Payment, Transfer, TransferStatus
+from payments.models import Payment, StaffAlert, Transfer, TransferStatus
 from payments.sandbox import controls
 from payments.sandbox.models import IdempotencyKey
 from payments.services import charges, transfers
@@ -133,4 +137,59 @@ def test_runs_of_one_attempt_share_its_key(package_session):
     again = transfers.transfer_execute(transfer_id=transfer.pk)
     assert first.status == again.status == TransferStatus.PAID
     assert first.stripe_transfer_id == again.stripe_transfer_id
+    assert len(_stripe_transfers(transfer)) == 1
+
+
+def test_a_request_stripe_is_still_running_under_the_key_keeps_the_key(package_session):
+    # given: another request with the share's key is in progress at Stripe (the local
+    # Stripe's per-key lock is held elsewhere)
+    transfer, _payment = package_session
+    database = connection.settings_dict
+    other = psycopg.connect(
+        dbname=database["NAME"],
+        user=database["USER"],
+        host=database["HOST"],
+        port=database["PORT"] or 5432,
+        autocommit=False,
+    )
+    lock_id = zlib.crc32(f"\x00transfer-{transfer.pk}-1".encode()) - 2**31
+    other.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7_357_357, lock_id])
+    try:
+        # when: this run sends it, Stripe answers 409 idempotency_key_in_use
+        with pytest.raises(transfers.TransferRetry):
+            transfers.transfer_execute(transfer_id=transfer.pk)
+    finally:
+        other.rollback()
+        other.close()
+    # then: the attempt keeps its key (a new one could pay twice), and the next run succeeds
+    transfer.refresh_from_db()
+    assert (transfer.attempts, transfer.idempotency_key) == (1, f"transfer-{transfer.pk}-1")
+    assert transfer.failure_code == "idempotency_key_in_use"
+    assert transfers.transfer_execute(transfer_id=transfer.pk).status == TransferStatus.PAID
+    assert len(_stripe_transfers(transfer)) == 1
+
+
+def test_staff_send_a_failed_share_again_once_its_cause_is_fixed(
+    package_session, settings, django_capture_on_commit_callbacks
+):
+    # given: the coach's account cannot receive transfers: Stripe refuses the share for good
+    settings.STAFF_ALERT_EMAILS = ["ops@example.test"]
+    transfer, _payment = package_session
+    controls.update_account(transfer.destination_account_id, disabled_reason="platform_paused")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = transfers.transfer_execute(transfer_id=transfer.pk)
+    assert failed.status == TransferStatus.FAILED
+    assert failed.failure_code == "insufficient_capabilities_for_transfer"
+    assert StaffAlert.objects.filter(kind=StaffAlert.Kind.TRANSFER_FAILED).count() == 1
+    coach_mail = next(m for m in mail.outbox if "could not pay" in m.subject)
+    assert "/payments/setup/" in coach_mail.body
+    # when: Stripe enables the account again and staff send the share again
+    controls.verify_account(transfer.destination_account_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        transfers.transfer_send_again(transfer=failed)
+    # then: a new attempt under a new key paid it, once
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.PAID
+    assert transfer.idempotency_key == f"transfer-{transfer.pk}-2"
     assert len(_stripe_transfers(transfer)) == 1
