@@ -200,9 +200,27 @@ admin.site.register(CalendarFeed, list_display=["user", "created_at"], exclude=[
 
 @admin.register(PackagePurchase)
 class PackagePurchaseAdmin(admin.ModelAdmin):
+    """A purchase is money: read here, changed by bookings' and payments' services only."""
+
     list_display = ["id", "package", "client", "status", "price_with_currency", "created_at"]
     list_filter = ["status"]
-    raw_id_fields = ["package", "client", "coach"]
+    list_select_related = ["package", "client"]
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:  # type: ignore[override]
+        return [
+            "price_with_currency" if field.name == "price" else field.name
+            for field in PackagePurchase._meta.fields
+            if field.name not in ("id", "currency")
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return list(self.get_fields(request, obj))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
     @admin.display(description="price", ordering="price")
     def price_with_currency(self, purchase: PackagePurchase) -> str:

@@ -133,6 +133,15 @@ def refund_sent(refund: Refund) -> None:
     )
 
 
+def refund_failed(refund: Refund) -> None:
+    send_templated_email(
+        to=refund.payment.client.email,
+        subject=f"Your refund of {format_money(refund.amount, refund.currency)} did not go through",
+        template="bookings_refund_failed",
+        context={"amount": format_money(refund.amount, refund.currency), "refund": refund},
+    )
+
+
 def issue_raised(booking: Booking) -> None:
     if settings.STAFF_ALERT_EMAILS:
         context = _context(booking, for_coach=True)

@@ -37,6 +37,9 @@ def _booking_checkout_expired(payment: Payment) -> None:
 def _refund_updated(refund: Refund) -> None:
     if refund.status == RefundStatus.SUCCEEDED and refund.reason in _TOLD_WHEN_SENT:
         transaction.on_commit(lambda: notifications.refund_sent(refund))
+    elif refund.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
+        # Whatever the reason: the client expected this money and will not get it this way.
+        transaction.on_commit(lambda: notifications.refund_failed(refund))
 
 
 def register() -> None:

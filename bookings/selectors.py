@@ -30,7 +30,7 @@ from payments.services import charges
 if TYPE_CHECKING:
     from coaches.models import CoachProfile
     from marketplace.models import User
-    from payments.models import Payment
+    from payments.models import Dispute, Payment, Refund
 
 
 _BUSY_SQL = f"""
@@ -276,6 +276,33 @@ def calendar_bookings(*, user: User) -> QuerySet[Booking]:
 def booking_payment(booking: Booking) -> Payment | None:
     """The booking's payment (the paid one if any), or None for a package session."""
     return payment_selectors.payment_of_booking(booking.pk)
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    refund: Refund
+    amount_display: str
+
+
+@dataclass(frozen=True)
+class MoneyState:
+    """What happened to a booking's money after it was paid: each refund with Stripe's
+    status, and the dispute (its status and evidence deadline), for the booking page."""
+
+    refunds: list[RefundLine]
+    dispute: Dispute | None
+
+
+def booking_money_state(payment: Payment | None) -> MoneyState:
+    if payment is None:
+        return MoneyState(refunds=[], dispute=None)
+    return MoneyState(
+        refunds=[
+            RefundLine(refund=refund, amount_display=format_money(refund.amount, refund.currency))
+            for refund in payment_selectors.payment_refunds(payment.pk)
+        ],
+        dispute=payment_selectors.payment_dispute(payment.pk),
+    )
 
 
 def package_sessions_used(purchase: PackagePurchase) -> int:

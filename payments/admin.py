@@ -26,6 +26,8 @@ from payments.models import (
     Dispute,
     Payment,
     Payout,
+    ReconciliationDiscrepancy,
+    ReconciliationRun,
     Refund,
     StaffAlert,
     Transfer,
@@ -294,6 +296,7 @@ REFUND_FIELDS = (
     "amount_shown",
     "reason",
     "status",
+    "failure_reason",
     "reversed_from_coach",
     "fee_refunded",
     "stripe_refund_id",
@@ -448,14 +451,100 @@ class RefundAdmin(MoneyRowAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(MoneyRowAdmin):
-    list_display = ["stripe_dispute_id", "payment_link", "amount_shown", "reason", "status"]
+    list_display = [
+        "stripe_dispute_id",
+        "payment_link",
+        "amount_shown",
+        "reason",
+        "status",
+        "evidence_due_by",
+        "transfer_reversal_amount_shown",
+    ]
     list_filter = ["status", "reason"]
     search_fields = ["stripe_dispute_id"]
-    money_fields = ("amount",)
+    money_fields = ("amount", "transfer_reversal_amount", "application_fee_refund_amount")
 
     @admin.display(description="payment")
     def payment_link(self, dispute: Dispute) -> str:
         return _payment_link(dispute.payment_id)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class ReconciliationDiscrepancyInline(admin.TabularInline):
+    model = ReconciliationDiscrepancy
+    extra = 0
+    can_delete = False
+    fields = (
+        "kind",
+        "stripe_account_id",
+        "balance_transaction_type",
+        "source_id",
+        "currency",
+        "stripe_amount",
+        "our_amount",
+        "our_row",
+        "message",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    """Every nightly run (read-only): its window, what it checked, and what disagreed."""
+
+    list_display = [
+        "id",
+        "started_at",
+        "window_start",
+        "window_end",
+        "outcome",
+        "accounts_checked",
+        "transactions_checked",
+        "discrepancy_count",
+    ]
+    list_filter = ["outcome"]
+    readonly_fields = [field.name for field in ReconciliationRun._meta.fields]
+    inlines = [ReconciliationDiscrepancyInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ReconciliationDiscrepancy)
+class ReconciliationDiscrepancyAdmin(admin.ModelAdmin):
+    list_display = [
+        "run",
+        "kind",
+        "stripe_account_id",
+        "balance_transaction_type",
+        "source_id",
+        "stripe_amount",
+        "our_amount",
+        "our_row",
+    ]
+    list_filter = ["kind", "balance_transaction_type"]
+    search_fields = ["source_id", "stripe_account_id", "our_row"]
+    readonly_fields = [field.name for field in ReconciliationDiscrepancy._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Transfer)

@@ -87,6 +87,29 @@ def webhook_events_due_for_retry(
     )
 
 
+def refunds_due_for_poll(
+    *, now: datetime | None = None, older_than: timedelta = timedelta(minutes=10)
+) -> list[int]:
+    """Refunds still pending some minutes after they were recorded: Stripe holds them as
+    pending (re-read them), or the call never reached Stripe (make it)."""
+    now = now or timezone.now()
+    return list(
+        Refund.objects.filter(
+            status=RefundStatus.PENDING, created_at__lte=now - older_than
+        ).values_list("pk", flat=True)[:POLL_BATCH]
+    )
+
+
+def payment_refunds(payment_id: int) -> list[Refund]:
+    """A payment's refunds, newest first, with Stripe's status (for the booking page)."""
+    return list(Refund.objects.filter(payment_id=payment_id).order_by("-created_at", "-id"))
+
+
+def payment_dispute(payment_id: int) -> Dispute | None:
+    """The payment's latest dispute: its status and evidence deadline."""
+    return Dispute.objects.filter(payment_id=payment_id).order_by("-created_at", "-id").first()
+
+
 def open_staff_alert_count() -> int:
     return StaffAlert.objects.filter(resolved_at__isnull=True).count()
 

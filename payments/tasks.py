@@ -12,7 +12,15 @@ from marketplace.queue import enqueue
 from payments import selectors
 from payments.errors import PaymentProviderError
 from payments.models import AccountStateChange, ConnectedAccount, Transfer, TransferStatus
-from payments.services import accounts, charges, refunds, transfers, webhooks
+from payments.services import (
+    accounts,
+    charges,
+    disputes,
+    reconciliation,
+    refunds,
+    transfers,
+    webhooks,
+)
 
 # A package share's transient failures are retried with backoff (1 minute doubling, at most
 # an hour) about a dozen times; the stalled-transfer sweep takes over after that.
@@ -68,6 +76,33 @@ def sweep_webhook_events() -> int:
 def execute_refund(refund_id: int) -> str:
     """Make one recorded refund at Stripe (the owner is told through its purpose)."""
     return refunds.refund_execute(refund_id=refund_id).status
+
+
+@shared_task(name="payments.poll_pending_refunds")
+def poll_pending_refunds() -> int:
+    """Beat: re-read every refund Stripe still holds as pending (and make those whose call
+    never reached it), so a lost webhook never leaves a refund pending in our books."""
+    refund_ids = selectors.refunds_due_for_poll()
+    for refund_id in refund_ids:
+        enqueue(execute_refund, refund_id)
+    return len(refund_ids)
+
+
+@shared_task(
+    name="payments.reverse_lost_dispute",
+    autoretry_for=(PaymentProviderError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 8},
+)
+def reverse_lost_dispute(dispute_id: int) -> int:
+    """After a lost dispute, take the coach's share back (one reversal, whatever the retries)."""
+    return disputes.dispute_reverse_transfer(dispute_id=dispute_id).transfer_reversal_amount
+
+
+@shared_task(name="payments.reconcile")
+def reconcile() -> str:
+    """Beat, nightly: our money rows against Stripe's balance transactions since the last run."""
+    return reconciliation.reconciliation_run().outcome
 
 
 @shared_task(

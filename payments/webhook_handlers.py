@@ -137,7 +137,7 @@ def handle_charge_succeeded(event: WebhookEvent) -> None:
 # --- refunds, disputes, transfers ----------------------------------------------------------
 
 
-@handles("charge.refunded", "charge.refund.updated")
+@handles("charge.refunded")
 def handle_charge_refunded(event: WebhookEvent) -> None:
     """Our refunds are recorded when we make them; a refund whose call crashed before we
     recorded Stripe's answer is finished here (same idempotency key, same refund)."""
@@ -146,7 +146,22 @@ def handle_charge_refunded(event: WebhookEvent) -> None:
         refunds.refunds_finish_pending(payment=payment)
 
 
-@handles("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
+@handles("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
+def handle_refund(event: WebhookEvent) -> None:
+    """A refund's status moved at Stripe (``charge.refund.updated`` carries the Refund, not a
+    Charge): re-read it and follow. A refund made outside the product is not ours."""
+    with stripe_errors():
+        stripe_refund = gateway.refund_retrieve(event.object_id)
+    refunds.refund_record_from_stripe(stripe_refund=stripe_refund)
+
+
+@handles(
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+)
 def handle_charge_dispute(event: WebhookEvent) -> None:
     with stripe_errors():
         dispute = gateway.dispute_retrieve(event.object_id)

@@ -176,3 +176,17 @@ def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, message
             return result
         time.sleep(interval)
     raise AssertionError(message or f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def eager_retries() -> Iterator[None]:
+    """Eager tasks retry as a worker's would (at once, up to their ``max_retries``) instead of
+    raising ``Retry`` into the caller: for tests where Stripe fails transiently."""
+    from marketplace.celery import app as celery_app
+
+    previous = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_eager_propagates = previous

@@ -40,6 +40,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **_next_actions(booking, payment, is_client=is_client, now=now),
         "booking": booking,
+        "money": selectors.booking_money_state(payment),
         "is_client": is_client,
         "is_coach": is_coach,
         "client_when": local_time(booking.starts_at, booking.client_time_zone),

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from marketplace import embedded
@@ -234,6 +235,16 @@ CELERY_BEAT_SCHEDULE["payments-poll-connected-accounts"] = {
 CELERY_BEAT_SCHEDULE["payments-sweep-webhook-events"] = {
     "task": "payments.sweep_webhook_events",
     "schedule": timedelta(minutes=2),
+}
+# payments: re-read refunds Stripe still holds as pending (a lost refund.* webhook), and
+# reconcile our money rows with Stripe's balance transactions every night.
+CELERY_BEAT_SCHEDULE["payments-poll-pending-refunds"] = {
+    "task": "payments.poll_pending_refunds",
+    "schedule": timedelta(minutes=15),
+}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.reconcile",
+    "schedule": crontab(hour=3, minute=30),
 }
 # coaches: rebuild search's availability index (free windows, soonest slot) of public coaches.
 CELERY_BEAT_SCHEDULE["coaches-refresh-availability-index"] = {

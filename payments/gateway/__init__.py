@@ -29,7 +29,10 @@ from payments.gateway.balance import (
     Amount,
     BalanceSnapshot,
     BalanceTransactionSummary,
+    LedgerLine,
     balance_retrieve,
+    balance_transactions_between,
+    balance_transactions_for_source,
     balance_transactions_list,
     platform_available_balance,
 )
@@ -48,13 +51,15 @@ from payments.gateway.payment_intents import (
     payment_intent_retrieve,
 )
 from payments.gateway.payouts import PayoutSummary, payout_retrieve, payouts_list
-from payments.gateway.refunds import RefundResult, refund_create
+from payments.gateway.refunds import RefundResult, refund_create, refund_retrieve
 from payments.gateway.transfers import (
+    ReversalResult,
     TransferResult,
     TransferSummary,
     transfer_create,
     transfer_find,
     transfer_retrieve,
+    transfer_reversal_create,
     transfers_list,
 )
 from payments.gateway.webhook_endpoints import (
@@ -75,10 +80,12 @@ __all__ = [
     "GatewayError",
     "HostedLink",
     "InvalidWebhook",
+    "LedgerLine",
     "PaymentIntent",
     "PayoutSchedule",
     "PayoutSummary",
     "RefundResult",
+    "ReversalResult",
     "StripeObjectMissing",
     "TransferResult",
     "TransferSummary",
@@ -92,6 +99,8 @@ __all__ = [
     "api_key",
     "application_fee_amount_refunded",
     "balance_retrieve",
+    "balance_transactions_between",
+    "balance_transactions_for_source",
     "balance_transactions_list",
     "charge_payment_intent_id",
     "checkout_session_create",
@@ -105,10 +114,12 @@ __all__ = [
     "payouts_list",
     "platform_available_balance",
     "refund_create",
+    "refund_retrieve",
     "stripe_client",
     "transfer_create",
     "transfer_find",
     "transfer_retrieve",
+    "transfer_reversal_create",
     "transfers_list",
     "webhook_construct_event",
     "webhook_endpoint_create",

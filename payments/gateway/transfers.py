@@ -123,3 +123,32 @@ def transfer_retrieve(transfer_id: str) -> TransferResult:
         currency=transfer["currency"],
         amount_reversed=int(field_value(transfer, "amount_reversed", 0)),
     )
+
+
+@dataclass(frozen=True)
+class ReversalResult:
+    id: str
+    amount: int
+
+
+def transfer_reversal_create(
+    *,
+    idempotency_key: str,
+    transfer_id: str,
+    amount: int,
+    refund_application_fee: bool,
+    metadata: dict[str, str],
+) -> ReversalResult:
+    """Take ``amount`` of a transfer back from the connected account; with
+    ``refund_application_fee`` the application fee comes back to it in proportion."""
+    reversal = call(
+        stripe_client().v1.transfers.reversals.create,
+        transfer_id,
+        params={
+            "amount": amount,
+            "refund_application_fee": refund_application_fee,
+            "metadata": metadata,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return ReversalResult(id=reversal["id"], amount=int(reversal["amount"]))

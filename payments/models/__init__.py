@@ -23,6 +23,7 @@ from payments.models.money import (
     Transfer,
     TransferStatus,
 )
+from payments.models.reconciliation import ReconciliationDiscrepancy, ReconciliationRun
 from payments.models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventStatus
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "Payout",
     "PayoutInterval",
     "PayoutStatus",
+    "ReconciliationDiscrepancy",
+    "ReconciliationRun",
     "Refund",
     "RefundStatus",
     "StaffAlert",

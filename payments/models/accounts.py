@@ -174,6 +174,9 @@ class StaffAlert(models.Model):
         PAYOUT_FAILED = "payout_failed", "Payout failed"
         TRANSFER_FAILED = "transfer_failed", "Transfer failed"
         WEBHOOK_FAILED = "webhook_failed", "Webhook failed"
+        REFUND_FAILED = "refund_failed", "Refund failed"
+        DISPUTE = "dispute", "Dispute"
+        RECONCILIATION = "reconciliation", "Reconciliation discrepancy"
         OTHER = "other", "Other"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

@@ -42,10 +42,18 @@ PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     PaymentStatus.SUCCEEDED: frozenset(
         {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED}
     ),
+    # A refund that fails (or is canceled) gives the money back: the payment moves back.
     PaymentStatus.PARTIALLY_REFUNDED: frozenset(
-        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED}
+        {
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+            PaymentStatus.DISPUTED,
+            PaymentStatus.SUCCEEDED,
+        }
     ),
-    PaymentStatus.REFUNDED: frozenset({PaymentStatus.DISPUTED}),
+    PaymentStatus.REFUNDED: frozenset(
+        {PaymentStatus.DISPUTED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.SUCCEEDED}
+    ),
     PaymentStatus.DISPUTED: frozenset(),
     PaymentStatus.CANCELLED: frozenset({PaymentStatus.SUCCEEDED}),
 }
@@ -130,21 +138,34 @@ class Payment(models.Model):
 
 
 class RefundStatus(models.TextChoices):
+    """Stripe's refund statuses (``requires_action`` counts as pending)."""
+
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
-    RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
-    RefundStatus.SUCCEEDED: frozenset(),
+    RefundStatus.PENDING: frozenset(
+        {RefundStatus.SUCCEEDED, RefundStatus.FAILED, RefundStatus.CANCELED}
+    ),
+    # A card refund can succeed and fail days later (Stripe's charge.refund.updated).
+    RefundStatus.SUCCEEDED: frozenset({RefundStatus.FAILED}),
     RefundStatus.FAILED: frozenset(),
+    RefundStatus.CANCELED: frozenset(),
 }
 
 
 class Refund(models.Model):
     """A refund of (part of) a payment; the row exists before the Stripe call, whose
-    idempotency key is made from its id. Stripe's figures are read back after the call."""
+    idempotency key is made from its id. Its status follows Stripe's refund.
+
+    While Stripe holds the refund (``stripe_refund_id`` set, status pending or succeeded) its
+    amount counts in the payment's ``refunded_amount``, as in the charge's
+    ``amount_refunded``; a refund that fails or is canceled stops counting. The transfer
+    reversal and fee refund it made stay made (Stripe does not undo them).
+    """
 
     class Reason(models.TextChoices):
         CLIENT_CANCELLED = "client_cancelled", "Client cancelled"
@@ -166,7 +187,10 @@ class Refund(models.Model):
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # Read back from Stripe: what came back from the coach and what the platform gave back.
     transfer_reversal_amount = models.PositiveIntegerField(default=0)
+    stripe_transfer_reversal_id = models.CharField(max_length=255, blank=True)
     application_fee_refund_amount = models.PositiveIntegerField(default=0)
+    # Stripe's reason when the refund failed (``expired_or_canceled_card``, ...).
+    failure_reason = models.CharField(max_length=60, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -178,6 +202,14 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
+
+    @property
+    def counts_as_refunded(self) -> bool:
+        """Stripe holds it: its amount is in the charge's ``amount_refunded``."""
+        return bool(self.stripe_refund_id) and self.status in (
+            RefundStatus.PENDING,
+            RefundStatus.SUCCEEDED,
+        )
 
 
 class DisputeStatus(models.TextChoices):
@@ -210,13 +242,29 @@ DISPUTE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+DISPUTE_OPEN_STATUSES = _DISPUTE_OPEN
+
+
 class Dispute(models.Model):
+    """A client's chargeback, mirrored from Stripe: its status, the evidence deadline, and
+    what a lost dispute took back from the coach (a transfer reversal we make, as Stripe
+    leaves a destination charge's transfer alone)."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
     stripe_dispute_id = models.CharField(max_length=255, unique=True)
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=60, blank=True)
     status = models.CharField(max_length=40, choices=DisputeStatus.choices, blank=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    # Stripe took the amount from the platform / gave it back (a won dispute).
+    funds_withdrawn = models.BooleanField(default=False)
+    funds_reinstated = models.BooleanField(default=False)
+    # A lost dispute of a destination charge: the coach's transfer reversed.
+    stripe_transfer_reversal_id = models.CharField(max_length=255, blank=True)
+    transfer_reversal_amount = models.PositiveIntegerField(default=0)
+    application_fee_refund_amount = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import payments.sandbox.routes  # noqa: F401 - importing the endpoints registers them
-from payments.sandbox import errors, events, store
+from payments.sandbox import chaos, errors, events, store
 from payments.sandbox.expansion import expand, without_includable
 from payments.sandbox.models import IdempotencyKey
 from payments.sandbox.params import decode_form, validate
@@ -40,6 +40,9 @@ class Response:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # Set when the answer is lost on its way back (``chaos.answer_lost``): the work is done,
+    # the caller sees a connection error or a timeout.
+    lost: str | None = None
 
     def content(self) -> str:
         return json.dumps(self.body, indent=2)
@@ -63,7 +66,8 @@ def handle(
     except errors.StripeError as error:
         response = Response(error.status, error.body(), dict(error.headers))
     response.headers = {**base_headers, **response.headers}
-    logger.debug("%s %s -> %s", method, path, response.status)
+    response.lost = chaos.answer_lost()
+    logger.debug("%s %s -> %s%s", method, path, response.status, " (lost)" if response.lost else "")
     return response
 
 

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import stripe
 from django.conf import settings
 
+from payments.sandbox import chaos
+
 
 class InProcessHTTPClient(stripe.HTTPClient):
     name = "local-stripe-in-process"
@@ -46,6 +48,18 @@ class InProcessHTTPClient(stripe.HTTPClient):
         index = path.find("/v1/")
         path = path[index:] if index >= 0 else path
         response = handle(method, path, parts.query, post_data or b"", dict(headers or {}))
+        if response.lost:
+            # What the library's own HTTP client raises when the network drops: retryable.
+            reason = (
+                "ReadTimeout: Read timed out."
+                if response.lost == chaos.LOST_TIMEOUT
+                else ("ConnectionError: Connection aborted, remote end closed the connection")
+            )
+            raise stripe.APIConnectionError(
+                "Unexpected error communicating with Stripe.  If this problem persists, let us "
+                f"know at support@stripe.com.\n\n(Network error: {reason})",
+                should_retry=True,
+            )
         lowered = {key.lower(): value for key, value in response.headers.items()}
         return response.content(), response.status, lowered
 
@@ -65,6 +79,9 @@ class InProcessHTTPClient(stripe.HTTPClient):
 
     def _sleep_time_seconds(self, num_retries: int, response: Any = None) -> float:
         # Retries (409 idempotency_key_in_use) wait briefly: the other request is in-process.
+        # A lost answer (no response) is retried at once: there is no network to wait for.
+        if response is None:
+            return 0.0
         return min(0.2 * num_retries, 1.0)
 
     def close(self) -> None:

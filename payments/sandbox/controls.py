@@ -14,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from payments.sandbox import checkout, events, onboarding, payment_intents, store
-from payments.sandbox.ledger import balances, disputes, payouts
+from payments.sandbox import chaos, checkout, events, onboarding, payment_intents, store
+from payments.sandbox.ledger import balances, disputes, payouts, refunds
 from payments.sandbox.models import (
     DeliveryStatus,
     IdempotencyKey,
@@ -40,18 +40,21 @@ def reset() -> None:
         store.state()
 
 
-def register_endpoint(*, url: str, secret: str, connect: bool) -> WebhookEndpoint:
-    """An endpoint listening to every event (``*``), in the local Stripe's mode, signing with
-    ``secret`` (a product's endpoints are made through the API by
-    ``manage.py stripe_webhook_endpoints``)."""
+def register_endpoint(
+    *, url: str, secret: str, connect: bool, enabled_events: list[str] | None = None
+) -> WebhookEndpoint:
+    """An endpoint listening to ``enabled_events`` (Stripe's list: exact types, or ``*``, the
+    default), in the local Stripe's mode, signing with ``secret`` (a product's endpoints are
+    made through the API by ``manage.py stripe_webhook_endpoints``)."""
+    events_enabled = list(enabled_events or ["*"])
     mode = {"livemode": store.current_livemode(), "status": "enabled"}
     endpoint, _ = WebhookEndpoint.objects.update_or_create(
         url=url,
         connect=connect,
-        defaults={"secret": secret, "enabled_events": ["*"], **mode},
+        defaults={"secret": secret, "enabled_events": events_enabled, **mode},
         create_defaults={
             "secret": secret,
-            "enabled_events": ["*"],
+            "enabled_events": events_enabled,
             "stripe_id": store.new_id("we_"),
             "created": store.now(),
             "api_version": settings.STRIPE_API_VERSION,
@@ -148,6 +151,7 @@ def advance_clock(seconds: int) -> int:
                 balances_before.get(account, {}), available
             ):
                 events.record("balance.available", balances.balance_shape(account), account=account)
+        refunds.settle_due_refunds(now=after)
         payouts.run_payouts(since=before, until=after)
     return after
 
@@ -196,7 +200,8 @@ def pay_checkout_session(
     """Pay as the hosted Checkout page does. Returns the completed session; a declined card
     raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
     authentication: ``authenticate=False`` fails it."""
-    with transaction.atomic():
+    # One clock read for the whole payment, as for an API request.
+    with transaction.atomic(), store.request_clock():
         session, declined = payment_intents.session_pay(
             session_id=session_id,
             card_number=card,
@@ -259,9 +264,83 @@ def send_event(event_type: str, object_id: str, *, livemode: bool | None = None)
 
 
 def dispute_charge(charge_id: str, reason: str = "fraudulent") -> dict:
-    """The cardholder disputes the charge (``charge.dispute.created``)."""
+    """The cardholder disputes the charge: the amount and Stripe's dispute fee leave the
+    platform (``charge.dispute.created``, ``charge.dispute.funds_withdrawn``)."""
     with transaction.atomic():
         return disputes.dispute_create(charge_id=charge_id, reason=reason)
+
+
+def submit_dispute_evidence(dispute_id: str, text: str = "") -> dict:
+    """Evidence is submitted: the dispute goes ``under_review`` (``charge.dispute.updated``).
+    As in Stripe's test mode, ``winning_evidence`` / ``losing_evidence`` closes it too."""
+    with transaction.atomic():
+        return disputes.dispute_submit_evidence(
+            dispute_id=dispute_id, evidence={"uncategorized_text": text or "Session held."}
+        )
+
+
+def close_dispute(dispute_id: str, outcome: str) -> dict:
+    """The card network decides: ``won`` (the amount is reinstated,
+    ``charge.dispute.funds_reinstated``; Stripe keeps its fee) or ``lost``
+    (``charge.dispute.closed`` either way)."""
+    with transaction.atomic():
+        return disputes.dispute_close(dispute_id=dispute_id, outcome=outcome)
+
+
+def set_refund_outcome(outcome: str, charge_id: str | None = None) -> None:
+    """What new refunds do: ``succeeded`` (at once), ``pending_succeeds``, ``pending_fails``
+    or ``fails_later`` (succeeded, then failed, as Stripe's 4000 0000 0000 5126 card). With
+    ``charge_id``, for that charge's refunds only; else for every charge without its own."""
+    if outcome not in SandboxState.RefundOutcome.values:
+        raise ValueError(f"unknown refund outcome {outcome!r}")
+    with transaction.atomic():
+        if charge_id:
+            row = store.get(charge_id, "charge", account="", lock=True)
+            row.internal = {**row.internal, "refund_outcome": outcome}
+            store.save(row)
+        else:
+            store.state()
+            SandboxState.objects.filter(pk=1).update(refund_outcome=outcome)
+
+
+def settle_refund(refund_id: str, outcome: str | None = None) -> dict:
+    """A pending (or later-failing) refund reaches its outcome now: ``succeeded`` or
+    ``failed``, by default the one chosen when it was made."""
+    with transaction.atomic():
+        return refunds.refund_settle(refund_id=refund_id, outcome=outcome)
+
+
+def settle_refunds() -> list[str]:
+    """Every refund waiting for a later outcome reaches it now; returns their ids."""
+    with transaction.atomic():
+        return refunds.settle_due_refunds(now=2**62)
+
+
+def set_delivery_chaos(*, shuffled: bool = True, duplicate_percent: int = 0, seed: int = 0) -> None:
+    """Hold deliveries back and send them (``deliver_pending_events``, the sweeper, the
+    developer page) in a random order, ``duplicate_percent`` of them twice; ``seed`` makes
+    the run repeatable. ``shuffled=False`` returns to delivery at commit."""
+    if not 0 <= duplicate_percent <= 100:
+        raise ValueError("duplicate_percent is between 0 and 100")
+    store.state()
+    SandboxState.objects.filter(pk=1).update(
+        deliveries_shuffled=shuffled, duplicate_percent=duplicate_percent, chaos_seed=seed
+    )
+    chaos.reseed(seed)
+
+
+def set_lost_answers(percent: int, seed: int | None = None) -> None:
+    """Lose ``percent`` of the API's answers after the work is done: the caller sees a
+    connection error or a timeout and must retry with the same idempotency key."""
+    if not 0 <= percent <= 100:
+        raise ValueError("percent is between 0 and 100")
+    store.state()
+    changes: dict[str, int] = {"lost_answer_percent": percent}
+    if seed is not None:
+        changes["chaos_seed"] = seed
+    SandboxState.objects.filter(pk=1).update(**changes)
+    if seed is not None:
+        chaos.reseed(seed)
 
 
 def balance(account: str = "") -> dict[str, dict[str, int]]:
@@ -320,19 +399,24 @@ def events_of_type(event_type: str) -> list[dict]:
 def deliver_pending_events(order: list[str] | None = None) -> list[int]:
     """Deliver now, synchronously, and return the answers' HTTP statuses.
 
-    Without ``order``: every delivery not yet answered 2xx, oldest first. With ``order`` (a
+    Without ``order``: every delivery not yet answered 2xx, oldest first (in a random order,
+    some twice, with ``set_delivery_chaos``). With ``order`` (a
     list of event ids, repeats allowed): those events' deliveries in that order, again even if
     already delivered — so tests can deliver out of order and duplicate.
     """
     statuses: list[int] = []
     if order is None:
-        ids = list(
-            WebhookDelivery.objects.exclude(status=DeliveryStatus.SUCCEEDED)
-            .order_by("id")
-            .values_list("pk", flat=True)
+        ids = chaos.delivery_order(
+            list(
+                WebhookDelivery.objects.exclude(status=DeliveryStatus.SUCCEEDED)
+                .order_by("id")
+                .values_list("pk", flat=True)
+            )
         )
+        sent: set[int] = set()
         for delivery_id in ids:
-            status = events.deliver(delivery_id, schedule_retry=False)
+            status = events.deliver(delivery_id, force=delivery_id in sent, schedule_retry=False)
+            sent.add(delivery_id)
             if status is not None:
                 statuses.append(status)
         return statuses

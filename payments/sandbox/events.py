@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from contextvars import ContextVar
 from datetime import timedelta
@@ -21,11 +22,12 @@ from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.utils import timezone
 
 from marketplace.queue import enqueue
-from payments.sandbox import store
+from payments.sandbox import chaos, store
 from payments.sandbox.expansion import without_includable
 from payments.sandbox.models import (
     DeliveryStatus,
@@ -99,9 +101,11 @@ def record(
     if not account:
         del event["account"]
     store.insert(event, account=account)
-    paused = bool(
-        SandboxState.objects.filter(pk=1).values_list("deliveries_paused", flat=True).first()
-    )
+    # Paused, or shuffled (``chaos``): held back until they are sent in a random order.
+    paused, shuffled = SandboxState.objects.filter(pk=1).values_list(
+        "deliveries_paused", "deliveries_shuffled"
+    ).first() or (False, False)
+    paused = paused or shuffled
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
             event_id=event_id, event_type=event_type, endpoint=endpoint
@@ -135,6 +139,33 @@ def payload_for(event_id: str) -> str:
     return json.dumps(event, indent=2)
 
 
+_clients = threading.local()
+
+
+def _in_process_client(host: str) -> Any:
+    """One ``django.test.Client`` per thread and host: building one loads the whole
+    middleware stack again (the static files' finder scan among it), which cost more than the
+    delivery itself. Deliveries carry no cookies, so reusing it changes nothing they send."""
+    from django.test import Client
+
+    by_host = getattr(_clients, "by_host", None)
+    if by_host is None:
+        by_host = _clients.by_host = {}
+    if host not in by_host:
+        by_host[host] = Client(raise_request_exception=False, HTTP_HOST=host)
+    client = by_host[host]
+    client.cookies.clear()
+    return client
+
+
+def _forget_clients(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MIDDLEWARE":
+        _clients.by_host = {}
+
+
+setting_changed.connect(_forget_clients)
+
+
 def post(url: str, payload: str, signature: str) -> tuple[int, str]:
     """POST one delivery: in-process (no sockets) in tests, over HTTP otherwise."""
     headers = {
@@ -142,10 +173,8 @@ def post(url: str, payload: str, signature: str) -> tuple[int, str]:
         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
     }
     if settings.STRIPE_SANDBOX_IN_PROCESS:
-        from django.test import Client
-
         parts = urlsplit(url)
-        client = Client(raise_request_exception=False, HTTP_HOST=parts.netloc)
+        client = _in_process_client(parts.netloc)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         response = client.post(path, data=payload, content_type="application/json", headers=headers)
         return response.status_code, response.content.decode(errors="replace")
@@ -233,12 +262,15 @@ LOST_AFTER = timedelta(minutes=5)
 def due_deliveries() -> list[int]:
     """Deliveries to send now: failed ones whose next attempt is due, and pending ones older
     than five minutes whose queue message was lost (a broker restart, a killed worker).
-    Nothing while deliveries are paused."""
+    Nothing while deliveries are paused. With shuffled deliveries (``chaos``) every pending
+    one is due, in a random order, some twice."""
     if SandboxState.objects.filter(pk=1, deliveries_paused=True).exists():
         return []
     now = timezone.now()
+    shuffled = chaos.deliveries_shuffled()
     failed = WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED, next_attempt_at__lte=now)
     lost = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, created_at__lte=now - LOST_AFTER
+        status=DeliveryStatus.PENDING, created_at__lte=now if shuffled else now - LOST_AFTER
     )
-    return list((failed | lost).order_by("id").values_list("pk", flat=True)[:500])
+    due = list((failed | lost).order_by("id").values_list("pk", flat=True)[:500])
+    return chaos.delivery_order(due)

@@ -323,3 +323,29 @@ def _luhn(number: str) -> bool:
                 value -= 9
         total += value
     return total % 10 == 0
+
+
+class OutcomesForm(forms.Form):
+    """The developer page's choice of Stripe's other outcomes (``controls``)."""
+
+    refund_outcome = forms.ChoiceField(
+        label="New refunds",
+        choices=[
+            ("succeeded", "Succeed at once"),
+            ("pending_succeeds", "Stay pending, then succeed"),
+            ("pending_fails", "Stay pending, then fail"),
+            ("fails_later", "Succeed, then fail (as card 4000 0000 0000 5126)"),
+        ],
+    )
+    deliveries_shuffled = forms.BooleanField(
+        label="Hold deliveries back and send them in a random order", required=False
+    )
+    duplicate_percent = forms.IntegerField(
+        label="Deliveries sent twice (%)", min_value=0, max_value=100, initial=0
+    )
+    lost_answer_percent = forms.IntegerField(
+        label="API answers lost after the work is done (%)", min_value=0, max_value=100, initial=0
+    )
+    chaos_seed = forms.IntegerField(
+        label="Random seed", min_value=0, max_value=2**31 - 1, initial=0
+    )

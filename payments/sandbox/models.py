@@ -53,10 +53,17 @@ class IdempotencyKey(models.Model):
 
 
 class SandboxState(models.Model):
-    """The single row of sandbox-wide state: the clock offset and the delivery switch.
+    """The single row of sandbox-wide state: the clock offset, the delivery switches and the
+    outcomes chosen for tests (``controls``).
 
     Its row lock also guards the platform's balance.
     """
+
+    class RefundOutcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeed at once"
+        PENDING_SUCCEEDS = "pending_succeeds", "Stay pending, then succeed"
+        PENDING_FAILS = "pending_fails", "Stay pending, then fail"
+        FAILS_LATER = "fails_later", "Succeed, then fail (as Stripe's 4000 0000 0000 5126)"
 
     clock_offset_seconds = models.BigIntegerField(default=0)
     deliveries_paused = models.BooleanField(default=False)
@@ -65,6 +72,17 @@ class SandboxState(models.Model):
     # (Monday to Friday), as Stripe's payout schedules count them, instead of after
     # ``available_delay_seconds``.
     available_business_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What new refunds of charges without a refund test card do.
+    refund_outcome = models.CharField(
+        max_length=20, choices=RefundOutcome.choices, default=RefundOutcome.SUCCEEDED
+    )
+    # Deliveries held back and sent in a random order, some of them twice.
+    deliveries_shuffled = models.BooleanField(default=False)
+    duplicate_percent = models.PositiveSmallIntegerField(default=0)
+    # Answers lost after the work is done (the caller sees a connection error or a timeout).
+    lost_answer_percent = models.PositiveSmallIntegerField(default=0)
+    # Seeds the random choices above, so a test can repeat a run.
+    chaos_seed = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"sandbox clock +{self.clock_offset_seconds}s"

@@ -9,6 +9,7 @@ from typing import Any
 from payments.sandbox import errors, events, store
 from payments.sandbox.checkout import PaymentDeclined, card_payment_method_options, expire_session
 from payments.sandbox.ledger import charges, disputes, settlement
+from payments.sandbox.models import StripeObject
 
 # Stripe's test cards: number -> what happens. Any other number is refused as Stripe's test
 # mode refuses real cards.
@@ -43,6 +44,9 @@ TEST_CARDS: dict[str, dict[str, Any]] = {
     "4000002500003155": {"outcome": "authenticate"},
     "4000000000003220": {"outcome": "authenticate"},
     "4000000000000259": {"outcome": "succeed", "dispute": True},
+    # Refunds of these charges reach their outcome later (docs.stripe.com/testing#refunds).
+    "4000000000007726": {"outcome": "succeed", "refund_outcome": "pending_succeeds"},
+    "4000000000005126": {"outcome": "succeed", "refund_outcome": "fails_later"},
 }
 
 
@@ -246,6 +250,10 @@ def session_pay(
     charge = settlement.settle_charge(
         charge=charge, available_immediately=bool(card_rule.get("available_immediately"))
     )
+    if card_rule.get("refund_outcome"):
+        StripeObject.objects.filter(stripe_id=charge["id"]).update(
+            internal={"refund_outcome": card_rule["refund_outcome"]}
+        )
     intent.update(
         {"status": "succeeded", "amount_received": intent["amount"], "last_payment_error": None}
     )

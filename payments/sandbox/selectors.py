@@ -53,7 +53,42 @@ def dashboard() -> dict[str, Any]:
         statuses.setdefault(delivery.event_id, []).append(
             f"{delivery.status} ({delivery.last_status_code or '—'})"
         )
+    state = store.state()
+    waiting_refunds = [
+        {
+            "id": row.stripe_id,
+            "amount": row.data["amount"],
+            "status": row.data["status"],
+            "outcome": row.internal.get("outcome", ""),
+        }
+        for row in StripeObject.objects.filter(
+            object_type="refund", account="", internal__has_key="settle_at"
+        )
+        .exclude(internal__has_key="settled")
+        .order_by("-created")[:20]
+    ]
+    open_disputes = [
+        {"id": row.stripe_id, "amount": row.data["amount"], "status": row.data["status"]}
+        for row in StripeObject.objects.filter(
+            object_type="dispute",
+            data__status__in=[
+                "needs_response",
+                "under_review",
+                "warning_needs_response",
+                "warning_under_review",
+            ],
+        ).order_by("-created")[:20]
+    ]
     return {
+        "outcomes": {
+            "refund_outcome": state.refund_outcome,
+            "deliveries_shuffled": state.deliveries_shuffled,
+            "duplicate_percent": state.duplicate_percent,
+            "lost_answer_percent": state.lost_answer_percent,
+            "chaos_seed": state.chaos_seed,
+        },
+        "waiting_refunds": waiting_refunds,
+        "open_disputes": open_disputes,
         "now": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "offset_hours": round(store.state().clock_offset_seconds / 3600, 2),
         "platform_country": regions.platform_country(),

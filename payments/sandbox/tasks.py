@@ -17,8 +17,11 @@ def deliver_webhook(delivery_id: int) -> int | None:
 def sweep_deliveries() -> int:
     """Beat, every minute: deliver what is due (see ``events.due_deliveries``)."""
     count = 0
+    sent: set[int] = set()
     for delivery_id in events.due_deliveries():
-        # The sweeper itself is the next retry: no extra countdown task.
-        events.deliver(delivery_id, schedule_retry=False)
+        # The sweeper itself is the next retry: no extra countdown task. A delivery listed
+        # twice (shuffled deliveries with duplicates) is sent again.
+        events.deliver(delivery_id, force=delivery_id in sent, schedule_retry=False)
+        sent.add(delivery_id)
         count += 1
     return count

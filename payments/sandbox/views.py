@@ -29,7 +29,7 @@ from payments.sandbox import (
     store,
 )
 from payments.sandbox import onboarding as onboarding_service
-from payments.sandbox.forms import CardForm, OnboardingForm
+from payments.sandbox.forms import CardForm, OnboardingForm, OutcomesForm
 from payments.sandbox.models import StripeObject
 
 
@@ -65,6 +65,11 @@ def api_view(request: HttpRequest, path: str) -> HttpResponse:
         request.body,
         dict(request.headers.items()),
     )
+    if response.lost:
+        # The work is done and committed; the answer does not arrive. Over HTTP the nearest
+        # is what a proxy answers when its upstream connection drops: 502 with no Stripe body
+        # (the library retries it with the same idempotency key).
+        return HttpResponse(status=502, content=b"", content_type="text/plain")
     answer = HttpResponse(
         response.content(), status=response.status, content_type="application/json"
     )
@@ -304,6 +309,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             elif action == "endpoints":
                 controls.register_default_endpoints()
                 messages.success(request, "Webhook endpoints registered.")
+            elif action == "outcomes":
+                form = OutcomesForm(request.POST)
+                if not form.is_valid():
+                    messages.error(request, "Outcomes not changed: " + form.errors.as_text())
+                else:
+                    data = form.cleaned_data
+                    controls.set_refund_outcome(data["refund_outcome"])
+                    controls.set_delivery_chaos(
+                        shuffled=data["deliveries_shuffled"],
+                        duplicate_percent=data["duplicate_percent"],
+                        seed=data["chaos_seed"],
+                    )
+                    controls.set_lost_answers(data["lost_answer_percent"], seed=data["chaos_seed"])
+                    messages.success(request, "Outcomes changed.")
+            elif action in ("refund_succeeded", "refund_failed") and request.POST.get("refund"):
+                outcome = action.removeprefix("refund_")
+                controls.settle_refund(request.POST["refund"], outcome)
+                messages.success(request, f"{request.POST['refund']}: {outcome}.")
+            elif action in ("dispute_won", "dispute_lost") and request.POST.get("dispute"):
+                outcome = action.removeprefix("dispute_")
+                controls.close_dispute(request.POST["dispute"], outcome)
+                messages.success(request, f"{request.POST['dispute']}: {outcome}.")
             elif action in PAYOUT_ACTIONS and account_id:
                 payout = controls.make_payout(
                     "" if account_id == "platform" else account_id,
@@ -342,6 +369,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect("stripe_sandbox:dashboard")
     context = selectors.dashboard()
     context["may_control"] = may_control
+    context["outcomes_form"] = OutcomesForm(initial=context["outcomes"])
     context["account_actions"] = [
         ("complete", "Complete onboarding"),
         ("verify", "Finish verification"),

@@ -92,5 +92,8 @@ def test_a_dispute_links_to_its_payment(
     listing = client.get(reverse("admin:payments_dispute_changelist")).content.decode()
     assert reverse("admin:payments_payment_change", args=[payment.pk]) in listing
     assert "$120.00" in listing
+    # the evidence's due date, in the staff member's zone
+    assert dispute.evidence_due_by is not None
+    assert "Evidence due by" in listing
     page = client.get(reverse("admin:payments_dispute_change", args=[dispute.pk])).content.decode()
     assert reverse("admin:payments_dispute_delete", args=[dispute.pk]) not in page

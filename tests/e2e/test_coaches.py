@@ -43,7 +43,7 @@ def test_coach_applies_with_an_upload_staff_approve_in_admin_coach_gets_the_mail
 
     # when: the coach fills in every step of the application
     sign_in(page, coach_user.email)
-    page.get_by_role("link", name="Coach dashboard").click()
+    page.get_by_role("link", name="Coach dashboard", exact=True).click()
     page.get_by_role("link", name="Start your application").click()
     page.wait_for_url("**/coaches/apply/personal/")
     page.get_by_label("Full name").fill("Nora Novak")

@@ -32,7 +32,7 @@ from rest_framework import serializers
 from bookings.models import Booking, CancellationPolicy, PackagePurchase
 from coaches.models import CoachApplication, CoachProfile, ExtraHours, Review, SessionType, TimeOff
 from marketplace.fields import AmountField, BoundedDateField, InstantField, InstantInput
-from marketplace.models import User
+from marketplace.models import EmailKind, EmailPreference, User
 from messaging.models import Message, ReadState, Report
 from payments.models import ConnectedAccount, Refund
 
@@ -120,6 +120,13 @@ COLUMNS: dict[tuple[str, str], models.Field] = {
     ("MessageForm", "body"): column(Message, "body"),
     ("ReportForm", "reason"): column(Report, "reason"),
     # marketplace.forms
+    ("ProfileForm", "first_name"): column(User, "first_name"),
+    ("ProfileForm", "last_name"): column(User, "last_name"),
+    ("ProfileForm", "time_zone"): column(User, "time_zone"),
+    **{
+        ("EmailPreferencesForm", kind.value): column(EmailPreference, "enabled")
+        for kind in EmailKind
+    },
     ("SignupForm", "first_name"): column(User, "first_name"),
     ("SignupForm", "last_name"): column(User, "last_name"),
     ("SignupForm", "email"): column(User, "email"),
@@ -161,6 +168,7 @@ NOT_STORED: dict[tuple[str, str], str] = {
     ("CertificationForm", "certificate_file"): "an upload (size and type checked)",
     ("ExperienceForm", "specializations"): "rows chosen from a list",
     ("BusinessForm", "photo"): "an upload (size and type checked)",
+    ("PhotoForm", "photo"): "an upload (size and type checked)",
     ("MessageForm", "attachment"): "an upload (size and type checked)",
     ("MessageCreateInputSerializer", "attachment"): "an upload (size and type checked)",
     ("SignupForm", "password1"): "hashed",

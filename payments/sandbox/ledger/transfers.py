@@ -252,13 +252,42 @@ def transfer_reverse(
         reporting_category="transfer_reversal",
     )
     payment_refund_id = store.new_id("pyr_")
-    balance_transaction(
+    payment_refund_txn = balance_transaction(
         account=transfer["destination"],
         amount=-amount,
         currency=currency,
         type="payment_refund",
         source=payment_refund_id,
         reporting_category="refund",
+    )
+    # On the connected account the reversal is a refund of its payment (``pyr_``), linked
+    # back by ``source_transfer_reversal``, as Stripe shows it there.
+    store.insert(
+        {
+            "id": payment_refund_id,
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": payment_refund_txn["id"],
+            "charge": transfer["destination_payment"],
+            "created": store.now(),
+            "currency": currency,
+            "description": None,
+            "destination_details": None,
+            "failure_balance_transaction": None,
+            "failure_reason": None,
+            "instructions_email": None,
+            "metadata": {},
+            "next_action": None,
+            "payment_intent": None,
+            "pending_reason": None,
+            "presentment_details": None,
+            "reason": None,
+            "receipt_number": None,
+            "source_transfer_reversal": reversal_id,
+            "status": "succeeded",
+            "transfer_reversal": None,
+        },
+        account=transfer["destination"],
     )
     payment_row = store.get(transfer["destination_payment"], "charge", lock=True)
     payment_row.data["amount_refunded"] += amount
