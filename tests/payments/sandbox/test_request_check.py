@@ -84,6 +84,7 @@ def test_the_check_fails_a_test_run_that_sends_a_wrong_parameter(tmp_path):
             import pytest, stripe
             from payments.gateway import stripe_client
 
+            @pytest.mark.django_db
             def test_sends_a_wrong_parameter():
                 with pytest.raises(stripe.InvalidRequestError):
                     stripe_client().v1.accounts.create(params={"type": "express", "colour": "red"})
@@ -104,6 +105,8 @@ def test_the_check_fails_a_test_run_that_sends_a_wrong_parameter(tmp_path):
             "-q",
             "-p",
             "tests.stripe_requests",
+            # the local Stripe keeps its books in the database this run already made
+            "--reuse-db",
             "-c",
             str(BASE_DIR / "pyproject.toml"),
             "--rootdir",
