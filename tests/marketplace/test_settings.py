@@ -61,6 +61,7 @@ def test_no_library_is_patched_to_publish_tasks():
     assert create_client.__qualname__ == "Channel._create_client"
 
 
+@pytest.mark.django_db  # the home page lists featured coaches
 def test_security_headers_and_csp(client):
     response = client.get("/")
     assert response.status_code == 200
@@ -73,6 +74,7 @@ def test_security_headers_and_csp(client):
     assert "frame-ancestors 'none'" in policy
 
 
+@pytest.mark.django_db  # the home page lists featured coaches
 def test_no_cdn_in_the_base_layout(client):
     html = client.get("/").content.decode()
     assert "htmx-2.min.js" in html
