@@ -61,8 +61,7 @@ def test_no_library_is_patched_to_publish_tasks():
     assert create_client.__qualname__ == "Channel._create_client"
 
 
-@pytest.mark.django_db  # the home page lists featured coaches
-def test_security_headers_and_csp(client):
+def test_security_headers_and_csp(client, db):
     response = client.get("/")
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
@@ -74,8 +73,7 @@ def test_security_headers_and_csp(client):
     assert "frame-ancestors 'none'" in policy
 
 
-@pytest.mark.django_db  # the home page lists featured coaches
-def test_no_cdn_in_the_base_layout(client):
+def test_no_cdn_in_the_base_layout(client, db):
     html = client.get("/").content.decode()
     assert "htmx-2.min.js" in html
     for marker in ("cdn.", "unpkg.com", "jsdelivr", "googleapis"):
