@@ -269,8 +269,11 @@ def test_two_concurrent_library_requests_with_one_key_create_one_object():
         thread.start()
     for thread in threads:
         thread.join(20)
-    assert failures == []
-    assert len(ids) == 2 and ids[0] == ids[1]
+    # then: as on Stripe, a request whose twin is still running may be answered 409
+    # (idempotency_key_in_use) once the library's retries run out; never a second object
+    for failure in failures:
+        assert getattr(failure, "http_status", None) == 409, failure
+    assert len(ids) + len(failures) == 2 and len(set(ids)) == 1
     assert StripeObject.objects.filter(object_type="account").count() == 1
 
 
