@@ -99,7 +99,7 @@ def paid_booking(client_zone: str = "America/New_York"):
     return booking, payment
 
 
-# --- wall 1: a price Stripe cannot charge is a form error -------------------------------
+# --- a price Stripe cannot charge is a form error ----------------------------------------
 
 
 def test_a_price_of_99999999_is_a_clear_form_error(device, live_server):
@@ -126,7 +126,7 @@ def test_a_price_of_99999999_is_a_clear_form_error(device, live_server):
     assert not coach.coach_profile.session_types.filter(name="Big session").exists()
 
 
-# --- wall 4: coaches find their sessions ------------------------------------------------
+# --- coaches find their sessions ---------------------------------------------------------
 
 
 def test_a_coach_reaches_agenda_calendar_feed_and_policy(device, live_server):
@@ -151,7 +151,7 @@ def test_a_coach_reaches_agenda_calendar_feed_and_policy(device, live_server):
     device.wait_for_url("**/bookings/agenda/")
 
 
-# --- wall 5: a disputed booking's refund is told truly ----------------------------------
+# --- a disputed booking's refund is told truly -------------------------------------------
 
 
 def test_a_disputed_booking_tells_the_true_refund_before_and_after(
@@ -180,7 +180,7 @@ def test_a_disputed_booking_tells_the_true_refund_before_and_after(
     assert "No refund is due under the cancellation policy" not in client_mail.body
 
 
-# --- wall 6: earnings in the currency earned --------------------------------------------
+# --- earnings in the currency earned -----------------------------------------------------
 
 
 def test_a_coach_paid_in_euros_sees_euros(device, live_server, local_stripe):
@@ -202,7 +202,7 @@ def test_a_coach_paid_in_euros_sees_euros(device, live_server, local_stripe):
     expect(device.get_by_text("amounts in USD")).to_have_count(0)
 
 
-# --- wall 7: times in the viewer's zone, named -------------------------------------------
+# --- times in the viewer's zone, named ---------------------------------------------------
 
 
 def test_receipt_and_messages_show_the_viewers_zone(device, live_server, local_stripe):
@@ -216,7 +216,7 @@ def test_receipt_and_messages_show_the_viewers_zone(device, live_server, local_s
     expect(device.get_by_text("times in America/New_York")).to_be_visible()
 
 
-# --- also: account settings in one place --------------------------------------------------
+# --- account settings in one place -------------------------------------------------------
 
 
 def test_account_settings_gather_everything_about_the_person(device, live_server):
@@ -262,7 +262,7 @@ def test_a_client_becomes_a_coach_and_lands_on_the_application(device, live_serv
     assert user.role == Role.BOTH
 
 
-# --- also: e-mails greet and sign off with the site's name; the dev inbox's .ics --------
+# --- e-mails greet and sign off with the site's name; the dev inbox's .ics ---------------
 
 
 def test_emails_name_the_site_and_the_ics_can_be_downloaded(device, live_server, settings):
@@ -301,7 +301,7 @@ def test_emails_name_the_site_and_the_ics_can_be_downloaded(device, live_server,
     assert Path(download.path()).read_text().startswith("BEGIN:VCALENDAR")
 
 
-# --- also: the German coach's onboarding, the fee and the minimum in euros ----------------
+# --- the German coach's onboarding, the fee and the minimum in euros ---------------------
 
 
 def test_a_german_coach_is_told_the_fee_and_asked_what_stripe_asks_in_germany(
@@ -349,7 +349,7 @@ def test_the_payout_minimum_is_in_the_coachs_currency(device, live_server, local
     expect(device.get_by_text(re.compile(r"minimum \$"))).to_have_count(0)
 
 
-# --- also: an admin staff can use ---------------------------------------------------------
+# --- an admin staff can use --------------------------------------------------------------
 
 
 def test_staff_read_bookings_and_payments_in_their_zone_and_currency(

@@ -1,9 +1,9 @@
 """The client's side of the marketplace in Chromium, on a desktop and on a 375 x 812 phone:
 the booking calendar in the visitor's zone from the first paint, week by week to the
-coach's horizon (walls 2 and 7); search's time window and its link to the searched day
-(wall 2); a held booking's next actions (wall 3); status badges coloured by meaning
-(wall 8); cancelling with the refund shown before and after (wall 9); the phone's search
-filters, "Times shown in" control and reschedule calendar (wall 10); and the clicks from
+coach's horizon; search's time window and its link to the searched day;
+a held booking's next actions; status badges coloured by meaning;
+cancelling with the refund shown before and after; the phone's search
+filters, "Times shown in" control and reschedule calendar; and the clicks from
 a new client's sign-in to a confirmed booking (at most 8).
 
 One browser for the module (the session's), a few page loads per test; bookings are made
@@ -201,7 +201,7 @@ def test_next_actions_badges_and_cancelling_with_the_refund_shown_before_and_aft
         "href", f"/bookings/{held.pk}/pay/"
     )
     expect(row).to_contain_text("minutes left")
-    # wall 8: each status's badge has the colour of its meaning, not one red for all
+    # each status's badge has the colour of its meaning, not one red for all
     badges = {
         status: page.locator(f".status-badge[data-status={status}]").first
         for status in ("held", "confirmed", "cancelled_by_client")
@@ -226,7 +226,7 @@ def test_next_actions_badges_and_cancelling_with_the_refund_shown_before_and_aft
     held.refresh_from_db()
     assert held.status == BookingStatus.EXPIRED
 
-    # wall 9: cancelling asks first and shows the exact refund, then the booking states it
+    # cancelling asks first and shows the exact refund, then the booking states it
     page.goto(f"/bookings/{confirmed.pk}/")
     page.get_by_role("link", name="Cancel the session…").click()
     expect(page.get_by_test_id("refund-amount")).to_have_text("$120.00")
