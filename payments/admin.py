@@ -193,15 +193,18 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "received_at",
         "type",
         "endpoint",
-        "status",
+        "status_shown",
         "attempts",
         "stripe_account_id",
         "short_error",
         "stripe_event_id",
     )
-    list_filter = ("status", "endpoint", "type")
+    list_filter = ("status", "ignored_reason", "endpoint", "type")
     search_fields = ("stripe_event_id", "object_id", "stripe_account_id", "type")
-    readonly_fields = [field.name for field in WebhookEvent._meta.fields]
+    readonly_fields = [
+        "status_shown" if field.name == "status" else field.name
+        for field in WebhookEvent._meta.fields
+    ]
     actions = ["replay"]
     date_hierarchy = "received_at"
 
@@ -211,6 +214,10 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.display(description="Error")
     def short_error(self, event: WebhookEvent) -> str:
         return event.last_error[:80]
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, event: WebhookEvent) -> str:
+        return event.status_label()
 
     @admin.action(description="Replay (process again from Stripe's data)")
     def replay(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -42,6 +42,9 @@ STATUS_TONES: dict[str, str] = {
     "cancelled": "neutral",
     "waiting_for_balance": "pending",
     "reversed": "neutral",
+    # payouts
+    "in_transit": "pending",
+    "canceled": "neutral",
     # disputes
     "warning_needs_response": "warning",
     "needs_response": "warning",

@@ -24,7 +24,12 @@ from payments.models.money import (
     TransferStatus,
 )
 from payments.models.reconciliation import ReconciliationDiscrepancy, ReconciliationRun
-from payments.models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventStatus
+from payments.models.webhooks import (
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventStatus,
+    WebhookIgnoredReason,
+)
 
 __all__ = [
     "ACCOUNT_TRANSITIONS",
@@ -50,5 +55,6 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEvent",
     "WebhookEventStatus",
+    "WebhookIgnoredReason",
     "Weekday",
 ]

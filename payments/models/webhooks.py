@@ -17,9 +17,22 @@ class WebhookEventStatus(models.TextChoices):
     RECEIVED = "received", "Received"
     PROCESSING = "processing", "Processing"
     SUCCEEDED = "succeeded", "Succeeded"
-    IGNORED = "ignored", "Ignored (no handler)"
+    # Answered 200 and never processed: why is ``WebhookEvent.ignored_reason``.
+    IGNORED = "ignored", "Ignored"
     RETRYING = "retrying", "Waiting to retry"
     FAILED = "failed", "Failed"
+
+
+class WebhookIgnoredReason(models.TextChoices):
+    """Why an event was not processed (each is answered 200 and never retried)."""
+
+    # ``livemode`` is not our key's mode: a live Connect endpoint also receives connected
+    # accounts' test-mode events, whose objects a live key cannot read.
+    OTHER_MODE = "other_mode", "an event of the other mode"
+    # The type is handled on the other endpoint only (a platform payout on the platform
+    # endpoint: payouts are handled for coaches, on the Connect endpoint).
+    OTHER_ENDPOINT = "other_endpoint", "handled on the other endpoint only"
+    NO_HANDLER = "no_handler", "no handler"
 
 
 _WEBHOOK_DONE = frozenset({WebhookEventStatus.SUCCEEDED, WebhookEventStatus.IGNORED})
@@ -57,6 +70,9 @@ class WebhookEvent(models.Model):
         default=WebhookEventStatus.RECEIVED,
         db_index=True,
     )
+    ignored_reason = models.CharField(
+        max_length=20, choices=WebhookIgnoredReason.choices, blank=True
+    )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -69,6 +85,25 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_event_id} {self.type} ({self.status})"
+
+    def status_label(self) -> str:
+        """The status in words, with the true reason of an ignored event: "Ignored (a
+        test-mode event; our key is live)", "Ignored (handled on the Connect endpoint
+        only)", "Ignored (no handler)"."""
+        label = str(self.get_status_display())
+        if self.status != WebhookEventStatus.IGNORED or not self.ignored_reason:
+            return label
+        if self.ignored_reason == WebhookIgnoredReason.OTHER_MODE:
+            event_mode, key_mode = ("live", "test") if self.livemode else ("test", "live")
+            return f"{label} (a {event_mode}-mode event; our key is {key_mode})"
+        if self.ignored_reason == WebhookIgnoredReason.OTHER_ENDPOINT:
+            other = (
+                WebhookEndpoint.CONNECT
+                if self.endpoint == WebhookEndpoint.PLATFORM
+                else WebhookEndpoint.PLATFORM
+            )
+            return f"{label} (handled on the {WebhookEndpoint(other).label} endpoint only)"
+        return f"{label} ({WebhookIgnoredReason(self.ignored_reason).label})"
 
 
 states.register(WebhookEvent, transitions=WEBHOOK_EVENT_TRANSITIONS)

@@ -8,6 +8,7 @@ applies ``Stripe-Account`` and ``Idempotency-Key`` and answers Stripe-shaped JSO
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -60,13 +61,13 @@ def handle(
         "Stripe-Version": lower.get("stripe-version", settings.STRIPE_API_VERSION),
         "Content-Type": "application/json",
     }
-    try:
-        with store.request_clock():
+    with store.request_scope():
+        try:
             response = _handle(method, path, query, body, lower, request_id)
-    except errors.StripeError as error:
-        response = Response(error.status, error.body(), dict(error.headers))
+        except errors.StripeError as error:
+            response = Response(error.status, error.body(), dict(error.headers))
+        response.lost = chaos.answer_lost()
     response.headers = {**base_headers, **response.headers}
-    response.lost = chaos.answer_lost()
     logger.debug("%s %s -> %s%s", method, path, response.status, " (lost)" if response.lost else "")
     return response
 
@@ -124,8 +125,7 @@ def _handle(
                 status=400,
             )
     if ctx.idempotency_key is None:
-        with transaction.atomic():
-            return _run(chosen, ctx, params, path_ids)
+        return _run(chosen, ctx, params, path_ids)
     return _idempotent(chosen, ctx, params, path_ids, path)
 
 
@@ -155,8 +155,11 @@ def _check_connected_account(account_id: str) -> None:
 
 def _run(chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str, str]) -> Response:
     token = events.current_request.set(ctx.request)
+    # A write is all or nothing; a read needs no transaction of its own (each statement sees
+    # committed data, as it would inside one).
+    writes = transaction.atomic() if chosen.method != "GET" else contextlib.nullcontext()
     try:
-        with transaction.atomic():
+        with writes:
             result = chosen.handler(ctx, params, **path_ids)
             result = expand(result, ctx.expand, account=ctx.account)
             result = without_includable(result, ctx.expand)

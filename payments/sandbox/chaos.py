@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 
-from payments.sandbox.models import SandboxState
+from payments.sandbox import store
 
 _lock = threading.Lock()
 _rng: random.Random | None = None
@@ -34,15 +34,15 @@ def _generator(seed: int) -> random.Random:
 
 
 def settings_row() -> tuple[bool, int, int, int]:
-    """``(deliveries_shuffled, duplicate_percent, lost_answer_percent, chaos_seed)``."""
-    row = (
-        SandboxState.objects.filter(pk=1)
-        .values_list(
-            "deliveries_shuffled", "duplicate_percent", "lost_answer_percent", "chaos_seed"
-        )
-        .first()
+    """``(deliveries_shuffled, duplicate_percent, lost_answer_percent, chaos_seed)``, as the
+    request being answered sees them."""
+    state = store.current_state()
+    return (
+        state.deliveries_shuffled,
+        state.duplicate_percent,
+        state.lost_answer_percent,
+        state.chaos_seed,
     )
-    return row or (False, 0, 0, 0)
 
 
 def deliveries_shuffled() -> bool:

@@ -201,7 +201,7 @@ def pay_checkout_session(
     raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
     authentication: ``authenticate=False`` fails it."""
     # One clock read for the whole payment, as for an API request.
-    with transaction.atomic(), store.request_clock():
+    with transaction.atomic(), store.request_scope():
         session, declined = payment_intents.session_pay(
             session_id=session_id,
             card_number=card,
@@ -224,8 +224,8 @@ def make_payout(
     """Pay out ``account``'s ("" = the platform's) available balance (all of it in
     ``currency`` unless ``amount``), as the account holder does from the Dashboard
     (``payout.created``). ``outcome`` is what happens next: ``paid`` or ``failed`` when it
-    arrives a day later by the sandbox clock (``advance_clock`` or ``payout_arrive``), or
-    ``canceled`` at once (``payout.canceled``)."""
+    arrives a day later by the sandbox clock (``advance_clock`` or ``payout_arrive``), in
+    transit an hour after it was made, or ``canceled`` at once (``payout.canceled``)."""
     with transaction.atomic():
         available = balances.balance_amounts(account)
         currency = currency or next(
@@ -246,8 +246,16 @@ def make_payout(
     return payout
 
 
+def submit_payout(payout_id: str) -> dict:
+    """Stripe submits a pending payout to the bank now (an hour after it was made, by the
+    sandbox clock): ``in_transit``, ``payout.updated``."""
+    with transaction.atomic():
+        return payouts.payout_submit(payout_id=payout_id)
+
+
 def payout_arrive(payout_id: str) -> dict:
-    """A pending payout arrives now: ``payout.paid`` or ``payout.failed``."""
+    """A payout arrives now: ``payout.paid`` or ``payout.failed`` (after ``payout.updated``
+    to ``in_transit`` if it was still pending)."""
     with transaction.atomic():
         return payouts.payout_arrive(payout_id=payout_id)
 
@@ -404,6 +412,11 @@ def deliver_pending_events(order: list[str] | None = None) -> list[int]:
     list of event ids, repeats allowed): those events' deliveries in that order, again even if
     already delivered — so tests can deliver out of order and duplicate.
     """
+    with store.request_scope():
+        return _deliver(order)
+
+
+def _deliver(order: list[str] | None) -> list[int]:
     statuses: list[int] = []
     if order is None:
         ids = chaos.delivery_order(

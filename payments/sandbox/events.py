@@ -50,14 +50,23 @@ def endpoints_for(event_type: str, *, account: str, livemode: bool) -> list[Webh
     ones; of the event's mode, and a live Connect endpoint also gets connected accounts'
     test-mode events (https://docs.stripe.com/connect/webhooks); enabled, listening to the
     type or to ``*``."""
-    candidates = WebhookEndpoint.objects.filter(connect=bool(account), status="enabled")
-    if not (account and not livemode):
-        candidates = candidates.filter(livemode=livemode)
+    enabled = store.request_cached(ENDPOINTS_CACHE, _enabled_endpoints)
     return [
         endpoint
-        for endpoint in candidates.order_by("id")
-        if "*" in endpoint.enabled_events or event_type in endpoint.enabled_events
+        for endpoint in enabled
+        if endpoint.connect == bool(account)
+        and (endpoint.livemode == livemode or (account and not livemode))
+        and ("*" in endpoint.enabled_events or event_type in endpoint.enabled_events)
     ]
+
+
+# The request-scoped copy of the enabled endpoints (``store.request_cached``); the endpoint
+# routes forget it when they change one.
+ENDPOINTS_CACHE = "webhook_endpoints"
+
+
+def _enabled_endpoints() -> list[WebhookEndpoint]:
+    return list(WebhookEndpoint.objects.filter(status="enabled").order_by("id"))
 
 
 MAX_ATTEMPTS = 8
@@ -102,10 +111,8 @@ def record(
         del event["account"]
     store.insert(event, account=account)
     # Paused, or shuffled (``chaos``): held back until they are sent in a random order.
-    paused, shuffled = SandboxState.objects.filter(pk=1).values_list(
-        "deliveries_paused", "deliveries_shuffled"
-    ).first() or (False, False)
-    paused = paused or shuffled
+    state = store.current_state()
+    paused = state.deliveries_paused or state.deliveries_shuffled
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
             event_id=event_id, event_type=event_type, endpoint=endpoint
@@ -209,7 +216,11 @@ def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = Tru
             return None
         if delivery.status == DeliveryStatus.SUCCEEDED and not force:
             return delivery.last_status_code
-        payload = payload_for(delivery.event_id)
+        # Locked when this delivery will count down the event's ``pending_webhooks``.
+        event_row = store.get(
+            delivery.event_id, "event", lock=delivery.status != DeliveryStatus.SUCCEEDED
+        )
+        payload = json.dumps(event_row.data, indent=2)
         signature = sign(payload, signing_secrets(delivery.endpoint))
         status, body = post(delivery.endpoint.url, payload, signature)
         delivery.attempts += 1
@@ -222,7 +233,6 @@ def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = Tru
         ok = 200 <= status < 300
         if ok:
             if delivery.status != DeliveryStatus.SUCCEEDED:
-                event_row = store.get(delivery.event_id, "event", lock=True)
                 event_row.data["pending_webhooks"] = max(0, event_row.data["pending_webhooks"] - 1)
                 store.save(event_row)
             delivery.status = DeliveryStatus.SUCCEEDED

@@ -7,35 +7,49 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from payments.sandbox import errors, store
+from payments.sandbox import errors
+from payments.sandbox.models import StripeObject
 
 
 def expand(obj: Any, paths: list[str], *, account: str) -> Any:
     """Replace the ids named by ``expand[]`` paths (``payment_intent.latest_charge``,
     ``data.payment_intent`` on lists) with the objects they name."""
     for dotted in paths:
-        _expand_path(obj, dotted.split("."))
+        _expand_path([obj], dotted.split("."))
     return obj
 
 
-def _expand_path(node: Any, parts: list[str]) -> None:
-    if not parts or node is None:
+def _expand_path(nodes: list[Any], parts: list[str]) -> None:
+    """Expand ``parts[0]`` on every node of one level at once (a list's items are its
+    nodes; their ids are read in one query), then the rest of the path below."""
+    level: list[dict[str, Any]] = []
+    pending = list(nodes)
+    while pending:
+        node = pending.pop(0)
+        if node is None:
+            continue
+        if isinstance(node, list):
+            pending[:0] = node
+            continue
+        level.append(node)
+    if not parts or not level:
         return
     head, rest = parts[0], parts[1:]
-    if isinstance(node, list):
-        for item in node:
-            _expand_path(item, parts)
-        return
-    if not isinstance(node, dict) or head not in node:
-        raise errors.StripeError(f"This property cannot be expanded ({head}).", param="expand")
-    value = node[head]
-    if isinstance(value, str):
-        row = store.find(value)
-        if row is not None:
+    for node in level:
+        if not isinstance(node, dict) or head not in node:
+            raise errors.StripeError(f"This property cannot be expanded ({head}).", param="expand")
+    ids = {node[head] for node in level if isinstance(node[head], str)}
+    rows = {row.stripe_id: row for row in StripeObject.objects.filter(stripe_id__in=ids)}
+    children = []
+    for node in level:
+        value = node[head]
+        if isinstance(value, str) and value in rows:
+            row = rows[value]
             value = node[head] = expanders.get(row.object_type, lambda data: data)(
                 json.loads(json.dumps(row.data))
             )
-    _expand_path(value, rest)
+        children.append(value)
+    _expand_path(children, rest)
 
 
 # Fields Stripe returns only when asked for with ``expand[]`` ("includable"), by object type.

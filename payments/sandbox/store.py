@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -17,6 +17,7 @@ from payments.sandbox import errors
 from payments.sandbox.models import SandboxState, StripeObject
 
 _ALPHABET = string.ascii_letters + string.digits
+T = TypeVar("T")
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -26,39 +27,61 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 def state(*, lock: bool = False) -> SandboxState:
     """The single sandbox state row (created on first use). ``lock`` takes its row lock."""
-    row, _ = SandboxState.objects.get_or_create(pk=1)
-    if lock:
-        return SandboxState.objects.select_for_update().get(pk=1)
+    rows = SandboxState.objects.select_for_update() if lock else SandboxState.objects.all()
+    row = rows.filter(pk=1).first()
+    if row is None:
+        SandboxState.objects.get_or_create(pk=1)
+        row = rows.get(pk=1)
     return row
 
 
-# The clock offset of the API request being answered, read at most once for the whole
-# request (``request_clock``): a request's objects share one offset, and a Checkout Session
-# is not three reads of the state row. Read lazily, on the first ``now()``: the start of a
-# request takes no lock and waits for nothing.
-_request_offset: ContextVar[list[int] | None] = ContextVar("sandbox_clock_offset", default=None)
+# What an API request (or a payment on the hosted page) reads of the sandbox-wide state — the
+# clock offset, the delivery switches, the chosen outcomes — and of the webhook endpoints is
+# read at most once for the whole request (``request_scope``): a request's objects share one
+# clock, and a Checkout Session is not three reads of the state row. Read lazily, on first
+# use: the start of a request takes no lock and waits for nothing. Only the controls change
+# the state, never a request.
+_request_cache: ContextVar[dict[str, Any] | None] = ContextVar(
+    "sandbox_request_cache", default=None
+)
 
 
 @contextmanager
-def request_clock() -> Iterator[None]:
-    """Within the block, the clock offset is read once and reused."""
-    token = _request_offset.set([])
+def request_scope() -> Iterator[None]:
+    """Within the block, the state row and the endpoints are read once and reused."""
+    token = _request_cache.set({})
     try:
         yield
     finally:
-        _request_offset.reset(token)
+        _request_cache.reset(token)
+
+
+def request_cached(name: str, load: Callable[[], T]) -> T:
+    """``load()``, remembered for the rest of the request (``request_scope``); outside a
+    request, ``load()`` every time."""
+    cache = _request_cache.get()
+    if cache is None:
+        return load()
+    if name not in cache:
+        cache[name] = load()
+    return cache[name]
+
+
+def request_forget(name: str) -> None:
+    """The request changed what ``name`` holds (an endpoint was made): read it again."""
+    cache = _request_cache.get()
+    if cache is not None:
+        cache.pop(name, None)
+
+
+def current_state() -> SandboxState:
+    """The state row as the request being answered sees it (read once per request)."""
+    return request_cached("state", state)
 
 
 def clock_offset() -> int:
     """Seconds ``advance_clock`` has moved the sandbox clock ahead of the wall clock."""
-    cached = _request_offset.get()
-    if cached:
-        return cached[0]
-    row = SandboxState.objects.filter(pk=1).values_list("clock_offset_seconds", flat=True).first()
-    offset = int(row or 0)
-    if cached is not None:
-        cached.append(offset)
-    return offset
+    return int(current_state().clock_offset_seconds)
 
 
 def now() -> int:

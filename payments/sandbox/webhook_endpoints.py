@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from stripe.params import WebhookEndpointCreateParams
 
 from payments.sandbox import errors, store
+from payments.sandbox.events import ENDPOINTS_CACHE
 from payments.sandbox.models import WebhookEndpoint
 
 # The event types Stripe accepts in ``enabled_events`` (``*`` included), as the stripe
@@ -96,6 +97,7 @@ def endpoint_create(
         description=description,
         metadata=dict(metadata or {}),
     )
+    store.request_forget(ENDPOINTS_CACHE)
     return endpoint_shape(endpoint, with_secret=True)
 
 
@@ -125,12 +127,14 @@ def endpoint_update(endpoint_id: str, params: dict[str, Any]) -> dict[str, Any]:
         metadata = {**endpoint.metadata, **params["metadata"]}
         endpoint.metadata = {key: value for key, value in metadata.items() if value != ""}
     endpoint.save()
+    store.request_forget(ENDPOINTS_CACHE)
     return endpoint_shape(endpoint)
 
 
 def endpoint_delete(endpoint_id: str) -> dict[str, Any]:
     endpoint = _get(endpoint_id, lock=True)
     endpoint.delete()
+    store.request_forget(ENDPOINTS_CACHE)
     return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
 
 

@@ -265,9 +265,12 @@ def payment_settle(*, payment: Payment, intent: gateway.PaymentIntent) -> bool:
     the payment to ``succeeded``; duplicates, reorderings and late events change nothing.
 
     Locks: the owner's rows first (``purposes.lock_owner``: coach → booking → package
-    purchase), then the payment. The owner is told on every succeeded intent, not only the
-    first, so a run that stopped between the two steps is finished by the next event.
+    purchase), then the payment. The owner is told in the same transaction as the payment
+    moves, so an intent already recorded (the same Stripe event again, or another event of the
+    same payment: a Checkout payment sends three) finds nothing to do and takes no lock.
     """
+    if _already_settled(payment, intent):
+        return False
     with transaction.atomic():
         purposes.lock_owner(payment)
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -322,6 +325,35 @@ def payment_settle(*, payment: Payment, intent: gateway.PaymentIntent) -> bool:
         if intent.status == "succeeded":
             purposes.payment_succeeded(locked)
         return newly_succeeded
+
+
+# A payment in one of these has succeeded at Stripe and its owner was told.
+_SETTLED = frozenset(
+    {
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.DISPUTED,
+    }
+)
+
+
+def _already_settled(payment: Payment, intent: gateway.PaymentIntent) -> bool:
+    """Whether a succeeded intent has nothing left to record on ``payment`` (read without a
+    lock: a stale read only sends the caller the locked way)."""
+    return (
+        intent.status == "succeeded"
+        and payment.status in _SETTLED
+        and all(
+            not value or getattr(payment, field) == value
+            for field, value in (
+                ("stripe_payment_intent_id", intent.id),
+                ("stripe_charge_id", intent.charge_id),
+                ("stripe_transfer_id", intent.transfer_id),
+                ("stripe_application_fee_id", intent.application_fee_id),
+            )
+        )
+    )
 
 
 def payment_cancel_pending(*, payment_id: int) -> Payment:

@@ -28,7 +28,13 @@ from marketplace.queue import enqueue
 from payments import gateway
 from payments.errors import WebhookRejected
 from payments.handlers import RetryLater, handler_for
-from payments.models import StaffAlert, WebhookEndpoint, WebhookEvent, WebhookEventStatus
+from payments.models import (
+    StaffAlert,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventStatus,
+    WebhookIgnoredReason,
+)
 from payments.services.alerts import staff_alert_raise
 
 logger = logging.getLogger("payments.webhooks")
@@ -151,9 +157,17 @@ def webhook_event_process(*, event_id: int) -> str | None:
         event.attempts += 1
         event.processing_started_at = now
         handler = handler_for(event.endpoint, event.type)
-        reason = _ignored_because(event, has_handler=handler is not None)
-        if reason:
-            _finish(event, WebhookEventStatus.IGNORED, note=reason, processed_at=now, last_error="")
+        ignored = _ignored_because(event, has_handler=handler is not None)
+        if ignored is not None:
+            reason, note = ignored
+            _finish(
+                event,
+                WebhookEventStatus.IGNORED,
+                note=note,
+                processed_at=now,
+                last_error="",
+                ignored_reason=reason,
+            )
             return event.status
         assert handler is not None
         try:
@@ -198,20 +212,37 @@ def webhook_event_process(*, event_id: int) -> str | None:
         return event.status
 
 
-def _ignored_because(event: WebhookEvent, *, has_handler: bool) -> str:
-    """Why the event is not for us ("" when it is).
+def _ignored_because(event: WebhookEvent, *, has_handler: bool) -> tuple[str, str] | None:
+    """Why the event is not for us, as ``(WebhookIgnoredReason, note)``; None when it is.
 
     A live endpoint also receives the test-mode events of connected accounts (and a test key
     never should see live ones): an event whose ``livemode`` is not our key's mode refers to
     objects our key cannot read, so it is ignored, not retried. A type the endpoint's table
-    does not list (a platform payout, the platform's own ``capability.updated``) is not ours.
+    does not list (a platform payout, the platform's own ``capability.updated``) is not ours:
+    handled on the other endpoint only, or by nobody.
     """
     if event.livemode != gateway.key_livemode():
         mode = "live" if event.livemode else "test"
-        return f"a {mode}-mode event, and our Stripe key is not {mode}-mode"
-    if not has_handler:
-        return f"no handler for {event.type} on the {event.endpoint} endpoint"
-    return ""
+        return (
+            WebhookIgnoredReason.OTHER_MODE,
+            f"a {mode}-mode event, and our Stripe key is not {mode}-mode",
+        )
+    if has_handler:
+        return None
+    other = (
+        WebhookEndpoint.CONNECT
+        if event.endpoint == WebhookEndpoint.PLATFORM
+        else (WebhookEndpoint.PLATFORM)
+    )
+    if handler_for(other, event.type) is not None:
+        return (
+            WebhookIgnoredReason.OTHER_ENDPOINT,
+            f"{event.type} is handled on the {other} endpoint only, not the {event.endpoint}",
+        )
+    return (
+        WebhookIgnoredReason.NO_HANDLER,
+        f"no handler for {event.type} on the {event.endpoint} endpoint",
+    )
 
 
 def _finish(event: WebhookEvent, status: str, *, note: str = "", **fields: object) -> None:
@@ -244,7 +275,7 @@ def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
             locked,
             WebhookEventStatus.RECEIVED,
             source="replay",
-            changes={"next_attempt_at": None},
+            changes={"next_attempt_at": None, "ignored_reason": ""},
             locked=True,
         )
         enqueue("payments.process_webhook_event", locked.pk)

@@ -1,4 +1,5 @@
-"""Admin: connected accounts with the funnel and a refresh action, alerts, webhook replay."""
+"""Admin: connected accounts with the funnel and a refresh action, alerts, webhook replay,
+and why an ignored webhook event was ignored."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from payments.models import (
     StaffAlert,
     WebhookEvent,
     WebhookEventStatus,
+    WebhookIgnoredReason,
 )
-from payments.sandbox import controls
+from payments.sandbox import controls, events
 from tests.factories import UserFactory
 from tests.mfa import sign_in_with_totp
 from tests.payments.conftest import make_account
+from tests.payments.services.test_webhook_endpoints import (
+    CONNECT_URL,
+    PLATFORM_URL,
+    _payload,
+    _post,
+)
 
 
 @pytest.fixture
@@ -105,3 +113,55 @@ def test_non_staff_cannot_see_payments_admin(client, connect_coach):
     client.force_login(connect_coach)
     response = client.get(reverse("admin:payments_webhookevent_changelist"))
     assert response.status_code == 302
+
+
+def test_an_ignored_event_shows_why_it_was_ignored(
+    staff_client, stripe_local, django_capture_on_commit_callbacks, settings
+):
+    # given: three events the product does not process, for three different reasons
+    platform_secret = settings.STRIPE_WEBHOOK_SECRETS[0]
+    sent = {
+        "live": (
+            CONNECT_URL,
+            _payload(
+                "account.updated",
+                {"id": "acct_live", "object": "account"},
+                account="acct_live",
+                livemode=True,
+            ),
+            settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
+        ),
+        "platform payout": (
+            PLATFORM_URL,
+            _payload("payout.paid", {"id": "po_platform", "object": "payout"}),
+            platform_secret,
+        ),
+        "unknown type": (
+            PLATFORM_URL,
+            _payload("customer.created", {"id": "cus_1", "object": "customer"}),
+            platform_secret,
+        ),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        for url, payload, secret in sent.values():
+            assert _post(url, payload, events.sign(payload, secret)).status_code == 200
+    # then: each is ignored, with its own reason
+    reasons = dict(WebhookEvent.objects.values_list("type", "ignored_reason"))
+    assert reasons == {
+        "account.updated": WebhookIgnoredReason.OTHER_MODE,
+        "payout.paid": WebhookIgnoredReason.OTHER_ENDPOINT,
+        "customer.created": WebhookIgnoredReason.NO_HANDLER,
+    }
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {
+        WebhookEventStatus.IGNORED
+    }
+    # and the admin says which, in the list and on the event's page
+    page = staff_client.get(reverse("admin:payments_webhookevent_changelist")).content.decode()
+    assert "Ignored (a live-mode event; our key is test)" in page
+    assert "Ignored (handled on the Connect endpoint only)" in page
+    assert "Ignored (no handler)" in page
+    payout_event = WebhookEvent.objects.get(type="payout.paid")
+    detail = staff_client.get(
+        reverse("admin:payments_webhookevent_change", args=[payout_event.pk])
+    ).content.decode()
+    assert "Ignored (handled on the Connect endpoint only)" in detail

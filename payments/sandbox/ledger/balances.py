@@ -12,7 +12,7 @@ from django.conf import settings
 
 from marketplace.money import format_money
 from payments.sandbox import accounts, store
-from payments.sandbox.models import SandboxState, StripeObject
+from payments.sandbox.models import StripeObject
 
 
 def lock_balance(account: str) -> None:
@@ -25,18 +25,17 @@ def lock_balance(account: str) -> None:
             stripe_id=account, object_type="account"
         ).first()
     else:
-        store.state()
-        SandboxState.objects.select_for_update().filter(pk=1).first()
+        store.state(lock=True)
 
 
 def available_delay() -> int:
-    return store.state().available_delay_seconds
+    return store.current_state().available_delay_seconds
 
 
 def available_on_after(created: int) -> int:
     """When funds from a charge made at ``created`` become available: after the fixed delay,
     or at 00:00 UTC after N business days (weekends skipped) when those are set."""
-    state = store.state()
+    state = store.current_state()
     if state.available_business_days is None:
         return created + state.available_delay_seconds
     day = datetime.fromtimestamp(created, tz=UTC).date()

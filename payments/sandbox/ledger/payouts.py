@@ -2,11 +2,13 @@
 
 A connected account's payouts are manual (``POST /v1/payouts`` with ``Stripe-Account``) or
 made on the account's schedule; the platform's are manual (no ``Stripe-Account``), to the
-platform's own bank account. Every payout starts ``pending`` (``payout.created``) and ends
-when it arrives, a day later by the sandbox clock: ``paid`` (``payout.paid``) or ``failed``
-(``payout.failed``, the amount back in the balance), as the bank account decides (a coach's
-failing test account number, or ``outcome="failed"``); a pending manual payout can be
-canceled (``POST /v1/payouts/{id}/cancel``: ``payout.canceled``, the amount back)."""
+platform's own bank account. Every payout follows Stripe's lifecycle: it starts ``pending``
+(``payout.created``), becomes ``in_transit`` when it is submitted to the bank an hour later by
+the sandbox clock (``payout.updated``), and ends when it arrives, a day after it was made:
+``paid`` (``payout.paid``) or ``failed`` (``payout.failed``, the amount back in the balance),
+as the bank account decides (a coach's failing test account number, or ``outcome="failed"``).
+Only a pending manual payout can be canceled (``POST /v1/payouts/{id}/cancel``:
+``payout.canceled``, the amount back)."""
 
 from __future__ import annotations
 
@@ -21,9 +23,17 @@ from payments.sandbox.ledger.balances import balance_amounts, balance_transactio
 from payments.sandbox.models import StripeObject
 
 PAYOUT_TRANSIT_SECONDS = 86400
+# How long after it is made a payout is submitted to the bank (``in_transit``).
+PAYOUT_SUBMIT_SECONDS = 3600
 # The platform's own bank account (the platform is not an account object in the sandbox).
 PLATFORM_BANK_ACCOUNT = "ba_platform_local_bank"
 PAYOUT_OUTCOMES = ("paid", "failed")
+# Stripe's answer to a payout of more than the available balance (two spaces and all).
+INSUFFICIENT_FUNDS = (
+    "You have insufficient funds in your Stripe account for this transfer. Your card balance "
+    "is too low.  You can use the /v1/balance endpoint to view your Stripe balance (for more "
+    "details, see stripe.com/docs/api#balance)."
+)
 
 
 def payouts_for(*, account: str) -> list[dict[str, Any]]:
@@ -74,12 +84,7 @@ def payout_create(
     lock_balance(account)
     available = balance_amounts(account).get(currency, {}).get("available", 0)
     if amount <= 0 or amount > available:
-        raise errors.StripeError(
-            "You have insufficient funds in your Stripe account for this transfer. Your card "
-            "balance is too low.",
-            code="balance_insufficient",
-            param="amount",
-        )
+        raise errors.StripeError(INSUFFICIENT_FUNDS, code="balance_insufficient", param="amount")
     if account:
         row = accounts.get_account(account)
         externals = row.data["external_accounts"]["data"]
@@ -168,10 +173,26 @@ def payout_cancel(*, account: str, payout_id: str) -> dict[str, Any]:
 
 
 def payout_arrive(*, payout_id: str) -> dict[str, Any]:
-    """The payout arrives now (whatever its arrival date): paid or failed."""
+    """The payout arrives now (whatever its arrival date): paid or failed, in transit first
+    if it was still pending."""
     row = store.get(payout_id, "payout")
     _settle_payout(row)
     return store.get(payout_id, "payout").data
+
+
+def payout_submit(*, payout_id: str) -> dict[str, Any]:
+    """Stripe submits a pending payout to the bank now: ``in_transit`` (``payout.updated``).
+    A payout already submitted, arrived or canceled is left as it is."""
+    row = store.get(payout_id, "payout", lock=True)
+    payout = row.data
+    if payout["status"] != "pending":
+        return payout
+    payout["status"] = "in_transit"
+    store.save(row)
+    events.record(
+        "payout.updated", payout, account=row.account, previous_attributes={"status": "pending"}
+    )
+    return payout
 
 
 def run_payouts(*, until: int, since: int) -> None:
@@ -202,9 +223,13 @@ def run_payouts(*, until: int, since: int) -> None:
                         automatic=True,
                         at=day_start,
                     )
-    for payout_row in StripeObject.objects.filter(object_type="payout", data__status="pending"):
+    for payout_row in StripeObject.objects.filter(
+        object_type="payout", data__status__in=["pending", "in_transit"]
+    ).order_by("created", "id"):
         if payout_row.data["arrival_date"] <= until:
             _settle_payout(payout_row)
+        elif payout_row.data["created"] + PAYOUT_SUBMIT_SECONDS <= until:
+            payout_submit(payout_id=payout_row.stripe_id)
 
 
 def _balance_at(account: str, moment: int) -> dict[str, int]:
@@ -219,10 +244,11 @@ def _balance_at(account: str, moment: int) -> dict[str, int]:
 
 def _settle_payout(row: StripeObject) -> None:
     lock_balance(row.account)
+    payout = payout_submit(payout_id=row.stripe_id)
+    if payout["status"] != "in_transit":
+        return
     row = store.get(row.stripe_id, "payout", lock=True)
     payout = row.data
-    if payout["status"] != "pending":
-        return
     if row.internal.get("fails"):
         txn = balance_transaction(
             account=row.account,

@@ -34,10 +34,7 @@ def _outcome_for(charge_row: StripeObject) -> str:
     chosen = charge_row.internal.get("refund_outcome")
     if chosen:
         return str(chosen)
-    return str(
-        SandboxState.objects.filter(pk=1).values_list("refund_outcome", flat=True).first()
-        or SandboxState.RefundOutcome.SUCCEEDED
-    )
+    return str(store.current_state().refund_outcome or SandboxState.RefundOutcome.SUCCEEDED)
 
 
 def refund_create(*, params: dict[str, Any]) -> dict[str, Any]:

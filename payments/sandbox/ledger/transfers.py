@@ -125,6 +125,18 @@ def transfer_book(
     return transfer, payment
 
 
+# Stripe's words for the two cross-border refusals, as its API answers them.
+FULL_AGREEMENT_ABROAD = (
+    "Funds can't be sent to accounts located in {country} when the account is under the "
+    "`full` service agreement. To learn more, see "
+    "https://stripe.com/docs/connect/service-agreement-types."
+)
+OUTSIDE_PLATFORM_REGION = (
+    "Funds can't be sent to accounts located in {country} because it's restricted outside of "
+    "your platform's region"
+)
+
+
 def _check_cross_border(destination: str) -> None:
     """A transfer to an account outside the platform's region is a cross-border payout:
     only to a ``recipient`` account, from and to the countries that allow it."""
@@ -134,17 +146,13 @@ def _check_cross_border(destination: str) -> None:
         return
     if accounts.service_agreement(account) != "recipient":
         raise errors.StripeError(
-            f"Funds can't be sent to accounts located in {country} when the account is under "
-            "the `full` service agreement. For more information, see "
-            "https://stripe.com/docs/connect/service-agreement-types.",
+            FULL_AGREEMENT_ABROAD.format(country=country),
             code="transfers_not_allowed",
             param="destination",
         )
     if not regions.cross_border_payout_allowed(destination_country=country):
         raise errors.StripeError(
-            f"Funds can't be sent to accounts located in {country} because it's restricted "
-            f"outside of your platform's region ({regions.platform_country()}). For more "
-            "information, see https://stripe.com/docs/connect/cross-border-payouts.",
+            OUTSIDE_PLATFORM_REGION.format(country=country),
             code="transfers_not_allowed",
             param="destination",
         )

@@ -1,6 +1,6 @@
 """Stripe's other outcomes: refunds that stay pending and later succeed or fail, the dispute
-lifecycle with its balance moves, deliveries in a random order and duplicated, and answers
-lost after the work is done."""
+lifecycle with its balance moves, the payout lifecycle, deliveries in a random order and
+duplicated, and answers lost after the work is done."""
 
 from __future__ import annotations
 
@@ -147,6 +147,56 @@ def test_a_dispute_lost_keeps_the_funds_withdrawn(stripe_client, coach_account):
     assert closed.status == "lost"
     assert _events("charge.dispute.funds_reinstated") == []
     assert _platform_by_type()["adjustment"] == -10000
+
+
+def test_a_payout_goes_pending_then_in_transit_then_paid_as_the_clock_passes(
+    stripe_client,
+    coach_account,  # noqa: F811
+):
+    # given: money available on the coach's account, paid out by hand
+    controls.set_available_delay(0)
+    controls.pay_checkout_session(_session(stripe_client, coach_account.id).id)
+    options = {"stripe_account": coach_account.id}
+    payout = stripe_client.v1.payouts.create(
+        params={"amount": 8500, "currency": "usd"}, options=options
+    )
+    assert payout.status == "pending"
+
+    def status() -> str:
+        return stripe_client.v1.payouts.retrieve(payout.id, options=options).status
+
+    # when: Stripe submits it to the bank an hour later
+    controls.advance_clock(3600)
+    # then: in transit, told with payout.updated; a payout in transit cannot be canceled
+    assert status() == "in_transit"
+    (updated,) = _events("payout.updated")
+    assert updated["account"] == coach_account.id
+    assert updated["data"]["previous_attributes"] == {"status": "pending"}
+    with pytest.raises(stripe.InvalidRequestError, match="pending"):
+        stripe_client.v1.payouts.cancel(payout.id, options=options)
+    # when: it arrives, a day after it was made
+    controls.advance_clock(86400 - 3600)
+    # then
+    assert status() == "paid"
+    assert [e["type"] for e in controls.events_of_type("payout.paid")] == ["payout.paid"]
+    assert len(_events("payout.updated")) == 1
+
+
+def test_a_payout_beyond_the_available_balance_is_refused_in_stripes_words(
+    stripe_client,
+    coach_account,  # noqa: F811
+):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.payouts.create(
+            params={"amount": 100, "currency": "usd"},
+            options={"stripe_account": coach_account.id},
+        )
+    assert refused.value.code == "balance_insufficient"
+    assert refused.value.user_message == (
+        "You have insufficient funds in your Stripe account for this transfer. Your card "
+        "balance is too low.  You can use the /v1/balance endpoint to view your Stripe balance "
+        "(for more details, see stripe.com/docs/api#balance)."
+    )
 
 
 def test_shuffled_deliveries_go_in_a_random_order_with_duplicates(

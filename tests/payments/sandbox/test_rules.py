@@ -190,8 +190,11 @@ def test_a_cross_border_transfer_needs_a_recipient_account(stripe_client, sandbo
             }
         )
     assert refused.value.code == "transfers_not_allowed"
-    assert "accounts located in GB" in str(refused.value)
-    assert "`full` service agreement" in str(refused.value)
+    assert refused.value.user_message == (
+        "Funds can't be sent to accounts located in GB when the account is under the `full` "
+        "service agreement. To learn more, see "
+        "https://stripe.com/docs/connect/service-agreement-types."
+    )
     recipient_gb = account(stripe_client, "GB", "recipient")
     transfer = stripe_client.v1.transfers.create(
         params={
@@ -228,7 +231,10 @@ def test_only_platforms_in_the_cross_border_regions_may_pay_out_abroad(
             }
         )
     assert refused.value.code == "transfers_not_allowed"
-    assert "restricted outside of your platform's region" in str(refused.value)
+    assert refused.value.user_message == (
+        "Funds can't be sent to accounts located in US because it's restricted outside of your "
+        "platform's region"
+    )
 
 
 def test_a_transfer_from_a_charge_draws_on_its_pending_funds_and_no_further(stripe_client, sandbox):

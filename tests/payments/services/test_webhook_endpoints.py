@@ -219,6 +219,10 @@ def test_a_coachs_payout_lifecycle_is_mirrored_from_the_connect_endpoint(
         PayoutStatus.CANCELED if outcome == "canceled" else PayoutStatus.PENDING
     )
     if outcome != "canceled":
+        # Stripe submits it to the bank: in transit
+        with django_capture_on_commit_callbacks(execute=True):
+            controls.submit_payout(payout["id"])
+        assert Payout.objects.get(stripe_payout_id=payout["id"]).status == PayoutStatus.IN_TRANSIT
         with django_capture_on_commit_callbacks(execute=True):
             controls.payout_arrive(payout["id"])
     # then
@@ -226,7 +230,14 @@ def test_a_coachs_payout_lifecycle_is_mirrored_from_the_connect_endpoint(
     assert row.status == outcome
     assert row.account == active_account
     types = [e.type for e in WebhookEvent.objects.filter(object_id=payout["id"]).order_by("id")]
-    assert types == ["payout.created", f"payout.{outcome}"]
+    assert types == (
+        ["payout.created", "payout.canceled"]
+        if outcome == "canceled"
+        else ["payout.created", "payout.updated", f"payout.{outcome}"]
+    )
+    assert {e.status for e in WebhookEvent.objects.filter(object_id=payout["id"])} == {
+        WebhookEventStatus.SUCCEEDED
+    }
     assert set(
         WebhookEvent.objects.filter(object_id=payout["id"]).values_list("endpoint", flat=True)
     ) == {WebhookEndpoint.CONNECT}
@@ -255,7 +266,11 @@ def test_the_platforms_payouts_are_ignored_on_the_platform_endpoint(
     # then: the platform's events arrived on the platform endpoint and were ignored
     assert payout["amount"] == fee_available
     received = WebhookEvent.objects.filter(object_id=payout["id"]).order_by("id")
-    assert [e.type for e in received] == ["payout.created", f"payout.{outcome}"]
+    assert [e.type for e in received] == (
+        ["payout.created", "payout.canceled"]
+        if outcome == "canceled"
+        else ["payout.created", "payout.updated", f"payout.{outcome}"]
+    )
     assert {(e.endpoint, e.status) for e in received} == {
         (WebhookEndpoint.PLATFORM, WebhookEventStatus.IGNORED)
     }
