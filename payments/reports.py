@@ -27,6 +27,7 @@ from payments.models import (
     Refund,
     RefundStatus,
     Transfer,
+    TransferKind,
     TransferStatus,
 )
 
@@ -125,6 +126,8 @@ def coach_money_by_month(
     )
     transfers = (
         Transfer.objects.filter(
+            # Package shares are session revenue; a staff payout (a bonus) is not.
+            kind=TransferKind.PACKAGE_SHARE,
             destination_account_id__in=accounts.values("stripe_account_id"),
             status__in=[TransferStatus.PAID, TransferStatus.REVERSED],
             paid_at__gte=start,
