@@ -82,6 +82,10 @@ def handle_payout(event: WebhookEvent) -> None:
 
 
 def _settle_intent(payment_intent_id: str) -> None:
+    if charges.payment_fully_recorded(
+        charges.payment_for_stripe_ids(payment_intent_id=payment_intent_id)
+    ):
+        return  # another of the payment's events settled it: nothing left to read
     with stripe_errors():
         intent = gateway.payment_intent_retrieve(payment_intent_id)
     payment = charges.payment_for_stripe_ids(
@@ -101,7 +105,10 @@ def handle_checkout_session_completed(event: WebhookEvent) -> None:
     )
     if payment is None:
         raise RetryLater(f"no payment for checkout session {session.id} yet")
-    if session.payment_intent_id:
+    if session.payment_intent_id and not (
+        charges.payment_fully_recorded(payment)
+        and payment.stripe_payment_intent_id == session.payment_intent_id
+    ):
         with stripe_errors():
             intent = gateway.payment_intent_retrieve(session.payment_intent_id)
         charges.payment_settle(payment=payment, intent=intent)
@@ -128,6 +135,8 @@ def handle_payment_intent(event: WebhookEvent) -> None:
 
 @handles("charge.succeeded")
 def handle_charge_succeeded(event: WebhookEvent) -> None:
+    if charges.payment_fully_recorded(charges.payment_for_stripe_ids(charge_id=event.object_id)):
+        return  # another of the payment's events settled it: nothing left to read
     with stripe_errors():
         payment_intent_id = gateway.charge_payment_intent_id(event.object_id)
     if payment_intent_id:
@@ -169,8 +178,9 @@ def handle_charge_dispute(event: WebhookEvent) -> None:
         raise RetryLater(f"no payment for dispute {dispute.id} yet")
 
 
-@handles("transfer.created", "transfer.updated", "transfer.reversed")
+@handles("transfer.updated", "transfer.reversed")
 def handle_transfer(event: WebhookEvent) -> None:
     """Package transfers are recorded when made; destination-charge transfers are read with
-    their PaymentIntent. Nothing to do but re-read a reversal we may have missed."""
+    their PaymentIntent. Nothing to do but re-read a reversal we may have missed (a new
+    transfer has none, so ``transfer.created`` is not subscribed to)."""
     transfers.transfer_sync_reversal(stripe_transfer_id=event.object_id)

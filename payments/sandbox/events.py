@@ -203,9 +203,11 @@ def deliver(delivery_id: int, *, force: bool = False, schedule_retry: bool = Tru
     """Send one delivery and log the attempt; returns the HTTP status (0: no connection).
 
     Already succeeded deliveries are skipped unless ``force`` (a duplicate, as Stripe may
-    send). A failed attempt is retried with backoff when ``schedule_retry``.
+    send). A failed attempt is retried with backoff when ``schedule_retry``. One transaction,
+    or, inside a caller's, no savepoint of its own (the endpoint's answer, whatever it is, is
+    recorded; nothing here is meant to fail part-way).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         delivery = (
             WebhookDelivery.objects.select_for_update()
             .select_related("endpoint")

@@ -338,6 +338,20 @@ _SETTLED = frozenset(
 )
 
 
+def payment_fully_recorded(payment: Payment | None) -> bool:
+    """Whether an event saying this payment succeeded can teach us nothing: it succeeded, its
+    owner was told, and every Stripe id a succeeded intent carries is on the row (the
+    PaymentIntent, the charge and, for a destination charge, the transfer and the application
+    fee). A handler may then skip re-reading the intent: what it would read is already here,
+    and a succeeded payment only moves on through refunds and disputes, never back."""
+    if payment is None or payment.status not in _SETTLED:
+        return False
+    ids = [payment.stripe_payment_intent_id, payment.stripe_charge_id]
+    if payment.is_destination_charge:
+        ids += [payment.stripe_transfer_id, payment.stripe_application_fee_id]
+    return all(ids)
+
+
 def _already_settled(payment: Payment, intent: gateway.PaymentIntent) -> bool:
     """Whether a succeeded intent has nothing left to record on ``payment`` (read without a
     lock: a stale read only sends the caller the locked way)."""

@@ -1,11 +1,13 @@
 """Disputes: a client's chargeback, mirrored from Stripe. A disputed payment is never
 refunded again; staff are told, and so is the purpose's owner. The dispute's status and
-evidence deadline follow Stripe's; a lost dispute of a destination charge takes the coach's
-share back by reversing the transfer (Stripe debits the platform and leaves the transfer
-alone), with the application fee refunded to the coach in proportion, as a refund with
-``reverse_transfer`` does.
+evidence deadline follow Stripe's. A lost dispute takes back what the coach was paid from the
+charge, because Stripe debits the platform and leaves transfers alone: for a destination
+charge, the transfer is reversed, with the application fee refunded to the coach in
+proportion, as a refund with ``reverse_transfer`` does; for a package charged on the platform,
+every share already transferred is reversed in full, and a share not sent yet is not sent.
 
-Lock order: the owner's rows (``purposes.lock_owner``) → payment → dispute.
+Lock order: the owner's rows (``purposes.lock_owner``) → payment → dispute; a share's
+reversal is recorded under the transfer's own locks (``transfers.transfer_sync_reversal``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,18 @@ from marketplace.errors import InvalidTransition
 from marketplace.queue import enqueue
 from payments import gateway, purposes
 from payments.errors import provider_error, stripe_errors
-from payments.models import Dispute, DisputeStatus, Payment, PaymentStatus, StaffAlert
+from payments.models import (
+    Dispute,
+    DisputeStatus,
+    Payment,
+    PaymentStatus,
+    StaffAlert,
+    Transfer,
+    TransferKind,
+    TransferStatus,
+)
 from payments.models.money import DISPUTE_OPEN_STATUSES
+from payments.services import transfers
 from payments.services.alerts import staff_alert_raise
 from payments.services.charges import payment_for_stripe_ids
 
@@ -104,6 +116,11 @@ def _tell_staff_closed(dispute: Dispute, payment: Payment) -> None:
         outcome = "lost: the amount stays with the client"
         if payment.is_destination_charge and payment.stripe_transfer_id:
             outcome += "; the coach's transfer is reversed"
+        elif payment.package_purchase_id is not None:
+            outcome += (
+                "; the package shares transferred to the coach are reversed and no further "
+                "share is sent"
+            )
     else:
         outcome = f"{dispute.get_status_display().lower()}: the amount is back"
     staff_alert_raise(
@@ -113,20 +130,22 @@ def _tell_staff_closed(dispute: Dispute, payment: Payment) -> None:
 
 
 def dispute_reverse_transfer(*, dispute_id: int) -> Dispute:
-    """After a lost dispute of a destination charge, take back from the coach what is left
-    of the transfer (what earlier refunds did not reverse), refunding the application fee in
-    the same proportion. Safe to run twice: the amount comes from our rows and the
-    idempotency key from the dispute, so a retry after a lost answer gets the same reversal.
-    A package charged on the platform stays there (its sessions were transferred one by one).
+    """After a lost dispute, take back what the coach was paid from the charge.
+
+    A destination charge: what is left of the transfer (what earlier refunds did not
+    reverse), refunding the application fee in the same proportion. A package charged on the
+    platform: each share transferred so far, in full (``_reverse_package_shares``). Safe to
+    run twice: the amounts come from our rows and the idempotency keys from the dispute, so a
+    retry after a lost answer gets the same reversal.
     """
     dispute = Dispute.objects.select_related("payment").get(pk=dispute_id)
     payment = dispute.payment
-    if (
-        dispute.status != DisputeStatus.LOST
-        or dispute.stripe_transfer_reversal_id
-        or not payment.is_destination_charge
-        or not payment.stripe_transfer_id
-    ):
+    if dispute.status != DisputeStatus.LOST:
+        return dispute
+    if not payment.is_destination_charge:
+        _reverse_package_shares(dispute, payment)
+        return dispute
+    if dispute.stripe_transfer_reversal_id or not payment.stripe_transfer_id:
         return dispute
     refunds = [refund for refund in payment.refunds.all() if refund.stripe_refund_id]
     remaining = payment.amount - sum(refund.transfer_reversal_amount for refund in refunds)
@@ -167,3 +186,43 @@ def dispute_reverse_transfer(*, dispute_id: int) -> Dispute:
                 application_fee_refund_amount=fee_refund,
             )
     return Dispute.objects.select_related("payment").get(pk=dispute.pk)
+
+
+def _reverse_package_shares(dispute: Dispute, payment: Payment) -> None:
+    """A package bought with a platform charge paid its coach one transfer per session held
+    (``source_transaction`` the charge). The client has the whole amount back, so each of
+    those shares is reversed in full, under the key ``dispute-<id>-transfer-<id>-reversal``,
+    and recorded on the share (``reversed_amount``, ``reversed``) as Stripe reports it. A
+    share not paid yet is never sent (``transfers.transfer_execute``)."""
+    if payment.package_purchase_id is None:
+        return
+    shares = Transfer.objects.filter(
+        package_purchase_id=payment.package_purchase_id,
+        kind=TransferKind.PACKAGE_SHARE,
+        status=TransferStatus.PAID,
+    ).exclude(stripe_transfer_id=None)
+    for share in shares.order_by("sequence"):
+        remaining = share.amount - share.reversed_amount
+        if remaining <= 0 or share.stripe_transfer_id is None:
+            continue
+        try:
+            gateway.transfer_reversal_create(
+                idempotency_key=f"dispute-{dispute.pk}-transfer-{share.pk}-reversal",
+                transfer_id=share.stripe_transfer_id,
+                amount=remaining,
+                refund_application_fee=False,
+                metadata={"dispute_id": str(dispute.pk), "transfer_id": str(share.pk)},
+            )
+        except gateway.GatewayError as error:
+            failure = provider_error(error)
+            if not failure.permanent:
+                raise failure from error
+            staff_alert_raise(
+                kind=StaffAlert.Kind.DISPUTE,
+                message=(
+                    f"Dispute {dispute.stripe_dispute_id} lost, but the package share "
+                    f"(transfer {share.pk}) could not be reversed: {failure.message}"
+                ),
+            )
+            continue
+        transfers.transfer_sync_reversal(stripe_transfer_id=share.stripe_transfer_id)

@@ -21,6 +21,9 @@ the key is still running; 429), is retried with the same key, and before any new
 transfer is looked up at Stripe by its transfer group and ``metadata[transfer_id]``, so an
 attempt whose answer was lost is found instead of repeated.
 
+A share of a package whose client won a dispute of its charge is not sent (``failed``,
+``charge_disputed``); shares sent before are reversed by ``disputes.dispute_reverse_transfer``.
+
 Lock order: the owner's rows (booking → package purchase, the caller's; a payout request,
 through its purpose's ``lock_owner``) → transfer. No lock is held across a call to Stripe:
 a run claims the current attempt under the row lock, calls Stripe, then records the answer
@@ -45,6 +48,8 @@ from payments import gateway, purposes
 from payments.errors import stripe_errors
 from payments.models import (
     ConnectedAccount,
+    Dispute,
+    DisputeStatus,
     Payment,
     PaymentKind,
     StaffAlert,
@@ -170,6 +175,9 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
             )
         if found is not None:
             return _record_paid(transfer.pk, found.id)
+    lost = _lost_dispute_of_package(transfer)
+    if lost is not None:
+        return _record_not_owed(transfer, key=key, dispute=lost)
     owner = (
         {"payout_request_id": str(transfer.payout_request_id)}
         if transfer.payout_request_id
@@ -218,6 +226,57 @@ def _record_paid(transfer_id: int, stripe_transfer_id: str) -> Transfer:
             locked=True,
         )
         purposes.transfer_paid(locked)
+        lost = _lost_dispute_of_package(locked)
+        if lost is not None:
+            # Sent while the dispute was being lost: the reversal takes this share back too.
+            enqueue("payments.reverse_lost_dispute", lost.pk)
+        return locked
+
+
+def _lost_dispute_of_package(transfer: Transfer) -> Dispute | None:
+    """The lost dispute of the charge a package share draws on, if its client won one."""
+    if transfer.kind != TransferKind.PACKAGE_SHARE or transfer.package_purchase_id is None:
+        return None
+    return Dispute.objects.filter(
+        payment__package_purchase_id=transfer.package_purchase_id,
+        payment__kind=PaymentKind.PACKAGE,
+        status=DisputeStatus.LOST,
+    ).first()
+
+
+def _record_not_owed(transfer: Transfer, *, key: str, dispute: Dispute) -> Transfer:
+    """A share of a package whose client won a dispute of its charge: the client has the
+    money back, so the share is not sent (nor when staff send it again). The row ends
+    ``failed`` (``charge_disputed``) and staff are told."""
+    message = (
+        f"The package's payment was disputed and the dispute ({dispute.stripe_dispute_id}) "
+        "lost: the client has the money back, so this session's share is not sent."
+    )
+    with transaction.atomic():
+        locked = _lock(transfer.pk)
+        if locked.idempotency_key != key or locked.status not in (
+            TransferStatus.PENDING,
+            TransferStatus.WAITING_FOR_BALANCE,
+        ):
+            return locked
+        states.transition(
+            locked,
+            TransferStatus.FAILED,
+            source="dispute",
+            reference=dispute.stripe_dispute_id,
+            note=message,
+            changes={
+                "last_error": message,
+                "failure_code": "charge_disputed",
+                "next_attempt_at": None,
+            },
+            locked=True,
+        )
+        staff_alert_raise(
+            kind=StaffAlert.Kind.TRANSFER_FAILED,
+            message=f"Transfer {locked.pk} of {locked.amount} {locked.currency} to "
+            f"{locked.destination_account_id} was not sent: {message}",
+        )
         return locked
 
 

@@ -136,9 +136,11 @@ def webhook_event_process(*, event_id: int) -> str | None:
     """Process one stored event; returns its new status (None: nothing to do now).
 
     Safe to run twice and concurrently: the row lock is taken with SKIP LOCKED, and an event
-    already succeeded or ignored is left alone.
+    already succeeded or ignored is left alone. Its own transaction (no savepoint when a caller
+    already holds one: the handler's errors are caught in the handler's savepoint below, and
+    nothing else here is meant to fail part-way).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         event = (
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(

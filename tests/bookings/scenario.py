@@ -1,8 +1,10 @@
 """A scripted stretch of the marketplace's money on the local Stripe, driven through the
 services (no pages): 100 paid bookings with three coaches, 20 cancellations refunded (some
-refunds stay pending, some fail), 3 disputes (won and lost), a fourth coach's packages whose
-completed sessions are transferred, and the coaches' payouts — with Stripe's deliveries in a
-random order and duplicated, and optionally a share of its answers lost after the work.
+refunds stay pending, some fail), 3 disputes of bookings (won and lost), a fourth coach's
+packages whose completed sessions are transferred (one package's charge disputed and lost
+after its shares were paid, so they are reversed), and the coaches' payouts — with Stripe's
+deliveries in a random order and duplicated, and optionally a share of its answers lost after
+the work.
 
 Webhooks are delivered in batches as the day goes, and what Celery beat would do (retrying
 events whose handler failed, re-reading pending refunds) is done between batches, until
@@ -47,7 +49,9 @@ REFUNDS = 20
 # The refunds' outcomes at Stripe, chosen per charge.
 REFUND_OUTCOMES = ["pending_fails"] * 4 + ["fails_later"] * 2 + ["pending_succeeds"] * 5
 DISPUTE_OUTCOMES = ["won", "lost", "lost"]
-PACKAGE_SESSIONS_COMPLETED = (3, 2)
+PACKAGE_SESSIONS_COMPLETED = (3, 2, 2)
+# This buyer's package charge is disputed after its sessions were paid to the coach, and lost.
+DISPUTED_PACKAGE_BUYER = 2
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Day:
     refunds_failing: int = 0
     disputes: dict[str, str] = field(default_factory=dict)
     transfers: int = 0
+    shares_reversed: int = 0
     coach_accounts: list[str] = field(default_factory=list)
     package_payments: int = 0
 
@@ -238,6 +243,17 @@ def run(seed: int, capture, settings, *, duplicate_percent: int = 25, lost_perce
                 )
             day.expected_status[booking.pk] = BookingStatus.COMPLETED
             day.transfers += 1
+        if buyer_index == DISPUTED_PACKAGE_BUYER:
+            # its shares are paid, then the client disputes the package's charge and wins
+            settle(capture)
+            payment.refresh_from_db()
+            dispute = controls.dispute_charge(payment.stripe_charge_id)
+            settle(capture)
+            controls.submit_dispute_evidence(dispute["id"])
+            controls.close_dispute(dispute["id"], "lost")
+            day.disputes[dispute["id"]] = "lost"
+            day.transfers -= completed
+            day.shares_reversed += completed
     settle(capture)
 
     # two days pass: refunds reach their outcomes, the coaches are paid out
@@ -277,7 +293,8 @@ def platform_by_type_from_our_rows() -> Counter:
             "refund": -_total(held, "amount"),
             "refund_failure": _total(failed, "amount"),
             "transfer_refund": _total(held, "transfer_reversal_amount")
-            + _total(disputes, "transfer_reversal_amount"),
+            + _total(disputes, "transfer_reversal_amount")
+            + _total(paid_transfers, "reversed_amount"),
             "application_fee_refund": -_total(held, "application_fee_refund_amount")
             - _total(disputes, "application_fee_refund_amount"),
             "adjustment": -_total(disputes.filter(funds_withdrawn=True), "amount")
@@ -304,7 +321,8 @@ def coach_by_type_from_our_rows(account_id: str) -> Counter:
         {
             "payment": _total(payments, "amount") + _total(transfers, "amount"),
             "payment_refund": -_total(held, "transfer_reversal_amount")
-            - _total(disputes, "transfer_reversal_amount"),
+            - _total(disputes, "transfer_reversal_amount")
+            - _total(transfers, "reversed_amount"),
             "application_fee_refund": _total(held, "application_fee_refund_amount")
             + _total(disputes, "application_fee_refund_amount"),
             "payout": -_total(payouts, "amount"),

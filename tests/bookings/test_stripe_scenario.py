@@ -4,8 +4,8 @@
   Stripe's balance transactions, for the platform and every coach, to the cent, and the
   nightly reconciliation finds nothing; in the first seed it then finds exactly the one
   discrepancy made by hand.
-- 30% of Stripe's answers lost after the work is done: exactly one charge, refund and
-  transfer per intended one, and every booking in its right state.
+- 30% of Stripe's answers lost after the work is done: exactly one charge, refund, transfer
+  and reversal per intended one, and every booking in its right state.
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ def test_deliveries_shuffled_and_duplicated_leave_the_books_equal_to_stripe(
     lost = Dispute.objects.filter(status=DisputeStatus.LOST, transfer_reversal_amount__gt=0)
     assert lost.count() == 2
     assert Transfer.objects.filter(status="paid").count() == day.transfers
+    # the lost package dispute took back each share it had paid, in full
+    reversed_shares = Transfer.objects.filter(status="reversed")
+    assert reversed_shares.count() == day.shares_reversed > 0
+    assert all(share.reversed_amount == share.amount for share in reversed_shares)
     assert Payout.objects.filter(status="paid").count() >= 3
     statuses = dict(Booking.objects.filter(pk__in=day.expected_status).values_list("pk", "status"))
     assert statuses == day.expected_status
@@ -137,11 +141,14 @@ def test_lost_answers_leave_exactly_one_charge_refund_and_transfer_per_intended_
     package_transfers = StripeObject.objects.filter(
         object_type="transfer", data__transfer_group__startswith="package-purchase-"
     )
-    assert (
-        package_transfers.count() == day.transfers == Transfer.objects.filter(status="paid").count()
-    )
+    assert package_transfers.count() == day.transfers + day.shares_reversed
+    assert Transfer.objects.filter(status="paid").count() == day.transfers
+    assert Transfer.objects.filter(status="reversed").count() == day.shares_reversed
     reversals = StripeObject.objects.filter(object_type="transfer_reversal")
-    expected_reversals = Refund.objects.exclude(stripe_transfer_reversal_id="").count() + 2
+    # one per refund that reversed its transfer, per lost booking dispute, per share taken back
+    expected_reversals = (
+        Refund.objects.exclude(stripe_transfer_reversal_id="").count() + 2 + day.shares_reversed
+    )
     assert reversals.count() == expected_reversals
     # and every booking in its right state
     statuses = dict(Booking.objects.filter(pk__in=day.expected_status).values_list("pk", "status"))

@@ -1,19 +1,35 @@
 """Stripe's other outcomes, honoured: refunds that stay pending and then succeed or fail (by
-the events and by the poll), a refund that fails after succeeding, disputes won and lost,
-and answers lost after Stripe did the work."""
+the events and by the poll), a refund that fails after succeeding, disputes won and lost (of
+a booking's destination charge, and of a package's platform charge), and answers lost after
+Stripe did the work."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
 from django.test import Client
 
-from bookings.models import BookingStatus
-from bookings.services import cancellation
+from bookings.models import BookingStatus, Package
+from bookings.services import after_session, cancellation, holds, packages
 from payments import tasks
-from payments.models import DisputeStatus, PaymentStatus, RefundStatus, StaffAlert
+from payments.models import (
+    DisputeStatus,
+    PaymentStatus,
+    ReconciliationRun,
+    RefundStatus,
+    StaffAlert,
+    Transfer,
+    TransferStatus,
+)
 from payments.sandbox.models import StripeObject
+from payments.services import reconciliation
+from tests.bookings.conftest import stripe_coach
+from tests.bookings.factories import next_hour
 from tests.bookings.services.test_cancellation import coach_net, confirmed  # noqa: F401
+from tests.bookings.services.test_checkout import URLS
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +220,87 @@ def test_a_refund_whose_answers_are_lost_is_made_exactly_once(
         == StripeObject.objects.get(object_type="refund", account="").stripe_id
     )
     assert refund.status == RefundStatus.SUCCEEDED
+
+
+def test_a_lost_dispute_of_a_package_charge_takes_back_the_shares_sent_and_sends_no_more(
+    sandbox, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    # given: a package of four sessions charged on the platform; two sessions held and their
+    # shares transferred to the coach from the package's charge
+    with capture(execute=True):
+        coach, session_type = stripe_coach()
+    package = Package.objects.create(
+        coach=coach,
+        session_type=session_type,
+        name="Four",
+        session_count=4,
+        price=40000,
+        currency="usd",
+    )
+    client = UserFactory()
+    with capture(execute=True):
+        purchase, payment = packages.package_purchase_start(
+            client=client, package=package, urls=URLS
+        )
+        sandbox.pay_checkout_session(payment.stripe_checkout_session_id)
+        sandbox.deliver_pending_events()
+
+    def hold_and_complete(day: int):
+        with capture(execute=True):
+            booking = holds.booking_hold(
+                client=client,
+                session_type=session_type,
+                starts_at=next_hour(days=day),
+                package_purchase=purchase,
+            )
+            after_session.booking_complete(
+                booking=booking, by=coach.user, now=booking.ends_at + timedelta(minutes=5)
+            )
+            sandbox.deliver_pending_events()
+        return booking
+
+    held = [hold_and_complete(2), hold_and_complete(3)]
+    shares = Transfer.objects.filter(package_purchase=purchase).order_by("sequence")
+    assert [share.status for share in shares] == [TransferStatus.PAID] * 2
+    account_id = coach.user.connected_account.stripe_account_id
+    paid_to_coach = sum(share.amount for share in shares)
+    assert sum(sandbox.balance(account_id)["usd"].values()) == paid_to_coach
+    # when: the client disputes the package's charge and the dispute is lost; the closing
+    # event arrives twice
+    payment.refresh_from_db()
+    with capture(execute=True):
+        stripe_dispute = sandbox.dispute_charge(payment.stripe_charge_id)
+        sandbox.deliver_pending_events()
+        sandbox.submit_dispute_evidence(stripe_dispute["id"])
+        sandbox.close_dispute(stripe_dispute["id"], "lost")
+        sandbox.deliver_pending_events()
+        (closed,) = sandbox.events_of_type("charge.dispute.closed")
+        sandbox.deliver_pending_events(order=[closed["id"], closed["id"]])
+    # then: each share sent is reversed in full, once; the coach holds nothing of the package
+    assert [(s.status, s.reversed_amount) for s in shares.all()] == [
+        (TransferStatus.REVERSED, share.amount) for share in shares
+    ]
+    reversals = StripeObject.objects.filter(object_type="transfer_reversal")
+    assert sorted((r.data["transfer"], r.data["amount"]) for r in reversals) == sorted(
+        (share.stripe_transfer_id, share.amount) for share in shares
+    )
+    assert sum(sandbox.balance(account_id)["usd"].values()) == 0
+    assert StaffAlert.objects.filter(message__contains="package shares transferred").exists()
+    # and a session held after the loss is not paid: its share is never sent
+    later = hold_and_complete(4)
+    unpaid = Transfer.objects.get(booking=later)
+    assert (unpaid.status, unpaid.failure_code) == (TransferStatus.FAILED, "charge_disputed")
+    assert unpaid.stripe_transfer_id is None
+    assert StripeObject.objects.filter(
+        object_type="transfer", data__transfer_group=purchase.transfer_group
+    ).count() == len(held)
+    assert StaffAlert.objects.filter(
+        kind=StaffAlert.Kind.TRANSFER_FAILED, message__contains=stripe_dispute["id"]
+    ).exists()
+    # and the nightly reconciliation finds our rows equal to Stripe's, reversals included
+    night = reconciliation.reconciliation_run(
+        until=datetime.fromtimestamp(sandbox.advance_clock(1), tz=UTC)
+    )
+    assert list(night.discrepancies.values_list("message", flat=True)) == []
+    assert night.outcome == ReconciliationRun.Outcome.CLEAN
