@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookings.views import booking, calendar, dashboards, journey, packages
+from bookings.views import booking, calendar, dashboards, insights, journey, packages
 
 app_name = "bookings"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("new/", journey.new_booking, name="new"),
     path("review/", journey.review, name="review"),
     path("agenda/", dashboards.agenda, name="agenda"),
+    path("insights/", insights.coach_insights, name="insights"),
+    path("insights/<slug:table>.csv", insights.coach_insights_csv, name="insights_csv"),
     path("policy/", dashboards.policy_edit, name="policy"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),

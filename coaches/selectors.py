@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,16 +15,20 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, models
 from django.db.models import (
+    Count,
+    DateField,
     Exists,
     F,
     OuterRef,
     Prefetch,
     QuerySet,
+    Sum,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from coaches.availability import SLOT_STEP, CoachCalendar, compute_slots
+from coaches.availability import SLOT_STEP, CoachCalendar, compute_slots, rule_windows
 from coaches.models import (
     AvailabilityRule,
     CoachApplication,
@@ -560,3 +565,96 @@ def application_for_user(*, user: User) -> CoachApplication | None:
         .filter(coach__user=user)
         .first()
     )
+
+
+# --- insights --------------------------------------------------------------------------------
+
+
+def coach_ratings_by_month(
+    *, coach: CoachProfile, start: datetime, end: datetime, zone: ZoneInfo
+) -> dict[date, tuple[int, int]]:
+    """``{first day of the month: (reviews, sum of their ratings)}`` of the coach's visible
+    reviews written in ``[start, end)``, months of ``zone`` (one query)."""
+    rows = (
+        Review.objects.filter(
+            coach=coach, is_hidden=False, created_at__gte=start, created_at__lt=end
+        )
+        .annotate(month=TruncMonth("created_at", tzinfo=zone, output_field=DateField()))
+        .values("month")
+        .annotate(count=Count("pk"), total=Sum("rating"))
+    )
+    return {row["month"]: (row["count"], row["total"] or 0) for row in rows}
+
+
+def month_starts(start: datetime, end: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The instants at which calendar months of ``zone`` begin in ``(start, end)``, with
+    ``start`` first: the boundaries that cut ``[start, end)`` into months."""
+    local = start.astimezone(zone)
+    boundaries = [start]
+    year, month = local.year, local.month
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        boundary = datetime(year, month, 1, tzinfo=zone)
+        if boundary >= end:
+            return boundaries
+        boundaries.append(boundary)
+
+
+def _merged(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, finish in sorted(intervals):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
+def _without(
+    intervals: list[tuple[datetime, datetime]], holes: Iterable[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """``intervals`` (merged) less every ``hole``."""
+    result = intervals
+    for hole_start, hole_end in holes:
+        cut: list[tuple[datetime, datetime]] = []
+        for begin, finish in result:
+            if hole_end <= begin or hole_start >= finish:
+                cut.append((begin, finish))
+                continue
+            if begin < hole_start:
+                cut.append((begin, hole_start))
+            if hole_end < finish:
+                cut.append((hole_end, finish))
+        result = cut
+    return result
+
+
+def coach_offered_seconds_by_month(
+    *, coach: CoachProfile, start: datetime, end: datetime, zone: ZoneInfo
+) -> dict[date, float]:
+    """Seconds the coach offered for booking in ``[start, end)`` per calendar month of
+    ``zone``: the weekly hours (as they are now) and extra hours, on every local day of the
+    coach's own zone, less time off (one query).
+
+    Wall-clock hours become real hours through ``rule_windows``, so a 00:30-02:30 interval
+    on the night the clocks go forward offers one hour, and 09:00-17:00 is eight hours on
+    every day of the year.
+    """
+    calendar = coach_calendars(coaches=[coach], start=start, end=end, busy={})[coach.pk]
+    coach_zone = ZoneInfo(calendar.time_zone)
+    windows: list[tuple[datetime, datetime]] = []
+    day = start.astimezone(coach_zone).date() - timedelta(days=1)
+    last = end.astimezone(coach_zone).date() + timedelta(days=1)
+    while day <= last:
+        windows.extend(rule_windows(calendar, day))
+        day += timedelta(days=1)
+    open_hours = _without(_merged(windows), calendar.time_off)
+    boundaries = [*month_starts(start, end, zone), end]
+    seconds: dict[date, float] = {}
+    for month_start, month_end in itertools.pairwise(boundaries):
+        month = month_start.astimezone(zone).date().replace(day=1)
+        seconds[month] = sum(
+            max((min(finish, month_end) - max(begin, month_start)).total_seconds(), 0.0)
+            for begin, finish in open_hours
+        )
+    return seconds
