@@ -1,31 +1,42 @@
-"""Payments admin: connected accounts (funnel, refresh), staff alerts (badge), the webhook inbox."""
+"""Payments admin: connected accounts (funnel, refresh), staff alerts (badge), the webhook
+inbox, the money ledger, and staff payouts (payee invitations, payout requests with their
+approval, cancellation and reversal, and the audit trail with its CSV)."""
 
 from __future__ import annotations
 
+import csv
+from datetime import UTC
 from decimal import Decimal
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html
 
 from marketplace.errors import DomainError
 from marketplace.models import User
-from marketplace.money import decimals, format_money, to_major, to_minor
+from marketplace.money import decimals, format_money, format_percent, to_major, to_minor
 from payments import selectors
 from payments.errors import PaymentProviderError
 from payments.models import (
     AccountStateChange,
     ConnectedAccount,
     Dispute,
+    PayeeInvitation,
     Payment,
     Payout,
+    PayoutReason,
+    PayoutRequest,
+    PayoutRequestEvent,
+    PayoutRequestStatus,
     ReconciliationDiscrepancy,
     ReconciliationRun,
     Refund,
@@ -34,7 +45,15 @@ from payments.models import (
     TransferStatus,
     WebhookEvent,
 )
-from payments.services import accounts, alerts, refunds, transfers, webhooks
+from payments.services import (
+    accounts,
+    alerts,
+    payees,
+    payout_requests,
+    refunds,
+    transfers,
+    webhooks,
+)
 from payments.states import requirement_labels
 
 
@@ -551,14 +570,16 @@ class ReconciliationDiscrepancyAdmin(admin.ModelAdmin):
 class TransferAdmin(MoneyRowAdmin):
     list_display = [
         "id",
+        "kind",
         "package_purchase",
+        "payout_request",
         "sequence",
         "amount_shown",
         "status",
         "attempts",
         "failure_code",
     ]
-    list_filter = ["status", "failure_code"]
+    list_filter = ["kind", "status", "failure_code"]
     money_fields = ("amount", "reversed_amount")
     actions = ["send_again"]
 
@@ -569,3 +590,438 @@ class TransferAdmin(MoneyRowAdmin):
             transfers.transfer_send_again(transfer=transfer, by=request.user)  # type: ignore[arg-type]
             count += 1
         self.message_user(request, f"Queued {count} failed transfer(s) again.")
+
+
+# --- staff payouts --------------------------------------------------------------------------
+
+
+class PayeeInviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    note = forms.CharField(
+        label="What the payouts are for",
+        max_length=200,
+        required=False,
+        help_text="Told to them in the e-mail, e.g. \u201cWinner of the spring challenge\u201d.",
+    )
+
+
+@admin.register(PayeeInvitation)
+class PayeeInvitationAdmin(admin.ModelAdmin):
+    """Invitations to receive payouts for people who are not coaches: the link is e-mailed
+    and shown once, when the invitation is made."""
+
+    list_display = ("email", "note", "invited_by", "created_at", "expires_at", "accepted_by")
+    search_fields = ("email",)
+    readonly_fields = (
+        "email",
+        "note",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_by",
+        "accepted_at",
+    )
+    exclude = ("token_hash",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        form = PayeeInviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                invitation, link = payees.payee_invite(
+                    email=form.cleaned_data["email"],
+                    note=form.cleaned_data["note"],
+                    by=cast(User, request.user),
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Invitation e-mailed to {invitation.email}. Its link, shown only now: {link}",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:payments_payeeinvitation_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Invite someone to receive payouts",
+            "form": form,
+            "submit": "Send the invitation",
+            "help": (
+                "They sign in (or sign up) with this address, open the link and set up a "
+                "Stripe account that only receives transfers. Coaches need no invitation."
+            ),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "payments/admin/form.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False}
+        extra_context.update(show_save_and_continue=False, show_save_and_add_another=False)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class PayoutRequestForm(forms.Form):
+    """What staff ask to pay: to whom, how much in which currency, why."""
+
+    recipient = forms.EmailField(
+        label="Recipient's e-mail address",
+        help_text="A coach, or someone who accepted a payee invitation, with an active Stripe "
+        "account.",
+    )
+    amount = forms.DecimalField(
+        label="Amount", min_value=Decimal("0"), max_digits=12, decimal_places=3
+    )
+    currency = forms.CharField(label="Currency", max_length=3, min_length=3)
+    reason = forms.ChoiceField(label="Reason", choices=[("", "---------"), *PayoutReason.choices])
+    note = forms.CharField(label="Note", max_length=500, required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].initial = settings.PLATFORM_CURRENCY
+        self.fields["amount"].help_text = (
+            f"In major units (500.00). Above {settings.PAYOUT_TWO_PERSON_THRESHOLD} another "
+            f"staff member must approve; at most {settings.PAYOUT_MAX_AMOUNT} per payout."
+        )
+        self.fields["reason"].help_text = (
+            f"A prize keeps {format_percent(settings.PAYOUT_PRIZE_FEE_BPS)} for the platform; "
+            "the rest is transferred."
+            if settings.PAYOUT_PRIZE_FEE_BPS
+            else "The whole amount is transferred."
+        )
+        self.recipient_user: User | None = None
+        self.minor_amount = 0
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        currency = (data.get("currency") or "").lower()
+        if "amount" in data and len(currency) == 3:
+            self.minor_amount = to_minor(data["amount"], currency)
+            if to_major(self.minor_amount, currency) != data["amount"]:
+                self.add_error(
+                    "amount", f"{currency.upper()} has {decimals(currency)} decimal places."
+                )
+        if "recipient" in data:
+            self.recipient_user = User.objects.filter(email__iexact=data["recipient"]).first()
+            if self.recipient_user is None:
+                self.add_error("recipient", "No account has this e-mail address.")
+        if self.errors:
+            return data
+        try:
+            payout_requests.payout_request_check(
+                recipient=self.recipient_user,
+                amount=self.minor_amount,
+                currency=currency,
+                reason=data.get("reason", ""),
+            )
+        except DomainError as error:
+            for name, errors in error.fields.items():
+                self.add_error(name if name in self.fields else None, errors)
+            if not error.fields or error.message not in str(self.errors):
+                self.add_error(None, error.message)
+        return data
+
+
+class ReversalForm(forms.Form):
+    reversal_amount = forms.DecimalField(
+        label="Amount to take back", min_value=Decimal("0"), max_digits=12, decimal_places=3
+    )
+    reversal_reason = forms.CharField(label="Reason", max_length=500)
+
+
+class PayoutRequestEventInline(admin.TabularInline):
+    model = PayoutRequestEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "actor", "amount_shown", "detail", "stripe_id")
+    readonly_fields = fields
+    verbose_name_plural = "Audit trail"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="amount")
+    def amount_shown(self, event: PayoutRequestEvent) -> str:
+        return _money(event.amount, event.currency)
+
+
+@admin.register(PayoutRequest)
+class PayoutRequestAdmin(MoneyRowAdmin):
+    """Staff payouts: one staff member asks, another approves above the two-person
+    threshold; approval sends the transfer through Celery; a payout can be cancelled before
+    it reaches Stripe and reversed (with a reason) once paid. Every step is in the audit
+    trail below it."""
+
+    change_form_template = "payments/admin/payoutrequest_change_form.html"
+    list_display = (
+        "id",
+        "recipient",
+        "reason",
+        "amount_shown",
+        "platform_fee_shown",
+        "net_amount_shown",
+        "status",
+        "needs_second_person",
+        "requested_by",
+        "approved_by",
+        "created_at",
+    )
+    list_filter = ("status", "reason", "currency", "needs_second_person")
+    search_fields = ("recipient__email", "note", "destination_account_id")
+    list_select_related = ("recipient", "requested_by", "approved_by")
+    money_fields = ("amount", "platform_fee", "net_amount", "reversal_amount")
+    inlines = [PayoutRequestEventInline]
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:  # type: ignore[override]
+        return ["terms", *super().get_fields(request, obj)]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_staff)
+
+    @admin.display(description="Before approval")
+    def terms(self, payout_request: PayoutRequest) -> str:
+        currency = payout_request.currency
+        fee = (
+            f"{format_money(payout_request.platform_fee, currency)} platform fee "
+            f"({format_percent(payout_request.platform_fee_bps)}) kept"
+            if payout_request.platform_fee
+            else "no platform fee"
+        )
+        rule = (
+            f"above {format_money(payout_requests.two_person_threshold(currency), currency)}: "
+            "a staff member other than the requester must approve"
+            if payout_request.needs_second_person
+            else "the requester may approve it"
+        )
+        return (
+            f"{format_money(payout_request.amount, currency)} awarded, {fee}, "
+            f"{format_money(payout_request.net_amount, currency)} transferred to "
+            f"{payout_request.destination_account_id}; {rule}."
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        form = PayoutRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            assert form.recipient_user is not None
+            try:
+                created = payout_requests.payout_request_create(
+                    recipient=form.recipient_user,
+                    amount=form.minor_amount,
+                    currency=form.cleaned_data["currency"],
+                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
+                    by=cast(User, request.user),
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Payout {created.pk} requested: "
+                    f"{format_money(created.net_amount, created.currency)} to transfer after "
+                    f"a {format_money(created.platform_fee, created.currency)} fee"
+                    + (
+                        "; another staff member must approve it."
+                        if created.needs_second_person
+                        else "; approve it to send it."
+                    ),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:payments_payoutrequest_change", args=[created.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Request a payout",
+            "form": form,
+            "submit": "Request payout",
+            "help": "Nothing is sent until the payout is approved.",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "payments/admin/form.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        payout_request = self.get_object(request, object_id)
+        extra: dict = {"reversal_form": ReversalForm()}
+        if payout_request is not None:
+            extra["payout_request"] = payout_request
+            extra["may_approve"] = payout_request.status == PayoutRequestStatus.REQUESTED
+            extra["own_request"] = payout_request.requested_by_id == request.user.pk
+            extra["may_reverse"] = (
+                payout_request.status == PayoutRequestStatus.PAID
+                and payout_request.reversed_at is None
+            )
+            if extra["may_approve"]:
+                try:
+                    extra["platform_available"] = format_money(
+                        selectors.platform_available(payout_request.currency),
+                        payout_request.currency,
+                    )
+                except PaymentProviderError:
+                    extra["platform_available"] = "Stripe could not be reached"
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def get_urls(self):
+        def view(name: str):
+            return self.admin_site.admin_view(getattr(self, f"{name}_view"))
+
+        return [
+            path(
+                "<path:object_id>/approve/",
+                view("approve"),
+                name="payments_payoutrequest_approve",
+            ),
+            path("<path:object_id>/cancel/", view("cancel"), name="payments_payoutrequest_cancel"),
+            path(
+                "<path:object_id>/reverse/",
+                view("reverse"),
+                name="payments_payoutrequest_reverse",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _act(self, request: HttpRequest, object_id: str, act) -> HttpResponse:
+        back = HttpResponseRedirect(
+            reverse("admin:payments_payoutrequest_change", args=[object_id])
+        )
+        if request.method != "POST":
+            return back
+        payout_request = self.get_object(request, object_id)
+        if payout_request is None or not self.has_change_permission(request, payout_request):
+            self.message_user(request, "No such payout request.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:payments_payoutrequest_changelist"))
+        try:
+            message = act(payout_request, cast(User, request.user))
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, message, messages.SUCCESS)
+        return back
+
+    def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def approve(payout_request: PayoutRequest, by: User) -> str:
+            payout_requests.payout_request_approve(payout_request=payout_request, by=by)
+            return f"Payout {payout_request.pk} approved: its transfer is on its way to Stripe."
+
+        return self._act(request, object_id, approve)
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def cancel(payout_request: PayoutRequest, by: User) -> str:
+            payout_requests.payout_request_cancel(payout_request=payout_request, by=by)
+            return f"Payout {payout_request.pk} cancelled; nothing was sent."
+
+        return self._act(request, object_id, cancel)
+
+    def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def reverse_payout(payout_request: PayoutRequest, by: User) -> str:
+            form = ReversalForm(request.POST)
+            if not form.is_valid():
+                raise DomainError(
+                    "Give the amount to take back and the reason: "
+                    + "; ".join(
+                        f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()
+                    )
+                )
+            amount = to_minor(form.cleaned_data["reversal_amount"], payout_request.currency)
+            done = payout_requests.payout_request_reverse(
+                payout_request=payout_request,
+                amount=amount,
+                reason=form.cleaned_data["reversal_reason"],
+                by=by,
+            )
+            return (
+                f"{format_money(done.reversal_amount, done.currency)} of payout {done.pk} "
+                "reversed at Stripe."
+            )
+
+        return self._act(request, object_id, reverse_payout)
+
+
+@admin.register(PayoutRequestEvent)
+class PayoutRequestEventAdmin(admin.ModelAdmin):
+    """The audit trail of every payout request: who did what, when; filter it, then export
+    what is shown as CSV."""
+
+    change_list_template = "payments/admin/payoutrequestevent_change_list.html"
+    list_display = ("at", "payout_request_link", "action", "actor", "amount_shown", "detail")
+    list_filter = ("action", "payout_request__reason", "payout_request__status")
+    search_fields = ("payout_request__recipient__email", "actor__email", "detail", "stripe_id")
+    date_hierarchy = "at"
+    list_select_related = ("actor", "payout_request")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="payout request", ordering="payout_request")
+    def payout_request_link(self, event: PayoutRequestEvent) -> str:
+        url = reverse("admin:payments_payoutrequest_change", args=[event.payout_request_id])
+        return format_html('<a href="{}">Payout {}</a>', url, event.payout_request_id)
+
+    @admin.display(description="amount")
+    def amount_shown(self, event: PayoutRequestEvent) -> str:
+        return _money(event.amount, event.currency)
+
+    def get_urls(self):
+        return [
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="payments_payoutrequestevent_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The audit trail as CSV, with the changelist's filters and search applied."""
+        if not self.has_view_permission(request):
+            return HttpResponse("Not allowed.", status=403, content_type="text/plain")
+        events = self.get_changelist_instance(request).get_queryset(request).order_by("at", "id")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="payout-audit-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "at_utc",
+                "payout_request",
+                "recipient",
+                "reason",
+                "action",
+                "actor",
+                "amount_minor",
+                "currency",
+                "amount",
+                "stripe_id",
+                "detail",
+            ]
+        )
+        for event in events.select_related("actor", "payout_request__recipient"):
+            writer.writerow(
+                [
+                    event.at.astimezone(UTC).isoformat(),
+                    event.payout_request_id,
+                    event.payout_request.recipient.email,
+                    event.payout_request.reason,
+                    event.action,
+                    event.actor.email if event.actor else "Stripe",
+                    "" if event.amount is None else event.amount,
+                    event.currency,
+                    "" if event.amount is None else str(to_major(event.amount, event.currency)),
+                    event.stripe_id,
+                    _csv_safe(event.detail),
+                ]
+            )
+        return response
+
+
+def _csv_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

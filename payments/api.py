@@ -1,4 +1,5 @@
-"""Payments API: the coach's Stripe Connect account (``/api/connect/...``).
+"""Payments API: the coach's Stripe Connect account (``/api/connect/...``), staff refunds,
+and staff payouts (``/api/payouts/...``).
 
 One view per operation, explicit input and output serializers; domain errors become
 ``{"error": {...}}`` through the project's exception handler.
@@ -17,11 +18,13 @@ from rest_framework.views import APIView
 
 from marketplace.api import error_responses
 from marketplace.errors import NotAllowed, NotFound
+from marketplace.fields import ROW_ID_MAX
+from marketplace.models import User
 from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import selectors
-from payments.models import Payment, PayoutInterval, Weekday
+from payments.models import Payment, PayoutInterval, PayoutReason, PayoutRequest, Weekday
 from payments.services import accounts as services
-from payments.services import refunds
+from payments.services import payout_requests, refunds
 from payments.services.accounts import SUPPORTED_COUNTRIES
 
 
@@ -258,3 +261,169 @@ class PaymentRefundApi(APIView):
         )
         refund.refresh_from_db()
         return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)
+
+
+# --- staff payouts ------------------------------------------------------------------------
+
+
+class IsStaffMember(IsAuthenticated):
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if not request.user.is_staff:
+            raise NotAllowed("Only staff can request, approve, cancel or reverse payouts.")
+        return True
+
+
+class PayoutReceivedOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+    note = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Awarded, minor units")
+    platform_fee = serializers.IntegerField(help_text="Kept by the platform (prizes)")
+    net_amount = serializers.IntegerField(help_text="Transferred to the payee's account")
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    approved_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    failure_message = serializers.CharField()
+    reversal_amount = serializers.IntegerField()
+    reversal_reason = serializers.CharField()
+    reversed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PayoutsReceivedApi(APIView):
+    """The signed-in person's payouts from staff (bonuses, prizes, goodwill, corrections)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses=PayoutReceivedOut(many=True), summary="Payouts the signed-in user received"
+    )
+    def get(self, request: Request) -> Response:
+        received = selectors.payouts_received(request.user)  # type: ignore[arg-type]
+        return Response(PayoutReceivedOut(received, many=True).data)
+
+
+class PayoutRequestOut(PayoutReceivedOut):
+    recipient = serializers.IntegerField(source="recipient_id")
+    destination_account_id = serializers.CharField()
+    needs_second_person = serializers.BooleanField()
+    requested_by = serializers.IntegerField(source="requested_by_id")
+    approved_by = serializers.IntegerField(source="approved_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    failure_code = serializers.CharField()
+
+
+class PayoutRequestIn(serializers.Serializer):
+    recipient = serializers.IntegerField(
+        min_value=1, max_value=ROW_ID_MAX, help_text="The payee's user id"
+    )
+    amount = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_CHARGE_AMOUNT,
+        help_text="Minor units (50000 is 500.00); more than 0, at most PAYOUT_MAX_AMOUNT",
+    )
+    currency = serializers.CharField(max_length=3, min_length=3)
+    reason = serializers.ChoiceField(choices=PayoutReason.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+def _payout_request(pk: int) -> PayoutRequest:
+    payout_request = PayoutRequest.objects.filter(pk=pk).first()
+    if payout_request is None:
+        raise NotFound("No such payout request.")
+    return payout_request
+
+
+class PayoutRequestsApi(APIView):
+    """Staff: ask for a payout (approved separately, by another staff member above the
+    two-person threshold)."""
+
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        request=PayoutRequestIn,
+        responses={201: PayoutRequestOut, **error_responses(403)},
+        summary="Request a staff payout",
+    )
+    def post(self, request: Request) -> Response:
+        given = PayoutRequestIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        recipient = User.objects.filter(pk=data["recipient"]).first()
+        if recipient is None:
+            raise NotFound("No such recipient.")
+        created = payout_requests.payout_request_create(
+            recipient=recipient,
+            amount=data["amount"],
+            currency=data["currency"],
+            reason=data["reason"],
+            note=data["note"],
+            by=request.user,  # type: ignore[arg-type]
+        )
+        return Response(PayoutRequestOut(created).data, status=status.HTTP_201_CREATED)
+
+
+class PayoutApproveApi(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        request=None,
+        responses={200: PayoutRequestOut, **error_responses(403, 404, 409)},
+        summary="Approve a payout: its transfer is sent by a Celery task",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        approved = payout_requests.payout_request_approve(
+            payout_request=_payout_request(pk),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        approved.refresh_from_db()
+        return Response(PayoutRequestOut(approved).data)
+
+
+class PayoutCancelApi(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        request=None,
+        responses={200: PayoutRequestOut, **error_responses(403, 404, 409)},
+        summary="Cancel a payout before its transfer reaches Stripe",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        cancelled = payout_requests.payout_request_cancel(
+            payout_request=_payout_request(pk),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        return Response(PayoutRequestOut(cancelled).data)
+
+
+class PayoutReverseIn(serializers.Serializer):
+    amount = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_CHARGE_AMOUNT,
+        help_text="Minor units to take back (default: all that was sent)",
+    )
+    reason = serializers.CharField(max_length=500)
+
+
+class PayoutReverseApi(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        request=PayoutReverseIn,
+        responses={200: PayoutRequestOut, **error_responses(403, 404, 409, 502)},
+        summary="Reverse a paid payout (a Stripe transfer reversal), with a reason",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        given = PayoutReverseIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        reversed_request = payout_requests.payout_request_reverse(
+            payout_request=_payout_request(pk),
+            amount=given.validated_data.get("amount"),
+            reason=given.validated_data["reason"],
+            by=request.user,  # type: ignore[arg-type]
+        )
+        return Response(PayoutRequestOut(reversed_request).data)

@@ -14,4 +14,9 @@ urlpatterns = [
     path("connect/balance", api.BalanceApi.as_view(), name="connect_balance"),
     path("connect/payouts", api.PayoutsApi.as_view(), name="connect_payouts"),
     path("payments/<int:pk>/refund/", api.PaymentRefundApi.as_view(), name="payments_refund"),
+    path("payouts/", api.PayoutRequestsApi.as_view(), name="payouts"),
+    path("payouts/received/", api.PayoutsReceivedApi.as_view(), name="payouts_received"),
+    path("payouts/<int:pk>/approve/", api.PayoutApproveApi.as_view(), name="payouts_approve"),
+    path("payouts/<int:pk>/cancel/", api.PayoutCancelApi.as_view(), name="payouts_cancel"),
+    path("payouts/<int:pk>/reverse/", api.PayoutReverseApi.as_view(), name="payouts_reverse"),
 ]

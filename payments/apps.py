@@ -9,3 +9,15 @@ class PaymentsConfig(AppConfig):
         # missing in a web or worker process.
         import payments.tasks
         import payments.webhook_handlers  # noqa: F401
+        from payments import purposes
+        from payments.models import TransferKind
+        from payments.services import payout_requests, transfers
+
+        # What each kind of separate transfer is for is told what happens to it: a package
+        # share's refusal is told to staff and the coach; a staff payout follows its transfer.
+        purposes.register_transfer(
+            purposes.TransferPurpose(
+                kind=TransferKind.PACKAGE_SHARE, transfer_failed=transfers.package_share_failed
+            )
+        )
+        purposes.register_transfer(payout_requests.STAFF_PAYOUT_PURPOSE)

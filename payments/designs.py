@@ -94,6 +94,60 @@ def onboarding_agreement(*, coach_country: str) -> str:
     return FULL
 
 
+def payee_agreement(*, country: str) -> str | None:
+    """The service agreement of a new account that only receives transfers (a payee who is
+    not a coach, asking for ``transfers`` alone), or None when Stripe lets the platform send
+    no transfers to ``country``.
+
+    Stripe allows ``transfers`` without ``card_payments`` under the ``full`` agreement only
+    in the platform's own country; elsewhere in its region, or across the border where
+    cross-border payouts reach, the account takes the ``recipient`` agreement."""
+    country = country.upper()
+    if country == platform_country():
+        return FULL
+    if region(country) == region(platform_country()):
+        return RECIPIENT
+    if (
+        platform_country() in CROSS_BORDER_PAYOUT_COUNTRIES
+        and country in CROSS_BORDER_PAYOUT_COUNTRIES
+    ):
+        return RECIPIENT
+    return None
+
+
+def payee_summary(*, country: str) -> str:
+    """What a payee in ``country`` should expect, in plain words for the setup wizard."""
+    agreement = payee_agreement(country=country)
+    if agreement is None:
+        return (
+            f"Stripe does not let Coach Connect, in {platform_country()}, send money to an "
+            "account in this country: choose the country where you live and bank, or ask "
+            "our staff."
+        )
+    if agreement == FULL:
+        return (
+            "Coach Connect sends what you are awarded to your Stripe account; Stripe pays it "
+            "to your bank."
+        )
+    return (
+        "Coach Connect sends what you are awarded across the border to your Stripe account "
+        "(a day later than within a country); Stripe pays it to your bank in your currency."
+    )
+
+
+def accepts_transfers(account: ConnectedAccount) -> bool:
+    """Whether Stripe lets the platform send separate transfers to the account, by its
+    country and agreement as Stripe reported them (its capabilities are checked apart)."""
+    country = (account.country or platform_country()).upper()
+    if region(country) == region(platform_country()):
+        return True
+    return (
+        account.service_agreement == RECIPIENT
+        and platform_country() in CROSS_BORDER_PAYOUT_COUNTRIES
+        and country in CROSS_BORDER_PAYOUT_COUNTRIES
+    )
+
+
 def design_for(*, coach_country: str, service_agreement: str = "") -> Design:
     """The design for an account in ``coach_country`` under ``service_agreement`` (as Stripe
     reports it; empty: the one a new account would get)."""

@@ -27,6 +27,19 @@ Payments calls the handlers from its services, inside their transactions:
 - ``dispute_opened(payment)``: the client disputed the charge.
 
 A missing handler means the owner has nothing to do for that event.
+
+Separate transfers have purposes too (``Transfer.kind``: a package session's share, a staff
+payout); their owner registers a ``TransferPurpose`` the same way, and the transfer service
+calls its handlers inside its transactions:
+
+- ``lock_owner(transfer)``: takes the owner's row lock before the transfer's (the lock
+  order: owner → transfer), in every transaction that then calls another handler;
+- ``transfer_paid(transfer)``: Stripe made the transfer;
+- ``transfer_failed(transfer)``: Stripe refused it for good (``last_error`` says why);
+- ``transfer_retrying(transfer)``: an attempt did not make it and another will follow
+  (``last_error``, ``status`` ``waiting_for_balance`` when the platform lacks funds);
+- ``transfer_reversed(transfer)``: ``reversed_amount`` changed (a reversal made by us or in
+  Stripe's dashboard).
 """
 
 from __future__ import annotations
@@ -38,10 +51,11 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from payments.models import Payment, Refund
+    from payments.models import Payment, Refund, Transfer
 
 PaymentHandler = Callable[["Payment"], object]
 RefundHandler = Callable[["Refund"], object]
+TransferHandler = Callable[["Transfer"], object]
 
 
 @dataclass(frozen=True)
@@ -102,3 +116,68 @@ def dispute_opened(payment: Payment) -> None:
     handler = purpose_of(payment).dispute_opened
     if handler is not None:
         handler(payment)
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferPurpose:
+    kind: str
+    lock_owner: TransferHandler | None = None
+    transfer_paid: TransferHandler | None = None
+    transfer_failed: TransferHandler | None = None
+    transfer_retrying: TransferHandler | None = None
+    transfer_reversed: TransferHandler | None = None
+
+
+TRANSFER_PURPOSES: dict[str, TransferPurpose] = {}
+
+
+def register_transfer(purpose: TransferPurpose) -> None:
+    """Register the handlers of one transfer purpose (a different second one is an error)."""
+    existing = TRANSFER_PURPOSES.get(purpose.kind)
+    if existing is not None and existing != purpose:
+        raise ImproperlyConfigured(f"transfer purpose {purpose.kind!r} is registered twice")
+    TRANSFER_PURPOSES[purpose.kind] = purpose
+
+
+def _transfer_handler(transfer: Transfer, name: str) -> TransferHandler | None:
+    try:
+        purpose = TRANSFER_PURPOSES[transfer.kind]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"no app registered the transfer purpose {transfer.kind!r}"
+        ) from None
+    handler: TransferHandler | None = getattr(purpose, name)
+    return handler
+
+
+def lock_transfer_owner(transfer: Transfer) -> None:
+    handler = _transfer_handler(transfer, "lock_owner")
+    if handler is not None:
+        handler(transfer)
+
+
+def transfer_paid(transfer: Transfer) -> None:
+    handler = _transfer_handler(transfer, "transfer_paid")
+    if handler is not None:
+        handler(transfer)
+
+
+def transfer_failed(transfer: Transfer) -> None:
+    handler = _transfer_handler(transfer, "transfer_failed")
+    if handler is not None:
+        handler(transfer)
+
+
+def transfer_retrying(transfer: Transfer) -> None:
+    handler = _transfer_handler(transfer, "transfer_retrying")
+    if handler is not None:
+        handler(transfer)
+
+
+def transfer_reversed(transfer: Transfer) -> None:
+    handler = _transfer_handler(transfer, "transfer_reversed")
+    if handler is not None:
+        handler(transfer)

@@ -22,6 +22,9 @@ from payments.models import (
     Payment,
     PaymentKind,
     PaymentStatus,
+    PayoutRequest,
+    PayoutRequestEvent,
+    PayoutRequestStatus,
     Refund,
     RefundStatus,
     StaffAlert,
@@ -472,3 +475,36 @@ def package_paid_at_purchase(package_purchase_id: int) -> bool:
 
 def payment_of_package(package_purchase_id: int) -> Payment:
     return Payment.objects.get(package_purchase_id=package_purchase_id)
+
+
+# --- staff payouts ------------------------------------------------------------------------
+
+
+def payouts_received(user: User) -> list[PayoutRequest]:
+    """The payouts staff approved for ``user`` (the "Payments received" page), newest first:
+    what is on its way, paid, failed or reversed; requests still awaiting approval or
+    cancelled before approval are staff's business, not yet the payee's."""
+    return list(
+        PayoutRequest.objects.filter(recipient=user)
+        .exclude(status=PayoutRequestStatus.REQUESTED)
+        .exclude(status=PayoutRequestStatus.CANCELLED, approved_at__isnull=True)
+        .select_related("transfer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def payout_request_audit(
+    *, payout_request_ids: list[int] | None = None
+) -> list[PayoutRequestEvent]:
+    """The audit trail of payout requests (all, or those given), oldest first."""
+    events = PayoutRequestEvent.objects.select_related("actor", "payout_request__recipient")
+    if payout_request_ids is not None:
+        events = events.filter(payout_request_id__in=payout_request_ids)
+    return list(events.order_by("at", "id"))
+
+
+def platform_available(currency: str) -> int:
+    """The platform's available Stripe balance in ``currency`` (``PaymentProviderError`` if
+    Stripe cannot be read): shown before a payout is approved."""
+    with stripe_errors():
+        return gateway.platform_available_balance(currency)

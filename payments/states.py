@@ -7,7 +7,10 @@ order (the first that matches wins):
 2. ``requirements.disabled_reason`` starts with ``rejected.`` -> ``rejected``
 3. no Stripe account yet -> ``created``
 4. charges and payouts enabled, nothing past due, no disabled reason -> ``active``
-   (requirements due later, with a deadline, are shown to the coach but do not stop charges)
+   (requirements due later, with a deadline, are shown to the coach but do not stop charges);
+   an account with ``transfers`` alone (no ``card_payments``: a ``recipient`` account, a
+   payee who is not a coach) never has charges enabled, so for it the ``transfers``
+   capability being active stands in for them
 5. details not submitted -> ``onboarding`` once the coach was sent to Stripe, else ``created``
 6. something past due, or a disabled reason other than Stripe verifying -> ``restricted`` for
    an account that was active before; ``onboarding`` for one that never was (a coach who
@@ -40,6 +43,10 @@ class AccountFacts:
     deauthorized: bool = False
     onboarding_started: bool = False
     ever_active: bool = False
+    # The account asked for ``card_payments``; without it (``transfers`` alone) Stripe keeps
+    # ``charges_enabled`` false and ``transfers_active`` says whether money can reach it.
+    takes_card_payments: bool = True
+    transfers_active: bool = False
 
 
 def derive_state(facts: AccountFacts) -> AccountState:
@@ -49,12 +56,8 @@ def derive_state(facts: AccountFacts) -> AccountState:
         return AccountState.REJECTED
     if not facts.has_stripe_account:
         return AccountState.CREATED
-    if (
-        facts.charges_enabled
-        and facts.payouts_enabled
-        and not facts.past_due
-        and not facts.disabled_reason
-    ):
+    usable = facts.charges_enabled if facts.takes_card_payments else facts.transfers_active
+    if usable and facts.payouts_enabled and not facts.past_due and not facts.disabled_reason:
         return AccountState.ACTIVE
     if not facts.details_submitted:
         return AccountState.ONBOARDING if facts.onboarding_started else AccountState.CREATED

@@ -11,11 +11,18 @@ from django.utils import timezone
 from marketplace.queue import enqueue
 from payments import selectors
 from payments.errors import PaymentProviderError
-from payments.models import AccountStateChange, ConnectedAccount, Transfer, TransferStatus
+from payments.models import (
+    AccountStateChange,
+    ConnectedAccount,
+    Transfer,
+    TransferKind,
+    TransferStatus,
+)
 from payments.services import (
     accounts,
     charges,
     disputes,
+    payout_requests,
     reconciliation,
     refunds,
     transfers,
@@ -131,11 +138,27 @@ def transfer_package_share(self, transfer_id: int) -> str:
         raise self.retry(exc=error, countdown=countdown) from error
 
 
+@shared_task(name="payments.execute_payout_request", bind=True, max_retries=TRANSFER_MAX_RETRIES)
+def execute_payout_request(self, payout_request_id: int) -> str:
+    """Send an approved staff payout's transfer (exactly once: one transfer row per request,
+    each attempt under its own idempotency key, a new attempt first looks for a transfer an
+    earlier one made; the platform's balance is checked before the first). A permanent
+    refusal ends it ``failed``."""
+    try:
+        return payout_requests.payout_request_execute(payout_request_id=payout_request_id)
+    except transfers.TransferRetry as error:
+        raise self.retry(exc=error, countdown=error.countdown) from error
+    except PaymentProviderError as error:
+        countdown = transfers.backoff_seconds(self.request.retries + 1)
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
 @shared_task(name="payments.retry_stalled_transfers")
 def retry_stalled_transfers(older_than_seconds: int = 600) -> int:
-    """Queue again every package transfer not paid some minutes after it was recorded (a
-    worker died mid-task, a message was lost, its retries ran out) whose next attempt is due;
-    safe because each attempt is idempotent. Failed transfers wait for staff."""
+    """Queue again every separate transfer (package share or staff payout) not paid some
+    minutes after it was recorded (a worker died mid-task, a message was lost, its retries
+    ran out) whose next attempt is due; safe because each attempt is idempotent. Failed and
+    cancelled transfers are left alone."""
     now = timezone.now()
     stalled = (
         Transfer.objects.filter(
@@ -143,10 +166,13 @@ def retry_stalled_transfers(older_than_seconds: int = 600) -> int:
             created_at__lte=now - timedelta(seconds=older_than_seconds),
         )
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .values_list("pk", flat=True)
+        .values_list("pk", "kind", "payout_request_id")
     )
     count = 0
-    for transfer_id in stalled[:500]:
-        enqueue(transfer_package_share, transfer_id)
+    for transfer_id, kind, payout_request_id in stalled[:500]:
+        if kind == TransferKind.STAFF_PAYOUT:
+            enqueue(execute_payout_request, payout_request_id)
+        else:
+            enqueue(transfer_package_share, transfer_id)
         count += 1
     return count

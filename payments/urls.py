@@ -14,6 +14,8 @@ urlpatterns = [
     path("setup/business-profile/", views.business_profile, name="business_profile"),
     path("earnings/", views.earnings, name="earnings"),
     path("earnings.csv", views.earnings_csv, name="earnings_csv"),
+    path("received/", views.payments_received, name="payments_received"),
+    path("payee/<str:token>/", views.payee_invitation, name="payee_invitation"),
     path("webhooks/stripe/", views.webhook_platform, name="webhook_platform"),
     path("webhooks/stripe/connect/", views.webhook_connect, name="webhook_connect"),
 ]

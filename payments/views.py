@@ -27,7 +27,7 @@ from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
 from payments.models import AccountStateChange, WebhookEndpoint
 from payments.services import accounts as services
-from payments.services import charges, webhooks
+from payments.services import charges, payees, webhooks
 
 logger = logging.getLogger("payments")
 
@@ -37,6 +37,19 @@ def coach_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_coach:  # type: ignore[union-attr]
+            return render(request, "payments/not_a_coach.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def payee_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Coaches, and people staff invited to receive payouts: the payment setup is theirs."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not services.may_set_up_payouts(request.user):  # type: ignore[arg-type]
             return render(request, "payments/not_a_coach.html", status=403)
         return view(request, *args, **kwargs)
 
@@ -71,7 +84,7 @@ def _to_stripe(link: services.HostedLink) -> HttpResponseRedirect:
 
 
 @require_GET
-@coach_required
+@payee_required
 def connect_setup(request: HttpRequest) -> HttpResponse:
     status = selectors.connect_status(request.user)  # type: ignore[arg-type]
     currency = _coach_currency(request.user, status)  # type: ignore[arg-type]
@@ -90,13 +103,15 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
             "product_description": status.business_product_description,
         }
     )
+    payee = services.is_payee_only(request.user)  # type: ignore[arg-type]
     return render(
         request,
         "payments/connect_setup.html",
         {
             "status": status,
+            "payee": payee,
             "start_form": ConnectStartForm(time_zone=request.user.time_zone),  # type: ignore[union-attr]
-            "country_notes": _country_notes(),
+            "country_notes": _country_notes(payee=payee),
             "schedule_form": schedule_form,
             "profile_form": profile_form,
             "currency": currency,
@@ -106,13 +121,15 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _country_notes() -> list[dict[str, str]]:
-    """What each country a coach can choose allows, said before they start."""
+def _country_notes(*, payee: bool = False) -> list[dict[str, str]]:
+    """What each country a coach (or a payee) can choose allows, said before they start."""
     return [
         {
             "country": country,
             "name": name,
-            "summary": designs.design_for(coach_country=country).summary,
+            "summary": designs.payee_summary(country=country)
+            if payee
+            else designs.design_for(coach_country=country).summary,
             "time_zones": " ".join(designs.COUNTRY_TIME_ZONES.get(country, ())),
         }
         for country, name in sorted(designs.SUPPORTED_COUNTRIES.items(), key=lambda item: item[1])
@@ -137,7 +154,7 @@ def _fee_terms(coach: User, currency: str) -> dict[str, str]:
 
 
 @require_POST
-@coach_required
+@payee_required
 def connect_start(request: HttpRequest) -> HttpResponse:
     """Create the Express account (once, whatever the clicks) and go to Stripe."""
     form = ConnectStartForm(request.POST)
@@ -168,14 +185,14 @@ def _to_fresh_onboarding_link(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@coach_required
+@payee_required
 def connect_continue(request: HttpRequest) -> HttpResponse:
     """ "Continue setup": a fresh onboarding link."""
     return _to_fresh_onboarding_link(request)
 
 
 @require_GET
-@coach_required
+@payee_required
 def connect_refresh(request: HttpRequest) -> HttpResponse:
     """Stripe's ``refresh_url``: the link expired or was used. Make a fresh one; never treat
     this as completion."""
@@ -183,7 +200,7 @@ def connect_refresh(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@coach_required
+@payee_required
 def connect_return(request: HttpRequest) -> HttpResponse:
     """Stripe's ``return_url``: re-read the account and show its real state (returning does
     not mean onboarding is complete)."""
@@ -196,7 +213,9 @@ def connect_return(request: HttpRequest) -> HttpResponse:
         except PaymentProviderError:
             messages.warning(request, "Stripe could not be reached; the status may be stale.")
         else:
-            if account.can_take_charges:
+            if account.can_take_charges and services.is_payee_only(request.user):  # type: ignore[arg-type]
+                messages.success(request, "Your Stripe account is active: you can be paid.")
+            elif account.can_take_charges:
                 messages.success(request, "Your Stripe account is active: clients can pay you.")
             elif account.requirements_due:
                 messages.warning(request, "Stripe still needs a few things from you (below).")
@@ -206,7 +225,7 @@ def connect_return(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@coach_required
+@payee_required
 def connect_dashboard(request: HttpRequest) -> HttpResponse:
     """ "Open Stripe dashboard": a one-time login link into the Express dashboard."""
     try:
@@ -218,7 +237,7 @@ def connect_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@coach_required
+@payee_required
 def payout_schedule(request: HttpRequest) -> HttpResponse:
     status = selectors.connect_status(request.user)  # type: ignore[arg-type]
     currency = _coach_currency(request.user, status)  # type: ignore[arg-type]
@@ -384,6 +403,55 @@ def earnings_csv(request: HttpRequest) -> HttpResponse:
             ]
         )
     return response
+
+
+# --- payees and the payments they received ------------------------------------------------
+
+
+@require_GET
+@login_required
+def payee_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """A staff invitation to receive payouts: accepted by the invited address, then on to
+    the payment setup."""
+    try:
+        payees.payee_invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+    except DomainError as error:
+        return render(
+            request,
+            "payments/payee_invitation_refused.html",
+            {"reason": error.message},
+            status=error.status_code,
+        )
+    messages.success(request, "You can now set up your Stripe account to receive payments.")
+    return redirect("payments:connect_setup")
+
+
+@require_GET
+@login_required
+def payments_received(request: HttpRequest) -> HttpResponse:
+    """What staff paid the signed-in person (bonuses, prizes, goodwill, corrections): each
+    payout's reason, amount, status and date, their Stripe balance and the Express dashboard
+    link for bank payouts."""
+    user: User = request.user  # type: ignore[assignment]
+    received = selectors.payouts_received(user)
+    status = selectors.connect_status(user)
+    balance, error = None, ""
+    if status.has_account:
+        try:
+            balance = selectors.connected_account_balance(user)
+        except DomainError as exc:
+            error = exc.message
+    return render(
+        request,
+        "payments/payments_received.html",
+        {
+            "received": received,
+            "status": status,
+            "balance": balance,
+            "error": error,
+            "may_set_up": services.may_set_up_payouts(user),
+        },
+    )
 
 
 # --- webhook endpoints --------------------------------------------------------------------

@@ -437,6 +437,16 @@ PLATFORM_COUNTRY = env.str("PLATFORM_COUNTRY", default="US")
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd")
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1500)
 PLATFORM_MINIMUM_FEE = env.int("PLATFORM_MINIMUM_FEE", default=0)
+# Staff payouts (docs/payouts.md). The platform's fee on prizes in basis points (300 = 3%; 0
+# for none), shown before approval. Above the two-person threshold a second staff member must
+# approve; no payout may exceed the ceiling. Both are major units of the payout's own
+# currency ("250" is $250.00, 250.00 EUR, 250 JPY: stricter for weaker currencies, never
+# looser).
+PAYOUT_PRIZE_FEE_BPS = env.int("PAYOUT_PRIZE_FEE_BPS", default=300)
+PAYOUT_TWO_PERSON_THRESHOLD = env.int("PAYOUT_TWO_PERSON_THRESHOLD", default=250)
+PAYOUT_MAX_AMOUNT = env.int("PAYOUT_MAX_AMOUNT", default=10_000)
+# Days a payee invitation link stays valid.
+PAYEE_INVITATION_DAYS = env.int("PAYEE_INVITATION_DAYS", default=14)
 MEETING_BASE_URL = env.str("MEETING_BASE_URL", default="https://meet.jit.si/coach-connect-")
 MESSAGES_BEFORE_BOOKING_LIMIT = env.int("MESSAGES_BEFORE_BOOKING_LIMIT", default=5)
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/m")

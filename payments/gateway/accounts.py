@@ -114,12 +114,14 @@ def account_create(
     service_agreement: str = "full",
     business_url: str = "",
     product_description: str = "",
+    transfers_only: bool = False,
 ) -> AccountSnapshot:
-    """Create the coach's Express account, keyed on our row: never two for one row.
+    """Create the holder's Express account, keyed on our row: never two for one row.
 
-    A ``recipient`` account asks for ``transfers`` only (it cannot take card payments)."""
+    A ``recipient`` account asks for ``transfers`` only (it cannot take card payments), and
+    so does a payee's (``transfers_only``: paid by the platform, never charging anyone)."""
     capabilities: dict[str, Any] = {"transfers": {"requested": True}}
-    if service_agreement != "recipient":
+    if service_agreement != "recipient" and not transfers_only:
         capabilities["card_payments"] = {"requested": True}
     params: dict[str, Any] = {
         "type": "express",

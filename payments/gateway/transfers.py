@@ -79,6 +79,7 @@ def transfer_create(
     transfer_group: str,
     metadata: dict[str, str],
     source_transaction: str = "",
+    description: str = "",
 ) -> TransferResult:
     """A separate transfer; with ``source_transaction`` (a charge id) it draws on that
     charge's funds, available or not, instead of the platform's available balance."""
@@ -91,6 +92,8 @@ def transfer_create(
     }
     if source_transaction:
         params["source_transaction"] = source_transaction
+    if description:
+        params["description"] = description
     transfer = call(
         stripe_client().v1.transfers.create,
         params=params,

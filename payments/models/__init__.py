@@ -1,4 +1,5 @@
-"""Payments' models: Connect accounts and payouts, the webhook inbox, and money records."""
+"""Payments' models: Connect accounts and payouts, the webhook inbox, money records and
+staff payout requests."""
 
 from payments.models.accounts import (
     ACCOUNT_TRANSITIONS,
@@ -21,7 +22,16 @@ from payments.models.money import (
     Refund,
     RefundStatus,
     Transfer,
+    TransferKind,
     TransferStatus,
+)
+from payments.models.payout_requests import (
+    PAYOUT_REQUEST_TRANSITIONS,
+    PayeeInvitation,
+    PayoutReason,
+    PayoutRequest,
+    PayoutRequestEvent,
+    PayoutRequestStatus,
 )
 from payments.models.reconciliation import ReconciliationDiscrepancy, ReconciliationRun
 from payments.models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventStatus
@@ -29,16 +39,22 @@ from payments.models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEvent
 __all__ = [
     "ACCOUNT_TRANSITIONS",
     "PAYMENT_TRANSITIONS",
+    "PAYOUT_REQUEST_TRANSITIONS",
     "AccountState",
     "AccountStateChange",
     "ConnectedAccount",
     "Dispute",
     "DisputeStatus",
+    "PayeeInvitation",
     "Payment",
     "PaymentKind",
     "PaymentStatus",
     "Payout",
     "PayoutInterval",
+    "PayoutReason",
+    "PayoutRequest",
+    "PayoutRequestEvent",
+    "PayoutRequestStatus",
     "PayoutStatus",
     "ReconciliationDiscrepancy",
     "ReconciliationRun",
@@ -46,6 +62,7 @@ __all__ = [
     "RefundStatus",
     "StaffAlert",
     "Transfer",
+    "TransferKind",
     "TransferStatus",
     "WebhookEndpoint",
     "WebhookEvent",

@@ -173,6 +173,7 @@ class StaffAlert(models.Model):
         ACCOUNT_REJECTED = "account_rejected", "Account rejected"
         PAYOUT_FAILED = "payout_failed", "Payout failed"
         TRANSFER_FAILED = "transfer_failed", "Transfer failed"
+        BALANCE_LOW = "balance_low", "Platform balance too low"
         WEBHOOK_FAILED = "webhook_failed", "Webhook failed"
         REFUND_FAILED = "refund_failed", "Refund failed"
         DISPUTE = "dispute", "Dispute"

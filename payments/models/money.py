@@ -282,40 +282,81 @@ class TransferStatus(models.TextChoices):
     # Stripe refused it for good (wrong region, an account that cannot receive transfers):
     # staff and the coach were told; staff may send it again once the cause is fixed.
     FAILED = "failed", "Failed"
+    # Its owner called it off before any attempt reached Stripe (a cancelled staff payout).
+    CANCELLED = "cancelled", "Cancelled"
 
 
 TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
     TransferStatus.PENDING: frozenset(
-        {TransferStatus.WAITING_FOR_BALANCE, TransferStatus.PAID, TransferStatus.FAILED}
+        {
+            TransferStatus.WAITING_FOR_BALANCE,
+            TransferStatus.PAID,
+            TransferStatus.FAILED,
+            TransferStatus.CANCELLED,
+        }
     ),
     TransferStatus.WAITING_FOR_BALANCE: frozenset(
-        {TransferStatus.PENDING, TransferStatus.PAID, TransferStatus.FAILED}
+        {
+            TransferStatus.PENDING,
+            TransferStatus.PAID,
+            TransferStatus.FAILED,
+            TransferStatus.CANCELLED,
+        }
     ),
     TransferStatus.PAID: frozenset({TransferStatus.REVERSED}),
     TransferStatus.REVERSED: frozenset(),
     TransferStatus.FAILED: frozenset({TransferStatus.PENDING, TransferStatus.PAID}),
+    TransferStatus.CANCELLED: frozenset(),
 }
 
 
-class Transfer(models.Model):
-    """Money moved to a coach's account by a separate transfer: one package session's share.
+class TransferKind(models.TextChoices):
+    """What a separate transfer pays for; its purpose's handlers hear what happens to it."""
 
-    One row per (package purchase, session sequence) and one per booking, both enforced by
-    the database, so running the transfer task twice can never pay a session twice; the
-    Stripe call's idempotency key is made from the row id.
+    PACKAGE_SHARE = "package_share", "Package session share"
+    STAFF_PAYOUT = "staff_payout", "Staff payout (bonus, prize, goodwill, correction)"
+
+
+class Transfer(models.Model):
+    """Money moved to a connected account by a separate transfer: one package session's share
+    to its coach, or one staff payout request to its payee.
+
+    One row per (package purchase, session sequence), one per booking and one per payout
+    request, all enforced by the database, so running the transfer task twice can never pay
+    twice; the Stripe call's idempotency key is made from the row (``idempotency_prefix``).
     """
 
+    kind = models.CharField(
+        max_length=20, choices=TransferKind.choices, default=TransferKind.PACKAGE_SHARE
+    )
     package_purchase = models.ForeignKey(
-        "bookings.PackagePurchase", on_delete=models.PROTECT, related_name="transfers"
+        "bookings.PackagePurchase",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfers",
     )
     booking = models.OneToOneField(
-        "bookings.Booking", on_delete=models.PROTECT, related_name="package_transfer"
+        "bookings.Booking",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="package_transfer",
     )
-    sequence = models.PositiveSmallIntegerField()
+    payout_request = models.OneToOneField(
+        "payments.PayoutRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfer",
+    )
+    sequence = models.PositiveSmallIntegerField(default=1)
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     destination_account_id = models.CharField(max_length=255)
     transfer_group = models.CharField(max_length=255)
+    # Shown to the payee on Stripe (their Express dashboard): what a staff payout is for.
+    description = models.CharField(max_length=500, blank=True)
     status = models.CharField(
         max_length=20, choices=TransferStatus.choices, default=TransferStatus.PENDING, db_index=True
     )
@@ -340,11 +381,39 @@ class Transfer(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["package_purchase", "sequence"], name="transfer_one_per_package_session"
-            )
+            ),
+            models.CheckConstraint(
+                name="transfer_has_one_owner",
+                condition=(
+                    Q(
+                        kind="package_share",
+                        package_purchase__isnull=False,
+                        booking__isnull=False,
+                        payout_request__isnull=True,
+                    )
+                    | Q(
+                        kind="staff_payout",
+                        package_purchase__isnull=True,
+                        booking__isnull=True,
+                        payout_request__isnull=False,
+                    )
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Transfer {self.pk}: {format_money(self.amount, self.currency)} ({self.status})"
+
+    @property
+    def idempotency_prefix(self) -> str:
+        """Attempt ``n`` of the transfer is sent under ``<prefix>-<n>``: a package share's
+        ``transfer-<id>``, a payout request's ``payout-request-<request id>``."""
+        if self.payout_request_id:
+            return f"payout-request-{self.payout_request_id}"
+        return f"transfer-{self.pk}"
+
+    def attempt_key(self, attempt: int) -> str:
+        return f"{self.idempotency_prefix}-{attempt}"
 
 
 states.register(Payment, transitions=PAYMENT_TRANSITIONS)

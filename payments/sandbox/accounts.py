@@ -231,12 +231,35 @@ def _check_country_and_agreement(params: dict[str, Any]) -> None:
         )
     agreement = (params.get("tos_acceptance") or {}).get("service_agreement", "full")
     requested = params.get("capabilities") or {}
-    if agreement == "recipient" and (requested.get("card_payments") or {}).get("requested"):
+    card_payments = bool((requested.get("card_payments") or {}).get("requested"))
+    if agreement == "recipient" and card_payments:
         raise errors.StripeError(
             "Accounts under the `recipient` service agreement cannot request the "
             "`card_payments` capability.",
             param="capabilities[card_payments]",
         )
+    transfers = bool((requested.get("transfers") or {}).get("requested"))
+    if agreement == "full" and transfers and not card_payments:
+        _check_transfers_alone(country)
+
+
+def _check_transfers_alone(country: str) -> None:
+    """Under the ``full`` agreement an account may have ``transfers`` without
+    ``card_payments`` only in the platform's own country; elsewhere it must take the
+    ``recipient`` agreement (Stripe's answer, quoted in regions.py)."""
+    if country != regions.platform_country():
+        raise errors.StripeError(
+            "You cannot request the `transfers` capability without the `card_payments` "
+            f"capability for accounts in {country}.",
+            param="capabilities",
+        )
+
+
+def takes_card_payments(account: dict[str, Any]) -> bool:
+    """Whether the account requested ``card_payments``: only then can ``charges_enabled`` be
+    true. An account with ``transfers`` alone receives money from the platform and pays it
+    out, but never takes a charge itself (``charges_enabled`` stays false)."""
+    return "card_payments" in account["capabilities"]
 
 
 def service_agreement(account: dict[str, Any]) -> str:
@@ -325,7 +348,9 @@ def account_update(*, account_id: str, params: dict[str, Any]) -> dict[str, Any]
     if "capabilities" in params:
         for name, value in params["capabilities"].items():
             if value.get("requested") and name not in account["capabilities"]:
-                active = account["charges_enabled"] and account["payouts_enabled"]
+                active = account["payouts_enabled"] and (
+                    account["charges_enabled"] or not takes_card_payments(account)
+                )
                 account["capabilities"][name] = "active" if active else "inactive"
             elif value.get("requested") is False:
                 account["capabilities"].pop(name, None)

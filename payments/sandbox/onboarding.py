@@ -8,7 +8,12 @@ import copy
 from typing import Any
 
 from payments.sandbox import events, store
-from payments.sandbox.accounts import get_account, requirements_shape, save_and_announce
+from payments.sandbox.accounts import (
+    get_account,
+    requirements_shape,
+    save_and_announce,
+    takes_card_payments,
+)
 
 ONBOARDING_OUTCOMES = ("complete", "leave_due", "pending_verification", "reject")
 
@@ -57,7 +62,8 @@ def onboarding_complete(
         row.internal["payout_failure"] = bank_account["account_number"] in FAILING_ACCOUNT_NUMBERS
     if outcome == "complete":
         account["requirements"] = requirements_shape([])
-        account["charges_enabled"] = account["payouts_enabled"] = True
+        account["payouts_enabled"] = True
+        account["charges_enabled"] = takes_card_payments(account)
         status = "active"
     elif outcome == "leave_due":
         due = ["individual.verification.document"]
@@ -147,7 +153,8 @@ def account_verify(*, account_id: str) -> dict[str, Any]:
     row = get_account(account_id, lock=True)
     before = copy.deepcopy(row.data)
     row.data["requirements"] = requirements_shape([])
-    row.data["charges_enabled"] = row.data["payouts_enabled"] = True
+    row.data["payouts_enabled"] = True
+    row.data["charges_enabled"] = takes_card_payments(row.data)
     row.data["capabilities"] = {name: "active" for name in row.data["capabilities"]}
     return save_and_announce(row, before)
 
@@ -194,11 +201,12 @@ def account_change(
     if disabled_reason is not None:
         requirements["disabled_reason"] = disabled_reason or None
     if charges_enabled is not None:
-        row.data["charges_enabled"] = charges_enabled
+        # An account without ``card_payments`` never takes charges, whatever is asked.
+        row.data["charges_enabled"] = charges_enabled and takes_card_payments(row.data)
     if payouts_enabled is not None:
         row.data["payouts_enabled"] = payouts_enabled
     if (
-        row.data["charges_enabled"]
+        (row.data["charges_enabled"] or not takes_card_payments(row.data))
         and row.data["payouts_enabled"]
         and not requirements["disabled_reason"]
     ):

@@ -16,6 +16,13 @@ Stripe's rules, as its documentation states them:
 - A ``recipient`` account cannot request ``card_payments``, so it cannot be the settlement
   merchant of a charge; transfers to it become available 24 hours later than to a ``full``
   account.
+- An account that receives transfers but takes no payments asks for ``transfers`` alone.
+  Under the ``full`` agreement Stripe allows that only for an account in the platform's own
+  country; elsewhere it answers "You cannot request the `transfers` capability without the
+  `card_payments` capability for accounts in US." (a non-US platform, quoted in a public
+  issue thread) and the account must take the ``recipient`` agreement. Such an account
+  never has ``charges_enabled``: it cannot take a charge; it is usable when ``transfers`` is
+  active and ``payouts_enabled``.
 """
 
 from __future__ import annotations

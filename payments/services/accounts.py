@@ -32,6 +32,7 @@ from payments.models import (
     AccountState,
     AccountStateChange,
     ConnectedAccount,
+    PayeeInvitation,
     PayoutInterval,
     StaffAlert,
 )
@@ -101,10 +102,22 @@ def next_poll_delay(*, state: str, unchanged_polls: int) -> timedelta | None:
 # --- creating and onboarding --------------------------------------------------------------
 
 
+def is_payee_only(user: User) -> bool:
+    """A person staff invited to receive payouts who is not a coach: their account takes
+    transfers alone."""
+    return not user.is_coach and PayeeInvitation.objects.filter(accepted_by=user).exists()
+
+
+def may_set_up_payouts(user: User) -> bool:
+    """Coaches, and people staff invited to receive payouts (``payees``)."""
+    return user.is_coach or is_payee_only(user)
+
+
 def connected_account_get_or_create_row(*, coach: User) -> ConnectedAccount:
-    """The coach's account row, created on first use (insert-or-get under the unique coach)."""
-    if not coach.is_coach:
-        raise NotAllowed("Only coaches can set up payouts.")
+    """The holder's account row, created on first use (insert-or-get under the unique
+    holder): a coach's, or an invited payee's."""
+    if not may_set_up_payouts(coach):
+        raise NotAllowed("Only coaches and invited payees can set up payouts.")
     try:
         with transaction.atomic():
             account, _ = ConnectedAccount.objects.get_or_create(coach=coach)
@@ -138,6 +151,17 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
             fields={"country": [f"{country} is not supported."]},
         )
     row = connected_account_get_or_create_row(coach=coach)
+    payee = is_payee_only(coach)
+    if payee:
+        agreement = designs.payee_agreement(country=country)
+        if agreement is None:
+            raise DomainError(
+                designs.payee_summary(country=country),
+                code="invalid",
+                fields={"country": ["Stripe cannot send payouts to this country."]},
+            )
+    else:
+        agreement = designs.onboarding_agreement(coach_country=country)
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=row.pk)
         if account.stripe_account_id:
@@ -154,9 +178,14 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
                 account=account,
                 email=coach.email,
                 country=country,
-                service_agreement=designs.onboarding_agreement(coach_country=country),
-                business_url=_public_url(coach),
-                product_description="Coaching sessions booked through Coach Connect",
+                service_agreement=agreement,
+                business_url="" if payee else _public_url(coach),
+                product_description=(
+                    "Prizes and bonuses paid by Coach Connect"
+                    if payee
+                    else "Coaching sessions booked through Coach Connect"
+                ),
+                transfers_only=payee,
             )
         except gateway.GatewayError as error:
             raise provider_error(error) from error
@@ -286,6 +315,9 @@ def _derive(account: ConnectedAccount) -> AccountState:
             deauthorized=account.deauthorized_at is not None,
             onboarding_started=account.state != AccountState.CREATED,
             ever_active=account.activated_at is not None,
+            # Rows mirrored before capabilities were kept count as taking card payments.
+            takes_card_payments="card_payments" in account.capabilities or not account.capabilities,
+            transfers_active=account.capabilities.get("transfers") == "active",
         )
     )
 

@@ -6,11 +6,12 @@ in ``[window_start, window_end)``, each with its ``source`` expanded) and gives 
 the row of ours that caused it, by the Stripe ids we keep:
 
 the charge and its application fee and transfer to the Payment, a refund (and its
-failure) to the Refund, a transfer reversal to the Refund, lost Dispute or package Transfer
-that made it, a dispute's withdrawal and reinstatement to the Dispute, a package share to its
-Transfer, a payout to the Payout; on a connected account its payment (by ``source_transfer``)
-and its payment refund (by ``source_transfer_reversal``) likewise; fee refunds per payment,
-against the fee refunds of that payment's refunds and reversals in the same run. The table,
+failure) to the Refund, a transfer reversal to the Refund, lost Dispute or separate Transfer
+that made it, a dispute's withdrawal and reinstatement to the Dispute, a package share or a
+staff payout to its Transfer, a payout to the Payout; on a connected account its payment
+(by ``source_transfer``) and its payment refund (by ``source_transfer_reversal``) likewise;
+fee refunds per payment, against the fee refunds of that payment's refunds and reversals in
+the same run. The table,
 with the amounts compared, is in docs/money.md ("Reconciliation").
 
 A transaction no row of ours explains is ``unknown_to_us``; one whose amount differs from
@@ -124,6 +125,14 @@ def _load_rows(ids: set[str]) -> _Rows:
     )
 
 
+def _transfer_row(transfer: Transfer) -> str:
+    """How a discrepancy names a separate transfer: a package share's row, or the staff
+    payout request it carries."""
+    if transfer.payout_request_id:
+        return f"payout request {transfer.payout_request_id} (transfer {transfer.pk})"
+    return f"transfer {transfer.pk}"
+
+
 def _ids_in(lines: list[gateway.LedgerLine]) -> set[str]:
     ids: set[str] = set()
     for line in lines:
@@ -174,7 +183,7 @@ def compare(
             return f"dispute {dispute.pk}", dispute.transfer_reversal_amount
         transfer = rows.transfers.get(reversal_transfers.get(reversal_id, ""))
         if transfer is not None:
-            return f"transfer {transfer.pk}", transfer.reversed_amount
+            return _transfer_row(transfer), transfer.reversed_amount
         return None
 
     for line in platform:
@@ -211,7 +220,7 @@ def compare(
                 paid = transfer.status in (TransferStatus.PAID, TransferStatus.REVERSED)
                 expected = {
                     "amount": -transfer.amount if paid else 0,
-                    "our_row": f"transfer {transfer.pk}",
+                    "our_row": _transfer_row(transfer),
                 }
         elif line.type in ("refund", "refund_failure") and not account and source in rows.refunds:
             refund = rows.refunds[source]
@@ -263,7 +272,7 @@ def compare(
                 expected = {
                     "amount": transfer.amount,
                     "fee": 0,
-                    "our_row": f"transfer {transfer.pk}",
+                    "our_row": _transfer_row(transfer),
                 }
         elif line.type in ("payout", "payout_failure") and source in rows.payouts:
             payout = rows.payouts[source]
@@ -355,7 +364,7 @@ def _missing_at_stripe(
         candidates.append(
             (
                 transfer.stripe_transfer_id or "",
-                f"transfer {transfer.pk}",
+                _transfer_row(transfer),
                 -transfer.amount,
                 transfer.currency,
             )

@@ -1,24 +1,30 @@
-"""Transfers: a package session's share sent to the coach from the package's charge.
+"""Separate transfers: a package session's share sent to the coach from the package's
+charge, and a staff payout sent to its payee from the platform's balance.
 
-One row per (package purchase, session sequence) and one per booking, both enforced by the
-database, so running anything twice can never pay a session twice. Each share names the
-package's charge as ``source_transaction``: it draws on that charge's funds, available or
-pending, and never waits for the platform's available balance.
+One row per (package purchase, session sequence), one per booking and one per payout
+request, all enforced by the database, so running anything twice can never pay twice. Each
+share names the package's charge as ``source_transaction``: it draws on that charge's funds,
+available or pending, and never waits for the platform's available balance; a staff payout
+draws on the available balance. What the transfer is for (``Transfer.kind``) is its purpose:
+its owner is told through ``payments.purposes`` when it is paid, retried, refused or
+reversed.
 
 Stripe's answers are classified (``_is_permanent``): a permanent refusal (another region, an
 account that cannot receive transfers, a charge with nothing left to transfer) ends the row
 ``failed`` with Stripe's message, alerts staff and tells the coach what to do, and is never
 retried by itself; a transient one (rate limit, Stripe's own error, a lock) is retried with
-backoff under a new idempotency key per attempt, ``transfer-<id>-<attempt>``, because Stripe
+backoff under a new idempotency key per attempt (``transfer-<id>-<attempt>``, a payout's
+``payout-request-<request id>-<attempt>``), because Stripe
 replays a key's first answer, errors included, for 24 hours. An attempt that got no answer
 (the connection dropped), or whose request Stripe did not run (409: another request with
 the key is still running; 429), is retried with the same key, and before any new key is used the
 transfer is looked up at Stripe by its transfer group and ``metadata[transfer_id]``, so an
 attempt whose answer was lost is found instead of repeated.
 
-Lock order: the owner's rows (booking → package purchase, the caller's) → transfer. No lock is
-held across a call to Stripe: a run claims the current attempt under the row lock, calls
-Stripe, then records the answer under the lock again (only for the attempt it claimed).
+Lock order: the owner's rows (booking → package purchase, the caller's; a payout request,
+through its purpose's ``lock_owner``) → transfer. No lock is held across a call to Stripe:
+a run claims the current attempt under the row lock, calls Stripe, then records the answer
+under the lock again (only for the attempt it claimed).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from marketplace import states
 from marketplace.emails import send_templated_email
 from marketplace.models import User
 from marketplace.queue import enqueue
-from payments import gateway
+from payments import gateway, purposes
 from payments.errors import stripe_errors
 from payments.models import (
     ConnectedAccount,
@@ -43,6 +49,7 @@ from payments.models import (
     PaymentKind,
     StaffAlert,
     Transfer,
+    TransferKind,
     TransferStatus,
 )
 from payments.services.alerts import staff_alert_raise
@@ -131,7 +138,7 @@ def _claim_attempt(transfer_id: int) -> Transfer | None:
         changed: list[str] = []
         if not transfer.idempotency_key:
             transfer.attempts = max(transfer.attempts, 0) + 1
-            transfer.idempotency_key = f"transfer-{transfer.pk}-{transfer.attempts}"
+            transfer.idempotency_key = transfer.attempt_key(transfer.attempts)
             changed += ["attempts", "idempotency_key"]
         if not transfer.source_transaction and transfer.package_purchase_id:
             transfer.source_transaction = _package_charge(transfer.package_purchase_id)
@@ -163,6 +170,11 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
             )
         if found is not None:
             return _record_paid(transfer.pk, found.id)
+    owner = (
+        {"payout_request_id": str(transfer.payout_request_id)}
+        if transfer.payout_request_id
+        else {"booking_id": str(transfer.booking_id)}
+    )
     try:
         result = gateway.transfer_create(
             idempotency_key=key,
@@ -171,20 +183,24 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
             destination=transfer.destination_account_id,
             transfer_group=transfer.transfer_group,
             source_transaction=transfer.source_transaction,
-            metadata={
-                "transfer_id": str(transfer.pk),
-                "booking_id": str(transfer.booking_id),
-                "attempt": str(transfer.attempts),
-            },
+            description=transfer.description,
+            metadata={"transfer_id": str(transfer.pk), **owner, "attempt": str(transfer.attempts)},
         )
     except gateway.GatewayError as error:
         return _record_error(transfer, key=key, error=error)
     return _record_paid(transfer.pk, result.id)
 
 
+def _lock(transfer_id: int) -> Transfer:
+    """Lock the transfer's owner (its purpose's ``lock_owner``), then the transfer; call
+    inside ``transaction.atomic()``."""
+    purposes.lock_transfer_owner(Transfer.objects.get(pk=transfer_id))
+    return Transfer.objects.select_for_update().get(pk=transfer_id)
+
+
 def _record_paid(transfer_id: int, stripe_transfer_id: str) -> Transfer:
     with transaction.atomic():
-        locked = Transfer.objects.select_for_update().get(pk=transfer_id)
+        locked = _lock(transfer_id)
         if locked.status in (TransferStatus.PAID, TransferStatus.REVERSED):
             return locked
         states.transition(
@@ -201,6 +217,7 @@ def _record_paid(transfer_id: int, stripe_transfer_id: str) -> Transfer:
             },
             locked=True,
         )
+        purposes.transfer_paid(locked)
         return locked
 
 
@@ -228,7 +245,7 @@ def _record_error(transfer: Transfer, *, key: str, error: gateway.GatewayError) 
         raise TransferRetry(message, countdown=backoff_seconds(transfer.attempts))
     permanent = _is_permanent(error, funded_by_charge=bool(transfer.source_transaction))
     with transaction.atomic():
-        locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+        locked = _lock(transfer.pk)
         if locked.idempotency_key != key or locked.status not in (
             TransferStatus.PENDING,
             TransferStatus.WAITING_FOR_BALANCE,
@@ -248,14 +265,14 @@ def _record_error(transfer: Transfer, *, key: str, error: gateway.GatewayError) 
                 },
                 locked=True,
             )
-            _tell_failed(locked)
+            purposes.transfer_failed(locked)
             return locked
         countdown = backoff_seconds(locked.attempts)
         changes = {
             "last_error": message,
             "failure_code": error.code,
             "attempts": locked.attempts + 1,
-            "idempotency_key": f"transfer-{locked.pk}-{locked.attempts + 1}",
+            "idempotency_key": locked.attempt_key(locked.attempts + 1),
             "next_attempt_at": timezone.now() + timedelta(seconds=countdown),
         }
         waiting = error.code == "balance_insufficient"
@@ -268,6 +285,7 @@ def _record_error(transfer: Transfer, *, key: str, error: gateway.GatewayError) 
             for name, value in changes.items():
                 setattr(locked, name, value)
             locked.save(update_fields=list(changes))
+        purposes.transfer_retrying(locked)
         if locked.attempts == ALERT_AFTER_ATTEMPTS + 1:
             staff_alert_raise(
                 kind=StaffAlert.Kind.OTHER,
@@ -280,9 +298,9 @@ def _record_error(transfer: Transfer, *, key: str, error: gateway.GatewayError) 
     raise TransferRetry(message, countdown=countdown)
 
 
-def _tell_failed(transfer: Transfer) -> None:
-    """Staff and the coach hear of a transfer Stripe refused for good (inside its transaction,
-    so the e-mails are sent once it commits)."""
+def package_share_failed(transfer: Transfer) -> None:
+    """The package share's purpose: staff and the coach hear of a share Stripe refused for
+    good (inside its transaction, so the e-mails are sent once it commits)."""
     account = ConnectedAccount.objects.filter(
         stripe_account_id=transfer.destination_account_id
     ).first()
@@ -318,8 +336,8 @@ def _tell_failed(transfer: Transfer) -> None:
 def transfer_send_again(*, transfer: Transfer, by: User | None = None) -> Transfer:
     """Staff: queue a failed transfer again (after its cause was fixed), as a new attempt."""
     with transaction.atomic():
-        locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
-        if locked.status != TransferStatus.FAILED:
+        locked = _lock(transfer.pk)
+        if locked.status != TransferStatus.FAILED or locked.kind != TransferKind.PACKAGE_SHARE:
             return locked
         states.transition(
             locked,
@@ -329,7 +347,7 @@ def transfer_send_again(*, transfer: Transfer, by: User | None = None) -> Transf
             note="sent again",
             changes={
                 "attempts": locked.attempts + 1,
-                "idempotency_key": f"transfer-{locked.pk}-{locked.attempts + 1}",
+                "idempotency_key": locked.attempt_key(locked.attempts + 1),
                 "next_attempt_at": None,
             },
             locked=True,
@@ -339,17 +357,19 @@ def transfer_send_again(*, transfer: Transfer, by: User | None = None) -> Transf
 
 
 def transfer_sync_reversal(*, stripe_transfer_id: str) -> Transfer | None:
-    """Mirror a reversal of one of our package transfers (``transfer.reversed``)."""
+    """Mirror a reversal of one of our separate transfers (``transfer.reversed``, or after we
+    reversed it); its owner is told."""
     transfer = Transfer.objects.filter(stripe_transfer_id=stripe_transfer_id).first()
     if transfer is None:
         return None
     with stripe_errors():
         result = gateway.transfer_retrieve(stripe_transfer_id)
     with transaction.atomic():
-        locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+        locked = _lock(transfer.pk)
         if locked.reversed_amount != result.amount_reversed:
             locked.reversed_amount = result.amount_reversed
             locked.save(update_fields=["reversed_amount"])
             if result.amount_reversed >= locked.amount:
                 states.transition(locked, TransferStatus.REVERSED, source="stripe", locked=True)
+            purposes.transfer_reversed(locked)
         return locked

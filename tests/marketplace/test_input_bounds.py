@@ -34,7 +34,7 @@ from coaches.models import CoachApplication, CoachProfile, ExtraHours, Review, S
 from marketplace.fields import AmountField, BoundedDateField, InstantField, InstantInput
 from marketplace.models import EmailKind, EmailPreference, User
 from messaging.models import Message, ReadState, Report
-from payments.models import ConnectedAccount, Refund
+from payments.models import ConnectedAccount, PayoutRequest, Refund
 
 FORM_MODULES = [
     "coaches.forms",
@@ -150,6 +150,13 @@ COLUMNS: dict[tuple[str, str], models.Field] = {
     ("PayoutScheduleIn", "monthly_anchor"): column(ConnectedAccount, "payout_monthly_anchor"),
     ("PayoutScheduleIn", "minimum_amount"): column(ConnectedAccount, "payout_minimum_amount"),
     ("RefundInput", "amount"): column(Refund, "amount"),
+    ("PayoutRequestIn", "recipient"): column(User, "id"),
+    ("PayoutRequestIn", "amount"): column(PayoutRequest, "amount"),
+    ("PayoutRequestIn", "currency"): column(PayoutRequest, "currency"),
+    ("PayoutRequestIn", "reason"): column(PayoutRequest, "reason"),
+    ("PayoutRequestIn", "note"): column(PayoutRequest, "note"),
+    ("PayoutReverseIn", "amount"): column(PayoutRequest, "reversal_amount"),
+    ("PayoutReverseIn", "reason"): column(PayoutRequest, "reversal_reason"),
     # messaging.api
     ("ThreadOpenInputSerializer", "coach"): column(User, "id"),
     ("ThreadOpenInputSerializer", "booking"): column(Booking, "id"),
