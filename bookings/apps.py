@@ -13,3 +13,8 @@ class BookingsConfig(AppConfig):
 
         # coaches, a layer below, reads live bookings, packages and reviewable sessions
         register_booking_reader(selectors)
+
+        # coaches who cannot be paid but have sessions ahead, on the staff operations page
+        from bookings import operations
+
+        operations.register_sections()

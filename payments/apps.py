@@ -21,3 +21,8 @@ class PaymentsConfig(AppConfig):
             )
         )
         purposes.register_transfer(payout_requests.STAFF_PAYOUT_PURPOSE)
+
+        # The onboarding funnel, money health and webhooks on the staff operations page.
+        from payments import operations
+
+        operations.register_sections()

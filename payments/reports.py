@@ -18,6 +18,7 @@ from django.db.models import Count, DateField, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from payments.models import (
+    AccountState,
     ConnectedAccount,
     Dispute,
     DisputeStatus,
@@ -27,6 +28,7 @@ from payments.models import (
     Refund,
     RefundStatus,
     Transfer,
+    TransferKind,
     TransferStatus,
 )
 
@@ -126,6 +128,8 @@ def coach_money_by_month(
     transfers = (
         Transfer.objects.filter(
             destination_account_id__in=accounts.values("stripe_account_id"),
+            # sessions' shares only: a staff payout (a bonus, a correction) is not revenue
+            kind=TransferKind.PACKAGE_SHARE,
             status__in=[TransferStatus.PAID, TransferStatus.REVERSED],
             paid_at__gte=start,
             paid_at__lt=end,
@@ -180,3 +184,13 @@ def client_spending(*, client_id: int) -> list[Spending]:
         Spending(currency=row["currency"], paid=row["paid"] or 0, refunded=row["refunded"] or 0)
         for row in rows
     ]
+
+
+def accounts_that_cannot_be_paid() -> list[ConnectedAccount]:
+    """Connected accounts restricted by Stripe or deauthorized by their holder, with the
+    holder (the operations page asks which of them still have sessions ahead)."""
+    return list(
+        ConnectedAccount.objects.select_related("coach").filter(
+            state__in=[AccountState.RESTRICTED, AccountState.DEAUTHORIZED]
+        )
+    )

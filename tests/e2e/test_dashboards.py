@@ -1,6 +1,6 @@
-"""The coach's insights and the client's dashboard in Chromium, on a desktop and on a
-375 x 812 phone: each renders its figures and charts, axe-core finds no serious or critical
-violation, nothing is wider than the screen, and screenshots are saved under
+"""The coach's insights, the client's dashboard and the staff operations page in Chromium,
+on a desktop and on a 375 x 812 phone: each renders its figures and charts, axe-core finds
+no serious or critical violation, nothing is wider than the screen, and screenshots are saved under
 ``.artifacts/screenshots/`` for a person to look at."""
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from tests.coaches.factories import CoachProfileFactory, SessionTypeFactory
 from tests.e2e.test_account_experience import DEVICES, sign_in
 from tests.e2e.test_pages_audit import SCREENSHOTS
 from tests.factories import UserFactory
+from tests.marketplace.test_operations import operations_scenario
+from tests.mfa import give_totp
 
 pytestmark = pytest.mark.browser
 
@@ -141,5 +143,32 @@ def test_the_coach_and_client_dashboards_on_a_desktop_and_a_phone(
     assert "Keep the weekly review going." in page.get_by_test_id("session-note").first.inner_text()
     _check(page, problems, f"client dashboard ({device})")
     page.screenshot(path=SCREENSHOTS / f"client-dashboard-{device}.png", full_page=True)
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("device", list(DEVICES))
+def test_the_staff_operations_page_on_a_desktop_and_a_phone(browser, live_server, device):
+    """The operations page of the scenario of ``tests/marketplace/test_operations.py``."""
+    operations_scenario()
+    staff = UserFactory(is_staff=True, is_superuser=True, time_zone="Europe/Zurich")
+    give_totp(staff)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    context = browser.new_context(
+        base_url=live_server.url, timezone_id="Europe/Zurich", **DEVICES[device]
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, staff, totp=True)
+    page.goto("/admin/")
+    page.get_by_test_id("operations-link").click()
+    page.wait_for_url("**/admin/operations/")
+    assert page.get_by_test_id("ops-stuck").inner_text() == "1"
+    assert page.get_by_test_id("ops-webhook-backlog").inner_text() == "2"
+    _check(page, problems, f"operations ({device})")
+    page.screenshot(path=SCREENSHOTS / f"operations-{device}.png", full_page=True)
+    page.get_by_test_id("ops-refunds-failed").click()
+    page.wait_for_url("**/admin/payments/refund/?status__exact=failed")
     context.close()
     assert not problems, "\n".join(problems)
