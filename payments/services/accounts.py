@@ -405,11 +405,15 @@ def _move_to(
 def _alert_restricted(account: ConnectedAccount, *, rejected: bool) -> None:
     requirements = requirement_labels(account.requirements_due)
     coach = account.coach
+    payee = is_payee_only(coach)
     send_templated_email(
         to=coach.email,
-        subject="Action needed: clients cannot book you right now",
+        subject="Action needed: we cannot pay you right now"
+        if payee
+        else "Action needed: clients cannot book you right now",
         template="payments_account_restricted",
         context={
+            "payee": payee,
             "coach": coach,
             "requirements": requirements,
             "deadline": account.current_deadline,

@@ -171,6 +171,34 @@ def test_every_combination_is_consistent():
             assert not has or not started
 
 
+def test_an_account_with_transfers_alone_is_active_on_its_transfers_capability():
+    # given: an account that never takes charges (a payee, a recipient-agreement coach)
+    onboarded = AccountFacts(
+        details_submitted=True,
+        charges_enabled=False,
+        payouts_enabled=True,
+        takes_card_payments=False,
+        transfers_active=True,
+    )
+    # then: active while its transfers capability is, whatever charges_enabled says
+    assert derive_state(onboarded) == AccountState.ACTIVE
+    restricted = AccountFacts(
+        details_submitted=True,
+        payouts_enabled=True,
+        takes_card_payments=False,
+        transfers_active=False,
+        past_due=DUE,
+        currently_due=DUE,
+        disabled_reason="requirements.past_due",
+        ever_active=True,
+    )
+    assert derive_state(restricted) == AccountState.RESTRICTED
+    # and an account that takes card payments still needs charges enabled
+    assert derive_state(AccountFacts(**{**onboarded.__dict__, "takes_card_payments": True})) == (
+        AccountState.PENDING_VERIFICATION
+    )
+
+
 def test_deauthorized_is_final():
     for state in AccountState:
         assert can_transition(state, AccountState.DEAUTHORIZED)

@@ -325,3 +325,52 @@ def test_the_developer_page_shows_the_platforms_country_and_each_accounts(stripe
     assert '<strong id="platform-country">US</strong>' in page
     assert "DE · recipient agreement" in page
     assert "after 2 business days" in page
+
+
+# --- accounts that only receive transfers ---------------------------------------------------
+
+
+def _transfers_only(stripe_client, country: str, agreement: str = "full"):
+    return stripe_client.v1.accounts.create(
+        params={
+            "type": "express",
+            "country": country,
+            "capabilities": {"transfers": {"requested": True}},
+            "tos_acceptance": {"service_agreement": agreement},
+        }
+    )
+
+
+def test_transfers_alone_under_the_full_agreement_only_in_the_platforms_country(
+    stripe_client, sandbox
+):
+    # a US account of a US platform may have transfers alone; once onboarded it receives
+    # transfers and pays out, but never takes a charge
+    payee = _transfers_only(stripe_client, "US")
+    controls.complete_onboarding(payee.id)
+    payee = stripe_client.v1.accounts.retrieve(payee.id)
+    assert payee.capabilities.to_dict() == {"transfers": "active"}
+    assert payee.payouts_enabled and not payee.charges_enabled
+    # a GB account must take the recipient agreement for that
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        _transfers_only(stripe_client, "GB")
+    assert refused.value.param == "capabilities"
+    assert str(refused.value.user_message) == (
+        "You cannot request the `transfers` capability without the `card_payments` "
+        "capability for accounts in GB."
+    )
+    recipient = _transfers_only(stripe_client, "GB", "recipient")
+    controls.complete_onboarding(recipient.id)
+    assert not stripe_client.v1.accounts.retrieve(recipient.id).charges_enabled
+
+
+def test_an_account_restricted_by_stripe_cannot_receive_a_transfer(stripe_client, sandbox):
+    payee = _transfers_only(stripe_client, "US")
+    controls.complete_onboarding(payee.id)
+    controls.update_account(payee.id, past_due=["individual.verification.document"])
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.transfers.create(
+            params={"amount": 1000, "currency": "usd", "destination": payee.id}
+        )
+    assert refused.value.code == "insufficient_capabilities_for_transfer"
+    assert "at least one of the following capabilities enabled: transfers" in str(refused.value)
