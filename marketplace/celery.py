@@ -1,9 +1,13 @@
 """The one Celery app: the worker and beat both run it."""
 
+import logging
 import os
 
 from celery import Celery
 from celery.app.defaults import DEFAULTS
+from celery.signals import task_failure
+
+logger = logging.getLogger("marketplace.celery")
 
 # A worker or beat started without a choice runs production settings, which fail closed.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production")
@@ -27,3 +31,28 @@ def settle_configuration() -> None:
     worker fixtures do.
     """
     app.conf.update({name: app.conf[name] for name in DEFAULTS})
+
+
+@task_failure.connect(dispatch_uid="marketplace-record-task-failure")
+def record_task_failure(
+    sender: object = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: object = None,
+    **kwargs: object,
+) -> None:
+    """Keep a task that failed for good as a ``TaskFailure`` row, which the staff operations
+    page counts (a retry is not a failure: Celery sends ``task_retry`` for it)."""
+    from django.db import DatabaseError
+
+    from marketplace.models import TaskFailure
+
+    try:
+        TaskFailure.objects.create(
+            task_name=str(getattr(sender, "name", sender)),
+            task_id=task_id or "",
+            args=list(args) if isinstance(args, list | tuple) else [],
+            error=f"{type(exception).__name__}: {exception}"[:5000] if exception else "",
+        )
+    except (DatabaseError, TypeError, ValueError):
+        logger.exception("could not record the failure of task %s", task_id)

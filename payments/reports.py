@@ -130,8 +130,6 @@ def coach_money_by_month(
             # Package shares are session revenue; a staff payout (a bonus) is not.
             kind=TransferKind.PACKAGE_SHARE,
             destination_account_id__in=accounts.values("stripe_account_id"),
-            # sessions' shares only: a staff payout (a bonus, a correction) is not revenue
-            kind=TransferKind.PACKAGE_SHARE,
             status__in=[TransferStatus.PAID, TransferStatus.REVERSED],
             paid_at__gte=start,
             paid_at__lt=end,

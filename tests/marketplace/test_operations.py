@@ -306,3 +306,18 @@ def test_only_staff_reach_the_operations_page(client, scenario):
     client.force_login(UserFactory())
     assert client.get(URL, follow=True).status_code == 403
     assert b"acct_stuck0001" not in client.get(URL, follow=True).content
+
+
+def test_a_task_that_fails_for_good_is_kept_for_the_page(db):
+    from celery.signals import task_failure
+
+    from marketplace.celery import app
+
+    task = app.tasks["payments.execute_refund"]
+    task_failure.send(sender=task, task_id="task-123", exception=ValueError("boom"), args=[7])
+    failure = TaskFailure.objects.get(task_id="task-123")
+    assert (failure.task_name, failure.args, failure.error) == (
+        "payments.execute_refund",
+        [7],
+        "ValueError: boom",
+    )
