@@ -18,3 +18,9 @@ class BookingsConfig(AppConfig):
         from bookings import operations
 
         operations.register_sections()
+
+        # holds, expiries and confirmations at /metrics
+        from bookings.metrics import BookingMetrics
+        from marketplace.observability import register_collector
+
+        register_collector("bookings", BookingMetrics())

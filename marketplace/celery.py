@@ -5,7 +5,8 @@ import os
 
 from celery import Celery
 from celery.app.defaults import DEFAULTS
-from celery.signals import task_failure
+from celery.signals import setup_logging, task_failure
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 logger = logging.getLogger("marketplace.celery")
 
@@ -15,6 +16,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker binds the queuing request's id and the task's own id to every line of a task.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@setup_logging.connect(dispatch_uid="marketplace-worker-logging")
+def configure_worker_logging(**kwargs: object) -> None:
+    """Workers and beat log as the web does (``LOGGING``: JSON lines with the ids bound),
+    instead of Celery's own format."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 def settle_configuration() -> None:

@@ -26,3 +26,9 @@ class PaymentsConfig(AppConfig):
         from payments import operations
 
         operations.register_sections()
+
+        # the webhook lag and backlog, failed transfers at /metrics
+        from marketplace.observability import register_collector
+        from payments.metrics import PaymentMetrics
+
+        register_collector("payments", PaymentMetrics())
