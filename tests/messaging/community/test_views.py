@@ -3,8 +3,12 @@ e-mail preference and one-click unsubscribe pages do what they say."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from messaging.community.models import (
     DigestPreference,
@@ -69,6 +73,48 @@ def test_every_page_renders_for_the_coach_and_the_member(client, world):
         assert client.get(url).status_code == 200, url
     page = client.get(reverse("community:discussion", args=[discussion.pk])).content.decode()
     assert "How <strong>far</strong>?" in page and "About 30 km" in page
+
+
+def test_the_group_page_pages_by_older_and_newer_links(client, world):
+    # given 45 discussions (the world's and 44 more), a minute apart
+    coach, group, member, discussion, _reply = world
+    now = timezone.now()
+    for index in range(44):
+        made = make_discussion(group, coach, title=f"Week {index}")
+        made.last_activity_at = now - timedelta(minutes=index)
+        made.save(update_fields=["last_activity_at"])
+    Discussion.objects.filter(pk=discussion.pk).update(last_activity_at=now - timedelta(days=1))
+    Group.objects.filter(pk=group.pk).update(discussion_count=45)
+    client.force_login(member)
+    url = reverse("community:group", args=[group.pk])
+
+    def titles(html: str) -> list[str]:
+        return re.findall(r'class="discussion-title" href="[^"]+">([^<]+)</a>', html)
+
+    def link(html: str, rel: str) -> str | None:
+        found = re.search(rf'<a href="(\?[^"]+)" rel="{rel}">', html)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    # when the member follows "Older" to the end
+    seen, html, pages = [], client.get(url).content.decode(), 0
+    assert 'data-live-list="1"' in html and link(html, "prev") is None
+    while True:
+        pages += 1
+        seen += titles(html)
+        assert "45 discussions" in html
+        older = link(html, "next")
+        if older is None:
+            break
+        html = client.get(url + older).content.decode()
+        assert 'data-live-list="0"' in html
+    # then each discussion came once, latest activity first, 20 a page
+    assert pages == 3 and seen == [f"Week {index}" for index in range(44)] + ["Long runs"]
+    # and "Newer" leads back
+    html = client.get(url + link(html, "prev")).content.decode()
+    assert titles(html) == [f"Week {index}" for index in range(20, 40)]
+    # a cursor that is not one shows the newest page
+    html = client.get(url + "?before=drop%20table").content.decode()
+    assert titles(html)[:2] == ["Week 0", "Week 1"]
 
 
 def test_the_forms_work_without_javascript(client, world):
