@@ -42,6 +42,9 @@ STATUS_TONES: dict[str, str] = {
     "cancelled": "neutral",
     "waiting_for_balance": "pending",
     "reversed": "neutral",
+    "partly_reversed": "neutral",
+    "in_transit": "pending",
+    "canceled": "neutral",
     # disputes
     "warning_needs_response": "warning",
     "needs_response": "warning",
@@ -66,8 +69,10 @@ STATUS_TONES: dict[str, str] = {
 }
 
 
+@register.filter
 def status_tone(status: str) -> str:
-    return STATUS_TONES.get(status, "neutral")
+    """The meaning a status is coloured by: ``{{ account.state|status_tone }}``."""
+    return STATUS_TONES.get(str(status), "neutral")
 
 
 @register.simple_tag
