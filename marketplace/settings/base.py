@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A request id on every log line of the request and of the tasks it queues (the user is
+    # known here, and every later middleware's lines carry it too).
+    "django_structlog.middlewares.RequestMiddleware",
     # Pages and the admin show times in the viewer's zone (marketplace/timezones.py).
     "marketplace.timezones.ViewerTimeZoneMiddleware",
     # A request larger than any upload the product takes gets a 413 before it is read.
@@ -91,8 +94,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.staff_mfa.StaffSecondFactorMiddleware",
-    # A request id on every log line of the request and of the tasks it queues.
-    "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
