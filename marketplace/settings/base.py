@@ -13,6 +13,7 @@ no ``STRIPE_SECRET_KEY`` the local Stripe.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -511,6 +512,11 @@ LOGGING = observability.logging_config(renderer=LOG_FORMAT, level=LOG_LEVEL)
 observability.configure_structlog()
 # django-structlog carries the request id into the Celery tasks a request queues.
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# One line per request, when it ends (method, path, status, user, request id): the line at its
+# start is DEBUG, dropped at INFO before it is rendered, so a webhook costs one line to log.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+# Visitors' IP addresses are personal data; the proxy's access log has them when needed.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # Sentry, only with a DSN; without one no client is made and nothing leaves the machine.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
