@@ -205,16 +205,18 @@ def connected_account_onboarding_link(
     the refresh URL; a link never counts as completed: only Stripe's account fields do.
     """
     account = connected_account_create(coach=coach)
+    if account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED):
+        raise Conflict("Stripe cannot continue the setup of this account.")
+    # Stripe is asked outside any transaction (a link changes nothing of ours); the move to
+    # onboarding is recorded after, under the row lock.
+    try:
+        link = gateway.account_link_create(
+            account=account, refresh_url=refresh_url, return_url=return_url
+        )
+    except gateway.GatewayError as error:
+        raise provider_error(error) from error
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        if account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED):
-            raise Conflict("Stripe cannot continue the setup of this account.")
-        try:
-            link = gateway.account_link_create(
-                account=account, refresh_url=refresh_url, return_url=return_url
-            )
-        except gateway.GatewayError as error:
-            raise provider_error(error) from error
         if account.state == AccountState.CREATED:
             _move_to(account, AccountState.ONBOARDING, source=AccountStateChange.Source.API)
             account.save()
