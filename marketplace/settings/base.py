@@ -20,7 +20,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
-from marketplace import embedded
+from marketplace import embedded, observability
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = embedded.DATA_DIR
@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "channels",
+    "django_structlog",
+    "django_prometheus",
     "coaches",
     "bookings",
     "payments",
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Prometheus' request counts and latencies wrap everything else (docs/observability.md).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,6 +91,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.staff_mfa.StaffSecondFactorMiddleware",
+    # A request id on every log line of the request and of the tasks it queues.
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -504,16 +511,25 @@ STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
     "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY
 )
 
-# --- logging -------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # The stripe library logs every request at INFO.
-        "stripe": {"level": "WARNING"},
-    },
-}
+# --- logging, errors, metrics (docs/observability.md) -------------------------------------
+# One JSON object per line ("json"), or columns for a person reading a terminal ("console").
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = observability.logging_config(renderer=LOG_FORMAT, level=LOG_LEVEL)
+observability.configure_structlog()
+# django-structlog carries the request id into the Celery tasks a request queues.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Sentry, only with a DSN; without one no client is made and nothing leaves the machine.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+SENTRY_ENABLED = observability.init_sentry(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
+# /metrics answers "Authorization: Bearer <METRICS_TOKEN>" or a staff session; with no token
+# set only staff read it.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
-    Count,
     Exists,
     FilteredRelation,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -51,6 +51,8 @@ from messaging.community.models import (
 DISCUSSIONS_PER_PAGE = 20
 REPLIES_PER_PAGE = 50
 MAX_PAGE_SIZE = 100
+# unread counts per group stop here (the badge then reads "99+")
+UNREAD_COUNT_LIMIT = 100
 
 
 def staff_may_moderate(user) -> bool:
@@ -262,21 +264,22 @@ def reply_access(*, reply_id: int, user) -> tuple[Reply, Access]:
 # --- lists ---------------------------------------------------------------------------------
 
 
-def _unread_subquery() -> Subquery:
+def _unread_subquery() -> Func:
     """How many published discussions of the outer group had activity after the member's
-    last visit of the group's page (the outer query is joined to the membership)."""
-    counted = (
+    last visit of the group's page (the outer query is joined to the membership), counted
+    up to ``UNREAD_COUNT_LIMIT``: the ids come off the activity index newest first and the
+    count stops there, so a member back after months reads at most that many index entries
+    per group, not the group's every discussion."""
+    newer = (
         Discussion.objects.filter(
             group=OuterRef("pk"),
             status=PostStatus.PUBLISHED,
             last_activity_at__gt=OuterRef("memberships__seen_at"),
         )
-        .order_by()
-        .values("group")
-        .annotate(count=Count("pk"))
-        .values("count")
+        .order_by("-last_activity_at", "-id")
+        .values("pk")[:UNREAD_COUNT_LIMIT]
     )
-    return Subquery(counted, output_field=IntegerField())
+    return Func(ArraySubquery(newer), function="cardinality", output_field=IntegerField())
 
 
 def groups_of_member(*, user) -> QuerySet[Group]:
