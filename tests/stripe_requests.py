@@ -84,12 +84,6 @@ OPEN_TRANSACTION_ALLOWED: dict[str, str] = {
         "Stripe is read under the row lock so that of two refreshes the one that writes last "
         "also read last; without it the account needs a read-order stamp"
     ),
-    "payments/services/accounts.py::connected_account_update_business_profile": (
-        "the profile sent and the one stored are kept in step under the row lock"
-    ),
-    "payments/services/accounts.py::connected_account_update_payout_schedule": (
-        "the schedule sent and the one stored are kept in step under the row lock"
-    ),
 }
 
 
