@@ -13,6 +13,7 @@ no ``STRIPE_SECRET_KEY`` the local Stripe.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A request id on every log line of the request and of the tasks it queues (the user is
+    # known here, and every later middleware's lines carry it too).
+    "django_structlog.middlewares.RequestMiddleware",
     # Pages and the admin show times in the viewer's zone (marketplace/timezones.py).
     "marketplace.timezones.ViewerTimeZoneMiddleware",
     # A request larger than any upload the product takes gets a 413 before it is read.
@@ -91,8 +95,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.staff_mfa.StaffSecondFactorMiddleware",
-    # A request id on every log line of the request and of the tasks it queues.
-    "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -519,6 +521,11 @@ LOGGING = observability.logging_config(renderer=LOG_FORMAT, level=LOG_LEVEL)
 observability.configure_structlog()
 # django-structlog carries the request id into the Celery tasks a request queues.
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# One line per request, when it ends (method, path, status, user, request id): the line at its
+# start is DEBUG, dropped at INFO before it is rendered, so a webhook costs one line to log.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+# Visitors' IP addresses are personal data; the proxy's access log has them when needed.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # Sentry, only with a DSN; without one no client is made and nothing leaves the machine.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
