@@ -77,8 +77,9 @@ OPEN_TRANSACTION_ALLOWED: dict[str, str] = {
         "every handler's writes made atomic on their own first."
     ),
     "payments/services/accounts.py::connected_account_create": (
-        "the row lock keeps two requests with different countries (two idempotency keys) "
-        "from creating two Stripe accounts for one coach"
+        "a double click or two tabs wait on the row lock, not on Stripe: outside it they "
+        "would send the one idempotency key at once, and Stripe refuses the second with "
+        "409 idempotency_key_in_use while the first runs (the library retries it twice)"
     ),
     "payments/services/accounts.py::connected_account_refresh": (
         "Stripe is read under the row lock so that of two refreshes the one that writes last "
