@@ -102,6 +102,10 @@ ROOT_URLCONF = "marketplace.urls"
 ASGI_APPLICATION = "marketplace.asgi.application"
 # Threads per web process serving HTTP (Django's WSGI handler under uvicorn, see asgi.py).
 WEB_THREADS = env.int("WEB_THREADS", default=4)
+# Database connections kept free of the web workers' (``marketplace/serve.py`` refuses to
+# start web workers that could hold more than max_connections less these): the Celery
+# worker's processes, beat, manage.py and the administrator.
+DATABASE_RESERVED_CONNECTIONS = env.int("DATABASE_RESERVED_CONNECTIONS", default=10)
 WSGI_APPLICATION = None
 
 TEMPLATES = [
@@ -499,6 +503,11 @@ STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
 # Where the in-process client writes the requests that do not match the stripe package's
 # declared parameters (set by the test suite: tests/stripe_requests.py). Empty: not checked.
 STRIPE_REQUEST_CHECK_FILE = env.str("STRIPE_REQUEST_CHECK_FILE", default="")
+# Stripe's network latency, simulated by the local Stripe (off at 0): each API answer waits a
+# log-normal time with this median and 95th percentile, in milliseconds (Stripe answers a
+# Checkout Session in a few hundred). The developer page overrides it while the site runs.
+STRIPE_SANDBOX_LATENCY_P50_MS = env.int("STRIPE_SANDBOX_LATENCY_P50_MS", default=0)
+STRIPE_SANDBOX_LATENCY_P95_MS = env.int("STRIPE_SANDBOX_LATENCY_P95_MS", default=0)
 # The local Stripe's platform account is in this country (real Stripe: the platform's own).
 STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
     "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY
