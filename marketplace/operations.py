@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.db.models import Min
@@ -48,8 +49,6 @@ def sections() -> list[OperationsSection]:
 
 def changelist(model: str, **filters: object) -> str:
     """The admin list of ``app_label.model`` with ``filters`` as its query string."""
-    from urllib.parse import urlencode
-
     app_label, model_name = model.split(".")
     url = reverse(f"admin:{app_label}_{model_name}_changelist")
     return f"{url}?{urlencode(filters)}" if filters else url

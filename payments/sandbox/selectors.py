@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marketplace.money import format_money
-from payments.sandbox import accounts, regions, store
+from payments.sandbox import accounts, chaos, regions, store
 from payments.sandbox.ledger import balances, payouts
 
 
@@ -119,6 +119,7 @@ def dashboard() -> dict[str, Any]:
             "duplicate_percent": state.duplicate_percent,
             "lost_answer_percent": state.lost_answer_percent,
             "chaos_seed": state.chaos_seed,
+            **dict(zip(("latency_p50_ms", "latency_p95_ms"), chaos.latency_ms(), strict=True)),
         },
         "waiting_refunds": waiting_refunds,
         "open_disputes": open_disputes,
