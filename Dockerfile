@@ -10,4 +10,6 @@ RUN pip install --no-cache-dir . \
 RUN useradd --create-home coach && mkdir -p /app/.data && chown -R coach /app/.data
 USER coach
 EXPOSE 8000
-CMD ["uvicorn", "marketplace.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
+# One uvicorn worker per core (WEB_CONCURRENCY), after the database connection budget check.
+ENV HOST=0.0.0.0 PORT=8000
+CMD ["python", "-m", "marketplace.serve"]

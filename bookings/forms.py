@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from bookings.models import CancellationPolicy
+from bookings.models import SESSION_NOTE_MAX_LENGTH, CancellationPolicy
 from marketplace.fields import InstantField
 
 
@@ -28,6 +28,16 @@ class TopicForm(forms.Form):
     def clean_client_time_zone(self) -> str:
         zone = self.cleaned_data.get("client_time_zone") or "UTC"
         return zone if zone in available_timezones() else "UTC"
+
+
+class SessionNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Your private notes",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=SESSION_NOTE_MAX_LENGTH,
+        required=False,
+        help_text="Only you see these notes; your coach does not.",
+    )
 
 
 class CancelForm(forms.Form):

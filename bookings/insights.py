@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Count, DateField, DurationField, ExpressionWrapper, F, Max, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Now, TruncMonth
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
@@ -393,9 +393,9 @@ def coaches_booked(*, client_id: int) -> list[CoachBooked]:
         .values("coach_id")
         .annotate(
             sessions=Count("pk", filter=Q(status__in=[*BOOKED_STATUSES])),
-            last=Max("starts_at"),
+            last=Max("starts_at", filter=Q(starts_at__lte=Now())),
         )
-        .order_by("-last")
+        .order_by(F("last").desc(nulls_last=True))
     )
     summary = {row["coach_id"]: row for row in rows}
     coaches = CoachProfile.objects.select_related("user").in_bulk(list(summary))
@@ -410,7 +410,7 @@ def coaches_booked(*, client_id: int) -> list[CoachBooked]:
     ]
 
 
-def sessions_left_by_purchase(purchase_ids: list[int]) -> dict[int, int]:
+def sessions_used_by_purchase(purchase_ids: list[int]) -> dict[int, int]:
     """Sessions used of each package purchase, in one query (as
     ``selectors.package_sessions_used`` counts them)."""
     used = (

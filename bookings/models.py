@@ -317,6 +317,23 @@ class BookingStatusChange(models.Model):
         return f"{self.booking_id}: {self.from_status} -> {self.to_status}"
 
 
+# The most a client writes in their notes on one session.
+SESSION_NOTE_MAX_LENGTH = 5000
+
+
+class SessionNote(models.Model):
+    """What a client keeps for themselves about one of their sessions (what they took away,
+    what to try next). Private to the booking's client: never shown to the coach, to other
+    clients or in the admin; only ``bookings.services.notes`` writes it."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="client_note")
+    text = models.TextField(max_length=SESSION_NOTE_MAX_LENGTH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Client's note on booking {self.booking_id}"
+
+
 class CalendarFeed(models.Model):
     """A personal iCal feed: the secret token in its URL is the only credential."""
 

@@ -211,7 +211,7 @@ def client_sessions(*, client: User, now: datetime | None = None) -> dict[str, l
     """The client's dashboard: upcoming (held or confirmed, not ended) and past sessions."""
     now = now or timezone.now()
     rows = list(
-        Booking.objects.select_related("coach__user", "session_type")
+        Booking.objects.select_related("coach__user", "session_type", "client_note")
         .prefetch_related("payments")
         .filter(client=client)
         .exclude(status__in=[BookingStatus.RESCHEDULED])

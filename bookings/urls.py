@@ -31,5 +31,6 @@ urlpatterns = [
     path("<int:pk>/no-show/", booking.no_show, name="no_show"),
     path("<int:pk>/issue/", booking.raise_issue, name="issue"),
     path("<int:pk>/receipt/", booking.receipt, name="receipt"),
+    path("<int:pk>/note/", dashboards.session_note, name="note"),
     path("<int:pk>/session.ics", calendar.booking_ics, name="ics"),
 ]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from marketplace.models import SentMail, StatusChange, User
+from marketplace.models import OutboxMessage, SentMail, StatusChange, TaskFailure, User
 
 
 @admin.register(User)
@@ -42,3 +42,32 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(ReadOnlyAdmin):
+    """Tasks that failed for good, as the worker recorded them (the operations page counts
+    the last day's)."""
+
+    list_display = ["failed_at", "task_name", "task_id", "error"]
+    list_filter = ["task_name"]
+    search_fields = ["task_name", "task_id", "error"]
+    date_hierarchy = "failed_at"
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Tasks queued while the broker could not take them, waiting for the drain (and those it
+    sent, kept a day)."""
+
+    list_display = ["created_at", "task", "attempts", "last_error", "sent_at"]
+    list_filter = ["task", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["task", "last_error"]

@@ -32,6 +32,16 @@ class MarketplaceAdminSite(admin.AdminSite):
     site_title = f"{settings.SITE_NAME} admin"
     index_title = "Coaches, bookings, money and moderation"
 
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        from django.urls import path
+
+        from marketplace import operations
+
+        return [
+            path("operations/", self.admin_view(operations.operations_view), name="operations"),
+            *super().get_urls(),
+        ]
+
     def has_permission(self, request: HttpRequest) -> bool:
         from marketplace import staff_mfa
 

@@ -102,7 +102,13 @@ def bar_chart(
                 )
             )
         groups.append(
-            Group(label=label, short=short, text_x=round(left + group_width / 2, 1), bars=bars)
+            Group(
+                label=label,
+                short=short,
+                # a label stays inside the picture, however narrow its column
+                text_x=round(min(max(left + group_width / 2, 18.0), WIDTH - 18.0), 1),
+                bars=bars,
+            )
         )
     return BarChart(
         title=title,

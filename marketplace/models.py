@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -104,6 +105,24 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.object_id}: {self.from_state} -> {self.to_state}"
+
+
+class TaskFailure(models.Model):
+    """A Celery task that failed for good (its retries spent, or an error it does not retry),
+    written by the worker's ``task_failure`` signal (``marketplace.observability``) and
+    counted on the staff operations page."""
+
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True)
+    error = models.TextField()
+    failed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.task_id} failed"
 
 
 class OutboxMessage(models.Model):

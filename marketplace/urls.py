@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from marketplace import views
+from marketplace import observability, views
 
 urlpatterns = [
     # The home page is search's front door, so the coaches app serves it.
     path("", include("coaches.home_urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("dev/mail/", views.dev_mail_list, name="dev_mail_list"),
     path("dev/mail/<int:pk>/", views.dev_mail_detail, name="dev_mail_detail"),
     path(

@@ -21,3 +21,14 @@ class PaymentsConfig(AppConfig):
             )
         )
         purposes.register_transfer(payout_requests.STAFF_PAYOUT_PURPOSE)
+
+        # The onboarding funnel, money health and webhooks on the staff operations page.
+        from payments import operations
+
+        operations.register_sections()
+
+        # the webhook lag and backlog, failed transfers at /metrics
+        from marketplace.observability import register_collector
+        from payments.metrics import PaymentMetrics
+
+        register_collector("payments", PaymentMetrics())

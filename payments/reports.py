@@ -18,6 +18,7 @@ from django.db.models import Count, DateField, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from payments.models import (
+    AccountState,
     ConnectedAccount,
     Dispute,
     DisputeStatus,
@@ -183,3 +184,13 @@ def client_spending(*, client_id: int) -> list[Spending]:
         Spending(currency=row["currency"], paid=row["paid"] or 0, refunded=row["refunded"] or 0)
         for row in rows
     ]
+
+
+def accounts_that_cannot_be_paid() -> list[ConnectedAccount]:
+    """Connected accounts restricted by Stripe or deauthorized by their holder, with the
+    holder (the operations page asks which of them still have sessions ahead)."""
+    return list(
+        ConnectedAccount.objects.select_related("coach").filter(
+            state__in=[AccountState.RESTRICTED, AccountState.DEAUTHORIZED]
+        )
+    )

@@ -13,6 +13,7 @@ no ``STRIPE_SECRET_KEY`` the local Stripe.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
-from marketplace import embedded
+from marketplace import embedded, observability
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = embedded.DATA_DIR
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "channels",
+    "django_structlog",
+    "django_prometheus",
     "coaches",
     "bookings",
     "payments",
@@ -71,12 +74,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Prometheus' request counts and latencies wrap everything else (docs/observability.md).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A request id on every log line of the request and of the tasks it queues (the user is
+    # known here, and every later middleware's lines carry it too).
+    "django_structlog.middlewares.RequestMiddleware",
     # Pages and the admin show times in the viewer's zone (marketplace/timezones.py).
     "marketplace.timezones.ViewerTimeZoneMiddleware",
     # A request larger than any upload the product takes gets a 413 before it is read.
@@ -87,12 +95,17 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.staff_mfa.StaffSecondFactorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
 ASGI_APPLICATION = "marketplace.asgi.application"
 # Threads per web process serving HTTP (Django's WSGI handler under uvicorn, see asgi.py).
 WEB_THREADS = env.int("WEB_THREADS", default=4)
+# Database connections kept free of the web workers' (``marketplace/serve.py`` refuses to
+# start web workers that could hold more than max_connections less these): the Celery
+# worker's processes, beat, manage.py and the administrator.
+DATABASE_RESERVED_CONNECTIONS = env.int("DATABASE_RESERVED_CONNECTIONS", default=10)
 WSGI_APPLICATION = None
 
 TEMPLATES = [
@@ -490,21 +503,40 @@ STRIPE_SANDBOX_IN_PROCESS = env.bool("STRIPE_SANDBOX_IN_PROCESS", default=False)
 # Where the in-process client writes the requests that do not match the stripe package's
 # declared parameters (set by the test suite: tests/stripe_requests.py). Empty: not checked.
 STRIPE_REQUEST_CHECK_FILE = env.str("STRIPE_REQUEST_CHECK_FILE", default="")
+# Stripe's network latency, simulated by the local Stripe (off at 0): each API answer waits a
+# log-normal time with this median and 95th percentile, in milliseconds (Stripe answers a
+# Checkout Session in a few hundred). The developer page overrides it while the site runs.
+STRIPE_SANDBOX_LATENCY_P50_MS = env.int("STRIPE_SANDBOX_LATENCY_P50_MS", default=0)
+STRIPE_SANDBOX_LATENCY_P95_MS = env.int("STRIPE_SANDBOX_LATENCY_P95_MS", default=0)
 # The local Stripe's platform account is in this country (real Stripe: the platform's own).
 STRIPE_SANDBOX_PLATFORM_COUNTRY = env.str(
     "STRIPE_SANDBOX_PLATFORM_COUNTRY", default=PLATFORM_COUNTRY
 )
 
-# --- logging -------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # The stripe library logs every request at INFO.
-        "stripe": {"level": "WARNING"},
-    },
-}
+# --- logging, errors, metrics (docs/observability.md) -------------------------------------
+# One JSON object per line ("json"), or columns for a person reading a terminal ("console").
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = observability.logging_config(renderer=LOG_FORMAT, level=LOG_LEVEL)
+observability.configure_structlog()
+# django-structlog carries the request id into the Celery tasks a request queues.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# One line per request, when it ends (method, path, status, user, request id): the line at its
+# start is DEBUG, dropped at INFO before it is rendered, so a webhook costs one line to log.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+# Visitors' IP addresses are personal data; the proxy's access log has them when needed.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# Sentry, only with a DSN; without one no client is made and nothing leaves the machine.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+SENTRY_ENABLED = observability.init_sentry(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
+# /metrics answers "Authorization: Bearer <METRICS_TOKEN>" or a staff session; with no token
+# set only staff read it.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -7,15 +7,22 @@ secrets unless ``STRIPE_*`` variables point at real Stripe.
 
 import secrets
 
+from marketplace import observability
+
 from .base import *  # noqa: F403
 from .base import (
     DATA_DIR,
+    LOG_LEVEL,
     STRIPE_SANDBOX_CONNECT_WEBHOOK_SECRET,
     STRIPE_SANDBOX_WEBHOOK_SECRET,
     env,
 )
 
 DEBUG = True
+
+# Logs for a person at a terminal; LOG_FORMAT=json gives the production lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
+LOGGING = observability.logging_config(renderer=LOG_FORMAT, level=LOG_LEVEL)
 
 
 def _machine_secret_key() -> str:

@@ -42,6 +42,7 @@ STATUS_TONES: dict[str, str] = {
     "cancelled": "neutral",
     "waiting_for_balance": "pending",
     "reversed": "neutral",
+    "partly_reversed": "neutral",
     # payouts
     "in_transit": "pending",
     "canceled": "neutral",
@@ -69,8 +70,10 @@ STATUS_TONES: dict[str, str] = {
 }
 
 
+@register.filter
 def status_tone(status: str) -> str:
-    return STATUS_TONES.get(status, "neutral")
+    """The meaning a status is coloured by: ``{{ account.state|status_tone }}``."""
+    return STATUS_TONES.get(str(status), "neutral")
 
 
 @register.simple_tag

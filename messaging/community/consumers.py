@@ -77,11 +77,12 @@ class CommunityConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("kind") == "ping":
             await self.send_json({"kind": "pong"})
 
-    async def messaging_event(self, event: dict) -> None:
-        payload = event["payload"]
-        if payload.get("kind") == "revoked":
-            if payload.get("user") == self.user_id:
-                await self.send_json({"kind": "revoked"})
-                await self.close(code=4403)
-            return
-        await self.send_json(payload)
+    async def community_event(self, event: dict) -> None:
+        """A live event (``live.event``): its JSON text, encoded once for every viewer."""
+        await self.send(text_data=event["text"])
+
+    async def community_revoked(self, event: dict) -> None:
+        """A ban: the socket of the banned member closes."""
+        if event.get("user") == self.user_id:
+            await self.send_json({"kind": "revoked"})
+            await self.close(code=4403)

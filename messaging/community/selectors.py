@@ -8,18 +8,19 @@ person may not see is the same ``NotFound`` as one that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
-    Count,
     Exists,
+    FilteredRelation,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -50,6 +51,8 @@ from messaging.community.models import (
 DISCUSSIONS_PER_PAGE = 20
 REPLIES_PER_PAGE = 50
 MAX_PAGE_SIZE = 100
+# unread counts per group stop here (the badge then reads "99+")
+UNREAD_COUNT_LIMIT = 100
 
 
 def staff_may_moderate(user) -> bool:
@@ -130,15 +133,19 @@ class Access:
 
 
 def access_for(*, group: Group, user) -> Access:
-    """One query: the membership, and whether its person is suspended (messaging's
-    suspension matters only to members, the only ones who post)."""
+    """What ``user`` may do in ``group`` (already read): one query, the membership and
+    whether its person is suspended (messaging's suspension matters only to members, the
+    only ones who post)."""
     membership = (
         Membership.objects.filter(group=group, user=user)
         .annotate(suspended=Exists(messaging_selectors.active_suspensions(user=OuterRef("user"))))
+        .order_by()
         .first()
         if user.is_authenticated
         else None
     )
+    if membership is not None:
+        membership.group = group
     return Access(
         group=group,
         membership=membership,
@@ -147,17 +154,47 @@ def access_for(*, group: Group, user) -> Access:
     )
 
 
+def _with_viewer(rows: QuerySet, *, user, group_path: str = "") -> QuerySet:
+    """``rows`` (groups, or rows with a group at ``group_path``) read with ``user``'s
+    membership of the group (``viewer_membership``, unset when there is none) and
+    whether ``user`` is suspended (``viewer_suspended``), in the same query as the group."""
+    memberships = f"{group_path}memberships"
+    return rows.annotate(
+        viewer_membership=FilteredRelation(
+            memberships, condition=Q(**{f"{memberships}__user": user})
+        ),
+        viewer_suspended=Exists(messaging_selectors.active_suspensions(user=user)),
+    ).select_related("viewer_membership")
+
+
+def _access_of(group: Group, row, *, user) -> Access:
+    """The ``Access`` of a row read by ``_with_viewer``."""
+    # select_related leaves the attribute unset when the join found no membership
+    membership = getattr(row, "viewer_membership", None)
+    if membership is not None:
+        membership.group = group
+    return Access(
+        group=group,
+        membership=membership,
+        staff_moderator=staff_may_moderate(user),
+        suspended=bool(membership is not None and row.viewer_suspended),
+    )
+
+
 def group_access(*, group_id: int, user, need: str = "see") -> Access:
     """The group and what ``user`` may do there, or ``NotFound`` when ``user`` may not
-    ``need`` ("see" the group, "read" its content, "moderate" it)."""
+    ``need`` ("see" the group, "read" its content, "moderate" it). One query."""
     group = (
-        Group.objects.select_related("owner", "specialization").filter(pk=group_id).first()
+        _with_viewer(Group.objects.select_related("owner", "specialization"), user=user)
+        .filter(pk=group_id)
+        .order_by()
+        .first()
         if user.is_authenticated
         else None
     )
     if group is None:
         raise NotFound("No such group.")
-    access = access_for(group=group, user=user)
+    access = _access_of(group, group, user=user)
     allowed = {
         "see": access.can_see,
         "read": access.can_read,
@@ -170,18 +207,24 @@ def group_access(*, group_id: int, user, need: str = "see") -> Access:
 
 def discussion_access(*, discussion_id: int, user) -> tuple[Discussion, Access]:
     """A discussion the user may read (a held or hidden one only for its author, and
-    moderators; removed and deleted ones for moderators), with the group access."""
+    moderators; removed and deleted ones for moderators), with the group access. One query:
+    the discussion, its group and author, whether the user follows it, their membership."""
     discussion = (
-        Discussion.objects.select_related("group", "author", "author__community_handle")
+        _with_viewer(
+            Discussion.objects.select_related("group", "author", "author__community_handle"),
+            user=user,
+            group_path="group__",
+        )
         .annotate(following=Exists(Follow.objects.filter(discussion=OuterRef("pk"), user=user)))
         .filter(pk=discussion_id)
+        .order_by()
         .first()
         if user.is_authenticated
         else None
     )
     if discussion is None:
         raise NotFound("No such discussion.")
-    access = access_for(group=discussion.group, user=user)
+    access = _access_of(discussion.group, discussion, user=user)
     if not access.can_read or not post_visible_to(discussion, access=access, user=user):
         raise NotFound("No such discussion.")
     return discussion, access
@@ -195,13 +238,20 @@ def post_visible_to(post: Discussion | Reply, *, access: Access, user) -> bool:
 
 def reply_access(*, reply_id: int, user) -> tuple[Reply, Access]:
     reply = (
-        Reply.objects.select_related("discussion__group", "author").filter(pk=reply_id).first()
+        _with_viewer(
+            Reply.objects.select_related("discussion__group", "author"),
+            user=user,
+            group_path="discussion__group__",
+        )
+        .filter(pk=reply_id)
+        .order_by()
+        .first()
         if user.is_authenticated
         else None
     )
     if reply is None:
         raise NotFound("No such reply.")
-    access = access_for(group=reply.discussion.group, user=user)
+    access = _access_of(reply.discussion.group, reply, user=user)
     if (
         not access.can_read
         or not post_visible_to(reply.discussion, access=access, user=user)
@@ -214,21 +264,22 @@ def reply_access(*, reply_id: int, user) -> tuple[Reply, Access]:
 # --- lists ---------------------------------------------------------------------------------
 
 
-def _unread_subquery() -> Subquery:
+def _unread_subquery() -> Func:
     """How many published discussions of the outer group had activity after the member's
-    last visit of the group's page (the outer query is joined to the membership)."""
-    counted = (
+    last visit of the group's page (the outer query is joined to the membership), counted
+    up to ``UNREAD_COUNT_LIMIT``: the ids come off the activity index newest first and the
+    count stops there, so a member back after months reads at most that many index entries
+    per group, not the group's every discussion."""
+    newer = (
         Discussion.objects.filter(
             group=OuterRef("pk"),
             status=PostStatus.PUBLISHED,
             last_activity_at__gt=OuterRef("memberships__seen_at"),
         )
-        .order_by()
-        .values("group")
-        .annotate(count=Count("pk"))
-        .values("count")
+        .order_by("-last_activity_at", "-id")
+        .values("pk")[:UNREAD_COUNT_LIMIT]
     )
-    return Subquery(counted, output_field=IntegerField())
+    return Func(ArraySubquery(newer), function="cardinality", output_field=IntegerField())
 
 
 def groups_of_member(*, user) -> QuerySet[Group]:
@@ -292,6 +343,112 @@ def discussion_list(*, group: Group, query: str = "") -> QuerySet[Discussion]:
             .order_by("-rank", "-last_activity_at", "-id")
         )
     return discussions.order_by("-last_activity_at", "-id")
+
+
+@dataclass(frozen=True)
+class ListCursor:
+    """A place in a group's list (latest activity first): a discussion's
+    ``(last_activity_at, id)``. Written in links as ``<microseconds since 1970>.<id>``."""
+
+    last_activity_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, discussion: Discussion) -> ListCursor:
+        return cls(discussion.last_activity_at, discussion.pk)
+
+    @classmethod
+    def parse(cls, text: str | None) -> ListCursor | None:
+        """The cursor written in ``text``, or ``None`` for anything else."""
+        micros, _, pk = (text or "").partition(".")
+        if not (micros.isdigit() and pk.isdigit()) or len(micros) > 17 or len(pk) > 18:
+            return None
+        try:
+            when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
+        except OverflowError:
+            return None
+        return cls(when, int(pk))
+
+    def __str__(self) -> str:
+        delta = self.last_activity_at - datetime(1970, 1, 1, tzinfo=UTC)
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return f"{micros}.{self.id}"
+
+
+@dataclass(frozen=True)
+class DiscussionPage:
+    """One page of a group's list, and the cursors of the pages beside it (``None`` at
+    either end)."""
+
+    discussions: list[Discussion]
+    newer: ListCursor | None
+    older: ListCursor | None
+    paged: bool = False  # not the newest page (asked for with a cursor)
+
+
+def discussion_page(
+    *,
+    group: Group,
+    before: ListCursor | None = None,
+    after: ListCursor | None = None,
+    limit: int = 0,
+) -> DiscussionPage:
+    """Published discussions of ``group``, latest activity first: the newest ``limit``, the
+    ``limit`` older than ``before``, or the ``limit`` newer than ``after``.
+
+    Keyset pagination: each page starts where the partial index
+    ``community_disc_activity_idx`` (group, last_activity_at desc, id desc) is at the
+    cursor, so a page deep in a long list costs what the first one does (``OFFSET`` reads
+    and drops every row before it), and a discussion that moves to the top while someone
+    pages does not shift the pages after it. The bound on ``last_activity_at`` is what the
+    index seeks to; the ``id`` condition only separates discussions with the same time.
+    """
+    limit = limit or DISCUSSIONS_PER_PAGE
+    rows = (
+        Discussion.objects.filter(group=group, status=PostStatus.PUBLISHED)
+        .select_related("author")
+        .only(
+            "id",
+            "group_id",
+            "title",
+            "reply_count",
+            "last_activity_at",
+            "status",
+            "author__id",
+            "author__first_name",
+            "author__last_name",
+            "author__email",
+        )
+    )
+    if after is not None and before is None:
+        when, pk = after.last_activity_at, after.id
+        newer = list(
+            rows.filter(last_activity_at__gte=when)
+            .filter(Q(last_activity_at__gt=when) | Q(id__gt=pk))
+            .order_by("last_activity_at", "id")[: limit + 1]
+        )
+        if len(newer) > limit:
+            return DiscussionPage(
+                discussions=list(reversed(newer[:limit])),
+                newer=ListCursor.of(newer[limit - 1]),
+                older=ListCursor.of(newer[0]),
+                paged=True,
+            )
+        # nothing newer than this page: it is the newest page
+        return discussion_page(group=group, limit=limit)
+    if before is not None:
+        when, pk = before.last_activity_at, before.id
+        rows = rows.filter(last_activity_at__lte=when).filter(
+            Q(last_activity_at__lt=when) | Q(id__lt=pk)
+        )
+    older = list(rows.order_by("-last_activity_at", "-id")[: limit + 1])
+    page = older[:limit]
+    return DiscussionPage(
+        discussions=page,
+        newer=ListCursor.of(page[0]) if page and before is not None else None,
+        older=ListCursor.of(page[-1]) if len(older) > limit else None,
+        paged=before is not None,
+    )
 
 
 def reply_page(

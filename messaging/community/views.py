@@ -99,19 +99,6 @@ REPLY_URLS = SimpleLazyObject(
 )
 
 
-class CountedPaginator(Paginator):
-    """A paginator told the number of objects (a counter kept with them) instead of
-    counting them."""
-
-    def __init__(self, object_list, per_page, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @property
-    def count(self) -> int:  # type: ignore[override]
-        return self._known_count
-
-
 def _errors(form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
@@ -186,24 +173,34 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     group = access.group
     search = SearchForm(request.GET or None)
     query = search.cleaned_data.get("q", "") if search.is_valid() else ""
-    page = None
-    if access.can_read:
-        discussions = selectors.discussion_list(group=group, query=query)
-        # the group's own count of published discussions, unless searching: no COUNT(*)
-        paginator = (
-            Paginator(discussions, selectors.DISCUSSIONS_PER_PAGE)
-            if query
-            else CountedPaginator(
-                discussions, selectors.DISCUSSIONS_PER_PAGE, count=group.discussion_count
-            )
+    page = results = None
+    if access.can_read and query:
+        # ranked search results, numbered pages
+        results = Paginator(
+            selectors.discussion_list(group=group, query=query), selectors.DISCUSSIONS_PER_PAGE
+        ).get_page(request.GET.get("page"))
+    elif access.can_read:
+        # latest activity first, a page after a cursor (no OFFSET, no COUNT(*): the group
+        # keeps its count)
+        page = selectors.discussion_page(
+            group=group,
+            before=selectors.ListCursor.parse(request.GET.get("before")),
+            after=selectors.ListCursor.parse(request.GET.get("after")),
         )
-        page = paginator.get_page(request.GET.get("page"))
-        if access.is_member and not query:
+        if access.is_member:
             memberships.group_mark_seen(access=access)
     return render(
         request,
         "messaging/community/group.html",
-        {"group": group, "access": access, "page": page, "search": search, "query": query},
+        {
+            "group": group,
+            "access": access,
+            "page": page,
+            "results": results,
+            "discussions": page.discussions if page else results.object_list if results else [],
+            "search": search,
+            "query": query,
+        },
     )
 
 

@@ -256,10 +256,12 @@ def _check_transfers_alone(country: str) -> None:
 
 
 def takes_card_payments(account: dict[str, Any]) -> bool:
-    """Whether the account requested ``card_payments``: only then can ``charges_enabled`` be
-    true. An account with ``transfers`` alone receives money from the platform and pays it
+    """Whether the account may take charges: it requested ``card_payments``, or no capability
+    at all (it has the platform's default configuration, card payments and transfers). An
+    account that asked for ``transfers`` alone receives money from the platform and pays it
     out, but never takes a charge itself (``charges_enabled`` stays false)."""
-    return "card_payments" in account["capabilities"]
+    capabilities = account["capabilities"]
+    return not capabilities or "card_payments" in capabilities
 
 
 def service_agreement(account: dict[str, Any]) -> str:

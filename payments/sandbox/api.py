@@ -67,6 +67,11 @@ def handle(
         except errors.StripeError as error:
             response = Response(error.status, error.body(), dict(error.headers))
         response.lost = chaos.answer_lost()
+        # Stripe's network latency, when simulated: the answer arrives later, the work is done
+        # (and its transactions committed) already.
+        p50_ms, p95_ms = chaos.latency_ms()
+    if p50_ms:
+        time.sleep(chaos.latency_seconds(p50_ms, p95_ms))
     response.headers = {**base_headers, **response.headers}
     logger.debug("%s %s -> %s%s", method, path, response.status, " (lost)" if response.lost else "")
     return response

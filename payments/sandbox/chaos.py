@@ -1,5 +1,5 @@
 """The network's and Stripe's bad days, on request: deliveries held back and sent in a random
-order (some twice), and answers lost after the work is done.
+order (some twice), answers lost after the work is done, and the network's latency.
 
 Both are switched on in ``SandboxState`` (``controls.set_delivery_chaos``,
 ``controls.set_lost_answers``, the developer page) and drawn from one random generator per
@@ -8,8 +8,11 @@ process, seeded by ``chaos_seed``, so a test that sets a seed gets the same run 
 
 from __future__ import annotations
 
+import math
 import random
 import threading
+
+from django.conf import settings
 
 from payments.sandbox import store
 
@@ -81,3 +84,32 @@ def answer_lost() -> str | None:
         if rng.randrange(100) >= lost_percent:
             return None
         return LOST_TIMEOUT if rng.random() < 0.5 else LOST_CONNECTION
+
+
+# The standard normal's 95th percentile: a log-normal's p95 is exp(mu + Z95 * sigma).
+Z95 = 1.6448536269514722
+
+
+def latency_ms() -> tuple[int, int]:
+    """``(p50, p95)`` of the simulated latency in milliseconds, ``(0, 0)`` when off: the
+    developer page's choice, else the settings."""
+    state = store.current_state()
+    p50, p95 = state.latency_p50_ms, state.latency_p95_ms
+    if p50 is None:
+        p50, p95 = settings.STRIPE_SANDBOX_LATENCY_P50_MS, settings.STRIPE_SANDBOX_LATENCY_P95_MS
+    return p50, max(p95 or 0, p50)
+
+
+def latency_seconds(p50_ms: int, p95_ms: int, rng: random.Random | None = None) -> float:
+    """One draw of a log-normal latency with median ``p50_ms`` and 95th percentile
+    ``p95_ms`` (equal: always the median), in seconds."""
+    if p50_ms <= 0:
+        return 0.0
+    sigma = math.log(max(p95_ms, p50_ms) / p50_ms) / Z95
+    with _lock:
+        draw = (rng or _latency_rng).lognormvariate(math.log(p50_ms), sigma)
+    return draw / 1000
+
+
+# Latency draws need no repeatable seed (they change no outcome, only when it arrives).
+_latency_rng = random.Random()

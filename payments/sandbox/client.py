@@ -7,7 +7,8 @@ calls — in this process, on this database connection, with no sockets.
 
 With ``STRIPE_REQUEST_CHECK_FILE`` set (the test suite), each request is first checked
 against the parameters the ``stripe`` package declares for it
-(``payments.sandbox.request_check``) and what does not match is appended to that file.
+(``payments.sandbox.request_check``) and for a database transaction the product holds open
+across it (``payments.sandbox.transaction_check``); what is found is appended to that file.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class InProcessHTTPClient(stripe.HTTPClient):
 
         if settings.STRIPE_REQUEST_CHECK_FILE:
             _record_problems(method, url, post_data)
+            _record_open_transactions(method, url)
         parts = urlsplit(url)
         path = parts.path
         # The base address ends in /_stripe (or anything); the API path starts at /v1/.
@@ -95,3 +97,12 @@ def _record_problems(method: str, url: str, post_data: Any) -> None:
     if problems:
         with open(settings.STRIPE_REQUEST_CHECK_FILE, "a", encoding="utf-8") as log:
             log.write(json.dumps(problems) + "\n")
+
+
+def _record_open_transactions(method: str, url: str) -> None:
+    from payments.sandbox.transaction_check import open_transactions, problem
+
+    aliases = open_transactions()
+    if aliases:
+        with open(settings.STRIPE_REQUEST_CHECK_FILE, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"open_transaction": problem(method, url, aliases)}) + "\n")

@@ -351,6 +351,18 @@ def set_lost_answers(percent: int, seed: int | None = None) -> None:
         chaos.reseed(seed)
 
 
+def set_latency(p50_ms: int | None, p95_ms: int | None = None) -> None:
+    """Delay each API answer by a log-normal time with median ``p50_ms`` and 95th percentile
+    ``p95_ms`` (milliseconds; a median of 0: no delay; no p95: always the median); ``None``:
+    as the settings say."""
+    if p50_ms is not None and (p50_ms < 0 or (p95_ms and p95_ms < p50_ms)):
+        raise ValueError("latency: 0 <= p50 <= p95")
+    store.state()
+    SandboxState.objects.filter(pk=1).update(
+        latency_p50_ms=p50_ms, latency_p95_ms=None if p50_ms is None else (p95_ms or p50_ms)
+    )
+
+
 def balance(account: str = "") -> dict[str, dict[str, int]]:
     """``{currency: {"available", "pending"}}`` of the platform ("") or a connected account."""
     return balances.balance_amounts(account)

@@ -35,6 +35,7 @@ from payments.sandbox.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from payments.sandbox.transaction_check import local_stripe_transactions
 
 logger = logging.getLogger("payments.sandbox.webhooks")
 
@@ -183,7 +184,11 @@ def post(url: str, payload: str, signature: str) -> tuple[int, str]:
         parts = urlsplit(url)
         client = _in_process_client(parts.netloc)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        response = client.post(path, data=payload, content_type="application/json", headers=headers)
+        # The delivery's transaction is the local Stripe's, which production runs elsewhere.
+        with local_stripe_transactions():
+            response = client.post(
+                path, data=payload, content_type="application/json", headers=headers
+            )
         return response.status_code, response.content.decode(errors="replace")
     import requests
 

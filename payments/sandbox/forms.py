@@ -349,3 +349,22 @@ class OutcomesForm(forms.Form):
     chaos_seed = forms.IntegerField(
         label="Random seed", min_value=0, max_value=2**31 - 1, initial=0
     )
+    latency_p50_ms = forms.IntegerField(
+        label="Network latency of each API answer, median (ms; 0: none; empty: the setting)",
+        min_value=0,
+        max_value=60_000,
+        required=False,
+    )
+    latency_p95_ms = forms.IntegerField(
+        label="Network latency, 95th percentile (ms; log-normal)",
+        min_value=0,
+        max_value=60_000,
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        p50, p95 = data.get("latency_p50_ms"), data.get("latency_p95_ms")
+        if p50 is not None and p95 and p95 < p50:
+            self.add_error("latency_p95_ms", "The 95th percentile is at least the median.")
+        return data

@@ -83,6 +83,10 @@ class SandboxState(models.Model):
     lost_answer_percent = models.PositiveSmallIntegerField(default=0)
     # Seeds the random choices above, so a test can repeat a run.
     chaos_seed = models.BigIntegerField(default=0)
+    # The simulated network latency of each API answer (log-normal, milliseconds); unset:
+    # the settings ``STRIPE_SANDBOX_LATENCY_P50_MS`` / ``_P95_MS``.
+    latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sandbox clock +{self.clock_offset_seconds}s"

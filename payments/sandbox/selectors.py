@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from payments.sandbox import accounts, regions, store
+from marketplace.money import format_money
+from payments.sandbox import accounts, chaos, regions, store
 from payments.sandbox.ledger import balances, payouts
 
 
@@ -16,14 +18,45 @@ def express_dashboard(*, account_id: str) -> dict[str, Any]:
         "now": store.now(),
     }
     context["balance"] = balances.balance_rows(account=account_id)
+    context["payments"] = _transfers_received(account_id)
     context["payouts"] = payouts.payouts_for(account=account_id)
     return context
 
 
+def _transfers_received(account_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """What the platform sent the account, as its Express dashboard lists it: each payment
+    (``py_``) with the transfer's description and what was reversed of it."""
+    rows = []
+    from payments.sandbox.models import StripeObject
+
+    payments = StripeObject.objects.filter(object_type="charge", account=account_id).order_by(
+        "-created", "-stripe_id"
+    )[:limit]
+    transfer_ids = [row.data.get("source_transfer") for row in payments]
+    transfers = {
+        row.stripe_id: row.data
+        for row in StripeObject.objects.filter(object_type="transfer", stripe_id__in=transfer_ids)
+    }
+    for row in payments:
+        payment = row.data
+        transfer = transfers.get(payment.get("source_transfer") or "", {})
+        rows.append(
+            {
+                "id": payment["id"],
+                "transfer": transfer.get("id", ""),
+                "description": transfer.get("description") or "",
+                "amount_display": format_money(payment["amount"], payment["currency"]),
+                "refunded_display": format_money(payment["amount_refunded"], payment["currency"])
+                if payment["amount_refunded"]
+                else "",
+                "date": datetime.fromtimestamp(payment["created"], tz=UTC).strftime("%Y-%m-%d"),
+            }
+        )
+    return rows
+
+
 def dashboard() -> dict[str, Any]:
     """The developer page at ``/_stripe/``: clock, endpoints, accounts, recent events."""
-    from datetime import UTC, datetime
-
     from django.db.models import Count
 
     from payments.sandbox.models import StripeObject, WebhookDelivery, WebhookEndpoint
@@ -86,6 +119,7 @@ def dashboard() -> dict[str, Any]:
             "duplicate_percent": state.duplicate_percent,
             "lost_answer_percent": state.lost_answer_percent,
             "chaos_seed": state.chaos_seed,
+            **dict(zip(("latency_p50_ms", "latency_p95_ms"), chaos.latency_ms(), strict=True)),
         },
         "waiting_refunds": waiting_refunds,
         "open_disputes": open_disputes,

@@ -322,6 +322,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                         seed=data["chaos_seed"],
                     )
                     controls.set_lost_answers(data["lost_answer_percent"], seed=data["chaos_seed"])
+                    controls.set_latency(data["latency_p50_ms"], data["latency_p95_ms"])
                     messages.success(request, "Outcomes changed.")
             elif action in ("refund_succeeded", "refund_failed") and request.POST.get("refund"):
                 outcome = action.removeprefix("refund_")

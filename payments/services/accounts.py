@@ -205,16 +205,18 @@ def connected_account_onboarding_link(
     the refresh URL; a link never counts as completed: only Stripe's account fields do.
     """
     account = connected_account_create(coach=coach)
+    if account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED):
+        raise Conflict("Stripe cannot continue the setup of this account.")
+    # Stripe is asked outside any transaction (a link changes nothing of ours); the move to
+    # onboarding is recorded after, under the row lock.
+    try:
+        link = gateway.account_link_create(
+            account=account, refresh_url=refresh_url, return_url=return_url
+        )
+    except gateway.GatewayError as error:
+        raise provider_error(error) from error
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        if account.state in (AccountState.DEAUTHORIZED, AccountState.REJECTED):
-            raise Conflict("Stripe cannot continue the setup of this account.")
-        try:
-            link = gateway.account_link_create(
-                account=account, refresh_url=refresh_url, return_url=return_url
-            )
-        except gateway.GatewayError as error:
-            raise provider_error(error) from error
         if account.state == AccountState.CREATED:
             _move_to(account, AccountState.ONBOARDING, source=AccountStateChange.Source.API)
             account.save()
@@ -405,11 +407,15 @@ def _move_to(
 def _alert_restricted(account: ConnectedAccount, *, rejected: bool) -> None:
     requirements = requirement_labels(account.requirements_due)
     coach = account.coach
+    payee = is_payee_only(coach)
     send_templated_email(
         to=coach.email,
-        subject="Action needed: clients cannot book you right now",
+        subject="Action needed: we cannot pay you right now"
+        if payee
+        else "Action needed: clients cannot book you right now",
         template="payments_account_restricted",
         context={
+            "payee": payee,
             "coach": coach,
             "requirements": requirements,
             "deadline": account.current_deadline,
@@ -465,16 +471,27 @@ def _account_for_settings(coach: User) -> ConnectedAccount:
 def connected_account_update_business_profile(
     *, coach: User, url: str, product_description: str
 ) -> ConnectedAccount:
-    """Write the business profile to Stripe and keep what Stripe answers."""
+    """Write the business profile to Stripe and keep what Stripe answers.
+
+    Stripe is called outside any transaction; its answer is applied after, under the row
+    lock (``_apply_answer``)."""
     account = _account_for_settings(coach)
+    try:
+        snapshot = gateway.account_update_business_profile(
+            account=account, url=url, product_description=product_description
+        )
+    except gateway.GatewayError as error:
+        raise provider_error(error) from error
+    return _apply_answer(account, snapshot)
+
+
+def _apply_answer(account: ConnectedAccount, snapshot: gateway.AccountSnapshot) -> ConnectedAccount:
+    """Keep the account as Stripe answered an update, under the row lock. Two updates at
+    once may be applied in the other order than Stripe made them; the ``account.updated``
+    event each one sends re-reads the account under the lock (``connected_account_refresh``),
+    so the row ends as Stripe has it."""
     with transaction.atomic():
         locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        try:
-            snapshot = gateway.account_update_business_profile(
-                account=locked, url=url, product_description=product_description
-            )
-        except gateway.GatewayError as error:
-            raise provider_error(error) from error
         _apply_snapshot(locked, snapshot)
         _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
         locked.save()
@@ -504,21 +521,16 @@ def connected_account_update_payout_schedule(
     if errors:
         raise DomainError("The payout schedule is not valid.", fields=errors)
     account = _account_for_settings(coach)
-    with transaction.atomic():
-        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        try:
-            snapshot = gateway.account_update_payout_schedule(
-                account=locked,
-                schedule=gateway.PayoutSchedule(
-                    interval=interval,
-                    weekly_anchor=weekly_anchor if interval == PayoutInterval.WEEKLY else "",
-                    monthly_anchor=monthly_anchor if interval == PayoutInterval.MONTHLY else None,
-                ),
-                minimum_amount=minimum_amount,
-            )
-        except gateway.GatewayError as error:
-            raise provider_error(error) from error
-        _apply_snapshot(locked, snapshot)
-        _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
-        locked.save()
-    return locked
+    try:
+        snapshot = gateway.account_update_payout_schedule(
+            account=account,
+            schedule=gateway.PayoutSchedule(
+                interval=interval,
+                weekly_anchor=weekly_anchor if interval == PayoutInterval.WEEKLY else "",
+                monthly_anchor=monthly_anchor if interval == PayoutInterval.MONTHLY else None,
+            ),
+            minimum_amount=minimum_amount,
+        )
+    except gateway.GatewayError as error:
+        raise provider_error(error) from error
+    return _apply_answer(account, snapshot)

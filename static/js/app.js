@@ -54,3 +54,26 @@ document.addEventListener("htmx:afterSwap", (event) => {
     label.focus();
   }
 });
+
+// A confirmed session's start ("in 2 days", "in 45 minutes"), kept current from the
+// server's figure in the reader's language.
+document.addEventListener("DOMContentLoaded", () => {
+  const elements = document.querySelectorAll("[data-starts-at]");
+  if (!elements.length || !window.Intl || !Intl.RelativeTimeFormat) return;
+  const words = new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" });
+  const units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+  const tick = () => {
+    elements.forEach((element) => {
+      const seconds = (Date.parse(element.dataset.startsAt) - Date.now()) / 1000;
+      if (Number.isNaN(seconds)) return;
+      if (seconds <= 0) {
+        element.textContent = "now";
+        return;
+      }
+      const [unit, size] = units.find(([, length]) => seconds >= length) || units[units.length - 1];
+      element.textContent = words.format(Math.max(1, Math.round(seconds / size)), unit);
+    });
+    window.setTimeout(tick, 30000);
+  };
+  tick();
+});

@@ -315,12 +315,14 @@ def test_a_german_coach_is_told_the_fee_and_asked_what_stripe_asks_in_germany(
     fee = device.get_by_test_id("platform-fee")
     expect(fee).to_contain_text("15%")
     expect(fee).to_contain_text("On a €100.00 session the fee is €15.00 and you keep €85.00")
-    # the local Stripe's hosted onboarding of a German account
+    # the local Stripe's hosted onboarding of a German account: from a US platform it takes
+    # transfers only, under the recipient agreement, as the country rules require
     account = stripe_client().v1.accounts.create(
         params={
             "type": "express",
             "country": "DE",
             "capabilities": {"transfers": {"requested": True}},
+            "tos_acceptance": {"service_agreement": "recipient"},
         }
     )
     link = stripe_client().v1.account_links.create(

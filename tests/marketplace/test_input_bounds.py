@@ -29,7 +29,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from rest_framework import serializers
 
-from bookings.models import Booking, CancellationPolicy, PackagePurchase
+from bookings.models import Booking, CancellationPolicy, PackagePurchase, SessionNote
 from coaches.models import CoachApplication, CoachProfile, ExtraHours, Review, SessionType, TimeOff
 from marketplace.fields import AmountField, BoundedDateField, InstantField, InstantInput
 from marketplace.models import EmailKind, EmailPreference, User
@@ -102,6 +102,7 @@ COLUMNS: dict[tuple[str, str], models.Field] = {
     ("TopicForm", "topic"): column(Booking, "topic"),
     ("TopicForm", "client_time_zone"): column(Booking, "client_time_zone"),
     ("CancelForm", "reason"): column(Booking, "cancellation_reason"),
+    ("SessionNoteForm", "text"): column(SessionNote, "text"),
     ("RescheduleForm", "starts_at"): column(Booking, "starts_at"),
     ("IssueForm", "description"): column(Booking, "issue_description"),
     # payments.forms

@@ -3,6 +3,7 @@ within the hour."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
@@ -33,11 +34,17 @@ def unread_worker(request, transactional_db, monkeypatch, settings):
 
 
 def finished_notify_tasks(worker) -> list[str]:
-    return [
-        line
-        for line in worker.output().splitlines()
-        if "messaging.notify_unread[" in line and " succeeded in " in line
-    ]
+    """Celery's "Task messaging.notify_unread[…] succeeded in …s: <result>" lines, the
+    ``event`` of the worker's JSON log lines."""
+    events = []
+    for line in worker.output().splitlines():
+        try:
+            event = json.loads(line).get("event", "")
+        except ValueError:
+            event = line
+        if "messaging.notify_unread[" in event and " succeeded in " in event:
+            events.append(event)
+    return events
 
 
 def test_unread_message_email_is_sent_once_and_not_repeated_within_the_hour(

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.errors import DomainError, NotAllowed, NotFound
@@ -500,6 +501,26 @@ def test_unread_counts_per_group(coach, group, client_member):
     memberships.group_mark_seen(access=access(group, client_member))
     rows = {g.pk: g.unread for g in selectors.groups_of_member(user=client_member)}
     assert rows[group.pk] == 0
+
+
+def test_unread_counts_stop_at_the_limit_and_the_badge_says_so(
+    coach, group, client_member, monkeypatch, client
+):
+    monkeypatch.setattr(selectors, "UNREAD_COUNT_LIMIT", 3)
+    for index in range(2):
+        make_discussion(group, coach, title=f"new {index}")
+    assert [g.unread for g in selectors.groups_of_member(user=client_member)] == [2]
+    for index in range(3):
+        make_discussion(group, coach, title=f"more {index}")
+    assert [g.unread for g in selectors.groups_of_member(user=client_member)] == [3]
+    # the page shows counts up to 99 and "99+" beyond
+    monkeypatch.setattr(selectors, "UNREAD_COUNT_LIMIT", 100)
+    for index in range(96):
+        make_discussion(group, coach, title=f"even more {index}")
+    assert [g.unread for g in selectors.groups_of_member(user=client_member)] == [100]
+    client.force_login(client_member)
+    page = client.get(reverse("community:index")).content.decode()
+    assert ">99+</span>" in page and "more than 99 discussions with new activity" in page
 
 
 def test_search_finds_discussions_by_title_and_body(coach, group):

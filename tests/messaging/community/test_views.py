@@ -3,15 +3,23 @@ e-mail preference and one-click unsubscribe pages do what they say."""
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+import re
+from datetime import timedelta
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.community import selectors
 from messaging.community.models import (
     DigestPreference,
     Discussion,
     Group,
     Membership,
     PostStatus,
+    Reaction,
     Reply,
     Report,
 )
@@ -69,6 +77,83 @@ def test_every_page_renders_for_the_coach_and_the_member(client, world):
         assert client.get(url).status_code == 200, url
     page = client.get(reverse("community:discussion", args=[discussion.pk])).content.decode()
     assert "How <strong>far</strong>?" in page and "About 30 km" in page
+
+
+def test_the_group_page_pages_by_older_and_newer_links(client, world):
+    # given 45 discussions (the world's and 44 more), a minute apart
+    coach, group, member, discussion, _reply = world
+    now = timezone.now()
+    for index in range(44):
+        made = make_discussion(group, coach, title=f"Week {index}")
+        made.last_activity_at = now - timedelta(minutes=index)
+        made.save(update_fields=["last_activity_at"])
+    Discussion.objects.filter(pk=discussion.pk).update(last_activity_at=now - timedelta(days=1))
+    Group.objects.filter(pk=group.pk).update(discussion_count=45)
+    client.force_login(member)
+    url = reverse("community:group", args=[group.pk])
+
+    def titles(html: str) -> list[str]:
+        return re.findall(r'class="discussion-title" href="[^"]+">([^<]+)</a>', html)
+
+    def link(html: str, rel: str) -> str | None:
+        found = re.search(rf'<a href="(\?[^"]+)" rel="{rel}">', html)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    # when the member follows "Older" to the end
+    seen, html, pages = [], client.get(url).content.decode(), 0
+    assert 'data-live-list="1"' in html and link(html, "prev") is None
+    while True:
+        pages += 1
+        seen += titles(html)
+        assert "45 discussions" in html
+        older = link(html, "next")
+        if older is None:
+            break
+        html = client.get(url + older).content.decode()
+        assert 'data-live-list="0"' in html
+    # then each discussion came once, latest activity first, 20 a page
+    assert pages == 3 and seen == [f"Week {index}" for index in range(44)] + ["Long runs"]
+    # and "Newer" leads back
+    html = client.get(url + link(html, "prev")).content.decode()
+    assert titles(html) == [f"Week {index}" for index in range(20, 40)]
+    # a cursor that is not one shows the newest page
+    html = client.get(url + "?before=drop%20table").content.decode()
+    assert titles(html)[:2] == ["Week 0", "Week 1"]
+
+
+def test_a_long_page_runs_as_many_queries_as_a_short_one(client, world):
+    # given a group with 25 discussions, and discussions with 2 and 12 replies (each reply
+    # quoting the one before it and reacted to)
+    coach, group, member, _discussion, _reply = world
+    for index in range(24):
+        make_discussion(group, coach, title=f"Week {index}")
+    Group.objects.filter(pk=group.pk).update(discussion_count=25)
+    short, long = (make_discussion(group, coach, title=f"{n} replies") for n in (2, 12))
+    for target, count in ((short, 2), (long, 12)):
+        previous = None
+        for index in range(count):
+            reply = make_reply(target, coach, f"Reply {index}")
+            Reply.objects.filter(pk=reply.pk).update(quote_of=previous)
+            Reaction.objects.create(user=member, discussion=target, reply=reply, kind="like")
+            previous = reply
+    client.force_login(member)
+
+    def queries(url: str) -> int:
+        client.get(url)  # once before: a first visit records it (seen_at)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    # when the pages are read, then the number of queries does not grow with the page
+    group_url = reverse("community:group", args=[group.pk])
+    newest = selectors.discussion_page(group=group)
+    assert len(newest.discussions) == 20
+    assert queries(group_url) == queries(f"{group_url}?before={newest.older}")
+    assert queries(reverse("community:discussion", args=[short.pk])) == queries(
+        reverse("community:discussion", args=[long.pk])
+    )
+    api = "community_api_replies"
+    assert queries(reverse(api, args=[short.pk])) == queries(reverse(api, args=[long.pk]))
 
 
 def test_the_forms_work_without_javascript(client, world):

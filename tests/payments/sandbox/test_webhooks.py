@@ -20,7 +20,13 @@ RECEIVER_URLS = "tests.payments.sandbox.receiver_urls"
 
 def _onboarded_account(stripe_client):
     account = stripe_client.v1.accounts.create(
-        params={"type": "express", "capabilities": {"transfers": {"requested": True}}}
+        params={
+            "type": "express",
+            "capabilities": {
+                "card_payments": {"requested": True},
+                "transfers": {"requested": True},
+            },
+        }
     )
     controls.complete_onboarding(account.id)
     return account
