@@ -337,9 +337,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "" if account_id == "platform" else account_id,
                     outcome=PAYOUT_ACTIONS[action],
                 )
-                arrival = (
-                    " (in transit an hour later, arrived a day later, by the sandbox clock)"
-                )
+                arrival = " (in transit an hour later, arrived a day later, by the sandbox clock)"
                 messages.success(
                     request,
                     f"Payout {payout['id']} of "
