@@ -151,25 +151,16 @@ def dispute_reverse_transfer(*, dispute_id: int) -> Dispute:
     remaining = payment.amount - sum(refund.transfer_reversal_amount for refund in refunds)
     if remaining <= 0:
         return dispute
-    try:
-        reversal = gateway.transfer_reversal_create(
-            idempotency_key=f"dispute-{dispute.pk}-reversal",
-            transfer_id=payment.stripe_transfer_id,
-            amount=remaining,
-            refund_application_fee=True,
-            metadata={"dispute_id": str(dispute.pk), "payment_id": str(payment.pk)},
-        )
-    except gateway.GatewayError as error:
-        failure = provider_error(error)
-        if not failure.permanent:
-            raise failure from error
-        staff_alert_raise(
-            kind=StaffAlert.Kind.DISPUTE,
-            message=(
-                f"Dispute {dispute.stripe_dispute_id} lost, but the coach's transfer of payment "
-                f"{payment.pk} could not be reversed: {failure.message}"
-            ),
-        )
+    reversal = _lost_dispute_reversal(
+        dispute,
+        idempotency_key=f"dispute-{dispute.pk}-reversal",
+        transfer_id=payment.stripe_transfer_id,
+        amount=remaining,
+        refund_application_fee=True,
+        metadata={"payment_id": str(payment.pk)},
+        what=f"the coach's transfer of payment {payment.pk}",
+    )
+    if reversal is None:
         return dispute
     fee_refund = 0
     if payment.stripe_application_fee_id:
@@ -205,24 +196,48 @@ def _reverse_package_shares(dispute: Dispute, payment: Payment) -> None:
         remaining = share.amount - share.reversed_amount
         if remaining <= 0 or share.stripe_transfer_id is None:
             continue
-        try:
-            gateway.transfer_reversal_create(
-                idempotency_key=f"dispute-{dispute.pk}-transfer-{share.pk}-reversal",
-                transfer_id=share.stripe_transfer_id,
-                amount=remaining,
-                refund_application_fee=False,
-                metadata={"dispute_id": str(dispute.pk), "transfer_id": str(share.pk)},
-            )
-        except gateway.GatewayError as error:
-            failure = provider_error(error)
-            if not failure.permanent:
-                raise failure from error
-            staff_alert_raise(
-                kind=StaffAlert.Kind.DISPUTE,
-                message=(
-                    f"Dispute {dispute.stripe_dispute_id} lost, but the package share "
-                    f"(transfer {share.pk}) could not be reversed: {failure.message}"
-                ),
-            )
-            continue
-        transfers.transfer_sync_reversal(stripe_transfer_id=share.stripe_transfer_id)
+        reversal = _lost_dispute_reversal(
+            dispute,
+            idempotency_key=f"dispute-{dispute.pk}-transfer-{share.pk}-reversal",
+            transfer_id=share.stripe_transfer_id,
+            amount=remaining,
+            refund_application_fee=False,
+            metadata={"transfer_id": str(share.pk)},
+            what=f"the package share (transfer {share.pk})",
+        )
+        if reversal is not None:
+            transfers.transfer_sync_reversal(stripe_transfer_id=share.stripe_transfer_id)
+
+
+def _lost_dispute_reversal(
+    dispute: Dispute,
+    *,
+    idempotency_key: str,
+    transfer_id: str,
+    amount: int,
+    refund_application_fee: bool,
+    metadata: dict[str, str],
+    what: str,
+) -> gateway.ReversalResult | None:
+    """Reverse a transfer a lost dispute took back; a transient Stripe error raises (the task
+    retries under the same key), a permanent one alerts staff and answers None."""
+    try:
+        return gateway.transfer_reversal_create(
+            idempotency_key=idempotency_key,
+            transfer_id=transfer_id,
+            amount=amount,
+            refund_application_fee=refund_application_fee,
+            metadata={"dispute_id": str(dispute.pk), **metadata},
+        )
+    except gateway.GatewayError as error:
+        failure = provider_error(error)
+        if not failure.permanent:
+            raise failure from error
+        staff_alert_raise(
+            kind=StaffAlert.Kind.DISPUTE,
+            message=(
+                f"Dispute {dispute.stripe_dispute_id} lost, but {what} could not be reversed: "
+                f"{failure.message}"
+            ),
+        )
+        return None
