@@ -121,11 +121,12 @@ settings.ROOT_URLCONF = "bench_browse_urls"
 from marketplace.asgi import application  # noqa: E402,F401
 """
 
-WORDS = (
-    "career leadership confidence growth mindset wellness burnout founders engineers managers "
-    "teams habits focus clarity transitions relationships communication productivity executive "
-    "presence resilience purpose balance strategy sales"
-).split()
+WORDS = [
+    "career", "leadership", "confidence", "growth", "mindset", "wellness", "burnout",
+    "founders", "engineers", "managers", "teams", "habits", "focus", "clarity", "transitions",
+    "relationships", "communication", "productivity", "executive", "presence", "resilience",
+    "purpose", "balance", "strategy", "sales",
+]  # fmt: skip
 ZONES = ["Europe/Zurich", "America/New_York", "Asia/Tokyo", "Europe/London", "Europe/Berlin"]
 CURRENCIES = {"Asia/Tokyo": "jpy", "Europe/London": "gbp", "Europe/Zurich": "chf"}
 LANGUAGES = [["en"], ["en", "de"], ["en", "fr"], ["es", "en"], ["de"]]
@@ -388,14 +389,12 @@ def seed() -> dict:
             "topic": "Leading a team for the first time",
             "client_time_zone": client.time_zone,
         }
+        mine = threads[index * THREADS_PER_CLIENT : (index + 1) * THREADS_PER_CLIENT]
         visitors.append(
             {
                 "session": _session_for(client, draft),
                 "zone": client.time_zone,
-                "threads": [
-                    thread.pk
-                    for thread in threads[index * THREADS_PER_CLIENT :][:THREADS_PER_CLIENT]
-                ],
+                "threads": [thread.pk for thread in mine],
             }
         )
     return {
@@ -561,7 +560,7 @@ def measure(hosts: list[str], pids: list[int], data: dict) -> dict:
         sampler = ConnectionSampler()
         with sampler:
             answers, seconds = paced(hosts, requests, RATE_PER_S)
-        bare_requests, bare_names = _plan(data, clients, per_client, bare=True, seed=clients)
+        bare_requests, _names = _plan(data, clients, per_client, bare=True, seed=clients)
         bare_answers, _ = paced(hosts, bare_requests, RATE_PER_S)
         results["paced"][clients] = {
             "pages": _per_page(answers, names),
