@@ -32,6 +32,12 @@ from zoneinfo import ZoneInfo
 SLOT_STEP = timedelta(minutes=30)
 # The wall-clock end that stands for midnight, the end of the day.
 END_OF_DAY = time(23, 59)
+# A stretch of the search index holds slots that start within this long of its first one,
+# and a session lasts at most LONGEST_SESSION (the session type's check constraint), so no
+# stretch spans more than STRETCH_MAX_SPAN: search bounds its index reads by it.
+STRETCH_SLOTS_WITHIN = timedelta(days=1)
+LONGEST_SESSION = timedelta(minutes=480)
+STRETCH_MAX_SPAN = STRETCH_SLOTS_WITHIN + LONGEST_SESSION
 
 
 @dataclass(frozen=True)
@@ -146,12 +152,20 @@ def merge_slots(slots: Sequence[datetime], duration: timedelta) -> list[tuple[da
     """Merge runs of slots into stretches ``[first start, last start + duration)`` for the
     search index. A run is slots one ``SLOT_STEP`` apart, so every step of a stretch from its
     start up to ``end - duration`` is a slot: search can tell exactly whether a slot fits
-    inside a window from the stretch alone (``coaches.selectors.coach_search``)."""
+    inside a window from the stretch alone (``coaches.selectors.coach_search``).
+
+    A run longer than ``STRETCH_SLOTS_WITHIN`` (a coach open around the clock) is cut into
+    several stretches, so that a stretch never spans more than ``STRETCH_MAX_SPAN``."""
     windows: list[tuple[datetime, datetime]] = []
     previous: datetime | None = None
     for slot in slots:
         slot_end = slot + duration
-        if windows and previous is not None and slot - previous == SLOT_STEP:
+        if (
+            windows
+            and previous is not None
+            and slot - previous == SLOT_STEP
+            and slot - windows[-1][0] < STRETCH_SLOTS_WITHIN
+        ):
             windows[-1] = (windows[-1][0], slot_end)
         else:
             windows.append((slot, slot_end))

@@ -28,7 +28,13 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from coaches.availability import SLOT_STEP, CoachCalendar, compute_slots, rule_windows
+from coaches.availability import (
+    SLOT_STEP,
+    STRETCH_MAX_SPAN,
+    CoachCalendar,
+    compute_slots,
+    rule_windows,
+)
 from coaches.models import (
     AvailabilityRule,
     CoachApplication,
@@ -348,6 +354,10 @@ def coach_slot_week(
 # --- discovery -----------------------------------------------------------------------------
 
 
+# Relevance ranks at most this many matches of a text search: the best rated of them.
+RELEVANCE_CANDIDATES = 500
+
+
 class SearchSort(models.TextChoices):
     RELEVANCE = "relevance", "Relevance"
     PRICE_LOW = "price", "Price: low to high"
@@ -379,23 +389,58 @@ def public_coaches() -> QuerySet[CoachProfile]:
     return CoachProfile.objects.bookable()
 
 
+def _free_windows_overlapping(start: datetime, end: datetime) -> QuerySet[FreeWindow]:
+    """The availability index's stretches that overlap ``[start, end)``.
+
+    ``starts_at`` in ``(start - STRETCH_MAX_SPAN, end)`` is a bounded read of the
+    ``(starts_at, ends_at)`` index (no stretch is longer); ``ends_at > start`` is checked in
+    that index too. The range overlap says the same for the planner, which knows from the
+    statistics on ``tstzrange(starts_at, ends_at)`` (migration ``0006``) how many stretches
+    overlap a range: without it, it takes the conditions as independent, expects nearly
+    every coach to match a narrow window and walks a sort index through all of them."""
+    return FreeWindow.objects.filter(
+        RawSQL(
+            "tstzrange(starts_at, ends_at) && tstzrange(%s, %s)",
+            (start, end),
+            output_field=models.BooleanField(),
+        ),
+        starts_at__gt=start - STRETCH_MAX_SPAN,
+        starts_at__lt=end,
+        ends_at__gt=start,
+    )
+
+
 def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySet[CoachProfile]:
     """Public coaches matching ``search``, ordered, with what a result card shows
-    prefetched (a constant number of queries whatever the page size)."""
+    prefetched (a constant number of queries whatever the page size).
+
+    Written so that each page is read in a bounded number of rows however many coaches
+    there are (docs/coaches.md, "Ten times the data"): the account's ``is_active`` is an
+    ``EXISTS`` (not a join), and the account itself is prefetched for the page's coaches
+    only; a specialisation is matched by id, so the planner knows how common it is."""
     now = now or timezone.now()
-    coaches = public_coaches()
+    coaches = CoachProfile.objects.filter(
+        Exists(User.objects.filter(pk=OuterRef("user_id"), is_active=True)),
+        is_approved=True,
+        can_take_charges=True,
+    )
     query = None
     if search.text.strip():
         query = SearchQuery(search.text.strip(), search_type="websearch", config="english")
-        coaches = coaches.filter(search_vector=query).annotate(
-            rank=SearchRank(F("search_vector"), query)
-        )
+        coaches = coaches.filter(search_vector=query)
     if search.specialization:
+        specialization_id = (
+            Specialization.objects.filter(slug=search.specialization)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if specialization_id is None:
+            return CoachProfile.objects.none()
         # EXISTS rather than a join, so that no DISTINCT over wide rows is needed.
         coaches = coaches.filter(
             Exists(
                 CoachProfile.specializations.through.objects.filter(
-                    coachprofile_id=OuterRef("pk"), specialization__slug=search.specialization
+                    coachprofile_id=OuterRef("pk"), specialization_id=specialization_id
                 )
             )
         )
@@ -410,14 +455,9 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
     if search.min_rating is not None:
         coaches = coaches.filter(rating_average__gte=search.min_rating)
     if search.free_within_days is not None:
+        until = now + timedelta(days=search.free_within_days)
         coaches = coaches.filter(
-            Exists(
-                FreeWindow.objects.filter(
-                    coach=OuterRef("pk"),
-                    ends_at__gt=now,
-                    starts_at__lt=now + timedelta(days=search.free_within_days),
-                )
-            )
+            Exists(_free_windows_overlapping(now, until).filter(coach=OuterRef("pk")))
         )
     if search.window_start is not None and search.window_end is not None:
         window_start, window_end = max(search.window_start, now), search.window_end
@@ -432,11 +472,8 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
         )
         coaches = coaches.filter(
             Exists(
-                FreeWindow.objects.filter(
-                    first_fitting_slot_ends_in_time,
-                    coach=OuterRef("pk"),
-                    starts_at__lt=window_end,
-                    ends_at__gt=window_start,
+                _free_windows_overlapping(window_start, window_end).filter(
+                    first_fitting_slot_ends_in_time, coach=OuterRef("pk")
                 )
             )
         )
@@ -451,17 +488,28 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
         SearchSort.SOONEST: [F("next_available_at").asc(nulls_last=True), "id"],
     }
     ordering = orderings.get(search.sort)
-    if ordering is None:  # relevance
-        ordering = (
-            ["-rank", "id"]
-            if query is not None
-            else [F("rating_average").desc(nulls_last=True), "id"]
+    if ordering is None and query is None:
+        # Relevance without text: the best rated first, read straight from the rating
+        # sort's index (ties by number of reviews, as that sort).
+        ordering = orderings[SearchSort.RATING]
+    elif ordering is None:
+        # Relevance: ts_rank has to be computed for every match before the best can be
+        # chosen, and a common word matches tens of thousands of coaches. The rank is
+        # computed over the RELEVANCE_CANDIDATES best-rated matches (read from the rating
+        # sort's index, or from the text index when the words are rare); results are
+        # those candidates in rank order, so they are a bounded read however many match.
+        candidates = coaches.order_by(*orderings[SearchSort.RATING]).values("pk")[
+            :RELEVANCE_CANDIDATES
+        ]
+        coaches = CoachProfile.objects.filter(pk__in=candidates).annotate(
+            rank=SearchRank(F("search_vector"), query)
         )
+        ordering = ["-rank", "id"]
     return (
         coaches.order_by(*ordering)
         .defer("search_vector")
-        .select_related("user")
         .prefetch_related(
+            "user",
             "specializations",
             Prefetch(
                 "session_types",

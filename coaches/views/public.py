@@ -15,7 +15,7 @@ from django.utils import timezone
 from coaches import selectors
 from coaches.forms import TIME_ZONE_DATALIST, SearchForm
 from coaches.models import CoachProfile, SessionType
-from coaches.pagination import CachedCountPaginator
+from coaches.pagination import SEARCH_COUNT_CAP, CachedCountPaginator
 from coaches.providers import booking_reader
 from coaches.services import photos
 from coaches.views.common import url_or_none
@@ -70,7 +70,7 @@ def search(request: HttpRequest) -> HttpResponse:
         # count) stable between requests.
         now = timezone.now().replace(second=0, microsecond=0)
         results = selectors.coach_search(search=form.to_search(), now=now)
-    paginator = CachedCountPaginator(results, PAGE_SIZE)
+    paginator = CachedCountPaginator(results, PAGE_SIZE, count_cap=SEARCH_COUNT_CAP)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -165,6 +165,40 @@ def test_a_window_lists_only_coaches_whose_calendar_offers_a_slot_in_it(db):
     assert set(names(CoachSearch(**window), now=NOW)) == {"Grid", "Away"}
 
 
+def test_a_coach_open_around_the_clock_is_found_late_in_a_long_stretch(db):
+    # given a coach open all day every day (half-hour sessions; 00:00-23:59 means midnight),
+    # whose slots run without a break for the whole index
+    coach = indexed_coach("Always", weekdays=range(7), start=time(0), end=time(23, 59))
+    session_types.session_type_create(coach=coach, name="Short", duration_minutes=30, price=1000)
+    search_index.availability_index_refresh(coach_ids=[coach.pk], now=NOW)
+    # then the index holds stretches of at most a day of slots each
+    from coaches.availability import STRETCH_MAX_SPAN
+    from coaches.models import FreeWindow
+
+    stretches = list(FreeWindow.objects.filter(coach=coach))
+    assert len(stretches) > 1
+    assert all(w.ends_at - w.starts_at <= STRETCH_MAX_SPAN for w in stretches)
+    # and a window days after the run began, and one across a cut between stretches,
+    # both find the coach
+    days_later = {
+        "window_start": datetime(2030, 6, 8, 3, tzinfo=UTC),
+        "window_end": datetime(2030, 6, 8, 4, tzinfo=UTC),
+    }
+    assert names(CoachSearch(**days_later), now=NOW) == ["Always"]
+    cut = stretches[1].starts_at
+    across = {"window_start": cut - timedelta(minutes=15), "window_end": cut + timedelta(hours=1)}
+    assert names(CoachSearch(**across), now=NOW) == ["Always"]
+
+
+def test_a_window_nobody_is_free_in_lists_nobody(db):
+    indexed_coach("Weekdays", weekdays=[0, 1, 2, 3, 4])
+    sunday = {
+        "window_start": datetime(2030, 6, 9, 9, tzinfo=UTC),
+        "window_end": datetime(2030, 6, 9, 12, tzinfo=UTC),
+    }
+    assert names(CoachSearch(**sunday), now=NOW) == []
+
+
 def test_the_form_turns_a_local_window_into_utc(db):
     from coaches.forms import SearchForm
 
@@ -193,6 +227,20 @@ def test_sort_by_relevance_follows_the_rank(db):
     make_coach("Once", bio="career")
     make_coach("Often", headline="Career career coaching", specializations=("career",))
     assert names(CoachSearch(text="career", sort=SearchSort.RELEVANCE)) == ["Often", "Once"]
+
+
+def test_relevance_ranks_the_best_rated_matches_when_many_match(db, monkeypatch):
+    # given more matches than relevance ranks: the best rated of them are ranked
+    from coaches import selectors
+
+    monkeypatch.setattr(selectors, "RELEVANCE_CANDIDATES", 2)
+    make_coach("LowRatedPerfect", headline="Career career career", rating="3.00")
+    make_coach("TopOnce", bio="career", rating="4.90")
+    make_coach("GoodOften", headline="Career coaching", rating="4.50")
+    # when
+    ranked = names(CoachSearch(text="career", sort=SearchSort.RELEVANCE))
+    # then the two best rated come back, in rank order
+    assert ranked == ["GoodOften", "TopOnce"]
 
 
 def test_the_soonest_sort_uses_the_availability_index(db):
@@ -226,6 +274,29 @@ def test_the_page_filters_paginates_and_swaps_results_with_htmx(client, monkeypa
     assert "<html" not in partial
     assert "Coach2" in partial and "Coach0" not in partial
     assert 'hx-get="?specialization=career&amp;sort=price&amp;page=3"' in partial
+
+
+def test_the_page_counts_matches_only_up_to_the_cap(client, monkeypatch):
+    # given more matching coaches than the page counts
+    from coaches.views import public
+
+    monkeypatch.setattr(public, "PAGE_SIZE", 2)
+    monkeypatch.setattr(public, "SEARCH_COUNT_CAP", 3)
+    for index in range(5):
+        make_coach(f"Coach{index}", price=1000 * (index + 1), specializations=("career",))
+    # when
+    page = client.get(reverse("coaches:search") + "?specialization=career&sort=price")
+    # then the total is said as "3+", and the pages stop just past the cap
+    text = page.content.decode()
+    assert "3+ coaches found" in text
+    assert "Page 1 of 2+" in text
+    assert page.context["page"].paginator.count == 4
+    # and under the cap the count is exact
+    cache.clear()
+    monkeypatch.setattr(public, "SEARCH_COUNT_CAP", 10)
+    text = client.get(reverse("coaches:search") + "?specialization=career").content.decode()
+    assert "5 coaches found" in text
+    assert "Page 1 of 3<" in text
 
 
 def test_useful_empty_states(client):
