@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from marketplace import states
@@ -50,7 +51,11 @@ class Specialization(models.Model):
 
 class CoachProfileQuerySet(models.QuerySet["CoachProfile"]):
     def bookable(self) -> CoachProfileQuerySet:
-        return self.filter(is_approved=True, can_take_charges=True, user__is_active=True)
+        """Approved coaches who can take charges, with an active account. The account is an
+        ``EXISTS`` probe rather than a join, so that a sorted page of them is read from a sort
+        index and stops after the page instead of hashing every account first."""
+        active = get_user_model().objects.filter(pk=OuterRef("user_id"), is_active=True)
+        return self.filter(Exists(active), is_approved=True, can_take_charges=True)
 
 
 class CoachProfile(models.Model):

@@ -4,11 +4,12 @@ search page, counted only up to a cap."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 COUNT_TTL_SECONDS = 60
@@ -36,7 +37,8 @@ class CachedCountPaginator(Paginator):
     def _count_now(self) -> int:
         if self.count_cap is None:
             return int(Paginator.count.func(self))  # type: ignore[attr-defined]
-        return int(self.object_list.order_by()[: self.count_cap + 1].count())  # type: ignore[union-attr]
+        matches = cast(QuerySet[Any], self.object_list)
+        return matches.order_by()[: self.count_cap + 1].count()
 
     @cached_property
     def count(self) -> int:

@@ -415,15 +415,11 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
     prefetched (a constant number of queries whatever the page size).
 
     Written so that each page is read in a bounded number of rows however many coaches
-    there are (docs/coaches.md, "Ten times the data"): the account's ``is_active`` is an
-    ``EXISTS`` (not a join), and the account itself is prefetched for the page's coaches
-    only; a specialisation is matched by id, so the planner knows how common it is."""
+    there are (docs/coaches.md, "Ten times the data"): the account is prefetched for the
+    page's coaches only, not joined; a specialisation is matched by id, so the planner
+    knows how common it is."""
     now = now or timezone.now()
-    coaches = CoachProfile.objects.filter(
-        Exists(User.objects.filter(pk=OuterRef("user_id"), is_active=True)),
-        is_approved=True,
-        can_take_charges=True,
-    )
+    coaches = public_coaches()
     query = None
     if search.text.strip():
         query = SearchQuery(search.text.strip(), search_type="websearch", config="english")
@@ -488,11 +484,7 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
         SearchSort.SOONEST: [F("next_available_at").asc(nulls_last=True), "id"],
     }
     ordering = orderings.get(search.sort)
-    if ordering is None and query is None:
-        # Relevance without text: the best rated first, read straight from the rating
-        # sort's index (ties by number of reviews, as that sort).
-        ordering = orderings[SearchSort.RATING]
-    elif ordering is None:
+    if ordering is None and query is not None:
         # Relevance: ts_rank has to be computed for every match before the best can be
         # chosen, and a common word matches tens of thousands of coaches. The rank is
         # computed over the RELEVANCE_CANDIDATES best-rated matches (read from the rating
@@ -505,6 +497,10 @@ def coach_search(*, search: CoachSearch, now: datetime | None = None) -> QuerySe
             rank=SearchRank(F("search_vector"), query)
         )
         ordering = ["-rank", "id"]
+    elif ordering is None:
+        # Relevance without text: the best rated first, read straight from the rating
+        # sort's index (ties by number of reviews, as that sort).
+        ordering = orderings[SearchSort.RATING]
     return (
         coaches.order_by(*ordering)
         .defer("search_vector")
