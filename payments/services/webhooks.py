@@ -2,8 +2,9 @@
 
 Receipt is bookkeeping: the raw body is verified with the official library against the
 endpoint's secret, the event is inserted with ``INSERT ... ON CONFLICT DO NOTHING`` on its
-Stripe id (never select-then-insert), and processing is queued after commit only when the row
-is new, so a redelivery, or ten deliveries at once, is processed once.
+Stripe id (never select-then-insert), and only a new row is processed: a worker's dispatcher
+finds the rows still ``received`` and queues their processing (``payments.webhook_dispatch``),
+so a redelivery, or ten deliveries at once, is processed once.
 
 Processing takes the event's row lock (``SKIP LOCKED``: a second worker on the same event
 walks away), dispatches through the endpoint's table in ``payments.handlers``, and records
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from marketplace import queue, states
+from marketplace import states
 from marketplace.queue import enqueue
 from payments import gateway
 from payments.errors import WebhookRejected
@@ -54,13 +55,10 @@ _INSERT_SQL = f"""
     RETURNING id
 """  # noqa: S608 - the table name is ours, every value is a parameter
 PROCESS_TASK = "payments.process_webhook_event"
-# With a broker (not eager): the event and its processing task's outbox row in one statement,
-# so receipt stays one round trip and one transaction (marketplace/queue.py).
-_INSERT_AND_QUEUE_SQL = f"""
-    WITH event AS ({_INSERT_SQL}),
-    queued AS ({queue.outbox_insert_sql(args="jsonb_build_array(event.id)", source="event")})
-    SELECT event.id, queued.id FROM event, queued
-"""  # noqa: S608 - ours, as above
+# With a broker (not eager) the inbox is the queue: receipt only inserts the row, and the
+# worker's dispatcher (``payments.webhook_dispatch``) finds it and queues its processing.
+# Receipt stays one statement, one round trip and one commit, and nothing between the insert
+# and the hand-off can be lost: the row itself is what is handed off.
 
 
 def endpoint_secrets(endpoint: str) -> list[str]:
@@ -71,7 +69,7 @@ def endpoint_secrets(endpoint: str) -> list[str]:
 
 
 def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> int | None:
-    """Verify and store one delivery; queue its processing if it is new.
+    """Verify and store one delivery; hand its processing off if it is new.
 
     Returns the new row's id, or None for a duplicate. Raises ``WebhookRejected`` (400), and
     ``OperationalError`` when the row cannot be written within ``RECEIVE_LOCK_TIMEOUT_MS``
@@ -96,25 +94,19 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
         WebhookEventStatus.RECEIVED,
         timezone.now(),
     ]
-    eager = _eager()
-    if not eager:
-        params += [PROCESS_TASK, params[-1]]  # the outbox row's task and time
-    sql = _INSERT_SQL if eager else _INSERT_AND_QUEUE_SQL
     if connection.get_autocommit():
         # One round trip, one transaction: the two statements of one query run as an implicit
         # transaction (SET LOCAL holds for it), committed when ``execute`` returns; on a lock
         # timeout it is rolled back and the connection is idle again.
-        row = _insert(sql, params)
+        row = _insert(_INSERT_SQL, params)
     else:
         with transaction.atomic():
-            row = _insert(sql, params)
+            row = _insert(_INSERT_SQL, params)
     if row is None:
         return None
-    # After the commit: at once in autocommit, else when the caller's transaction commits.
-    if eager:
+    if _eager():
+        # No worker, no dispatcher: the task runs in this process after the commit.
         enqueue(PROCESS_TASK, row[0])
-    else:
-        queue.enqueue_written(row[1], PROCESS_TASK, row[0])
     return int(row[0])
 
 
