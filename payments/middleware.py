@@ -34,8 +34,11 @@ DELIVERIES = Counter(
 PREFIX = "/payments/webhooks/"
 
 
+View = Callable[[HttpRequest], HttpResponse]
+
+
 @lru_cache(maxsize=32)
-def _endpoint_view(urlconf: str, path: str) -> tuple[str, Callable[[HttpRequest], HttpResponse]] | None:
+def _endpoint_view(urlconf: str, path: str) -> tuple[str, View] | None:
     """The endpoint and view a path resolves to when it is one of the webhook endpoints; None
     for anything else (a test's URLconf may serve its own receiver at the same path)."""
     try:
@@ -48,7 +51,7 @@ def _endpoint_view(urlconf: str, path: str) -> tuple[str, Callable[[HttpRequest]
 
 
 class WebhookReceiptMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: View) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

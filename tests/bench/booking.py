@@ -1,9 +1,9 @@
-"""Benchmark: hold creation and webhook acceptance, each beside a bare Django baseline.
+"""Benchmark: hold creation beside a bare Django baseline.
 
 Run: ``.venv/bin/python tests/bench/booking.py`` (PostgreSQL at DATABASE_URL's server, Redis
 at REDIS_URL; the data goes into its own fresh database ``cc_bench_booking``, migrated at the
-start and dropped at the end). ``--webhooks-only`` measures webhook acceptance and its
-baseline alone (a couple of minutes instead of several).
+start and dropped at the end). Webhook acceptance has its own benchmark,
+``tests/bench/webhooks.py``.
 
 The product runs as in production: ``uvicorn marketplace.asgi:application --workers 2`` (one
 worker process per core; HTTP through Django's WSGI handler on threads, see
@@ -23,35 +23,24 @@ next request when the last answer is in (closed loop), all at once:
 - and, for context, the same 20 clients sending holds on a fixed schedule at half the
   throughput the closed loop reached (``_harness.paced``; latency counted from when each
   request was due): what a client waits when the machine is busy but not saturated;
-- webhook acceptance: ``POST /payments/webhooks/stripe/`` with signed events from 20 clients
-  (signature verified with the stripe library, insert-or-ignore into WebhookEvent, processing
-  queued on Redis after commit; no worker consumes the bench queue, which is deleted at the
-  end);
-- baseline: a bare Django view reading the body and answering 200.
 
 Each concurrent measurement runs three rounds, the product's and its baseline's in turn,
 and reports the median round (this machine's speed varies by a third between minutes).
 
-Prints one JSON line: hold p50/p95 (ms) and throughput (holds/s), webhook events/s, the
-baselines, the ratios (for webhooks also each round's against the baseline round measured
-right after it: the machine's load changes less within a pair than between runs, and the
-web processes' CPU time per request, which other processes' load disturbs least), and
-whether the targets (hold p95 <= 150 ms, webhooks >= 300/s) are met. Other engineers load
+Prints one JSON line: hold p50/p95 (ms) and throughput (holds/s), the baselines, the ratios,
+and whether the target (hold p95 <= 150 ms) is met. Other engineers load
 the same 2-core machine while it runs: the figures are pessimistic.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -76,10 +65,7 @@ HOLDS_PER_CLIENT = 15
 # Each measurement is made ROUNDS times, the product's and its baseline's in turn; the
 # figures are the medians (this machine's speed varies by a third from minute to minute).
 ROUNDS = 3
-WEBHOOK_EVENTS = 3600
-WEBHOOK_CLIENTS = 20
 TARGET_HOLD_P95_MS = 150
-TARGET_WEBHOOKS_PER_S = 300
 
 # The product's URLs plus the two bare views of the baselines.
 BENCH_URLS = """
@@ -101,15 +87,8 @@ def bare_insert(request):
     return HttpResponse(status=201)
 
 
-@csrf_exempt
-def bare_accept(request):
-    _ = request.body
-    return HttpResponse("ok")
-
-
 urlpatterns = [
     path("bench/insert/", bare_insert),
-    path("bench/accept/", bare_accept),
     path("", include("marketplace.urls")),
 ]
 """
@@ -293,92 +272,6 @@ def _median_of(rounds: list[dict[str, float]], name: str) -> dict:
     return figures
 
 
-def _signed(payload: str, secret: str) -> str:
-    timestamp = int(time.time())
-    signature = hmac.new(
-        secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256
-    ).hexdigest()
-    return f"t={timestamp},v1={signature}"
-
-
-def _cpu_seconds(processes: list) -> float:
-    """The user and system CPU time the processes have used so far (Linux ``/proc``)."""
-    total = 0
-    for process in processes:
-        stat = Path(f"/proc/{process.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may have spaces
-        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def bench_webhooks(hosts: list[str], servers: list) -> dict:
-    from django.conf import settings
-
-    from payments.models import WebhookEvent
-
-    secret = settings.STRIPE_WEBHOOK_SECRETS[0]
-    events = []
-    bare = []
-    for index in range(WEBHOOK_EVENTS):
-        body = json.dumps(
-            {
-                "id": "evt_bench" + uuid.uuid4().hex[:20],
-                "object": "event",
-                "api_version": settings.STRIPE_API_VERSION,
-                "created": int(time.time()),
-                "livemode": False,
-                "pending_webhooks": 1,
-                "request": {"id": None, "idempotency_key": None},
-                "type": "charge.succeeded",
-                "data": {"object": {"id": "ch_bench" + uuid.uuid4().hex[:16], "object": "charge"}},
-            }
-        )
-        headers = {"Content-Type": "application/json"}
-        bare.append(http_request("POST", "/bench/accept/", body=body.encode(), headers=headers))
-        headers["Stripe-Signature"] = _signed(body, secret)
-        events.append(
-            http_request("POST", "/payments/webhooks/stripe/", body=body.encode(), headers=headers)
-        )
-
-    rates, baseline_rates = [], []
-    cpu_ms, baseline_cpu_ms = [], []
-    per_round = WEBHOOK_EVENTS // ROUNDS
-    for round_index in range(ROUNDS):
-        mine = events[round_index * per_round : (round_index + 1) * per_round]
-        cpu_before = _cpu_seconds(servers)
-        answers, seconds = closed_loop(
-            hosts, [mine[index::WEBHOOK_CLIENTS] for index in range(WEBHOOK_CLIENTS)]
-        )
-        cpu_ms.append((_cpu_seconds(servers) - cpu_before) * 1000 / len(mine))
-        unexpected = [a.body[:300] for a in answers if a.status != 200]
-        assert not unexpected, unexpected
-        rates.append(len(mine) / seconds)
-        theirs = bare[round_index * per_round : (round_index + 1) * per_round]
-        cpu_before = _cpu_seconds(servers)
-        base_answers, base_seconds = closed_loop(
-            hosts, [theirs[index::WEBHOOK_CLIENTS] for index in range(WEBHOOK_CLIENTS)]
-        )
-        baseline_cpu_ms.append((_cpu_seconds(servers) - cpu_before) * 1000 / len(theirs))
-        assert {a.status for a in base_answers} == {200}
-        baseline_rates.append(len(theirs) / base_seconds)
-    assert WebhookEvent.objects.filter(stripe_event_id__startswith="evt_bench").count() == (
-        per_round * ROUNDS
-    )
-    return {
-        "webhook_events": per_round * ROUNDS,
-        "webhook_accept_per_s": round(statistics.median(rates), 1),
-        "webhook_accept_per_s_rounds": [round(rate, 1) for rate in rates],
-        "baseline_accept_per_s": round(statistics.median(baseline_rates), 1),
-        "baseline_accept_per_s_rounds": [round(rate, 1) for rate in baseline_rates],
-        "webhook_accept_vs_baseline_ratio_rounds": [
-            round(rate / baseline, 3) for rate, baseline in zip(rates, baseline_rates, strict=True)
-        ],
-        "webhook_web_cpu_ms_per_event": round(statistics.median(cpu_ms), 2),
-        "webhook_web_cpu_ms_per_event_rounds": [round(ms, 2) for ms in cpu_ms],
-        "baseline_web_cpu_ms_per_request": round(statistics.median(baseline_cpu_ms), 2),
-    }
-
-
 def _teardown() -> None:
     from django.conf import settings
     from django.db import connections
@@ -414,12 +307,7 @@ def _hold_figures(holds: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--webhooks-only",
-        action="store_true",
-        help="measure webhook acceptance and its baseline only, not holds",
-    )
-    options = parser.parse_args()
+    parser.parse_args()
     env = _setup()
     workdir = Path(tempfile.mkdtemp(prefix="bench-booking-"))
     (workdir / "bench_booking_urls.py").write_text(BENCH_URLS)
@@ -427,25 +315,17 @@ def main() -> None:
     servers: list = []
     try:
         servers, hosts = start_balanced("bench_booking_app:application", env, workdir)
-        holds = {} if options.webhooks_only else bench_holds(hosts)
-        webhooks = bench_webhooks(hosts, servers)
+        holds = bench_holds(hosts)
     finally:
         for server in servers:
             stop_server(server)
         _teardown()
-        if "webhooks" in locals():
+        if "holds" in locals():
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"server logs kept in {workdir}", file=sys.stderr)
     figures = {
-        **(_hold_figures(holds) if holds else {}),
-        **webhooks,
-        "webhook_accept_vs_baseline_ratio": round(
-            webhooks["webhook_accept_per_s"] / webhooks["baseline_accept_per_s"], 3
-        ),
-        "target_webhooks_per_s": TARGET_WEBHOOKS_PER_S,
-        "target_webhooks_met": webhooks["webhook_accept_per_s"] >= TARGET_WEBHOOKS_PER_S,
-        "webhook_clients": WEBHOOK_CLIENTS,
+        **_hold_figures(holds),
         "server": f"{WORKERS} uvicorn processes, clients balanced over them, DEBUG off, "
         "local Stripe in-process",
         "note": "2-core machine shared with other engineers' runs: pessimistic",

@@ -235,13 +235,17 @@ def bench(hosts: list[str], servers: list, per_round: int) -> dict:
     closed_loop(hosts, [_requests("/bench/floor/", 10, "warm")] * 2)
     product, floor = [], []
     for _ in range(ROUNDS):
-        product.append(_round(hosts, servers, _requests("/payments/webhooks/stripe/", per_round, "bench")))
+        product.append(
+            _round(hosts, servers, _requests("/payments/webhooks/stripe/", per_round, "bench"))
+        )
         floor.append(_round(hosts, servers, _requests("/bench/floor/", per_round, "bench")))
     assert WebhookEvent.objects.filter(stripe_event_id__startswith="evt_bench").count() == (
         per_round * ROUNDS
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {FLOOR_TABLE} WHERE stripe_event_id LIKE 'evt_bench%%'")
+        cursor.execute(
+            f"SELECT count(*) FROM {FLOOR_TABLE} WHERE stripe_event_id LIKE 'evt_bench%%'"
+        )
         assert cursor.fetchone()[0] == per_round * ROUNDS
     rates = [rate for rate, _ in product]
     floor_rates = [rate for rate, _ in floor]
