@@ -76,7 +76,7 @@ class HoldEndpoint:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        environ = build_environ(scope, io.BytesIO(bytes(body)))  # type: ignore[arg-type]
+        environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(bytes(body))))  # type: ignore[arg-type]
         deferred: list[DeferredCheckout] = []
         environ[DEFERRED_CHECKOUT] = deferred
         answer, response = await self._on_thread(self._view, environ)

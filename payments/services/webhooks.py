@@ -238,7 +238,7 @@ def _record(
         )
         if locked is None:
             return None
-        _finish(locked, status, **fields)
+        _finish(locked, status, **fields)  # type: ignore[arg-type]
         if also is not None:
             also()
         return locked.status
@@ -266,7 +266,7 @@ def _record_failure(event: WebhookEvent, last_error: str) -> str | None:
         event,
         WebhookEventStatus.RETRYING,
         last_error=last_error,
-        next_attempt_at=event.processing_started_at + delay,
+        next_attempt_at=(event.processing_started_at or timezone.now()) + delay,
     )
     if status is not None and not _eager():
         enqueue("payments.process_webhook_event", event.pk, countdown=delay.total_seconds())
