@@ -8,6 +8,7 @@ from payments.sandbox.routes import (  # noqa: F401 - importing a module registe
     application_fees,
     balances,
     billing_portal,
+    catalog,
     charges,
     checkout,
     customers,
@@ -16,6 +17,7 @@ from payments.sandbox.routes import (  # noqa: F401 - importing a module registe
     payment_intents,
     payouts,
     refunds,
+    test_clocks,
     transfers,
     webhook_endpoints,
 )
