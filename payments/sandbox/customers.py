@@ -75,14 +75,14 @@ def _fingerprint(number: str) -> str:
 # --- customers ------------------------------------------------------------------------------
 
 
-def customer_shape(params: dict[str, Any]) -> dict[str, Any]:
+def customer_shape(params: dict[str, Any], *, created: int) -> dict[str, Any]:
     settings_in = params.get("invoice_settings") or {}
     return {
         "id": store.new_id("cus_", 14),
         "object": "customer",
         "address": params.get("address") or None,
         "balance": params.get("balance", 0),
-        "created": store.now(),
+        "created": created,
         "currency": None,
         "default_source": None,
         "delinquent": False,
@@ -108,8 +108,9 @@ def customer_shape(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def customer_create(*, params: dict[str, Any]) -> dict[str, Any]:
-    customer = customer_shape(params)
+def customer_create(*, params: dict[str, Any], created: int | None = None) -> dict[str, Any]:
+    """A new Customer; on a test clock, ``created`` is the clock's frozen time."""
+    customer = customer_shape(params, created=store.now() if created is None else created)
     row = store.insert(customer)
     events.record("customer.created", customer)
     if params.get("payment_method"):

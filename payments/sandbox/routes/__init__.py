@@ -17,6 +17,7 @@ from payments.sandbox.routes import (  # noqa: F401 - importing a module registe
     payment_intents,
     payouts,
     refunds,
+    test_clocks,
     transfers,
     webhook_endpoints,
 )

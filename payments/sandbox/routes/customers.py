@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import customers, store
+from payments.sandbox import customers, store, test_clocks
 from payments.sandbox.params import ANY, LIST, D, E, I, L, M, S
 from payments.sandbox.routing import Context, route
 
@@ -37,7 +37,10 @@ CUSTOMER_CREATE = {**_CUSTOMER_FIELDS, "payment_method": S(), "test_clock": S()}
 @route("POST", "/v1/customers", CUSTOMER_CREATE, connect_allowed=False)
 def create_customer(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("test_clock"):
-        store.get(params["test_clock"], "test_helpers.test_clock", account="", param="test_clock")
+        test_clocks.check_room_for_customer(params["test_clock"])
+        return customers.customer_create(
+            params=params, created=test_clocks.frozen_time(params["test_clock"])
+        )
     return customers.customer_create(params=params)
 
 
