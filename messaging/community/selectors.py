@@ -216,6 +216,7 @@ def discussion_access(*, discussion_id: int, user) -> tuple[Discussion, Access]:
             group_path="group__",
         )
         .annotate(following=Exists(Follow.objects.filter(discussion=OuterRef("pk"), user=user)))
+        .defer("search_vector")  # only the group search reads it, in SQL
         .filter(pk=discussion_id)
         .order_by()
         .first()
@@ -451,6 +452,31 @@ def discussion_page(
     )
 
 
+# What a page of replies shows (``live.reply_payload`` and the page's ``reply_item``): the
+# authors' names and handles, not their accounts' every column.
+_PERSON_COLUMNS = ("id", "first_name", "last_name", "email")
+_REPLY_PAGE_COLUMNS = (
+    "id",
+    "discussion_id",
+    "seq",
+    "author_id",
+    "body",
+    "body_html",
+    "status",
+    "quote_of_id",
+    "created_at",
+    "edited_at",
+    *(f"author__{column}" for column in _PERSON_COLUMNS),
+    "author__community_handle__handle",
+    "author__community_handle__user_id",
+    "quote_of__seq",
+    "quote_of__status",
+    "quote_of__body_html",
+    "quote_of__author_id",
+    *(f"quote_of__author__{column}" for column in _PERSON_COLUMNS),
+)
+
+
 def reply_page(
     *,
     discussion: Discussion,
@@ -464,8 +490,10 @@ def reply_page(
     ``limit`` (after ``after``), or the ``limit`` before ``before``. Moderators see every
     reply; others see published ones and their own held or hidden ones."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    replies = Reply.objects.filter(discussion=discussion).select_related(
-        "author", "author__community_handle", "quote_of", "quote_of__author"
+    replies = (
+        Reply.objects.filter(discussion=discussion)
+        .select_related("author", "author__community_handle", "quote_of", "quote_of__author")
+        .only(*_REPLY_PAGE_COLUMNS)
     )
     if not access.can_moderate:
         replies = replies.filter(

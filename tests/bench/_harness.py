@@ -119,6 +119,9 @@ class Answer:
     status: int
     body: bytes
     ms: float
+    # which request it answers: ``per_client[client][number]``
+    client: int = -1
+    number: int = -1
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -164,11 +167,13 @@ async def _closed_loop(
 
     async def client(index: int) -> None:
         reader, writer = connections[index]
-        for request in per_client[index]:
+        for number, request in enumerate(per_client[index]):
             started = time.perf_counter()
             writer.write(request)
             status, body = await _read_answer(reader)
-            answers.append(Answer(status, body, (time.perf_counter() - started) * 1000))
+            answers.append(
+                Answer(status, body, (time.perf_counter() - started) * 1000, index, number)
+            )
 
     started = time.perf_counter()
     await asyncio.gather(*(client(index) for index in range(len(per_client))))
@@ -205,7 +210,7 @@ async def _paced(
             writer.write(request)
             status, body = await _read_answer(reader)
             # from when it was due, not when it could be sent: waiting counts
-            answers.append(Answer(status, body, (loop.time() - due) * 1000))
+            answers.append(Answer(status, body, (loop.time() - due) * 1000, index, number))
 
     began = time.perf_counter()
     await asyncio.gather(*(client(index) for index in range(clients)))
