@@ -3,6 +3,9 @@ errors become ``{"error": {...}}`` through ``marketplace.api.exception_handler``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -158,6 +161,24 @@ class BookingListCreateApi(ListAPIView):
                 or request.build_absolute_uri(reverse("bookings:pay", args=[booking.pk])),
             )
 
+        deferred = request.META.get(DEFERRED_CHECKOUT)
+        if deferred is not None:
+            # Served by ``bookings.asgi``: hold now, and leave the Checkout Session to be
+            # awaited without a thread (this answer is replaced by ``finish``'s).
+            booking, payment = holds.hold(
+                client=request.user,  # type: ignore[arg-type]
+                session_type=session_type,
+                starts_at=values["starts_at"],
+                topic=values["topic"],
+                client_time_zone=values["client_time_zone"],
+            )
+            pending = checkout.booking_checkout_pending(
+                booking=booking, urls=urls_for(booking), payment=payment
+            )
+            if isinstance(pending, checkout.PendingCheckout):
+                deferred.append(DeferredCheckout(pending=pending, finish=_created_body))
+                return Response(status=status.HTTP_201_CREATED)
+            return Response(_created_body(booking, pending), status=status.HTTP_201_CREATED)
         booking, payment = checkout.booking_book(
             client=request.user,  # type: ignore[arg-type]
             session_type=session_type,
@@ -166,9 +187,25 @@ class BookingListCreateApi(ListAPIView):
             client_time_zone=values["client_time_zone"],
             urls_for=urls_for,
         )
-        body = dict(BookingOutput(booking, context={"new_payment": payment}).data)
-        body["checkout_url"] = payment.checkout_url
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(_created_body(booking, payment), status=status.HTTP_201_CREATED)
+
+
+def _created_body(booking: Booking, payment: Payment) -> dict:
+    body = dict(BookingOutput(booking, context={"new_payment": payment}).data)
+    body["checkout_url"] = payment.checkout_url
+    return body
+
+
+# The request key under which ``bookings.asgi`` asks ``POST /api/bookings/`` to leave the
+# Checkout Session to it: a list the view appends its ``DeferredCheckout`` to.
+DEFERRED_CHECKOUT = "bookings.deferred_checkout"
+
+
+@dataclass(frozen=True)
+class DeferredCheckout:
+    pending: checkout.PendingCheckout
+    # The 201 body of the hold once its session is recorded.
+    finish: Callable[[Booking, Payment], dict]
 
 
 class BookingDetailApi(APIView):

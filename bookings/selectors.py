@@ -219,7 +219,8 @@ def client_sessions(*, client: User, now: datetime | None = None) -> dict[str, l
         .order_by("starts_at")
     )
     upcoming = [b for b in rows if b.ends_at > now and b.status in LIVE_STATUSES]
-    past = [b for b in rows if b not in upcoming and b.status != BookingStatus.EXPIRED]
+    upcoming_ids = {b.pk for b in upcoming}
+    past = [b for b in rows if b.pk not in upcoming_ids and b.status != BookingStatus.EXPIRED]
     past.reverse()
     return {"upcoming": upcoming, "past": past}
 

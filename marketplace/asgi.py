@@ -23,6 +23,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from bookings.asgi import HoldEndpoint, is_hold  # noqa: E402
 from marketplace.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -32,13 +33,18 @@ def http_application(wsgi_app: Any, threads: int) -> Any:
     Stripe over HTTP, served by this same process: sharing one pool, ``threads`` holds at
     once would each wait for a thread that is itself waiting."""
     main = WSGIMiddleware(wsgi_app, workers=threads)
-    if not settings.STRIPE_SANDBOX:
-        return main
-    local_stripe = WSGIMiddleware(wsgi_app, workers=threads)
+    # A hold awaits its Checkout Session on the event loop; its database work runs on the
+    # main pool's threads (bookings/asgi.py).
+    holds = HoldEndpoint(wsgi_app, main.executor)
+    local_stripe = WSGIMiddleware(wsgi_app, workers=threads) if settings.STRIPE_SANDBOX else None
 
     async def dispatch(scope: Any, receive: Any, send: Any) -> None:
-        pool = local_stripe if scope["path"].startswith("/_stripe/") else main
-        await pool(scope, receive, send)
+        if is_hold(scope):
+            await holds(scope, receive, send)
+        elif local_stripe is not None and scope["path"].startswith("/_stripe/"):
+            await local_stripe(scope, receive, send)
+        else:
+            await main(scope, receive, send)
 
     return dispatch
 

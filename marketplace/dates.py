@@ -7,9 +7,10 @@ a time is never shown without its zone and never in a zone the reader did not ch
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import dates
+from babel import Locale, dates
 
 from marketplace.money import babel_locale
 
@@ -28,6 +29,24 @@ def zone_name(name: str | None) -> str:
     return zone(name).key
 
 
+@lru_cache(maxsize=512)
+def _skeleton_pattern(skeleton: str, cldr: Locale) -> str:
+    """The locale's pattern for a skeleton, as ``babel.dates.format_skeleton`` chooses it.
+
+    Babel matches a skeleton the locale lacks against all of the locale's skeletons on every
+    call (a couple of milliseconds, dozens of times on a page of sessions); the choice
+    depends only on the skeleton and the locale, so it is made once."""
+    skeletons = cldr.datetime_skeletons
+    if skeleton not in skeletons:
+        skeleton = dates.match_skeleton(skeleton, skeletons) or skeleton
+    return skeletons[skeleton]
+
+
+def format_skeleton(skeleton: str, moment: date | datetime, *, cldr: Locale) -> str:
+    """``babel.dates.format_skeleton(skeleton, moment, locale=cldr)``, the pattern cached."""
+    return dates.format_datetime(moment, _skeleton_pattern(skeleton, cldr), locale=cldr)
+
+
 def format_when(moment: datetime, zone_name_: str | None, *, locale: str | None = None) -> str:
     """``moment`` as a date and time in the zone, with the zone's name:
     "Thursday, December 3, 2026, 09:00 (Europe/Berlin)"; in German "Donnerstag, 3. Dezember
@@ -35,7 +54,7 @@ def format_when(moment: datetime, zone_name_: str | None, *, locale: str | None 
     tz = zone(zone_name_)
     cldr = babel_locale(locale)
     local = moment.astimezone(tz)
-    day = dates.format_skeleton("yMMMMEEEEd", local, locale=cldr)
+    day = format_skeleton("yMMMMEEEEd", local, cldr=cldr)
     clock = dates.format_time(local, "HH:mm", locale=cldr)
     return f"{day}, {clock} ({tz.key})"
 
@@ -45,7 +64,7 @@ def format_short(moment: datetime, zone_name_: str | None, *, locale: str | None
     tz = zone(zone_name_)
     cldr = babel_locale(locale)
     local = moment.astimezone(tz)
-    day = dates.format_skeleton("yMMMd", local, locale=cldr)
+    day = format_skeleton("yMMMd", local, cldr=cldr)
     clock = dates.format_time(local, "HH:mm", locale=cldr)
     return f"{day}, {clock} ({tz.key})"
 
@@ -54,5 +73,5 @@ def format_month(day: date, *, short: bool = False, locale: str | None = None) -
     """A calendar month: "December 2026", or "Dec" when ``short``."""
     cldr = babel_locale(locale)
     if short:
-        return dates.format_skeleton("MMM", day, locale=cldr)
-    return dates.format_skeleton("yMMMM", day, locale=cldr)
+        return format_skeleton("MMM", day, cldr=cldr)
+    return format_skeleton("yMMMM", day, cldr=cldr)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.apps import apps
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 
 from marketplace.errors import NotFound
@@ -134,6 +137,41 @@ def unread_count(*, user, thread_id: int | None = None) -> int:
     if thread_id is not None:
         messages = messages.filter(thread_id=thread_id)
     return messages.count()
+
+
+# The navigation badge's count is cached per user under a generation that every change to
+# the user's unread messages replaces (after its commit, ``services``): a count computed
+# from rows read before the change is stored under the old generation, which no page reads
+# again, so a badge is never stale once the change is committed. The expiry only bounds
+# what an idle user's entry occupies.
+UNREAD_BADGE_SECONDS = 600
+
+
+def _unread_generation_key(user_id: int) -> str:
+    return f"messaging:unread-generation:{user_id}"
+
+
+def unread_badge_count(*, user) -> int:
+    """``unread_count(user=user)`` for the navigation of every page, from the cache while no
+    message to the user arrived, was read or was hidden since it was counted."""
+    if not user.is_authenticated:
+        return 0
+    generation = cache.get(_unread_generation_key(user.pk)) or "0"
+    key = f"messaging:unread:{user.pk}:{generation}"
+    count = cache.get(key)
+    if count is None:
+        count = unread_count(user=user)
+        cache.set(key, count, UNREAD_BADGE_SECONDS)
+    return count
+
+
+def unread_badge_forget(*, user_ids: list[int]) -> None:
+    """A new generation for these users' badges: their next page counts again. Call it
+    after the change commits (``transaction.on_commit``)."""
+    cache.set_many(
+        {_unread_generation_key(user_id): uuid.uuid4().hex for user_id in user_ids},
+        UNREAD_BADGE_SECONDS,
+    )
 
 
 def unread_counts(*, user, thread_id: int) -> tuple[int, int]:

@@ -139,6 +139,10 @@ def message_send(
             last_read_seq=seq, read_at=message.created_at
         )
         thread.last_seq, thread.last_message_at = seq, message.created_at
+        # the recipient has one more unread; the sender has read up to their own message
+        transaction.on_commit(
+            partial(selectors.unread_badge_forget, user_ids=[recipient.pk, sender.pk])
+        )
         transaction.on_commit(
             lambda: realtime.defer(partial(_announce_message, message, recipient.pk))
         )
@@ -186,6 +190,7 @@ def thread_mark_read(*, thread: Thread, user: User, up_to_seq: int | None = None
         state.last_read_seq = target
         state.read_at = timezone.now()
         state.save(update_fields=["last_read_seq", "read_at"])
+        transaction.on_commit(partial(selectors.unread_badge_forget, user_ids=[user.pk]))
 
         def announce() -> None:
             realtime.push(
@@ -271,6 +276,7 @@ def message_hide(*, message: Message, moderator: User, report: Report | None = N
                 if locked.sender_id == locked.thread.client_id
                 else locked.thread.client_id
             )
+            transaction.on_commit(partial(selectors.unread_badge_forget, user_ids=[recipient_id]))
 
             def announce() -> None:
                 realtime.push(

@@ -8,6 +8,7 @@ class PaymentsConfig(AppConfig):
         # Register Stripe's event handlers and the tasks services queue by name, so none is
         # missing in a web or worker process.
         import payments.tasks
+        import payments.webhook_dispatch  # a worker queues the webhooks received (on worker_ready)
         import payments.webhook_handlers  # noqa: F401
         from payments import purposes
         from payments.models import TransferKind

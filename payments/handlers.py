@@ -26,7 +26,10 @@ webhook handler. Registering one::
 re-read the object from Stripe through ``payments.gateway`` instead of trusting ``payload``,
 must be safe to run twice, and raises ``RetryLater`` when the event refers to something we
 do not have yet (it is retried with backoff, then marked failed and shown in admin). Any
-other exception is retried the same way.
+other exception is retried the same way. A handler runs outside any transaction (the event is
+claimed first, ``payments.services.webhooks``), so it waits on Stripe with no lock held; its
+writes go through services that each commit in a short transaction of their own, and a
+handler that writes twice makes them atomic itself or is safe to run again after the first.
 
 ``enabled_events(endpoint)`` is the list of event types to enable on each endpoint at
 Stripe (``docs/webhooks.md``, ``manage.py stripe_webhook_endpoints``).

@@ -80,12 +80,17 @@ def webhook_events_due_for_retry(
     *, now: datetime | None = None, stuck_after: timedelta = timedelta(minutes=5)
 ) -> list[int]:
     """Events whose queued processing may have been lost: waiting to retry and overdue by
-    ``stuck_after``, or received and untouched for ``stuck_after``."""
+    ``stuck_after``, received and untouched for ``stuck_after``, or claimed by a worker
+    that has not finished it within ``stuck_after`` (killed while its handler ran)."""
     now = now or timezone.now()
     return list(
         WebhookEvent.objects.filter(
             Q(status=WebhookEventStatus.RETRYING, next_attempt_at__lte=now - stuck_after)
             | Q(status=WebhookEventStatus.RECEIVED, received_at__lte=now - stuck_after)
+            | Q(
+                status=WebhookEventStatus.PROCESSING,
+                processing_started_at__lte=now - stuck_after,
+            )
         ).values_list("pk", flat=True)[:POLL_BATCH]
     )
 

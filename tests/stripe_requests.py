@@ -69,23 +69,7 @@ def _take() -> tuple[list[str], list[dict]]:
 # Functions (``path::function``) allowed to have Stripe called, by them or by what they call,
 # with a transaction open, each with the reason. A request whose call chain passes through
 # none of them fails its test.
-OPEN_TRANSACTION_ALLOWED: dict[str, str] = {
-    "payments/services/webhooks.py::webhook_event_process": (
-        "each handler runs in a savepoint inside the event's locked transaction, so a failing "
-        "handler's writes roll back with its bookkeeping kept; the handlers re-read from "
-        "Stripe there. Claiming the event in one transaction and handling it outside needs "
-        "every handler's writes made atomic on their own first."
-    ),
-    "payments/services/accounts.py::connected_account_create": (
-        "a double click or two tabs wait on the row lock, not on Stripe: outside it they "
-        "would send the one idempotency key at once, and Stripe refuses the second with "
-        "409 idempotency_key_in_use while the first runs (the library retries it twice)"
-    ),
-    "payments/services/accounts.py::connected_account_refresh": (
-        "Stripe is read under the row lock so that of two refreshes the one that writes last "
-        "also read last; without it the account needs a read-order stamp"
-    ),
-}
+OPEN_TRANSACTION_ALLOWED: dict[str, str] = {}
 
 
 def allowed(entry: dict) -> bool:

@@ -7,6 +7,7 @@ Lock order: coach → booking → payment.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -39,6 +40,37 @@ def booking_start_checkout(
 
     ``payment`` is the hold's pending payment when the caller has it (it is read otherwise).
     """
+    pending = booking_checkout_pending(booking=booking, urls=urls, payment=payment)
+    if isinstance(pending, Payment):
+        return pending
+    try:
+        made = charges.payment_start_checkout(
+            payment=pending.request.payment,
+            product_name=pending.request.product_name,
+            urls=urls,
+        )
+    except PaymentProviderError:
+        booking_checkout_failed(pending)
+        raise
+    return _hold_lasts_as_long_as(booking, made)
+
+
+@dataclass(frozen=True)
+class PendingCheckout:
+    """A committed hold whose Checkout Session is still to be made: its first request,
+    decided before Stripe is called (``booking_checkout_pending``), then awaited
+    (``charges.checkout_session_create_async``) and recorded (``booking_checkout_record``)
+    or, on Stripe's failure, the hold freed (``booking_checkout_failed``)."""
+
+    booking: Booking
+    request: charges.CheckoutRequest
+
+
+def booking_checkout_pending(
+    *, booking: Booking, urls: CheckoutUrls, payment: Payment | None = None
+) -> Payment | PendingCheckout:
+    """What the hold's checkout still needs: the payment itself when its session exists
+    already, else the request to send. Raises ``Conflict`` for a hold with nothing to pay."""
     if payment is None:
         payment = payment_selectors.pending_payment_of_booking(booking.pk)
     if payment is None:
@@ -47,15 +79,37 @@ def booking_start_checkout(
         return payment
     if payment.client_id == booking.client_id:
         payment.client = booking.client  # the hold's own instance: no second query for it
-    try:
-        payment = charges.payment_start_checkout(
+    return PendingCheckout(
+        booking=booking,
+        request=charges.checkout_request(
             payment=payment,
             product_name=f"{booking.session_type.name} with {booking.coach.user.display_name}",
             urls=urls,
+        ),
+    )
+
+
+def booking_checkout_record(
+    pending: PendingCheckout, session: charges.CheckoutSessionMade | None, answered_at: datetime
+) -> Payment:
+    """Remember the session Stripe made for the hold (``session`` None: see
+    ``charges.payment_checkout_record``); a failure there frees the hold too."""
+    try:
+        made = charges.payment_checkout_record(
+            request=pending.request, session=session, answered_at=answered_at
         )
     except PaymentProviderError:
-        booking_expire(booking_id=booking.pk, source="checkout_failed", notify=False)
+        booking_checkout_failed(pending)
         raise
+    return _hold_lasts_as_long_as(pending.booking, made)
+
+
+def booking_checkout_failed(pending: PendingCheckout) -> None:
+    """Stripe could not make the session: the slot is free again (the client tries again)."""
+    booking_expire(booking_id=pending.booking.pk, source="checkout_failed", notify=False)
+
+
+def _hold_lasts_as_long_as(booking: Booking, payment: Payment) -> Payment:
     # The hold lasts exactly as long as its Checkout Session (Stripe's ``expires_at``, on
     # our clock); until the session existed it was held for the session's full lifetime.
     if payment.checkout_expires_at is not None:

@@ -74,6 +74,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Stripe's webhook deliveries go straight to their views: they need none of the rest
+    # (docs/webhooks.md, "Receiving fast").
+    "payments.middleware.WebhookReceiptMiddleware",
     # Prometheus' request counts and latencies wrap everything else (docs/observability.md).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",

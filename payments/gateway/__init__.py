@@ -39,10 +39,11 @@ from payments.gateway.balance import (
 from payments.gateway.checkout import (
     CheckoutSession,
     checkout_session_create,
+    checkout_session_create_async,
     checkout_session_expire,
     checkout_session_retrieve,
 )
-from payments.gateway.client import api_key, key_livemode, stripe_client
+from payments.gateway.client import api_key, key_livemode, stripe_client, stripe_client_async
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
 from payments.gateway.payment_intents import (
@@ -104,6 +105,7 @@ __all__ = [
     "balance_transactions_list",
     "charge_payment_intent_id",
     "checkout_session_create",
+    "checkout_session_create_async",
     "checkout_session_expire",
     "checkout_session_retrieve",
     "dispute_retrieve",
@@ -116,6 +118,7 @@ __all__ = [
     "refund_create",
     "refund_retrieve",
     "stripe_client",
+    "stripe_client_async",
     "transfer_create",
     "transfer_find",
     "transfer_retrieve",

@@ -8,7 +8,7 @@ from typing import Any
 
 import stripe
 
-from payments.gateway.client import stripe_client
+from payments.gateway.client import stripe_client, stripe_client_async
 from payments.gateway.errors import call, translate
 from payments.gateway.fields import field_value, id_of, plain_dict, timestamp
 
@@ -39,9 +39,8 @@ def _checkout_session(session: Any) -> CheckoutSession:
     )
 
 
-def checkout_session_create(
+def checkout_session_params(
     *,
-    idempotency_key: str,
     amount: int,
     currency: str,
     product_name: str,
@@ -54,7 +53,7 @@ def checkout_session_create(
     destination: str | None = None,
     on_behalf_of: str | None = None,
     transfer_group: str | None = None,
-) -> CheckoutSession:
+) -> dict[str, Any]:
     """A ``mode=payment`` Checkout Session for one line; with ``destination`` it is a
     destination charge (``application_fee_amount`` kept by the platform), without it a charge
     on the platform (packages), optionally in a ``transfer_group``."""
@@ -86,11 +85,29 @@ def checkout_session_create(
     }
     if expires_at is not None:
         params["expires_at"] = int(expires_at.timestamp())
+    return params
+
+
+def checkout_session_create(*, idempotency_key: str, **fields: Any) -> CheckoutSession:
+    """Create the session ``checkout_session_params(**fields)`` describes."""
     session = call(
         stripe_client().v1.checkout.sessions.create,
-        params=params,  # type: ignore[arg-type]
+        params=checkout_session_params(**fields),  # type: ignore[arg-type]
         options={"idempotency_key": idempotency_key},
     )
+    return _checkout_session(session)
+
+
+async def checkout_session_create_async(*, idempotency_key: str, **fields: Any) -> CheckoutSession:
+    """``checkout_session_create`` awaiting Stripe's answer on the event loop (no thread
+    waits for it): the library's async client, the same request."""
+    try:
+        session = await stripe_client_async().v1.checkout.sessions.create_async(
+            params=checkout_session_params(**fields),  # type: ignore[arg-type]
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise translate(error) from error
     return _checkout_session(session)
 
 

@@ -4,6 +4,8 @@ in-process (no sockets) with ``STRIPE_SANDBOX_IN_PROCESS``."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import cache
 
 import stripe
@@ -48,3 +50,39 @@ def stripe_client() -> stripe.StripeClient:
         http_client=http_client,
         max_network_retries=2,
     )
+
+
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, stripe.StripeClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def stripe_client_async() -> stripe.StripeClient:
+    """The client for the ``*_async`` methods, one per event loop (its httpx connections
+    belong to the loop): the same key, version and addresses as ``stripe_client``, over
+    ``stripe.HTTPXClient``'s async client, or the local Stripe's in-process client (whose
+    ``request_async`` runs the request on a thread)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is not None:
+        return client
+    http_client: stripe.HTTPClient
+    if settings.STRIPE_SANDBOX and settings.STRIPE_SANDBOX_IN_PROCESS:
+        from payments.sandbox.client import InProcessHTTPClient
+
+        http_client = InProcessHTTPClient()
+    else:
+        http_client = stripe.HTTPXClient()
+    options: dict = {}
+    if settings.STRIPE_SANDBOX:
+        base = settings.STRIPE_API_BASE
+        options["base_addresses"] = {"api": base, "connect": base, "files": base}
+    client = stripe.StripeClient(
+        api_key=api_key(),
+        stripe_version=settings.STRIPE_API_VERSION,
+        http_client=http_client,
+        max_network_retries=2,
+        **options,
+    )
+    _async_clients[loop] = client
+    return client

@@ -9,6 +9,7 @@ applies ``Stripe-Account`` and ``Idempotency-Key`` and answers Stripe-shaped JSO
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -49,6 +50,13 @@ class Response:
         return json.dumps(self.body, indent=2)
 
 
+# Set by the local Stripe's own server (``payments.sandbox.asgi``): the simulated latency is
+# appended here instead of slept on the request's thread.
+DEFERRED_LATENCY: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "local_stripe_deferred_latency", default=None
+)
+
+
 def handle(
     method: str, path: str, query: str, body: bytes | str, headers: Mapping[str, str]
 ) -> Response:
@@ -71,7 +79,12 @@ def handle(
         # (and its transactions committed) already.
         p50_ms, p95_ms = chaos.latency_ms()
     if p50_ms:
-        time.sleep(chaos.latency_seconds(p50_ms, p95_ms))
+        delay = chaos.latency_seconds(p50_ms, p95_ms)
+        waits = DEFERRED_LATENCY.get()
+        if waits is None:
+            time.sleep(delay)
+        else:
+            waits.append(delay)  # the server waits it out on its event loop (sandbox/asgi.py)
     response.headers = {**base_headers, **response.headers}
     logger.debug("%s %s -> %s%s", method, path, response.status, " (lost)" if response.lost else "")
     return response

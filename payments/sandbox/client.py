@@ -13,8 +13,9 @@ across it (``payments.sandbox.transaction_check``); what is found is appended to
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,11 +40,16 @@ class InProcessHTTPClient(stripe.HTTPClient):
         *,
         _usage: list[str] | None = None,
     ) -> tuple[str, int, Mapping[str, str]]:
-        from payments.sandbox.api import handle
-
         if settings.STRIPE_REQUEST_CHECK_FILE:
             _record_problems(method, url, post_data)
             _record_open_transactions(method, url)
+        return self._answer(method, url, headers, post_data)
+
+    def _answer(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any
+    ) -> tuple[str, int, Mapping[str, str]]:
+        from payments.sandbox.api import handle
+
         parts = urlsplit(url)
         path = parts.path
         # The base address ends in /_stripe (or anything); the API path starts at /v1/.
@@ -88,6 +94,56 @@ class InProcessHTTPClient(stripe.HTTPClient):
 
     def close(self) -> None:
         return None
+
+    # The async interface (``StripeClient``'s ``*_async`` methods): the same checks, made in
+    # the awaiting code's thread (the one whose transactions count), then the local Stripe
+    # on a thread of its own, as over the network the caller's thread waits for nothing.
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        if settings.STRIPE_REQUEST_CHECK_FILE:
+            _record_problems(method, url, post_data)
+            _record_open_transactions(method, url)
+        content, status, headers_out = await asyncio.to_thread(
+            _answer_on_a_thread, self, method, url, headers, post_data
+        )
+        return content.encode(), status, headers_out
+
+    async def request_stream_async(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> tuple[AsyncIterable[bytes], int, Mapping[str, str]]:
+        content, status, headers_out = await self.request_async(method, url, headers, post_data)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield content
+
+        return chunks(), status, headers_out
+
+    def sleep_async(self, secs: float) -> Awaitable[None]:
+        return asyncio.sleep(self._sleep_time_seconds(1) if secs else 0)
+
+    async def close_async(self) -> None:
+        return None
+
+
+def _answer_on_a_thread(
+    client: InProcessHTTPClient,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None,
+    post_data: Any,
+) -> tuple[str, int, Mapping[str, str]]:
+    from django.db import connections
+
+    from payments.sandbox.transaction_check import local_stripe_transactions
+
+    try:
+        # Checked already, in the caller's thread: this thread is the local Stripe's.
+        with local_stripe_transactions():
+            return client._answer(method, url, headers, post_data)
+    finally:
+        connections.close_all()  # a worker thread's connection is not kept
 
 
 def _record_problems(method: str, url: str, post_data: Any) -> None:

@@ -14,7 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from payments.sandbox import chaos, checkout, events, onboarding, payment_intents, store
+from payments.sandbox import (
+    billing_portal,
+    chaos,
+    checkout,
+    events,
+    onboarding,
+    payment_intents,
+    store,
+)
 from payments.sandbox.ledger import balances, disputes, payouts, refunds
 from payments.sandbox.models import (
     DeliveryStatus,
@@ -462,3 +470,22 @@ def deliveries(event_id: str | None = None) -> list[WebhookDelivery]:
     if event_id:
         query = query.filter(event_id=event_id)
     return list(query)
+
+
+def save_portal_settings(**features: Any) -> dict:
+    """Save the customer portal's settings as Stripe's Dashboard does: the default
+    configuration sessions use when they name none (cards may be updated unless told)."""
+    with transaction.atomic():
+        StripeObject.objects.filter(
+            object_type="billing_portal.configuration", data__is_default=True
+        ).delete()
+        return billing_portal.configuration_create(
+            params={
+                "features": {
+                    "payment_method_update": {"enabled": True},
+                    "invoice_history": {"enabled": True},
+                    **features,
+                }
+            },
+            is_default=True,
+        )

@@ -10,6 +10,11 @@ urlpatterns = [
     path("express/<str:token>/", views.express_dashboard, name="express"),
     path("checkout/<str:session_id>/", views.checkout, name="checkout"),
     path(
+        "billing_portal/session/<str:secret>/",
+        views.billing_portal_session,
+        name="billing_portal",
+    ),
+    path(
         "checkout/<str:session_id>/authenticate/",
         views.checkout_authenticate,
         name="checkout_authenticate",

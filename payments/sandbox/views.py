@@ -23,6 +23,8 @@ from payments.sandbox import (
     account_links,
     accounts,
     api,
+    billing_portal,
+    customers,
     errors,
     payment_intents,
     selectors,
@@ -269,6 +271,82 @@ def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse
     }
     context["form"] = CardForm(initial={"email": card["email"]})
     return _page(request, "checkout.html", context)
+
+
+# --- the customer portal -------------------------------------------------------------------
+
+
+def _portal_context(session: dict[str, Any], configuration: dict[str, Any]) -> dict[str, Any]:
+    customer = store.get(session["customer"], "customer", account="").data
+    default = customer["invoice_settings"]["default_payment_method"]
+    cards = [
+        {**method, "is_default": method["id"] == default}
+        for method in StripeObject.objects.filter(
+            object_type="payment_method", data__customer=customer["id"]
+        )
+        .order_by("-created", "-id")
+        .values_list("data", flat=True)
+    ]
+    features = configuration["features"]
+    return {
+        "session": session,
+        "customer": customer,
+        "cards": cards,
+        "may_update_cards": features["payment_method_update"]["enabled"],
+        "headline": configuration["business_profile"]["headline"],
+    }
+
+
+@sandbox_only
+@require_http_methods(["GET", "POST"])
+def billing_portal_session(request: HttpRequest, secret: str) -> HttpResponse:
+    """The customer portal a session's URL opens: the customer's cards (make one the
+    default, remove one, add one, when the configuration lets them) and the way back."""
+    form = CardForm()
+    error = ""
+    with transaction.atomic(), store.request_scope():
+        try:
+            session, configuration = billing_portal.session_open(secret=secret)
+        except billing_portal.SessionExpired:
+            return _page(request, "link_invalid.html", {"expired": True}, status=410)
+        except errors.StripeError:
+            return _page(request, "link_invalid.html", {}, status=404)
+        context = _portal_context(session, configuration)
+        if request.method == "POST":
+            if not context["may_update_cards"]:
+                return HttpResponse("This portal does not let customers change cards.", status=403)
+            action = request.POST.get("action", "")
+            method_id = request.POST.get("payment_method", "")
+            if action in ("default", "remove"):
+                if method_id not in {card["id"] for card in context["cards"]}:
+                    error = "That card is not one of yours."
+                elif action == "default":
+                    customers.customer_update(
+                        customer_id=session["customer"],
+                        params={"invoice_settings": {"default_payment_method": method_id}},
+                    )
+                else:
+                    customers.payment_method_detach(payment_method_id=method_id)
+            elif action == "add":
+                form = CardForm(request.POST)
+                if form.is_valid():
+                    month, year = (int(part) for part in form.cleaned_data["expiry"].split("/"))
+                    card = customers.card_payment_method(
+                        number=form.cleaned_data["card_number"],
+                        exp_month=month,
+                        exp_year=2000 + year,
+                        name=form.cleaned_data["name"] or None,
+                        email=form.cleaned_data["email"] or None,
+                    )
+                    customers.payment_method_attach(
+                        payment_method_id=card.stripe_id, customer_id=session["customer"]
+                    )
+            else:
+                error = "Choose what to do."
+            if not error and form.errors == {}:
+                return redirect(request.path)
+            context = _portal_context(session, configuration)
+    return _page(request, "portal.html", {**context, "form": form, "portal_error": error})
 
 
 # --- the developer page --------------------------------------------------------------------

@@ -2,22 +2,26 @@
 to it.
 
 The connected account's state is never set by hand: ``connected_account_refresh`` re-reads
-the account from Stripe while holding the row lock and applies what Stripe says, so
-webhooks, the poller and the coach's return from Stripe all converge on the same answer
-whatever order they run in. Payments imports no upper app: what it needs of the app that
-shows coaches (their public page, being told when they can take charges) is registered with
-``account_holder_register`` in that app's ``AppConfig.ready()``.
+the account from Stripe and applies what Stripe says unless a read that started later is
+applied already, so webhooks, the poller and the coach's return from Stripe all converge on
+the same answer whatever order they run in. No row lock or transaction is held while
+Stripe is called: decide in a short transaction, call Stripe, record in a new one.
+Payments imports no upper app: what it needs of the app that shows coaches (their public
+page, being told when they can take charges) is registered with ``account_holder_register``
+in that app's ``AppConfig.ready()``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -134,9 +138,15 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
     """Create the coach's Express account at Stripe, once.
 
     A double click, a retry or two tabs all end on the same row and the same Stripe account:
-    the row is locked while Stripe is asked, and the request's idempotency key is the row id.
-    ``country`` is the new account's (default: the coach's time zone's country, else the
-    platform's); once the account exists it cannot change (409 ``country_fixed``).
+    the request's idempotency key is the row id. No lock is held while Stripe is asked: the
+    row is read in a short transaction (what is already there, and whether it may be made),
+    Stripe is called outside any, and its answer is recorded in a new short one, where a
+    second caller finding the row already recorded keeps it (the same key gave it the same
+    account). A second caller whose request arrives while the first is still at Stripe gets
+    409 ``idempotency_key_in_use``; it sends the same request again after a short wait,
+    until Stripe answers it with the first one's account. ``country`` is the new account's
+    (default: the coach's time zone's country, else the platform's); once the account exists
+    it cannot change (409 ``country_fixed``).
     """
     requested = country.upper()
     country = (
@@ -162,38 +172,66 @@ def connected_account_create(*, coach: User, country: str = "") -> ConnectedAcco
             )
     else:
         agreement = designs.onboarding_agreement(coach_country=country)
+    account = ConnectedAccount.objects.get(pk=row.pk)
+    if account.stripe_account_id:
+        _refuse_other_country(account, requested)
+        return account
+    if account.state == AccountState.DEAUTHORIZED:
+        raise Conflict("This Stripe account was disconnected; contact support to reconnect.")
+    asked_at = _database_now()
+    snapshot = _account_create_at_stripe(
+        account=account,
+        email=coach.email,
+        country=country,
+        service_agreement=agreement,
+        business_url="" if payee else _public_url(coach),
+        product_description=(
+            "Prizes and bonuses paid by Coach Connect"
+            if payee
+            else "Coaching sessions booked through Coach Connect"
+        ),
+        transfers_only=payee,
+    )
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=row.pk)
         if account.stripe_account_id:
-            if requested and account.country and requested != account.country:
-                raise Conflict(
-                    f"Your Stripe account is in {account.country}; its country cannot be changed.",
-                    code="country_fixed",
-                )
+            # Another click recorded the same account (same key) meanwhile.
             return account
-        if account.state == AccountState.DEAUTHORIZED:
-            raise Conflict("This Stripe account was disconnected; contact support to reconnect.")
-        try:
-            snapshot = gateway.account_create(
-                account=account,
-                email=coach.email,
-                country=country,
-                service_agreement=agreement,
-                business_url="" if payee else _public_url(coach),
-                product_description=(
-                    "Prizes and bonuses paid by Coach Connect"
-                    if payee
-                    else "Coaching sessions booked through Coach Connect"
-                ),
-                transfers_only=payee,
-            )
-        except gateway.GatewayError as error:
-            raise provider_error(error) from error
         account.stripe_account_id = snapshot.id
-        _apply_snapshot(account, snapshot)
+        _apply_snapshot(account, snapshot, asked_at=asked_at)
         _move_to(account, _derive(account), source=AccountStateChange.Source.CREATE)
         account.save()
     return account
+
+
+# While another request with the same idempotency key is at Stripe, Stripe answers 409
+# ``idempotency_key_in_use`` (after the library's own retries); the request is sent again
+# this many times, this long apart, before the coach is asked to try again.
+CREATE_IN_FLIGHT_ATTEMPTS = 10
+CREATE_IN_FLIGHT_WAIT_SECONDS = 0.3
+
+
+def _account_create_at_stripe(
+    *, account: ConnectedAccount, **fields: Any
+) -> gateway.AccountSnapshot:
+    """``gateway.account_create`` outside any transaction, waiting out a concurrent request
+    with the same key (a double click) until Stripe answers with its account."""
+    for attempt in range(CREATE_IN_FLIGHT_ATTEMPTS):
+        try:
+            return gateway.account_create(account=account, **fields)
+        except gateway.GatewayError as error:
+            if error.code != "idempotency_key_in_use" or attempt == CREATE_IN_FLIGHT_ATTEMPTS - 1:
+                raise provider_error(error) from error
+        time.sleep(CREATE_IN_FLIGHT_WAIT_SECONDS)
+    raise AssertionError("not reached")  # pragma: no cover
+
+
+def _refuse_other_country(account: ConnectedAccount, requested: str) -> None:
+    if requested and account.country and requested != account.country:
+        raise Conflict(
+            f"Your Stripe account is in {account.country}; its country cannot be changed.",
+            code="country_fixed",
+        )
 
 
 def connected_account_onboarding_link(
@@ -246,33 +284,45 @@ def connected_account_refresh(
     source: str = AccountStateChange.Source.POLL,
     stripe_event_id: str = "",
 ) -> ConnectedAccount:
-    """Re-read the account from Stripe and apply it, under the row lock.
+    """Re-read the account from Stripe and apply it.
 
-    Stripe is read *while the lock is held*, so of two refreshes running at once the one that
-    writes last also read last: an older event processed late cannot move the state back.
-    Raises ``PaymentProviderError`` when Stripe cannot be reached (callers retry).
+    No lock is held while Stripe is read. Each refresh notes the database's clock when it
+    starts, before it asks Stripe, and applies its answer (under the row lock, in a short
+    transaction) only if no refresh that started later has been applied already; the start
+    of the applied one is ``last_checked_at``. So an older event processed late cannot move
+    the state back, and of two refreshes that overlap the later one wins: a change at Stripe
+    after a refresh started sends an event whose refresh starts later still. Raises
+    ``PaymentProviderError`` when Stripe cannot be reached (callers retry).
     """
-    with transaction.atomic():
-        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        if not locked.stripe_account_id or locked.state == AccountState.DEAUTHORIZED:
-            return locked
-        try:
-            snapshot = gateway.account_retrieve(stripe_account_id=locked.stripe_account_id)
-        except gateway.StripeObjectMissing:
-            # The platform can no longer see the account: its access was revoked.
-            _deauthorize(locked, source=source, stripe_event_id=stripe_event_id)
-            locked.save()
-            return locked
-        except gateway.GatewayError as error:
+    current = ConnectedAccount.objects.get(pk=account.pk)
+    if not current.stripe_account_id or current.state == AccountState.DEAUTHORIZED:
+        return current
+    started_at = _database_now()
+    try:
+        snapshot = gateway.account_retrieve(stripe_account_id=current.stripe_account_id)
+    except gateway.StripeObjectMissing:
+        # The platform can no longer see the account: its access was revoked (final).
+        return connected_account_deauthorize(
+            account=current, source=source, stripe_event_id=stripe_event_id
+        )
+    except gateway.GatewayError as error:
+        with transaction.atomic():
+            locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
             locked.check_failures += 1
             locked.next_check_due_at = timezone.now() + (
                 next_poll_delay(state=locked.state, unchanged_polls=locked.check_failures)
                 or timedelta(hours=1)
             )
             locked.save(update_fields=["check_failures", "next_check_due_at", "updated_at"])
-            raise provider_error(error) from error
+        raise provider_error(error) from error
+    with transaction.atomic():
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.state == AccountState.DEAUTHORIZED or (
+            locked.last_checked_at is not None and locked.last_checked_at > started_at
+        ):
+            return locked  # a refresh that started later is already applied
         before = locked.state
-        _apply_snapshot(locked, snapshot)
+        _apply_snapshot(locked, snapshot, asked_at=started_at)
         _move_to(locked, _derive(locked), source=source, stripe_event_id=stripe_event_id)
         locked.check_failures = 0 if locked.state != before else locked.check_failures + 1
         delay = next_poll_delay(state=locked.state, unchanged_polls=locked.check_failures)
@@ -281,6 +331,14 @@ def connected_account_refresh(
         # Idempotent, and keeps a coach profile made after activation in step.
         _holder.charges_enabled_changed(locked.coach, locked.can_take_charges)
     return locked
+
+
+def _database_now() -> datetime:
+    """The database's clock: one clock for every web and worker process that refreshes."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (now,) = cursor.fetchone()
+    return now
 
 
 def connected_account_deauthorize(
@@ -324,7 +382,11 @@ def _derive(account: ConnectedAccount) -> AccountState:
     )
 
 
-def _apply_snapshot(account: ConnectedAccount, snapshot: gateway.AccountSnapshot) -> None:
+def _apply_snapshot(
+    account: ConnectedAccount, snapshot: gateway.AccountSnapshot, *, asked_at: datetime
+) -> None:
+    """Mirror Stripe's answer on the locked row; ``asked_at`` is the database's clock when
+    the request that got it was sent (``last_checked_at``: refreshes compare with it)."""
     account.account_type = snapshot.type or "express"
     account.country = snapshot.country or account.country
     account.service_agreement = snapshot.service_agreement or account.service_agreement
@@ -350,7 +412,8 @@ def _apply_snapshot(account: ConnectedAccount, snapshot: gateway.AccountSnapshot
     account.payout_monthly_anchor = schedule.monthly_anchor
     account.payout_delay_days = schedule.delay_days
     account.payout_minimum_amount = _payout_minimum(snapshot.metadata, account)
-    account.last_checked_at = timezone.now()
+    if account.last_checked_at is None or account.last_checked_at < asked_at:
+        account.last_checked_at = asked_at
 
 
 def _payout_minimum(metadata: dict[str, str], account: ConnectedAccount) -> int:
@@ -476,23 +539,26 @@ def connected_account_update_business_profile(
     Stripe is called outside any transaction; its answer is applied after, under the row
     lock (``_apply_answer``)."""
     account = _account_for_settings(coach)
+    asked_at = _database_now()
     try:
         snapshot = gateway.account_update_business_profile(
             account=account, url=url, product_description=product_description
         )
     except gateway.GatewayError as error:
         raise provider_error(error) from error
-    return _apply_answer(account, snapshot)
+    return _apply_answer(account, snapshot, asked_at=asked_at)
 
 
-def _apply_answer(account: ConnectedAccount, snapshot: gateway.AccountSnapshot) -> ConnectedAccount:
+def _apply_answer(
+    account: ConnectedAccount, snapshot: gateway.AccountSnapshot, *, asked_at: datetime
+) -> ConnectedAccount:
     """Keep the account as Stripe answered an update, under the row lock. Two updates at
     once may be applied in the other order than Stripe made them; the ``account.updated``
     event each one sends re-reads the account under the lock (``connected_account_refresh``),
     so the row ends as Stripe has it."""
     with transaction.atomic():
         locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        _apply_snapshot(locked, snapshot)
+        _apply_snapshot(locked, snapshot, asked_at=asked_at)
         _move_to(locked, _derive(locked), source=AccountStateChange.Source.API)
         locked.save()
     return locked
@@ -521,6 +587,7 @@ def connected_account_update_payout_schedule(
     if errors:
         raise DomainError("The payout schedule is not valid.", fields=errors)
     account = _account_for_settings(coach)
+    asked_at = _database_now()
     try:
         snapshot = gateway.account_update_payout_schedule(
             account=account,
@@ -533,4 +600,4 @@ def connected_account_update_payout_schedule(
         )
     except gateway.GatewayError as error:
         raise provider_error(error) from error
-    return _apply_answer(account, snapshot)
+    return _apply_answer(account, snapshot, asked_at=asked_at)

@@ -139,6 +139,77 @@ def _learn_stripe_clock(
     return offset
 
 
+# Stripe's answer to a Checkout Session request, as the gateway gives it.
+CheckoutSessionMade = gateway.CheckoutSession
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """The first Checkout Session request of a committed pending payment, decided before
+    Stripe is called (``checkout_request``): sent by ``payment_start_checkout``, or awaited
+    with ``checkout_session_create_async`` and recorded by ``payment_checkout_record``."""
+
+    payment: Payment
+    product_name: str
+    urls: CheckoutUrls
+    key: str
+    expires_at: datetime
+    sent_at: datetime
+
+    def fields(self, expires_at: datetime | None) -> dict[str, object]:
+        payment = self.payment
+        is_destination_charge = payment.is_destination_charge
+        metadata = {"payment_id": str(payment.pk)}
+        if payment.booking_id:
+            metadata["booking_id"] = str(payment.booking_id)
+        if payment.package_purchase_id:
+            metadata["package_purchase_id"] = str(payment.package_purchase_id)
+        return {
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "product_name": self.product_name,
+            "customer_email": payment.client.email,
+            "success_url": self.urls.success_url,
+            "cancel_url": self.urls.cancel_url,
+            "expires_at": expires_at,
+            "metadata": metadata,
+            "application_fee_amount": payment.application_fee if is_destination_charge else None,
+            "destination": payment.destination_account_id if is_destination_charge else None,
+            "on_behalf_of": payment.on_behalf_of or None,
+            "transfer_group": (
+                f"package-purchase-{payment.package_purchase_id}"
+                if payment.package_purchase_id
+                else None
+            ),
+        }
+
+    def create(
+        self, key: str, expires_at: datetime | None
+    ) -> tuple[gateway.CheckoutSession, datetime]:
+        with _checkout_errors():
+            session = gateway.checkout_session_create(
+                idempotency_key=key,
+                **self.fields(expires_at),  # type: ignore[arg-type]
+            )
+        return session, timezone.now()
+
+
+def checkout_request(*, payment: Payment, product_name: str, urls: CheckoutUrls) -> CheckoutRequest:
+    """The first request of the payment's Checkout Session (reads our estimate of Stripe's
+    clock). Its parameters depend only on the payment (its creation time), so a retry of a
+    crashed call repeats the same request and gets the same session back."""
+    return CheckoutRequest(
+        payment=payment,
+        product_name=product_name,
+        urls=urls,
+        key=f"payment-{payment.pk}-checkout",
+        expires_at=(payment.created_at + stripe_clock_offset() + CHECKOUT_LIFETIME).replace(
+            microsecond=0
+        ),
+        sent_at=timezone.now(),
+    )
+
+
 def payment_start_checkout(*, payment: Payment, product_name: str, urls: CheckoutUrls) -> Payment:
     """Create the Checkout Session of a committed pending payment and remember it.
 
@@ -150,56 +221,61 @@ def payment_start_checkout(*, payment: Payment, product_name: str, urls: Checkou
     Idempotent: the key is the payment's id, so a retry returns the same session. Raises
     ``PaymentProviderError`` (503, ``payment_unavailable``) when Stripe cannot make it.
     """
-    metadata = {"payment_id": str(payment.pk)}
-    if payment.booking_id:
-        metadata["booking_id"] = str(payment.booking_id)
-    if payment.package_purchase_id:
-        metadata["package_purchase_id"] = str(payment.package_purchase_id)
-    is_destination_charge = payment.is_destination_charge
+    request = checkout_request(payment=payment, product_name=product_name, urls=urls)
+    try:
+        session, answered_at = request.create(request.key, request.expires_at)
+    except PaymentProviderError as error:
+        cause = error.__cause__
+        if not (isinstance(cause, gateway.GatewayError) and cause.param == "expires_at"):
+            raise
+        # Our clock estimate was far off: a session without ``expires_at`` tells us Stripe's.
+        session, answered_at = request.create(f"{request.key}-clock", None)
+    return payment_checkout_record(request=request, session=session, answered_at=answered_at)
 
-    def create(key: str, expires_at: datetime | None) -> tuple[gateway.CheckoutSession, datetime]:
+
+async def checkout_session_create_async(
+    request: CheckoutRequest,
+) -> tuple[gateway.CheckoutSession | None, datetime]:
+    """Send ``request`` and await Stripe's answer on the event loop, touching no database
+    (``payment_checkout_record`` records it, in a thread). ``(None, …)``: Stripe refused
+    ``expires_at`` (our clock estimate is far off), which ``payment_start_checkout``
+    corrects. Raises ``PaymentProviderError`` (503) when Stripe cannot make it."""
+    try:
         with _checkout_errors():
-            session = gateway.checkout_session_create(
-                idempotency_key=key,
-                amount=payment.amount,
-                currency=payment.currency,
-                product_name=product_name,
-                customer_email=payment.client.email,
-                success_url=urls.success_url,
-                cancel_url=urls.cancel_url,
-                expires_at=expires_at,
-                metadata=metadata,
-                application_fee_amount=payment.application_fee if is_destination_charge else None,
-                destination=payment.destination_account_id if is_destination_charge else None,
-                on_behalf_of=payment.on_behalf_of or None,
-                transfer_group=(
-                    f"package-purchase-{payment.package_purchase_id}"
-                    if payment.package_purchase_id
-                    else None
-                ),
+            session = await gateway.checkout_session_create_async(
+                idempotency_key=request.key,
+                **request.fields(request.expires_at),  # type: ignore[arg-type]
             )
-        return session, timezone.now()
+    except PaymentProviderError as error:
+        cause = error.__cause__
+        if isinstance(cause, gateway.GatewayError) and cause.param == "expires_at":
+            return None, timezone.now()
+        raise
+    return session, timezone.now()
+
+
+def payment_checkout_record(
+    *,
+    request: CheckoutRequest,
+    session: gateway.CheckoutSession | None,
+    answered_at: datetime,
+) -> Payment:
+    """Check the session Stripe made for ``request`` against Stripe's clock (expiring and
+    making it again when our estimate was off) and remember it on the payment. ``session``
+    None: Stripe refused the first request's ``expires_at``; the whole checkout is made
+    again here (``payment_start_checkout``: the same first request, then a corrected one)."""
+    payment = request.payment
+    if session is None:
+        return payment_start_checkout(
+            payment=payment, product_name=request.product_name, urls=request.urls
+        )
+    sent_at = request.sent_at
 
     def lifetime(session: gateway.CheckoutSession) -> timedelta | None:
         if session.expires_at is None or session.created is None:
             return None
         return session.expires_at - session.created
 
-    # The first key's parameters depend only on the payment (its creation time), so a retry
-    # of a crashed call repeats the same request and gets the same session back.
-    key = f"payment-{payment.pk}-checkout"
-    sent_at = timezone.now()
-    expires_at = (payment.created_at + stripe_clock_offset() + CHECKOUT_LIFETIME).replace(
-        microsecond=0
-    )
-    try:
-        session, answered_at = create(key, expires_at)
-    except PaymentProviderError as error:
-        cause = error.__cause__
-        if not (isinstance(cause, gateway.GatewayError) and cause.param == "expires_at"):
-            raise
-        # Our clock estimate was far off: a session without ``expires_at`` tells us Stripe's.
-        session, answered_at = create(f"{key}-clock", None)
     span = lifetime(session)
     if span is None or not (CHECKOUT_LIFETIME_RANGE[0] <= span <= CHECKOUT_LIFETIME_RANGE[1]):
         offset = _learn_stripe_clock(
@@ -208,8 +284,8 @@ def payment_start_checkout(*, payment: Payment, product_name: str, urls: Checkou
         with _checkout_errors():
             gateway.checkout_session_expire(session_id=session.id)
         sent_at = timezone.now()
-        session, answered_at = create(
-            f"{key}-{int(offset.total_seconds())}",
+        session, answered_at = request.create(
+            f"{request.key}-{int(offset.total_seconds())}",
             (sent_at + offset + CHECKOUT_LIFETIME).replace(microsecond=0),
         )
         span = lifetime(session) or CHECKOUT_LIFETIME

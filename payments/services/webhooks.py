@@ -2,28 +2,33 @@
 
 Receipt is bookkeeping: the raw body is verified with the official library against the
 endpoint's secret, the event is inserted with ``INSERT ... ON CONFLICT DO NOTHING`` on its
-Stripe id (never select-then-insert), and processing is queued after commit only when the row
-is new, so a redelivery, or ten deliveries at once, is processed once.
+Stripe id (never select-then-insert), and only a new row is processed: a worker's dispatcher
+finds the rows still ``received`` and queues their processing (``payments.webhook_dispatch``),
+so a redelivery, or ten deliveries at once, is processed once.
 
-Processing takes the event's row lock (``SKIP LOCKED``: a second worker on the same event
-walks away), dispatches through the endpoint's table in ``payments.handlers``, and records
-the outcome: ``succeeded``; ``ignored`` (an event of the other mode than our key's, or a type
-the endpoint's table does not list: answered 200 like any other, never retried or alerted);
-``retrying`` with backoff (``RetryLater`` or an error); ``failed`` after ``MAX_ATTEMPTS``.
+Processing claims the event in a short transaction (its row lock taken with ``SKIP
+LOCKED``: a second worker on the same event walks away; the claim is committed), runs the
+handler the endpoint's table in ``payments.handlers`` names outside any transaction (it
+re-reads from Stripe, and no lock is held while it waits), and records the outcome in a new
+short transaction: ``succeeded``; ``ignored`` (an event of the other mode than our key's, or
+a type the endpoint's table does not list: answered 200 like any other, never retried or
+alerted); ``retrying`` with backoff (``RetryLater`` or an error); ``failed`` after ``MAX_ATTEMPTS``.
 Staff replay any event from admin.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from marketplace import queue, states
+from marketplace import states
 from marketplace.queue import enqueue
 from payments import gateway
 from payments.errors import WebhookRejected
@@ -54,13 +59,10 @@ _INSERT_SQL = f"""
     RETURNING id
 """  # noqa: S608 - the table name is ours, every value is a parameter
 PROCESS_TASK = "payments.process_webhook_event"
-# With a broker (not eager): the event and its processing task's outbox row in one statement,
-# so receipt stays one round trip and one transaction (marketplace/queue.py).
-_INSERT_AND_QUEUE_SQL = f"""
-    WITH event AS ({_INSERT_SQL}),
-    queued AS ({queue.outbox_insert_sql(args="jsonb_build_array(event.id)", source="event")})
-    SELECT event.id, queued.id FROM event, queued
-"""  # noqa: S608 - ours, as above
+# With a broker (not eager) the inbox is the queue: receipt only inserts the row, and the
+# worker's dispatcher (``payments.webhook_dispatch``) finds it and queues its processing.
+# Receipt stays one statement, one round trip and one commit, and nothing between the insert
+# and the hand-off can be lost: the row itself is what is handed off.
 
 
 def endpoint_secrets(endpoint: str) -> list[str]:
@@ -71,7 +73,7 @@ def endpoint_secrets(endpoint: str) -> list[str]:
 
 
 def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> int | None:
-    """Verify and store one delivery; queue its processing if it is new.
+    """Verify and store one delivery; hand its processing off if it is new.
 
     Returns the new row's id, or None for a duplicate. Raises ``WebhookRejected`` (400), and
     ``OperationalError`` when the row cannot be written within ``RECEIVE_LOCK_TIMEOUT_MS``
@@ -96,25 +98,19 @@ def webhook_event_receive(*, endpoint: str, payload: bytes, signature: str) -> i
         WebhookEventStatus.RECEIVED,
         timezone.now(),
     ]
-    eager = _eager()
-    if not eager:
-        params += [PROCESS_TASK, params[-1]]  # the outbox row's task and time
-    sql = _INSERT_SQL if eager else _INSERT_AND_QUEUE_SQL
     if connection.get_autocommit():
         # One round trip, one transaction: the two statements of one query run as an implicit
         # transaction (SET LOCAL holds for it), committed when ``execute`` returns; on a lock
         # timeout it is rolled back and the connection is idle again.
-        row = _insert(sql, params)
+        row = _insert(_INSERT_SQL, params)
     else:
         with transaction.atomic():
-            row = _insert(sql, params)
+            row = _insert(_INSERT_SQL, params)
     if row is None:
         return None
-    # After the commit: at once in autocommit, else when the caller's transaction commits.
-    if eager:
+    if _eager():
+        # No worker, no dispatcher: the task runs in this process after the commit.
         enqueue(PROCESS_TASK, row[0])
-    else:
-        queue.enqueue_written(row[1], PROCESS_TASK, row[0])
     return int(row[0])
 
 
@@ -132,34 +128,71 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
 
 
+# A claim older than this is a worker that died while handling the event: another may claim
+# it again (the sweeper re-queues it after as long).
+CLAIM_EXPIRES = timedelta(minutes=5)
+
+
 def webhook_event_process(*, event_id: int) -> str | None:
     """Process one stored event; returns its new status (None: nothing to do now).
 
-    Safe to run twice and concurrently: the row lock is taken with SKIP LOCKED, and an event
-    already succeeded or ignored is left alone. Its own transaction (no savepoint when a caller
-    already holds one: the handler's errors are caught in the handler's savepoint below, and
-    nothing else here is meant to fail part-way).
+    Three steps, and no transaction open while the handler re-reads from Stripe:
+    1. claim, in a short transaction: the row is locked with SKIP LOCKED (a second worker on
+       the same event walks away), an event not for us is recorded ``ignored`` there, and
+       any other is marked ``processing`` with its attempt counted and committed, so another
+       worker leaves it alone until the claim expires (``CLAIM_EXPIRES``: a dead worker's);
+    2. the handler runs outside any transaction: each service it calls writes in its own
+       short transaction, and every handler is safe to run again after a partial run;
+    3. the outcome is recorded in a new short transaction, unless another worker claimed
+       the event meanwhile (an expired claim, or a replay from admin).
+    Safe to run twice and concurrently; an event already succeeded or ignored is left alone.
     """
+    claimed = _claim(event_id)
+    if claimed is None or claimed.status == WebhookEventStatus.IGNORED:
+        return None if claimed is None else claimed.status
+    event = claimed
+    handler = handler_for(event.endpoint, event.type)
+    assert handler is not None
+    try:
+        handler(event)
+    except Exception as error:
+        if not isinstance(error, RetryLater):
+            logger.exception("webhook %s (%s) failed", event.stripe_event_id, event.type)
+        return _record_failure(event, f"{type(error).__name__}: {error}"[:4000])
+    return _record(
+        event,
+        WebhookEventStatus.SUCCEEDED,
+        processed_at=timezone.now(),
+        next_attempt_at=None,
+        last_error="",
+    )
+
+
+def _claim(event_id: int) -> WebhookEvent | None:
+    """Lock and claim the event for one attempt (committed on return); None when it is not
+    due, or another worker holds it. An event not for us is finished ``ignored`` here."""
+    now = timezone.now()
     with transaction.atomic(savepoint=False):
         event = (
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(
+                Q(status__in=[WebhookEventStatus.RECEIVED, WebhookEventStatus.RETRYING])
+                | Q(status=WebhookEventStatus.PROCESSING)
+                & (
+                    Q(processing_started_at__isnull=True)
+                    | Q(processing_started_at__lte=now - CLAIM_EXPIRES)
+                ),
                 pk=event_id,
-                status__in=[
-                    WebhookEventStatus.RECEIVED,
-                    WebhookEventStatus.RETRYING,
-                    WebhookEventStatus.PROCESSING,
-                ],
             )
             .first()
         )
         if event is None:
             return None
-        now = timezone.now()
         event.attempts += 1
         event.processing_started_at = now
-        handler = handler_for(event.endpoint, event.type)
-        ignored = _ignored_because(event, has_handler=handler is not None)
+        ignored = _ignored_because(
+            event, has_handler=handler_for(event.endpoint, event.type) is not None
+        )
         if ignored is not None:
             reason, note = ignored
             _finish(
@@ -170,48 +203,66 @@ def webhook_event_process(*, event_id: int) -> str | None:
                 last_error="",
                 ignored_reason=reason,
             )
-            return event.status
-        assert handler is not None
-        try:
-            # A savepoint: a failing handler's writes are rolled back, the bookkeeping stays.
-            with transaction.atomic():
-                handler(event)
-        except Exception as error:
-            if not isinstance(error, RetryLater):
-                logger.exception("webhook %s (%s) failed", event.stripe_event_id, event.type)
-            last_error = f"{type(error).__name__}: {error}"[:4000]
-            if event.attempts >= MAX_ATTEMPTS:
-                _finish(
-                    event, WebhookEventStatus.FAILED, last_error=last_error, next_attempt_at=None
-                )
-                staff_alert_raise(
-                    kind=StaffAlert.Kind.WEBHOOK_FAILED,
-                    message=(
-                        f"Stripe event {event.stripe_event_id} ({event.type}) failed "
-                        f"{event.attempts} times: {event.last_error}"
-                    ),
-                )
-            else:
-                delay = retry_delay(event.attempts)
-                _finish(
-                    event,
-                    WebhookEventStatus.RETRYING,
-                    last_error=last_error,
-                    next_attempt_at=now + delay,
-                )
-                if not _eager():
-                    enqueue(
-                        "payments.process_webhook_event", event.pk, countdown=delay.total_seconds()
-                    )
         else:
-            _finish(
-                event,
-                WebhookEventStatus.SUCCEEDED,
-                processed_at=timezone.now(),
-                next_attempt_at=None,
-                last_error="",
+            _finish(event, WebhookEventStatus.PROCESSING)
+    return event
+
+
+def _record(
+    event: WebhookEvent,
+    status: str,
+    *,
+    also: Callable[[], object] | None = None,
+    **fields: object,
+) -> str | None:
+    """Record the attempt's outcome, in a short transaction of its own (with ``also``), if
+    the event is still this attempt's claim; the event's status then, None when another
+    took it over."""
+    with transaction.atomic(savepoint=False):
+        locked = (
+            WebhookEvent.objects.select_for_update()
+            .filter(
+                pk=event.pk,
+                status=WebhookEventStatus.PROCESSING,
+                processing_started_at=event.processing_started_at,
             )
-        return event.status
+            .first()
+        )
+        if locked is None:
+            return None
+        _finish(locked, status, **fields)  # type: ignore[arg-type]
+        if also is not None:
+            also()
+        return locked.status
+
+
+def _record_failure(event: WebhookEvent, last_error: str) -> str | None:
+    """The handler failed: retry with backoff, or give up after ``MAX_ATTEMPTS`` and tell
+    staff."""
+    if event.attempts >= MAX_ATTEMPTS:
+        return _record(
+            event,
+            WebhookEventStatus.FAILED,
+            last_error=last_error,
+            next_attempt_at=None,
+            also=lambda: staff_alert_raise(
+                kind=StaffAlert.Kind.WEBHOOK_FAILED,
+                message=(
+                    f"Stripe event {event.stripe_event_id} ({event.type}) failed "
+                    f"{event.attempts} times: {last_error}"
+                ),
+            ),
+        )
+    delay = retry_delay(event.attempts)
+    status = _record(
+        event,
+        WebhookEventStatus.RETRYING,
+        last_error=last_error,
+        next_attempt_at=(event.processing_started_at or timezone.now()) + delay,
+    )
+    if status is not None and not _eager():
+        enqueue("payments.process_webhook_event", event.pk, countdown=delay.total_seconds())
+    return status
 
 
 def _ignored_because(event: WebhookEvent, *, has_handler: bool) -> tuple[str, str] | None:

@@ -6,8 +6,9 @@ bare Django view served the same way; and the saturation throughput of both.
 
 It makes a fresh database (``<the DATABASE_URL database>_browse_bench`` on the same server),
 migrates it and seeds a catalogue with bulk inserts: 3,000 approved coaches (two session
-types each, weekday availability, ~10 confirmed bookings each, search vectors and the
-availability index), and 50 clients, each with a dozen past and upcoming sessions, six
+types each, weekday availability, ~10 confirmed bookings each by 2,000 other clients,
+search vectors and the
+availability index), and 50 browsing clients, each with a dozen past and upcoming sessions, six
 conversations of 20 messages with coaches (some unread) and a booking draft (a slot picked
 on a profile, as the booking review page reads it).
 
@@ -74,6 +75,8 @@ COACHES = max(100, int(3000 * SCALE))
 BOOKINGS_PER_COACH = 10
 CLIENT_COUNTS = (20, 50)
 CLIENTS = max(CLIENT_COUNTS)
+# the coaches' other clients, who book their calendars but do not browse during the bench
+OTHER_CLIENTS = max(100, int(2000 * SCALE))
 SESSIONS_PER_CLIENT = 12
 THREADS_PER_CLIENT = 6
 MESSAGES_PER_THREAD = 20
@@ -227,6 +230,13 @@ def seed() -> dict:
             )
             for index in range(CLIENTS)
         )
+        others = User.objects.bulk_create(
+            (
+                User(email=f"other{index}@bench.test", password="!", role=Role.CLIENT)
+                for index in range(OTHER_CLIENTS)
+            ),
+            batch_size=2000,
+        )
         coach_users = User.objects.bulk_create(
             (
                 User(
@@ -316,14 +326,14 @@ def seed() -> dict:
                         topic="Preparing for a new role",
                     )
                 )
-        # and the rest of the coaches' calendars, booked by the same clients
+        # and the rest of the coaches' calendars, booked by their other clients
         for index, profile in enumerate(profiles):
             for number in range(BOOKINGS_PER_COACH):
                 starts_at = today + timedelta(days=2 + 3 * number, hours=13 + (index + number) % 3)
                 bookings.append(
                     Booking(
                         coach=profile,
-                        client=clients[(index + number) % CLIENTS],
+                        client=others[(index + number) % OTHER_CLIENTS],
                         session_type=session_types[2 * index + 1],
                         starts_at=starts_at,
                         ends_at=starts_at + timedelta(minutes=60),

@@ -17,13 +17,12 @@ from django.utils import timezone
 
 from bookings.models import BookingStatus, BookingStatusChange
 from marketplace import observability
-from marketplace.models import StatusChange
-from payments.models import WebhookEndpoint, WebhookEvent, WebhookEventStatus
+from marketplace.models import SentMail, StatusChange
+from payments.models import WebhookEndpoint, WebhookEvent
 from tests.bookings.factories import BookingFactory
 from tests.conftest import BASE_DIR, wait_for
 from tests.factories import UserFactory
 from tests.mfa import sign_in_with_totp
-from tests.payments.services.test_webhooks import PLATFORM_URL, _event, _post
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -53,13 +52,12 @@ def web_log():
 
 
 @pytest.mark.worker
+@pytest.mark.urls("tests.marketplace.queueing_urls")
 def test_a_requests_id_is_on_its_log_line_and_on_the_lines_of_the_task_it_queued(
     celery_worker, client, settings, web_log
 ):
-    # given a Stripe event delivered to the platform endpoint (processing is a task)
-    payload = _event("test.observability", {"id": "obj_1", "object": "thing"})
-    # when the request is made
-    response = _post(client, PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRETS[0])
+    # when a request that queues a task (an e-mail) is made
+    response = client.get("/test/queue-mail/")
     assert response.status_code == 200
     # then its lines carry one request id, and the task it queued is named with it
     web = _json_lines(web_log.getvalue())
@@ -72,14 +70,11 @@ def test_a_requests_id_is_on_its_log_line_and_on_the_lines_of_the_task_it_queued
         for line in web
         if line["event"] == "task_enqueued" and line.get("request_id") == request_id
     ]
-    assert enqueued and enqueued[0]["child_task_name"] == "payments.process_webhook_event"
+    assert enqueued and enqueued[0]["child_task_name"] == "marketplace.send_email"
     task_id = enqueued[0]["child_task_id"]
-    event_id = json.loads(payload)["id"]
     wait_for(
-        lambda: WebhookEvent.objects.filter(
-            stripe_event_id=event_id, status=WebhookEventStatus.IGNORED
-        ).exists(),
-        message="the worker did not process the event",
+        lambda: SentMail.objects.filter(subject="[Coach Connect] Queued").exists(),
+        message="the worker did not send the e-mail",
     )
 
     # and the worker's lines of that task carry the request's id and the task's own id

@@ -4,22 +4,17 @@ webhook's processing is written by the statement that stores the event."""
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
 from marketplace import queue
 from marketplace.celery import app as celery_app
 from marketplace.emails import send_templated_email
 from marketplace.models import OutboxMessage, SentMail
-from payments.models import WebhookEvent, WebhookEventStatus
-from payments.sandbox import events
 from tests.conftest import wait_for
 from tests.marketplace.own_redis import use_broker
 
@@ -169,57 +164,3 @@ def test_tasks_kept_while_the_broker_was_down_are_sent_by_the_drain(celery_worke
     }
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 2
     assert queue.outbox_drain(older_than=0) == 0
-
-
-def _webhook(client: Client, event_id: str, settings) -> int:
-    payload = json.dumps(
-        {
-            "id": event_id,
-            "object": "event",
-            "api_version": settings.STRIPE_API_VERSION,
-            "created": int(time.time()),
-            "data": {"object": {"id": "cus_1", "object": "customer"}},
-            "livemode": False,
-            "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None},
-            "type": "customer.created",
-        }
-    )
-    return client.post(
-        "/payments/webhooks/stripe/",
-        data=payload,
-        content_type="application/json",
-        headers={"Stripe-Signature": events.sign(payload, settings.STRIPE_WEBHOOK_SECRETS[0])},
-    ).status_code
-
-
-@pytest.mark.django_db
-def test_a_webhook_received_while_the_broker_is_down_keeps_its_processing_in_the_outbox(
-    broker_down, client, settings, django_capture_on_commit_callbacks
-):
-    # when: an event arrives twice while the broker is unreachable
-    with django_capture_on_commit_callbacks(execute=True):
-        assert _webhook(client, "evt_outbox_1", settings) == 200
-    with django_capture_on_commit_callbacks(execute=True):
-        assert _webhook(client, "evt_outbox_1", settings) == 200
-    # then: Stripe got its 200, the event is stored, and its processing waits in the outbox,
-    # written by the same statement as the event (once: the redelivery wrote neither)
-    event = WebhookEvent.objects.get(stripe_event_id="evt_outbox_1")
-    assert event.status == WebhookEventStatus.RECEIVED
-    row = OutboxMessage.objects.get()
-    assert (row.task, row.args, row.kwargs) == ("payments.process_webhook_event", [event.pk], {})
-    assert row.attempts == 1 and row.sent_at is None
-
-
-def test_a_webhook_is_processed_by_the_worker_through_the_outbox(celery_worker, settings):
-    # when
-    assert _webhook(Client(), "evt_outbox_2", settings) == 200
-    # then: processed by the worker, nothing left in the outbox
-    assert wait_for(
-        lambda: WebhookEvent.objects.filter(
-            stripe_event_id="evt_outbox_2", status=WebhookEventStatus.IGNORED
-        ).exists(),
-        message="the worker did not process the event:\n" + celery_worker.output(),
-    )
-    assert queue.flush_deletions()
-    assert not OutboxMessage.objects.exists()

@@ -295,3 +295,33 @@ def test_demo_accounts_are_active_on_the_local_stripe(stripe_local, connect_coac
     assert account.state == AccountState.ACTIVE
     assert again[0].stripe_account_id == account.stripe_account_id
     assert _bookable(connect_coach)
+
+
+def test_an_older_read_applied_late_does_not_move_the_account_back(
+    stripe_local, connect_coach, monkeypatch
+):
+    """No lock is held while Stripe is read: of two refreshes, one whose read started first
+    but is applied last must not undo the other's newer answer."""
+    # given: a refresh reads the account (onboarding) from Stripe, and before it applies the
+    # answer the coach completes onboarding and a second refresh applies that
+    account = make_account(connect_coach)
+    assert account.state == AccountState.ONBOARDING
+    read = gateway.account_retrieve
+    overtaken: list[str] = []
+
+    def read_then_overtaken(**kwargs):
+        snapshot = read(**kwargs)
+        if not overtaken:
+            overtaken.append(snapshot.id)
+            stripe_local.complete_onboarding(account.stripe_account_id, "complete")
+            services.connected_account_refresh(account=account)
+        return snapshot
+
+    monkeypatch.setattr(gateway, "account_retrieve", read_then_overtaken)
+    # when: the first refresh applies its older answer
+    services.connected_account_refresh(account=account)
+    # then: the account stays as the later read found it
+    account.refresh_from_db()
+    assert overtaken == [account.stripe_account_id]
+    assert account.state == AccountState.ACTIVE
+    assert account.charges_enabled

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from coaches.models import CoachProfile
@@ -332,13 +332,22 @@ def test_registering_a_handler_from_another_module(
         HANDLERS[PLATFORM].pop("test.thing.*", None)
 
 
-def test_a_handler_error_rolls_back_its_writes_and_is_retried(
+def test_a_handler_runs_outside_any_transaction_and_its_error_is_retried(
     stripe_local, client, settings, connect_coach, django_capture_on_commit_callbacks
 ):
+    """The handler waits on Stripe with no transaction open (the event is claimed and
+    committed first); its writes are atomic on their own, so a failing one leaves nothing
+    and the event is retried."""
+    from payments.sandbox.transaction_check import open_transactions
+
+    open_while_handling: list[list[str]] = []
+
     @handles("test.broken")
     def handle_test_broken(event):
-        ConnectedAccount.objects.create(coach=connect_coach)
-        raise RuntimeError("boom")
+        open_while_handling.append(open_transactions())
+        with transaction.atomic():
+            ConnectedAccount.objects.create(coach=connect_coach)
+            raise RuntimeError("boom")
 
     try:
         payload = _event("test.broken", {"id": "x_1", "object": "thing"})
@@ -348,11 +357,51 @@ def test_a_handler_error_rolls_back_its_writes_and_is_retried(
                 == 200
             )
         event = WebhookEvent.objects.get()
+        assert open_while_handling == [[]]
         assert event.status == WebhookEventStatus.RETRYING
+        assert event.attempts == 1
         assert "RuntimeError: boom" in event.last_error
         assert not ConnectedAccount.objects.exists()
     finally:
         HANDLERS[PLATFORM].pop("test.broken", None)
+
+
+def test_an_event_claimed_by_a_live_worker_is_left_alone_until_the_claim_expires(
+    stripe_local, client, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.services import webhooks as inbox
+
+    seen: list[str] = []
+
+    @handles("test.claimed")
+    def handle_test_claimed(event):
+        seen.append(event.stripe_event_id)
+
+    try:
+        # given: an event another worker claimed a moment ago (its handler still running)
+        payload = _event("test.claimed", {"id": "x_2", "object": "thing"})
+        _post(client, PLATFORM_URL, payload, settings.STRIPE_WEBHOOK_SECRETS[0])
+        event = WebhookEvent.objects.get()
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEventStatus.PROCESSING, processing_started_at=timezone.now(), attempts=1
+        )
+        # when / then: a second worker walks away
+        assert inbox.webhook_event_process(event_id=event.pk) is None
+        assert seen == []
+        # when: the claim is older than a live worker's (the first one died)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            processing_started_at=timezone.now() - inbox.CLAIM_EXPIRES - timedelta(seconds=1)
+        )
+        # then: it is processed, and the sweeper would have re-queued it
+        assert inbox.webhook_event_process(event_id=event.pk) == WebhookEventStatus.SUCCEEDED
+        assert seen == [event.stripe_event_id]
+        assert WebhookEvent.objects.get(pk=event.pk).attempts == 2
+    finally:
+        HANDLERS[PLATFORM].pop("test.claimed", None)
 
 
 def test_deauthorization_with_the_webhook_lost_is_found_by_the_next_refresh(
