@@ -360,3 +360,12 @@ def test_the_celery_worker_refuses_to_start_with_production_settings_stripe_refu
     # then
     assert result.returncode != 0
     assert "marketplace.E004" in result.stdout + result.stderr
+
+
+def test_the_site_connections_start_no_parallel_query_workers(db):
+    # the setting reaches PostgreSQL on every connection the site opens
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == str(settings.DATABASE_PARALLEL_WORKERS) == "0"
