@@ -355,7 +355,7 @@ def coach_slot_week(
 
 
 # Relevance ranks at most this many matches of a text search: the best rated of them.
-RELEVANCE_CANDIDATES = 500
+RELEVANCE_CANDIDATES = 250
 
 
 class SearchSort(models.TextChoices):
