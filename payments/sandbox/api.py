@@ -176,15 +176,23 @@ def _run(chosen: Route, ctx: Context, params: dict[str, Any], path_ids: dict[str
     # A write is all or nothing; a read needs no transaction of its own (each statement sees
     # committed data, as it would inside one).
     writes = transaction.atomic() if chosen.method != "GET" else contextlib.nullcontext()
+    committed: errors.CommittedError | None = None
     try:
         with writes:
-            result = chosen.handler(ctx, params, **path_ids)
-            result = expand(result, ctx.expand, account=ctx.account)
-            result = without_includable(result, ctx.expand)
+            try:
+                result = chosen.handler(ctx, params, **path_ids)
+            except errors.CommittedError as error:
+                # what the request did stays (a failed charge is recorded), its error is answered
+                committed = error
+            else:
+                result = expand(result, ctx.expand, account=ctx.account)
+                result = without_includable(result, ctx.expand)
     except errors.StripeError as error:
         return Response(error.status, error.body(), dict(error.headers))
     finally:
         events.current_request.reset(token)
+    if committed is not None:
+        return Response(committed.status, committed.body(), dict(committed.headers))
     return Response(200, result)
 
 

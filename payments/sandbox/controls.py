@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from payments.sandbox import (
+    billing,
     billing_portal,
     chaos,
     checkout,
@@ -161,6 +162,7 @@ def advance_clock(seconds: int) -> int:
                 events.record("balance.available", balances.balance_shape(account), account=account)
         refunds.settle_due_refunds(now=after)
         payouts.run_payouts(since=before, until=after)
+        billing.run_due(None, after)
     return after
 
 
@@ -489,3 +491,12 @@ def save_portal_settings(**features: Any) -> dict:
             },
             is_default=True,
         )
+
+
+def set_failed_renewal_outcome(outcome: str) -> None:
+    """What a subscription becomes when the retries of a failed renewal run out, as the
+    Dashboard's setting chooses: ``canceled`` (the default), ``unpaid`` or ``past_due``."""
+    if outcome not in ("canceled", "unpaid", "past_due"):
+        raise ValueError(f"unknown outcome {outcome!r}")
+    store.state()
+    SandboxState.objects.filter(pk=1).update(failed_renewal_outcome=outcome)

@@ -39,6 +39,11 @@ class StripeError(Exception):
         return {"error": error}
 
 
+class CommittedError(StripeError):
+    """An error answered after the request's writes are committed: Stripe records a declined
+    charge (and the invoice's failed attempt) before it answers the card's error."""
+
+
 def missing(param: str) -> StripeError:
     return StripeError(f"Missing required param: {param}.", code="parameter_missing", param=param)
 

@@ -87,6 +87,9 @@ class SandboxState(models.Model):
     # the settings ``STRIPE_SANDBOX_LATENCY_P50_MS`` / ``_P95_MS``.
     latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+    # What a subscription becomes when Stripe's retries of a renewal run out: "canceled"
+    # (Stripe's default setting; blank), "unpaid", or "past_due" (left as it is).
+    failed_renewal_outcome = models.CharField(max_length=10, blank=True, default="")
 
     def __str__(self) -> str:
         return f"sandbox clock +{self.clock_offset_seconds}s"

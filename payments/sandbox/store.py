@@ -84,8 +84,27 @@ def clock_offset() -> int:
     return int(current_state().clock_offset_seconds)
 
 
+# While a test clock runs what fell due (``frozen_at``), "now" is that moment on the clock:
+# the invoices, charges and balance transactions made then carry its time, as on Stripe.
+_frozen_at: ContextVar[int | None] = ContextVar("sandbox_frozen_at", default=None)
+
+
+@contextmanager
+def frozen_at(moment: int) -> Iterator[None]:
+    """Within the block, ``now()`` is ``moment`` (a test clock's time)."""
+    token = _frozen_at.set(moment)
+    try:
+        yield
+    finally:
+        _frozen_at.reset(token)
+
+
 def now() -> int:
-    """The sandbox clock: wall-clock Unix time plus the offset ``advance_clock`` added."""
+    """The sandbox clock: wall-clock Unix time plus the offset ``advance_clock`` added (or,
+    within ``frozen_at``, a test clock's moment)."""
+    frozen = _frozen_at.get()
+    if frozen is not None:
+        return frozen
     return int(time.time()) + clock_offset()
 
 

@@ -7,6 +7,7 @@ from payments.sandbox.routes import (  # noqa: F401 - importing a module registe
     accounts,
     application_fees,
     balances,
+    billing,
     billing_portal,
     catalog,
     charges,
