@@ -118,14 +118,23 @@ CROSS_REGION_DESTINATION_CHARGE = (
 )
 
 
-def _check_settlement(intent_data: dict[str, Any]) -> None:
+def _check_settlement(
+    intent_data: dict[str, Any], destination_row: StripeObject | None = None
+) -> None:
     """Who settles the charge: the settlement merchant named by ``on_behalf_of`` must be able
     to take card payments (a ``recipient`` account cannot); without it a destination charge
     settles on the platform, which Stripe allows only inside the platform's region or as a
-    cross-border payout to a ``recipient`` account."""
+    cross-border payout to a ``recipient`` account. ``destination_row``: the destination's
+    account row when the caller has read it already."""
+
+    def account_row(account_id: str) -> StripeObject:
+        if destination_row is not None and destination_row.stripe_id == account_id:
+            return destination_row
+        return accounts.get_account(account_id)
+
     on_behalf_of = intent_data.get("on_behalf_of")
     if on_behalf_of:
-        merchant = accounts.get_account(on_behalf_of).data
+        merchant = account_row(on_behalf_of).data
         if accounts.service_agreement(merchant) == "recipient" or (
             merchant["capabilities"].get("card_payments") != "active"
         ):
@@ -139,7 +148,7 @@ def _check_settlement(intent_data: dict[str, Any]) -> None:
     destination = (intent_data.get("transfer_data") or {}).get("destination")
     if not destination:
         return
-    account = accounts.get_account(destination).data
+    account = account_row(destination).data
     country = account["country"]
     if regions.same_region(country, regions.platform_country()):
         return
@@ -180,10 +189,13 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     intent_data = params.get("payment_intent_data") or {}
     transfer_data = intent_data.get("transfer_data")
     fee_amount = intent_data.get("application_fee_amount")
+    destination_row: StripeObject | None = None
     if transfer_data:
         if not transfer_data.get("destination"):
             raise errors.missing("payment_intent_data[transfer_data][destination]")
-        if not accounts.can_receive_transfers(transfer_data["destination"]):
+        # read once: the capability here, the settlement rules below
+        destination_row = accounts.get_account(transfer_data["destination"])
+        if not accounts.takes_transfers(destination_row):
             raise errors.StripeError(
                 "Your destination account needs to have at least one of the following "
                 "capabilities enabled: transfers, crypto_transfers, legacy_payments",
@@ -214,7 +226,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
                 "payment_intent_data[application_fee_amount]",
                 "The application fee amount cannot be greater than the charge amount.",
             )
-    _check_settlement(intent_data)
+    _check_settlement(intent_data, destination_row)
     created = store.now()
     expires_at = params.get("expires_at", created + MAX_EXPIRY_SECONDS)
     if expires_at < created + MIN_EXPIRY_SECONDS:
