@@ -60,8 +60,9 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, stripe.Stri
 def stripe_client_async() -> stripe.StripeClient:
     """The client for the ``*_async`` methods, one per event loop (its httpx connections
     belong to the loop): the same key, version and addresses as ``stripe_client``, over
-    ``stripe.HTTPXClient``'s async client, or the local Stripe's in-process client (whose
-    ``request_async`` runs the request on a thread)."""
+    ``stripe.AIOHTTPClient`` (aiohttp's C parser and keep-alive pool cost a fraction of
+    httpx's CPU a request: docs/architecture.md, "Waiting on Stripe"), or the local Stripe's
+    in-process client (whose ``request_async`` runs the request on a thread)."""
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is not None:
@@ -72,7 +73,7 @@ def stripe_client_async() -> stripe.StripeClient:
 
         http_client = InProcessHTTPClient()
     else:
-        http_client = stripe.HTTPXClient()
+        http_client = stripe.AIOHTTPClient()
     options: dict = {}
     if settings.STRIPE_SANDBOX:
         base = settings.STRIPE_API_BASE

@@ -33,12 +33,14 @@ _FEATURES_OFF: dict[str, Any] = {
     "invoice_history": {"enabled": False},
     "payment_method_update": {"enabled": False, "payment_method_configuration": None},
     "subscription_cancel": {
-        "cancellation_reason": {"enabled": False, "options": []},
+        "cancellation_reason": {"enabled": False, "feedback_options": None, "options": []},
         "enabled": False,
         "mode": "at_period_end",
         "proration_behavior": "none",
     },
+    "subscription_pause": {"duration": None, "enabled": False},
     "subscription_update": {
+        "billing_cycle_anchor": None,
         "default_allowed_updates": [],
         "enabled": False,
         "products": [],
@@ -148,9 +150,11 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     session = {
         "id": store.new_id("bps_"),
         "object": "billing_portal.session",
+        "after_expiration": None,
         "configuration": configuration.stripe_id,
         "created": store.now(),
         "customer": params["customer"],
+        "customer_account": None,
         "flow": None,
         "livemode": False,
         "locale": params.get("locale"),

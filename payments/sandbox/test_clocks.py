@@ -40,7 +40,7 @@ def clock_create(*, frozen_time: int, name: str | None = None) -> dict[str, Any]
         "livemode": False,
         "name": name,
         "status": "ready",
-        "status_details": {},
+        "status_details": {"advancing": None},
     }
     store.insert(clock)
     events.record("test_helpers.test_clock.created", clock)
@@ -107,7 +107,7 @@ def clock_advance(*, clock_id: str, to: int) -> dict[str, Any]:
         run(clock_id, to)
     clock["frozen_time"] = to
     clock["status"] = "ready"
-    clock["status_details"] = {}
+    clock["status_details"] = {"advancing": None}
     store.save(row)
     events.record("test_helpers.test_clock.ready", clock)
     return answer

@@ -44,6 +44,8 @@ MAPS = {
 # Objects with one sub-object per payment method, present only for the method used (keyed by
 # the sibling ``type``) or for the methods enabled (``payment_method_types``).
 BY_TYPE = {"payment_method_details", "destination_details"}
+# A PaymentMethod carries the sub-object of its own type only (``card`` for a card).
+PAYMENT_METHOD_TYPES_AT_ROOT = {"PaymentMethod"}
 BY_ENABLED_METHOD = {"payment_method_options"}
 
 
@@ -64,6 +66,14 @@ def missing_fields(
         if field in NOT_ON_EVERY_OBJECT or f"{root}.{path}{field}" in NOT_ON_EVERY_OBJECT:
             continue
         if field_name in BY_TYPE and field != "type" and field != data.get("type"):
+            continue
+        if (
+            root in PAYMENT_METHOD_TYPES_AT_ROOT
+            and not path
+            and isinstance(getattr(cls, _camel(field), None), type)
+            and field not in ("billing_details", "radar_options")
+            and field != data.get("type")
+        ):
             continue
         if field_name in BY_ENABLED_METHOD and field not in (parent or {}).get(
             "payment_method_types", []
@@ -307,3 +317,54 @@ def test_object_names_and_id_prefixes(stripe_client, world):
     assert "refunds" not in stripe_client.v1.charges.retrieve(charge.id)
     expanded = stripe_client.v1.charges.retrieve(charge.id, params={"expand": ["refunds"]})
     assert expanded.refunds.data[0].id == world["refund"].id
+
+
+def test_every_declared_field_of_billing_objects_is_present(stripe_client, sandbox):
+    """Customers, cards, products, prices, subscriptions, invoices, test clocks and the
+    customer portal, as the stripe package declares them."""
+    from stripe.billing_portal import Configuration as PortalConfiguration
+    from stripe.billing_portal import Session as PortalSession
+    from stripe.test_helpers import TestClock
+
+    clock = stripe_client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_800_000_000})
+    customer = stripe_client.v1.customers.create(
+        params={"email": "maya@example.test", "test_clock": clock.id}
+    )
+    card = stripe_client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    stripe_client.v1.customers.update(
+        customer.id, params={"invoice_settings": {"default_payment_method": card.id}}
+    )
+    price = stripe_client.v1.prices.create(
+        params={
+            "currency": "usd",
+            "unit_amount": 24000,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "4 sessions a month"},
+        }
+    )
+    subscription = stripe_client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": price.id}]}
+    )
+    invoice = stripe_client.v1.invoices.list(params={"customer": customer.id}).data[0]
+    controls.save_portal_settings()
+    portal = stripe_client.v1.billing_portal.sessions.create(params={"customer": customer.id})
+    checks: list[tuple[type, dict[str, Any]]] = [
+        (stripe.Customer, raw(stripe_client, "get", f"/v1/customers/{customer.id}")),
+        (stripe.PaymentMethod, raw(stripe_client, "get", f"/v1/payment_methods/{card.id}")),
+        (stripe.Product, raw(stripe_client, "get", f"/v1/products/{price.product}")),
+        (stripe.Price, raw(stripe_client, "get", f"/v1/prices/{price.id}")),
+        (stripe.Subscription, raw(stripe_client, "get", f"/v1/subscriptions/{subscription.id}")),
+        (stripe.Invoice, raw(stripe_client, "get", f"/v1/invoices/{invoice.id}")),
+        (TestClock, raw(stripe_client, "get", f"/v1/test_helpers/test_clocks/{clock.id}")),
+        (PortalSession, portal.last_response.data),
+        (
+            PortalConfiguration,
+            raw(stripe_client, "get", f"/v1/billing_portal/configurations/{portal.configuration}"),
+        ),
+    ]
+    checks.append((stripe.SubscriptionItem, checks[4][1]["items"]["data"][0]))
+    checks.append((stripe.InvoiceLineItem, checks[5][1]["lines"]["data"][0]))
+    problems = {
+        cls.__name__: missing for cls, data in checks if (missing := missing_fields(cls, data))
+    }
+    assert not problems, "\n".join(f"{k}: {sorted(v)}" for k, v in problems.items())
