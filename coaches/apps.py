@@ -5,12 +5,14 @@ class CoachesConfig(AppConfig):
     name = "coaches"
 
     def ready(self) -> None:
-        from coaches import selectors
+        from coaches import selectors, signals
         from coaches.services import profiles
         from coaches.views.dashboard import account_photo_section
         from marketplace.account import AccountSection, account_section_register
         from payments.services.accounts import AccountHolder, account_holder_register
 
+        # The home page's cached catalogue learns of every change to what it shows.
+        signals.connect()
         # payments, a layer below, asks for the coach's public page for their Stripe account
         # and the currency of their prices, and tells coaches when the account can or can no
         # longer take charges.

@@ -23,13 +23,22 @@ def user_may_moderate(user) -> bool:
     )
 
 
+# A thread's participants with their coach profiles (the avatar shows a coach's photo), not
+# the profile's search document.
+PARTICIPANTS_WITH_PROFILES = ("client__coach_profile", "coach__coach_profile")
+PROFILES_UNREAD = ("client__coach_profile__search_vector", "coach__coach_profile__search_vector")
+
+
 def thread_get_for_user(*, thread_id: int, user) -> Thread:
     """The thread if ``user`` may read it, else ``NotFound`` (the same for missing and foreign).
 
     Participants read their threads; staff who moderate read a thread that has a report.
     """
     thread = (
-        Thread.objects.select_related("client", "coach").filter(pk=thread_id).first()
+        Thread.objects.select_related(*PARTICIPANTS_WITH_PROFILES)
+        .defer(*PROFILES_UNREAD)
+        .filter(pk=thread_id)
+        .first()
         if user.is_authenticated
         else None
     )
@@ -46,7 +55,9 @@ def thread_list_for_user(*, user) -> QuerySet[Thread]:
     """The user's threads, newest activity first, each with ``unread`` for that user."""
     return (
         Thread.objects.filter(Q(client=user) | Q(coach=user))
-        .select_related("client", "coach")
+        # each row's avatar: the participants' coach profiles (a photo), read in the join
+        .select_related(*PARTICIPANTS_WITH_PROFILES)
+        .defer(*PROFILES_UNREAD)
         .annotate(
             unread=Count(
                 "messages",

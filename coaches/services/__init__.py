@@ -8,6 +8,7 @@
 - ``search_index``: search's full-text document and availability index;
 - ``photos``: the coach's photo cut to the sizes pages show;
 - ``reviews``: clients' reviews, the coach's reply, staff hiding, the coach's rating.
+- ``catalogue``: the version of the home page's cached catalogue, replaced on every change.
 
 Import the module you need: ``from coaches.services import applications``.
 """

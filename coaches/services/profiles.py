@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from coaches.models import CoachApplication, CoachProfile, Specialization
+from coaches.services.catalogue import home_catalogue_changed
 from coaches.services.photos import coach_photo_sizes_make
 from coaches.services.search_index import (
     availability_index_refresh,
@@ -104,6 +105,7 @@ def coach_profile_update(
             coach.specializations.set(specializations)
         if "currency" in fields:
             coach.session_types.update(currency=coach.currency)
+            home_catalogue_changed()
         coach_search_vectors_refresh(coach_ids=[coach.pk])
     if "time_zone" in fields:
         availability_index_refresh(coach_ids=[coach.pk])

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from coaches.models import CoachProfile, Review
 from coaches.providers import booking_reader
+from coaches.services.catalogue import home_catalogue_changed
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from marketplace.models import User
 
@@ -29,6 +30,7 @@ def coach_rating_refresh(*, coach_id: int) -> None:
         rating_average=round(average, 2) if average is not None else None,
         rating_count=figures["count"],
     )
+    home_catalogue_changed()
 
 
 def review_create(

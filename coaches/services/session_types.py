@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Min
 
 from coaches.models import CoachProfile, SessionType
+from coaches.services.catalogue import home_catalogue_changed
 from coaches.services.search_index import availability_index_refresh
 from marketplace.errors import DomainError
 
@@ -14,6 +15,7 @@ def coach_min_price_refresh(*, coach: CoachProfile) -> None:
     price = coach.session_types.filter(is_active=True).aggregate(low=Min("price"))["low"]
     CoachProfile.objects.filter(pk=coach.pk).update(min_price=price)
     coach.min_price = price
+    home_catalogue_changed()
 
 
 def session_type_create(

@@ -11,13 +11,14 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from coaches import selectors
 from coaches.forms import TIME_ZONE_DATALIST, SearchForm
 from coaches.models import CoachProfile, SessionType
 from coaches.pagination import SEARCH_COUNT_CAP, CachedCountPaginator
 from coaches.providers import booking_reader
-from coaches.services import photos
+from coaches.services import catalogue, photos
 from coaches.views.common import url_or_none
 from marketplace.errors import DomainError, NotFound
 from marketplace.timeparse import parse_day
@@ -37,13 +38,19 @@ def _query_day(value: str | None) -> date | None:
 
 def home(request: HttpRequest) -> HttpResponse:
     """``/``: search first (a search box, the specialisations on offer), featured verified
-    coaches, how it works for clients and coaches, and why a card is safe here."""
+    coaches, how it works for clients and coaches, and why a card is safe here.
+
+    The specialisations and the featured coaches are the same for every visitor: the
+    template caches them per language under the catalogue's version
+    (``services.catalogue``), and reads them only when that fragment is not cached."""
     return render(
         request,
         "coaches/home.html",
         {
-            "featured": selectors.featured_coaches(),
-            "specializations": selectors.specializations_offered(),
+            "catalogue_version": catalogue.home_catalogue_version(),
+            "catalogue_seconds": catalogue.HOME_CATALOGUE_SECONDS,
+            "featured": SimpleLazyObject(selectors.featured_coaches),
+            "specializations": SimpleLazyObject(selectors.specializations_offered),
         },
     )
 
