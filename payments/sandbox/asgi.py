@@ -24,7 +24,13 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.production")
 django_wsgi_app = get_wsgi_application()
 
+from django.conf import settings  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
+
+from payments.sandbox import api  # noqa: E402
 from payments.sandbox.api import DEFERRED_LATENCY  # noqa: E402
+
+API_PREFIX = "/_stripe/v1/"
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -47,10 +53,52 @@ def _answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:
     return status, headers, content
 
 
+def _api_answer(scope: dict[str, Any], body: bytes) -> Answer:
+    """A ``/_stripe/v1/`` request answered by ``api.handle`` directly, as the in-process
+    client does and as ``views.api_view`` does behind the site's middleware (sessions,
+    authentication, CSP, request logging: nothing a Stripe API request uses), on one pool
+    thread; its database connection is kept or closed as Django does around a request."""
+    close_old_connections()
+    try:
+        if not settings.STRIPE_SANDBOX:
+            return 404, [(b"content-length", b"0")], b""
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin1")
+            headers[key] = (
+                f"{headers[key]},{value.decode('latin1')}"
+                if key in headers
+                else (value.decode("latin1"))
+            )
+        response = api.handle(
+            scope["method"],
+            scope["path"].removeprefix("/_stripe"),
+            scope["query_string"].decode("latin1"),
+            body,
+            headers,
+        )
+    finally:
+        close_old_connections()
+    if response.lost:
+        # as ``views.api_view``: the work is done, the answer is a proxy's 502
+        return 502, [(b"content-type", b"text/plain"), (b"content-length", b"0")], b""
+    content = response.content().encode()
+    answer = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    answer += [
+        (key.lower().encode("latin1"), value.encode("latin1"))
+        for key, value in response.headers.items()
+        if key.lower() != "content-type"
+    ]
+    return response.status, answer, content
+
+
 def local_stripe_application(wsgi_app: Any, threads: int) -> Any:
     # One hop to a pool thread per request (the body read first, the answer sent after), as
-    # ``bookings.asgi`` serves a hold: a2wsgi's bridge crosses between the loop and the
-    # thread for every message, which cost about a quarter of this server's CPU a request.
+    # ``bookings.asgi`` serves a hold (a2wsgi's bridge crosses between the loop and the
+    # thread for every message); API requests skip Django's handler and the site's middleware.
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="local-stripe")
 
     async def serve(scope: Any, receive: Any, send: Any) -> None:
@@ -67,16 +115,19 @@ def local_stripe_application(wsgi_app: Any, threads: int) -> Any:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(bytes(body))))  # type: ignore[arg-type]
         waits: list[float] = []
         token = DEFERRED_LATENCY.set(waits)
         try:
             context = contextvars.copy_context()  # the thread sees ``waits``
         finally:
             DEFERRED_LATENCY.reset(token)
-        status, headers, content = await asyncio.get_running_loop().run_in_executor(
-            pool, context.run, _answer, wsgi_app, environ
-        )
+        loop = asyncio.get_running_loop()
+        if scope["path"].startswith(API_PREFIX):
+            answer = loop.run_in_executor(pool, context.run, _api_answer, scope, bytes(body))
+        else:  # the hosted pages (Checkout, onboarding) and the developer page
+            environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(bytes(body))))  # type: ignore[arg-type]
+            answer = loop.run_in_executor(pool, context.run, _answer, wsgi_app, environ)
+        status, headers, content = await answer
         if waits:
             await asyncio.sleep(sum(waits))
         await send({"type": "http.response.start", "status": status, "headers": headers})
