@@ -20,13 +20,13 @@ from bookings.models import Booking, PackagePurchase
 from bookings.services import cancellation, checkout, holds, rescheduling
 from coaches.forms import TIME_ZONE_NAMES
 from coaches.models import SessionType
-from marketplace.api import error_responses
+from marketplace.api import FieldsBuiltOnce, error_responses
 from marketplace.errors import NotFound
 from marketplace.fields import ROW_ID_MAX, InstantInput
 from payments.models import Payment
 
 
-class PaymentOutput(serializers.ModelSerializer):
+class PaymentOutput(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = [
@@ -41,7 +41,7 @@ class PaymentOutput(serializers.ModelSerializer):
         ]
 
 
-class BookingOutput(serializers.ModelSerializer):
+class BookingOutput(FieldsBuiltOnce, serializers.ModelSerializer):
     coach = serializers.IntegerField(source="coach_id")
     coach_name = serializers.CharField(source="coach.user.display_name")
     session_type = serializers.IntegerField(source="session_type_id")

@@ -100,15 +100,20 @@ def checkout_session_create(*, idempotency_key: str, **fields: Any) -> CheckoutS
 
 async def checkout_session_create_async(*, idempotency_key: str, **fields: Any) -> CheckoutSession:
     """``checkout_session_create`` awaiting Stripe's answer on the event loop (no thread
-    waits for it): the library's async client, the same request."""
+    waits for it): the library's async client, the same request (encoding, headers, retries
+    and errors), its answer read as the JSON Stripe sent (``raw_request_async``) rather than
+    built into a ``StripeObject``: a session has some sixty fields, and converting them
+    cost about a tenth of a hold's CPU for the eight read here."""
     try:
-        session = await stripe_client_async().v1.checkout.sessions.create_async(
-            params=checkout_session_params(**fields),  # type: ignore[arg-type]
-            options={"idempotency_key": idempotency_key},
+        answer = await stripe_client_async().raw_request_async(
+            "post",
+            "/v1/checkout/sessions",
+            idempotency_key=idempotency_key,
+            **checkout_session_params(**fields),  # type: ignore[arg-type]
         )
     except stripe.StripeError as error:
         raise translate(error) from error
-    return _checkout_session(session)
+    return _checkout_session(answer.data)
 
 
 def checkout_session_retrieve(session_id: str) -> CheckoutSession:

@@ -277,7 +277,11 @@ def get_account(account_id: str, *, lock: bool = False) -> StripeObject:
 
 def can_receive_transfers(account_id: str) -> bool:
     """Whether a destination charge or transfer may go to the account (Stripe's capability)."""
-    row = get_account(account_id)
+    return takes_transfers(get_account(account_id))
+
+
+def takes_transfers(row: StripeObject) -> bool:
+    """``can_receive_transfers`` of an account row already read."""
     return row.data["capabilities"].get("transfers") == "active" and not row.internal.get(
         "deauthorized"
     )

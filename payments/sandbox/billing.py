@@ -39,18 +39,17 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from payments.sandbox import customers, errors, events, store, test_clocks
+from payments.sandbox import catalog, customers, errors, events, store, test_clocks
+from payments.sandbox.cards import TEST_CARDS
 from payments.sandbox.catalog import price_row
+from payments.sandbox.checkout import PaymentDeclined
 from payments.sandbox.ledger import charges, settlement
 from payments.sandbox.models import StripeObject
-from payments.sandbox.payment_intents import TEST_CARDS
 
 RETRY_DAYS = (3, 5, 7)  # days after the first failure
 INCOMPLETE_EXPIRES_SECONDS = 23 * 3600
 UPCOMING_DAYS = 7
 CANCEL_AFTER_RETRIES = "canceled"  # or "unpaid" (controls.set_failed_renewal_outcome)
-# Cards whose every charge fails though they attach (Stripe's 4000 0000 0000 0341).
-CHARGE_FAILS = {"4000000000000341"}
 _SECONDS = {"day": 86400, "week": 7 * 86400}
 
 
@@ -394,16 +393,7 @@ def invoice_attempt(row: StripeObject, *, method: StripeObject | None = None) ->
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
     number = customers.card_number(method) if method is not None else ""
-    rule = (
-        TEST_CARDS.get(number, {})
-        if number not in CHARGE_FAILS
-        else {
-            "outcome": "decline",
-            "code": "card_declined",
-            "decline_code": "generic_decline",
-            "message": "Your card was declined.",
-        }
-    )
+    rule = TEST_CARDS.get(number, {})
     intent_id = store.new_id("pi_")
     failure: dict[str, Any] | None = None
     if method is None:
@@ -675,23 +665,33 @@ def _record_update(row: StripeObject, before: dict[str, Any]) -> None:
         events.record("customer.subscription.updated", subscription, previous_attributes=previous)
 
 
-def subscription_create(*, params: dict[str, Any]) -> dict[str, Any]:
+def subscription_create(
+    *, params: dict[str, Any], prices: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A subscription and its first invoice, paid at once unless ``payment_behavior`` says
+    otherwise. ``prices`` are the items' Prices when the caller has them (a Checkout
+    Session's, inline ones included)."""
     customer = customers.customer_row(params["customer"], param="customer").data
     items = params.get("items") or []
     if not items:
         raise errors.missing("items")
-    prices = [price_row(item["price"], param="items[0][price]").data for item in items]
+    if prices is None:
+        prices = [
+            price_row(item["price"], param=f"items[{index}][price]").data
+            for index, item in enumerate(items)
+        ]
+        for index, price in enumerate(prices):
+            if not price["active"]:
+                raise errors.invalid(
+                    f"items[{index}][price]",
+                    "The price specified is inactive. This field only accepts active prices.",
+                )
     for index, price in enumerate(prices):
         if price["type"] != "recurring":
             raise errors.invalid(
                 f"items[{index}][price]",
                 "The price specified is set to `type=one_time` but this field only accepts "
                 "prices with `type=recurring`.",
-            )
-        if not price["active"]:
-            raise errors.invalid(
-                f"items[{index}][price]",
-                "The price specified is inactive. This field only accepts active prices.",
             )
     if len({(p["recurring"]["interval"], p["recurring"]["interval_count"]) for p in prices}) > 1:
         raise errors.invalid(
@@ -1253,3 +1253,144 @@ def pause_of(value: Any) -> dict[str, Any] | None:
         )
     resumes_at = value.get("resumes_at")
     return {"behavior": value["behavior"], "resumes_at": int(resumes_at) if resumes_at else None}
+
+
+# --- Checkout ----------------------------------------------------------------------------
+
+
+def checkout_invoice(
+    session: dict[str, Any], items: list[dict[str, Any]], *, payment_intent: str
+) -> str:
+    """The paid invoice a ``mode=payment`` session with ``invoice_creation`` makes once paid:
+    its lines are the session's, its payment the session's PaymentIntent."""
+    now = store.now()
+    row = invoice_create(
+        customer_id=session["customer"],
+        currency=session["currency"],
+        lines=[
+            {
+                "amount": item["amount_total"],
+                "currency": item["currency"],
+                "description": item["description"],
+                "period": (now, now),
+                "price": item["price"],
+                "subscription": None,
+                "item": None,
+                "quantity": item["quantity"],
+            }
+            for item in items
+        ],
+        billing_reason="manual",
+        subscription=None,
+        period=(now, now),
+    )
+    data = (session.get("invoice_creation") or {}).get("invoice_data") or {}
+    row.data["description"] = data.get("description")
+    row.data["footer"] = data.get("footer")
+    row.data["metadata"] = dict(data.get("metadata") or {})
+    store.save(row)
+    invoice_finalize(row)
+    if row.data["status"] == "open":
+        _mark_paid(row, payment_intent=payment_intent)
+    return row.stripe_id
+
+
+def checkout_subscription_pay(
+    row: StripeObject,
+    *,
+    number: str,
+    exp_month: int,
+    exp_year: int,
+    email: str | None,
+    name: str | None,
+    saved: StripeObject | None,
+    authenticate: bool,
+) -> tuple[dict[str, Any], Any]:
+    """Pay a ``mode=subscription`` session: the card is saved to the customer (made now if
+    the session has none) and becomes the subscription's default; the subscription starts,
+    its first invoice paid with the card. A declined card leaves the session open and makes
+    no subscription."""
+    session = row.data
+    rule = TEST_CARDS.get(number)
+    if rule is None:
+        return session, PaymentDeclined(
+            "Your card was declined. Your request was in test mode, but used a non test card. "
+            "For a list of valid test cards, visit: https://stripe.com/docs/testing.",
+            code="card_declined",
+            decline_code="test_mode_live_card",
+        )
+    if rule["outcome"] == "decline":
+        return session, PaymentDeclined(rule["message"], rule["code"], rule["decline_code"])
+    if rule["outcome"] == "authenticate" and not authenticate:
+        return session, PaymentDeclined(
+            "We are unable to authenticate your payment method. Please choose a different "
+            "payment method and try again.",
+            "payment_intent_authentication_failure",
+        )
+    customer_id = (
+        session["customer"]
+        or customers.customer_create(params={"email": email, "name": name})["id"]
+    )
+    session["customer"] = customer_id
+    method = saved
+    if method is None:
+        method = customers.card_payment_method(
+            number=number, exp_month=exp_month, exp_year=exp_year, name=name, email=email
+        )
+        method.data["allow_redisplay"] = "limited"
+        store.save(method)
+        customers.payment_method_attach(payment_method_id=method.stripe_id, customer_id=customer_id)
+    prices = []
+    for item in row.internal["line_items"]:
+        price = item["price"]
+        if store.find(price["product"]) is None:
+            catalog.product_create(params={"id": price["product"], "name": item["description"]})
+        if store.find(price["id"]) is None:
+            store.insert(dict(price))
+        prices.append(price)
+    data = row.internal.get("subscription_data") or {}
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "items": [
+            {"price": item["price"]["id"], "quantity": item["quantity"]}
+            for item in row.internal["line_items"]
+        ],
+        "default_payment_method": method.stripe_id,
+        "metadata": dict(data.get("metadata") or {}),
+        "description": data.get("description"),
+        "payment_behavior": "allow_incomplete",
+    }
+    if data.get("transfer_data"):
+        params["transfer_data"] = {"destination": data["transfer_data"]["destination"]}
+    if data.get("application_fee_percent") is not None:
+        params["application_fee_percent"] = fee_percent(data["application_fee_percent"])
+    if data.get("on_behalf_of"):
+        params["on_behalf_of"] = data["on_behalf_of"]
+    if data.get("trial_period_days"):
+        params["trial_period_days"] = data["trial_period_days"]
+    with on_customer_clock(customer_id):
+        subscription = subscription_create(params=params, prices=prices)
+    session.update(
+        {
+            "status": "complete",
+            "payment_status": "paid"
+            if subscription["status"] == "active"
+            else "no_payment_required",
+            "url": None,
+            "subscription": subscription["id"],
+            "invoice": subscription["latest_invoice"],
+            "customer_details": {
+                "address": None,
+                "business_name": None,
+                "email": email,
+                "individual_name": None,
+                "name": name,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        }
+    )
+    store.save(row)
+    events.record("checkout.session.completed", session)
+    return session, None

@@ -1,5 +1,8 @@
-"""Checkout Sessions (``mode=payment``): creating one with its line items, expiring it (on
-request or when ``expires_at`` passes), and the decline its hosted page shows."""
+"""Checkout Sessions (``mode=payment`` and ``mode=subscription``): creating one with its line
+items (``price_data``, or saved Prices), expiring it (on request or when ``expires_at``
+passes), and the decline its hosted page shows. With ``customer`` the page offers the
+customer's saved cards (those ``allow_redisplay_filters`` admit) and, with
+``saved_payment_method_options[payment_method_save]=enabled``, to save the card."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from marketplace.money import MAX_CHARGE_AMOUNT, format_money
-from payments.sandbox import accounts, errors, events, regions, store
+from payments.sandbox import accounts, customers, errors, events, regions, store
 from payments.sandbox.models import StripeObject
 
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -28,23 +31,26 @@ class PaymentDeclined(Exception):
         self.decline_code = decline_code
 
 
-def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, Any]:
+def _price_of(item: dict[str, Any], index: int, *, mode: str) -> dict[str, Any]:
+    """The Price of a line item: a saved one (``price``), or one made from ``price_data``
+    (recurring only in ``subscription`` mode)."""
+    if item.get("price"):
+        price = store.get(item["price"], "price", account="", param=f"line_items[{index}][price]")
+        if not price.data["active"]:
+            raise errors.invalid(
+                f"line_items[{index}][price]",
+                f"The price `{item['price']}` is not available to be purchased because it is "
+                "archived.",
+            )
+        return price.data
     price_data = item.get("price_data")
     if not price_data:
-        raise errors.StripeError(
-            "The local Stripe supports line_items with price_data only (no saved Prices).",
-            param=f"line_items[{index}][price]",
-        )
+        raise errors.missing(f"line_items[{index}][price]")
     for key in ("currency", "unit_amount"):
         if key not in price_data:
             raise errors.missing(f"line_items[{index}][price_data][{key}]")
     if not price_data.get("product") and not (price_data.get("product_data") or {}).get("name"):
         raise errors.missing(f"line_items[{index}][price_data][product_data][name]")
-    quantity = item.get("quantity")
-    if quantity is None:
-        raise errors.missing(f"line_items[{index}][quantity]")
-    if quantity < 1:
-        raise errors.invalid(f"line_items[{index}][quantity]", "Quantity must be at least 1.")
     currency = price_data["currency"].lower()
     unit_amount = price_data["unit_amount"]
     if unit_amount < 0:
@@ -55,8 +61,60 @@ def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, A
     if unit_amount > MAX_CHARGE_AMOUNT:
         raise _amount_too_large(f"line_items[{index}][price_data][unit_amount]", currency)
     product = price_data.get("product") or store.new_id("prod_", 14)
-    name = (price_data.get("product_data") or {}).get("name") or product
-    amount = unit_amount * quantity
+    recurring = price_data.get("recurring")
+    return {
+        "id": store.new_id("price_"),
+        "object": "price",
+        "active": False,
+        "billing_scheme": "per_unit",
+        "created": store.now(),
+        "currency": currency,
+        "currency_options": None,
+        "custom_unit_amount": None,
+        "livemode": False,
+        "lookup_key": None,
+        "metadata": {},
+        "nickname": None,
+        "product": product,
+        "recurring": {
+            "interval": recurring["interval"],
+            "interval_count": recurring.get("interval_count", 1),
+            "meter": None,
+            "trial_period_days": None,
+            "usage_type": "licensed",
+        }
+        if recurring
+        else None,
+        "tax_behavior": price_data.get("tax_behavior", "unspecified"),
+        "tiers": None,
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "type": "recurring" if recurring else "one_time",
+        "unit_amount": unit_amount,
+        "unit_amount_decimal": str(unit_amount),
+        # the name a line of price_data shows (no Product object is made for it)
+        "_name": (price_data.get("product_data") or {}).get("name") or product,
+    }
+
+
+def _line_item(item: dict[str, Any], index: int, *, mode: str) -> dict[str, Any]:
+    price = _price_of(item, index, mode=mode)
+    name = price.pop("_name", None)
+    if name is None:
+        product = store.find(price["product"])
+        name = product.data["name"] if product is not None else price["product"]
+    if price["type"] == "recurring" and mode == "payment":
+        raise errors.invalid(
+            f"line_items[{index}]",
+            "You specified `payment` mode but passed a recurring price. Either switch to "
+            "`subscription` mode or use only one-time prices.",
+        )
+    quantity = item.get("quantity")
+    if quantity is None:
+        raise errors.missing(f"line_items[{index}][quantity]")
+    if quantity < 1:
+        raise errors.invalid(f"line_items[{index}][quantity]", "Quantity must be at least 1.")
+    amount = price["unit_amount"] * quantity
     return {
         "id": store.new_id("li_"),
         "object": "item",
@@ -65,33 +123,11 @@ def _line_item(session_id: str, item: dict[str, Any], index: int) -> dict[str, A
         "amount_subtotal": amount,
         "amount_tax": 0,
         "amount_total": amount,
-        "currency": currency,
+        "currency": price["currency"],
         "description": name,
         "discounts": [],
         "metadata": {},
-        "price": {
-            "id": store.new_id("price_"),
-            "object": "price",
-            "active": False,
-            "billing_scheme": "per_unit",
-            "created": store.now(),
-            "currency": currency,
-            "currency_options": None,
-            "custom_unit_amount": None,
-            "livemode": False,
-            "lookup_key": None,
-            "metadata": {},
-            "nickname": None,
-            "product": product,
-            "recurring": None,
-            "tax_behavior": price_data.get("tax_behavior", "unspecified"),
-            "tiers": None,
-            "tiers_mode": None,
-            "transform_quantity": None,
-            "type": "one_time",
-            "unit_amount": unit_amount,
-            "unit_amount_decimal": str(unit_amount),
-        },
+        "price": price,
         "quantity": quantity,
         "taxes": [],
     }
@@ -118,14 +154,23 @@ CROSS_REGION_DESTINATION_CHARGE = (
 )
 
 
-def _check_settlement(intent_data: dict[str, Any]) -> None:
+def _check_settlement(
+    intent_data: dict[str, Any], destination_row: StripeObject | None = None
+) -> None:
     """Who settles the charge: the settlement merchant named by ``on_behalf_of`` must be able
     to take card payments (a ``recipient`` account cannot); without it a destination charge
     settles on the platform, which Stripe allows only inside the platform's region or as a
-    cross-border payout to a ``recipient`` account."""
+    cross-border payout to a ``recipient`` account. ``destination_row``: the destination's
+    account row when the caller has read it already."""
+
+    def account_row(account_id: str) -> StripeObject:
+        if destination_row is not None and destination_row.stripe_id == account_id:
+            return destination_row
+        return accounts.get_account(account_id)
+
     on_behalf_of = intent_data.get("on_behalf_of")
     if on_behalf_of:
-        merchant = accounts.get_account(on_behalf_of).data
+        merchant = account_row(on_behalf_of).data
         if accounts.service_agreement(merchant) == "recipient" or (
             merchant["capabilities"].get("card_payments") != "active"
         ):
@@ -139,7 +184,7 @@ def _check_settlement(intent_data: dict[str, Any]) -> None:
     destination = (intent_data.get("transfer_data") or {}).get("destination")
     if not destination:
         return
-    account = accounts.get_account(destination).data
+    account = account_row(destination).data
     country = account["country"]
     if regions.same_region(country, regions.platform_country()):
         return
@@ -153,17 +198,55 @@ def _check_settlement(intent_data: dict[str, Any]) -> None:
     )
 
 
-def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
-    if params["mode"] != "payment":
+def _check_mode(params: dict[str, Any]) -> str:
+    mode = params["mode"]
+    if mode == "setup":
         raise errors.StripeError(
-            f"The local Stripe simulates mode=payment only (got mode={params['mode']}).",
+            "The local Stripe simulates mode=payment and mode=subscription (not setup).",
             param="mode",
         )
+    if mode == "subscription" and params.get("payment_intent_data"):
+        raise errors.invalid(
+            "payment_intent_data", "You can not pass `payment_intent_data` in `subscription` mode."
+        )
+    if mode == "payment" and params.get("subscription_data"):
+        raise errors.invalid(
+            "subscription_data", "You can not pass `subscription_data` in `payment` mode."
+        )
+    if mode != "payment" and (params.get("invoice_creation") or {}).get("enabled"):
+        raise errors.invalid(
+            "invoice_creation",
+            "You can only enable invoice creation when `mode` is set to `payment`. Invoices are "
+            "created automatically in `subscription` mode.",
+        )
+    if params.get("customer"):
+        customers.customer_row(params["customer"], param="customer")
+        if params.get("customer_email"):
+            raise errors.invalid(
+                "customer_email",
+                "You may only specify one of these parameters: customer, customer_email.",
+            )
+    elif params.get("saved_payment_method_options"):
+        raise errors.invalid(
+            "saved_payment_method_options",
+            "`saved_payment_method_options` can only be used with an existing `customer`.",
+        )
+    return mode
+
+
+def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
+    mode = _check_mode(params)
     line_items_params = params.get("line_items") or []
     if not line_items_params:
         raise errors.missing("line_items")
     session_id = store.new_id("cs_test_", 58)
-    items = [_line_item(session_id, item, i) for i, item in enumerate(line_items_params)]
+    items = [_line_item(item, i, mode=mode) for i, item in enumerate(line_items_params)]
+    if mode == "subscription" and not any(i["price"]["type"] == "recurring" for i in items):
+        raise errors.invalid(
+            "line_items",
+            "You must provide at least one recurring price in `subscription` mode when using "
+            "prices.",
+        )
     currencies = {item["currency"] for item in items}
     if len(currencies) > 1:
         raise errors.StripeError("All line_items must use the same currency.", param="line_items")
@@ -178,12 +261,34 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
             param="line_items",
         )
     intent_data = params.get("payment_intent_data") or {}
+    subscription_data = params.get("subscription_data") or {}
+    if subscription_data.get("transfer_data"):
+        destination = subscription_data["transfer_data"].get("destination")
+        if not accounts.can_receive_transfers(destination):
+            raise errors.StripeError(
+                "Your destination account needs to have at least one of the following "
+                "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                code="insufficient_capabilities_for_transfer",
+                param="subscription_data[transfer_data][destination]",
+            )
+    if subscription_data.get("application_fee_percent") is not None and not (
+        subscription_data.get("transfer_data")
+    ):
+        raise errors.invalid(
+            "subscription_data[application_fee_percent]",
+            "Can only apply an application_fee_percent when the request is made on behalf of "
+            "another account (using an OAuth key, the Stripe-Account header, or the "
+            "transfer_data[destination] parameter).",
+        )
     transfer_data = intent_data.get("transfer_data")
     fee_amount = intent_data.get("application_fee_amount")
+    destination_row: StripeObject | None = None
     if transfer_data:
         if not transfer_data.get("destination"):
             raise errors.missing("payment_intent_data[transfer_data][destination]")
-        if not accounts.can_receive_transfers(transfer_data["destination"]):
+        # read once: the capability here, the settlement rules below
+        destination_row = accounts.get_account(transfer_data["destination"])
+        if not accounts.takes_transfers(destination_row):
             raise errors.StripeError(
                 "Your destination account needs to have at least one of the following "
                 "capabilities enabled: transfers, crypto_transfers, legacy_payments",
@@ -214,7 +319,16 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
                 "payment_intent_data[application_fee_amount]",
                 "The application fee amount cannot be greater than the charge amount.",
             )
-    _check_settlement(intent_data)
+    _check_settlement(intent_data, destination_row)
+    if subscription_data:
+        _check_settlement(
+            {
+                "on_behalf_of": subscription_data.get("on_behalf_of"),
+                "transfer_data": subscription_data.get("transfer_data"),
+            }
+        )
+    invoice_data = (params.get("invoice_creation") or {}).get("invoice_data") or {}
+    saved_options = params.get("saved_payment_method_options") or {}
     created = store.now()
     expires_at = params.get("expires_at", created + MAX_EXPIRY_SECONDS)
     if expires_at < created + MIN_EXPIRY_SECONDS:
@@ -267,22 +381,24 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "invoice": None,
         "integration_identifier": None,
         "invoice_creation": {
-            "enabled": False,
+            "enabled": bool((params.get("invoice_creation") or {}).get("enabled")),
             "invoice_data": {
                 "account_tax_ids": None,
                 "custom_fields": None,
-                "description": None,
-                "footer": None,
+                "description": invoice_data.get("description"),
+                "footer": invoice_data.get("footer"),
                 "issuer": None,
-                "metadata": {},
+                "metadata": dict(invoice_data.get("metadata") or {}),
                 "rendering_options": None,
             },
-        },
+        }
+        if mode == "payment"
+        else None,
         "livemode": False,
         "managed_payments": None,
         "locale": params.get("locale"),
         "metadata": dict(params.get("metadata") or {}),
-        "mode": "payment",
+        "mode": mode,
         "name_collection": None,
         "optional_items": None,
         "origin_context": None,
@@ -299,7 +415,13 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "recovered_from": None,
         "redirect_on_completion": None,
         "return_url": None,
-        "saved_payment_method_options": None,
+        "saved_payment_method_options": {
+            "allow_redisplay_filters": saved_options.get("allow_redisplay_filters") or ["always"],
+            "payment_method_remove": saved_options.get("payment_method_remove", "disabled"),
+            "payment_method_save": saved_options.get("payment_method_save", "disabled"),
+        }
+        if params.get("customer")
+        else None,
         "setup_intent": None,
         "shipping_address_collection": None,
         "shipping_cost": None,
@@ -314,7 +436,14 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "url": settings.SITE_URL + f"/_stripe/checkout/{session_id}/",
         "wallet_options": None,
     }
-    store.insert(session, internal={"line_items": items, "payment_intent_data": intent_data})
+    store.insert(
+        session,
+        internal={
+            "line_items": items,
+            "payment_intent_data": intent_data,
+            "subscription_data": subscription_data,
+        },
+    )
     return session
 
 

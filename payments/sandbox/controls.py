@@ -206,10 +206,14 @@ def pay_checkout_session(
     authenticate: bool = True,
     email: str | None = None,
     name: str | None = "Test Client",
+    save_card: bool = False,
+    saved_payment_method: str | None = None,
 ) -> dict:
     """Pay as the hosted Checkout page does. Returns the completed session; a declined card
     raises ``checkout.PaymentDeclined`` (the session stays open). 4000002500003155 asks for
-    authentication: ``authenticate=False`` fails it."""
+    authentication: ``authenticate=False`` fails it. ``save_card`` ticks "save my card"
+    (when the session offers it); ``saved_payment_method`` pays with one of the customer's
+    saved cards instead."""
     # One clock read for the whole payment, as for an API request.
     with transaction.atomic(), store.request_scope():
         session, declined = payment_intents.session_pay(
@@ -218,6 +222,8 @@ def pay_checkout_session(
             authenticate=authenticate,
             email=email,
             name=name,
+            save_card=save_card,
+            saved_payment_method=saved_payment_method,
         )
     if declined is not None:
         raise declined

@@ -297,6 +297,9 @@ class CardForm(forms.Form):
         error_messages={"invalid": "Your card's security code is incomplete."},
     )
     name = forms.CharField(label="Name on card", max_length=100, required=False)
+    save_card = forms.BooleanField(
+        label="Save my card for future payments with this business", required=False
+    )
 
     def clean_card_number(self) -> str:
         number = "".join(self.cleaned_data["card_number"].split())

@@ -6,48 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import errors, events, store
+from payments.sandbox import billing, customers, errors, events, store
+from payments.sandbox.cards import TEST_CARDS
 from payments.sandbox.checkout import PaymentDeclined, card_payment_method_options, expire_session
 from payments.sandbox.ledger import charges, disputes, settlement
 from payments.sandbox.models import StripeObject
-
-# Stripe's test cards: number -> what happens. Any other number is refused as Stripe's test
-# mode refuses real cards.
-TEST_CARDS: dict[str, dict[str, Any]] = {
-    "4242424242424242": {"outcome": "succeed"},
-    "5555555555554444": {"outcome": "succeed"},
-    "4000000000000077": {"outcome": "succeed", "available_immediately": True},
-    "4000000000000002": {
-        "outcome": "decline",
-        "code": "card_declined",
-        "decline_code": "generic_decline",
-        "message": "Your card was declined.",
-    },
-    "4000000000009995": {
-        "outcome": "decline",
-        "code": "card_declined",
-        "decline_code": "insufficient_funds",
-        "message": "Your card has insufficient funds.",
-    },
-    "4000000000000069": {
-        "outcome": "decline",
-        "code": "expired_card",
-        "decline_code": "expired_card",
-        "message": "Your card has expired.",
-    },
-    "4000000000000127": {
-        "outcome": "decline",
-        "code": "incorrect_cvc",
-        "decline_code": "incorrect_cvc",
-        "message": "Your card's security code is incorrect.",
-    },
-    "4000002500003155": {"outcome": "authenticate"},
-    "4000000000003220": {"outcome": "authenticate"},
-    "4000000000000259": {"outcome": "succeed", "dispute": True},
-    # Refunds of these charges reach their outcome later (docs.stripe.com/testing#refunds).
-    "4000000000007726": {"outcome": "succeed", "refund_outcome": "pending_succeeds"},
-    "4000000000005126": {"outcome": "succeed", "refund_outcome": "fails_later"},
-}
 
 
 def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +93,19 @@ def _intent(session: dict[str, Any], intent_data: dict[str, Any]) -> dict[str, A
     }
 
 
+def _customer_for(session: dict[str, Any], *, email: str | None, name: str | None) -> str | None:
+    """The session's customer; made now when the session creates one (``customer_creation=
+    always``, or an invoice to make)."""
+    if session["customer"]:
+        return str(session["customer"])
+    if session["customer_creation"] == "always" or (session["invoice_creation"] or {}).get(
+        "enabled"
+    ):
+        session["customer"] = customers.customer_create(params={"email": email, "name": name})["id"]
+        return str(session["customer"])
+    return None
+
+
 def session_pay(
     *,
     session_id: str,
@@ -139,8 +115,13 @@ def session_pay(
     name: str | None = None,
     exp_month: int = 12,
     exp_year: int = 2034,
+    save_card: bool = False,
+    saved_payment_method: str | None = None,
 ) -> tuple[dict[str, Any], PaymentDeclined | None]:
-    """Pay an open session as the hosted Checkout page does.
+    """Pay an open session as the hosted Checkout page does: with a card number, or with one
+    of the session's customer's saved cards (``saved_payment_method``); ``save_card`` is the
+    customer's consent to save the card (offered when the session's
+    ``saved_payment_method_options[payment_method_save]`` is enabled).
 
     Returns the session and, when the card was declined or authentication failed, the
     ``PaymentDeclined`` to show (the session stays open, as on Stripe; the failed intent and
@@ -154,6 +135,31 @@ def session_pay(
     if session["status"] != "open":
         raise errors.StripeError(
             f"This Checkout Session is {session['status']}.", code="checkout_session_not_open"
+        )
+    saved = None
+    if saved_payment_method:
+        saved = store.find(saved_payment_method)
+        if (
+            saved is None
+            or saved.object_type != "payment_method"
+            or session["customer"] is None
+            or saved.data["customer"] != session["customer"]
+        ):
+            raise errors.invalid(
+                "payment_method", "This payment method is not available for this session."
+            )
+        number = customers.card_number(saved)
+        exp_month, exp_year = saved.data["card"]["exp_month"], saved.data["card"]["exp_year"]
+    if session["mode"] == "subscription":
+        return billing.checkout_subscription_pay(
+            row,
+            number=number,
+            exp_month=exp_month,
+            exp_year=exp_year,
+            email=email or session.get("customer_email"),
+            name=name,
+            saved=saved,
+            authenticate=authenticate,
         )
     card_rule = TEST_CARDS.get(number)
     if card_rule is None:
@@ -212,6 +218,9 @@ def session_pay(
         application_fee_amount=intent["application_fee_amount"],
         statement_descriptor=intent["statement_descriptor"],
     )
+    if saved is not None:
+        charge["payment_method"] = saved.stripe_id
+        charge["customer"] = session["customer"]
     intent["latest_charge"] = charge["id"]
     intent["payment_method"] = charge["payment_method"]
     if failure:
@@ -247,6 +256,25 @@ def session_pay(
         return session, PaymentDeclined(
             failure["message"], failure["code"], failure["decline_code"]
         )
+    customer_id = _customer_for(session, email=email, name=name)
+    if customer_id is not None:
+        charge["customer"] = intent["customer"] = customer_id
+        wants_saving = intent_data.get("setup_future_usage") or (
+            save_card
+            and (session["saved_payment_method_options"] or {}).get("payment_method_save")
+            == "enabled"
+        )
+        if saved is None and wants_saving:
+            method = customers.card_payment_method(
+                number=number, exp_month=exp_month, exp_year=exp_year, name=name, email=email
+            )
+            # a card saved with the customer's consent is shown to them again ("always")
+            method.data["allow_redisplay"] = "always" if save_card else "limited"
+            store.save(method)
+            customers.payment_method_attach(
+                payment_method_id=method.stripe_id, customer_id=customer_id
+            )
+            charge["payment_method"] = intent["payment_method"] = method.stripe_id
     charge = settlement.settle_charge(
         charge=charge, available_immediately=bool(card_rule.get("available_immediately"))
     )
@@ -284,6 +312,10 @@ def session_pay(
             },
         }
     )
+    if (session["invoice_creation"] or {}).get("enabled"):
+        session["invoice"] = billing.checkout_invoice(
+            session, row.internal["line_items"], payment_intent=intent["id"]
+        )
     store.save(row)
     events.record("checkout.session.completed", session)
     if card_rule.get("dispute"):

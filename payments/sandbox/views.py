@@ -180,12 +180,30 @@ def _checkout_context(session_id: str) -> dict[str, Any] | None:
         {**item, "amount_display": format_money(item["amount_total"], item["currency"])}
         for item in row.internal["line_items"]
     ]
+    options = session.get("saved_payment_method_options") or {}
+    saved_cards = (
+        list(
+            StripeObject.objects.filter(
+                object_type="payment_method",
+                data__customer=session["customer"],
+                data__allow_redisplay__in=options.get("allow_redisplay_filters") or ["always"],
+            )
+            .order_by("-created", "-id")
+            .values_list("data", flat=True)
+        )
+        if session.get("customer")
+        else []
+    )
     return {
         "session": session,
         "items": items,
         "total_display": format_money(session["amount_total"], session["currency"]),
         "expired": session["status"] == "open" and store.now() > session["expires_at"],
         "test_cards": TEST_CARDS_SHOWN,
+        "saved_cards": saved_cards,
+        "offer_save": session["mode"] == "payment"
+        and options.get("payment_method_save") == "enabled",
+        "subscription": session["mode"] == "subscription",
     }
 
 
@@ -210,6 +228,8 @@ def _pay(
                 name=card["name"] or None,
                 exp_month=card["exp_month"],
                 exp_year=card["exp_year"],
+                save_card=bool(card.get("save_card")),
+                saved_payment_method=card.get("saved_payment_method"),
             )
     except errors.StripeError as error:
         return None, error.message
@@ -227,7 +247,26 @@ def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         return _page(request, "checkout_missing.html", {}, status=404)
     session = context["session"]
     form = CardForm(initial={"email": session.get("customer_email")})
-    if request.method == "POST" and session["status"] == "open":
+    saved_choice = request.POST.get("saved_payment_method", "") if request.method == "POST" else ""
+    if saved_choice and session["status"] == "open":
+        # a saved card of the session's customer: no number to type
+        if saved_choice not in {card["id"] for card in context["saved_cards"]}:
+            context["payment_error"] = "That card is not available for this payment."
+        else:
+            done, context["payment_error"] = _pay(
+                session_id,
+                {
+                    "number": "",
+                    "email": "",
+                    "name": "",
+                    "exp_month": 0,
+                    "exp_year": 0,
+                    "saved_payment_method": saved_choice,
+                },
+            )
+            if done is not None:
+                return done
+    elif request.method == "POST" and session["status"] == "open":
         form = CardForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -238,6 +277,7 @@ def checkout(request: HttpRequest, session_id: str) -> HttpResponse:
                 "name": data["name"],
                 "exp_month": month,
                 "exp_year": 2000 + year,
+                "save_card": data.get("save_card", False),
             }
             rule = payment_intents.TEST_CARDS.get(card["number"], {})
             if rule.get("outcome") == "authenticate":

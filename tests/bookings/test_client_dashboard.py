@@ -131,6 +131,8 @@ def test_the_dashboard_reads_the_same_number_of_queries_whatever_the_history(cli
             paid_package(client=client_user, session_type=session_type, sessions=3)
 
     grow(1)
+    # the navigation's unread-message badge is cached after the first page: read it once
+    assert client.get("/bookings/").status_code == 200
     with CaptureQueriesContext(connection) as few:
         assert client.get("/bookings/").status_code == 200
     grow(6)

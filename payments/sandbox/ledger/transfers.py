@@ -323,9 +323,10 @@ def transfer_reverse(
     if refund_application_fee and payment_row.data.get("application_fee"):
         fee = store.get(payment_row.data["application_fee"], "application_fee").data
         share = (fee["amount"] * amount + transfer["amount"] // 2) // transfer["amount"]
-        application_fee_refund(
-            fee_id=fee["id"], amount=min(share, fee["amount"] - fee["amount_refunded"])
-        )
+        share = min(share, fee["amount"] - fee["amount_refunded"])
+        # a share that rounds to nothing (or a fee already given back) refunds no fee
+        if share > 0:
+            application_fee_refund(fee_id=fee["id"], amount=share)
     events.record(
         "transfer.reversed",
         transfer,

@@ -24,6 +24,9 @@ _PRICE_DATA = D(
             }
         ),
         "tax_behavior": E("exclusive", "inclusive", "unspecified"),
+        "recurring": D(
+            {"interval": E("day", "week", "month", "year", required=True), "interval_count": I()}
+        ),
     }
 )
 CHECKOUT_CREATE = {
@@ -68,6 +71,39 @@ CHECKOUT_CREATE = {
     "billing_address_collection": E("auto", "required"),
     "allow_promotion_codes": B(),
     "ui_mode": E("hosted"),
+    "subscription_data": D(
+        {
+            "application_fee_percent": ANY(),
+            "transfer_data": D({"destination": S(required=True), "amount_percent": ANY()}),
+            "on_behalf_of": S(),
+            "metadata": M(),
+            "description": S(),
+            "trial_period_days": I(),
+        }
+    ),
+    "invoice_creation": D(
+        {
+            "enabled": B(required=True),
+            "invoice_data": D(
+                {
+                    "description": S(),
+                    "footer": S(),
+                    "metadata": M(),
+                    "custom_fields": ANY(),
+                    "account_tax_ids": ANY(),
+                    "issuer": ANY(),
+                    "rendering_options": ANY(),
+                }
+            ),
+        }
+    ),
+    "saved_payment_method_options": D(
+        {
+            "allow_redisplay_filters": L(E("always", "limited", "unspecified")),
+            "payment_method_remove": E("disabled", "enabled"),
+            "payment_method_save": E("disabled", "enabled"),
+        }
+    ),
 }
 
 

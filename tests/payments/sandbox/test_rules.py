@@ -380,3 +380,40 @@ def test_an_account_restricted_by_stripe_cannot_receive_a_transfer(stripe_client
         )
     assert refused.value.code == "insufficient_capabilities_for_transfer"
     assert "at least one of the following capabilities enabled: transfers" in str(refused.value)
+
+
+def test_a_refund_whose_fee_share_rounds_to_nothing_refunds_no_fee(stripe_client, sandbox):
+    coach = account(stripe_client)
+    created = stripe_client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 10000,
+                        "product_data": {"name": "Coaching"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "success_url": "https://example.test/ok",
+            "payment_intent_data": {
+                "application_fee_amount": 1,
+                "transfer_data": {"destination": coach.id},
+            },
+        }
+    )
+    paid = controls.pay_checkout_session(created.id)
+    charge_id = stripe_client.v1.payment_intents.retrieve(paid["payment_intent"]).latest_charge
+    refund = stripe_client.v1.refunds.create(
+        params={
+            "charge": charge_id,
+            "amount": 1,
+            "reverse_transfer": True,
+            "refund_application_fee": True,
+        }
+    )
+    assert refund.status == "succeeded" and refund.transfer_reversal
+    charge = stripe_client.v1.charges.retrieve(charge_id)
+    assert stripe_client.v1.application_fees.retrieve(charge.application_fee).amount_refunded == 0

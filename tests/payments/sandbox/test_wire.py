@@ -105,7 +105,7 @@ def test_bad_api_key_and_unknown_url():
     response = api.handle("GET", "/v1/balance", "", b"", {"Authorization": "Bearer sk_live_x"})
     assert response.status == 401
     assert response.body["error"]["type"] == "invalid_request_error"
-    response = api.handle("GET", "/v1/subscriptions", "", b"", AUTH)
+    response = api.handle("GET", "/v1/quotes", "", b"", AUTH)
     assert response.status == 404
     assert "Unrecognized request URL" in response.body["error"]["message"]
 
