@@ -150,10 +150,11 @@ def unread_count(*, user, thread_id: int | None = None) -> int:
     return messages.count()
 
 
-# The navigation badge's count is cached per user under a generation that every change to
-# the user's unread messages replaces (after its commit, ``services``): a count computed
-# from rows read before the change is stored under the old generation, which no page reads
-# again, so a badge is never stale once the change is committed. The expiry only bounds
+# The navigation badge's count is cached per user with the generation it was counted in;
+# every change to the user's unread messages replaces the generation (after its commit,
+# ``services``): a count computed from rows read before the change carries the old
+# generation, which no page takes again, so a badge is never stale once the change is
+# committed. The expiry only bounds
 # what an idle user's entry occupies.
 UNREAD_BADGE_SECONDS = 600
 
@@ -167,12 +168,15 @@ def unread_badge_count(*, user) -> int:
     message to the user arrived, was read or was hidden since it was counted."""
     if not user.is_authenticated:
         return 0
-    generation = cache.get(_unread_generation_key(user.pk)) or "0"
-    key = f"messaging:unread:{user.pk}:{generation}"
-    count = cache.get(key)
-    if count is None:
-        count = unread_count(user=user)
-        cache.set(key, count, UNREAD_BADGE_SECONDS)
+    # One round trip: the generation and the last count with the generation it was made in.
+    generation_key, count_key = _unread_generation_key(user.pk), f"messaging:unread:{user.pk}"
+    found = cache.get_many([generation_key, count_key])
+    generation = found.get(generation_key) or "0"
+    counted = found.get(count_key)
+    if isinstance(counted, tuple) and counted[0] == generation:
+        return counted[1]
+    count = unread_count(user=user)
+    cache.set(count_key, (generation, count), UNREAD_BADGE_SECONDS)
     return count
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -156,7 +157,12 @@ def test_make_run_starts_a_worker_per_core_and_stays_within_the_connection_budge
             ]
 
         sampler.start()
-        answers, _seconds = closed_loop(f"127.0.0.1:{port}", [pages(i) for i in range(CLIENTS)])
+        # the clients' event loop runs in a thread of its own: a test before this one may have
+        # left this thread's loop running (a browser test's)
+        with ThreadPoolExecutor(max_workers=1) as clients:
+            answers, _seconds = clients.submit(
+                closed_loop, f"127.0.0.1:{port}", [pages(i) for i in range(CLIENTS)]
+            ).result()
         serving = {worker.pid for worker in workers if worker.is_running()}
     finally:
         sampler.stop.set()
