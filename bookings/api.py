@@ -129,10 +129,10 @@ class BookingListCreateApi(ListAPIView):
         data = BookingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        # The coach's row (the hold refuses the coach's own user); the hold reads the coach
+        # again, with its user and account, under its lock.
         session_type = (
-            SessionType.objects.select_related("coach__user")
-            .filter(pk=values["session_type"])
-            .first()
+            SessionType.objects.select_related("coach").filter(pk=values["session_type"]).first()
         )
         if session_type is None:
             raise NotFound("No such session type.")

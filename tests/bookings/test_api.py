@@ -136,3 +136,19 @@ def test_bad_input_and_a_taken_slot_get_clear_errors():
     assert error["code"] == "slot_taken" and error["message"] == "That time was just taken."
     assert len(error["fields"]["nearest_free_slots"]) == 3
     assert api.get("/api/bookings/").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_a_coach_cannot_hold_their_own_time():
+    # given: a coach's own session type
+    coach, session_type = open_coach()
+    # when: the coach asks for it through the API
+    response = api_for(coach.user).post(
+        "/api/bookings/",
+        {"session_type": session_type.pk, "starts_at": next_hour(days=3).isoformat()},
+        format="json",
+    )
+    # then: refused before anything is held
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "own_coach"
+    assert not coach.bookings.exists()
