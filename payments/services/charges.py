@@ -130,11 +130,19 @@ def stripe_clock_offset() -> timedelta:
 
 
 def _learn_stripe_clock(
-    *, stripe_created: datetime, sent_at: datetime, answered_at: datetime
+    *,
+    stripe_created: datetime,
+    sent_at: datetime,
+    answered_at: datetime,
+    known: timedelta | None = None,
 ) -> timedelta:
+    """Stripe's clock minus ours as one answer tells it, remembered when it is more than two
+    seconds off ``known`` (the estimate the request was made with; read when not given)."""
     midpoint = sent_at + (answered_at - sent_at) / 2
     offset = timedelta(seconds=round((stripe_created - midpoint).total_seconds()))
-    if abs(offset - stripe_clock_offset()) > timedelta(seconds=2):
+    if known is None:
+        known = stripe_clock_offset()
+    if abs(offset - known) > timedelta(seconds=2):
         cache.set(_CLOCK_OFFSET_KEY, int(offset.total_seconds()), timeout=None)
     return offset
 
@@ -155,6 +163,8 @@ class CheckoutRequest:
     key: str
     expires_at: datetime
     sent_at: datetime
+    # Our estimate of Stripe's clock when the request was made (``expires_at`` follows it).
+    clock_offset: timedelta = timedelta(0)
 
     def fields(self, expires_at: datetime | None) -> dict[str, object]:
         payment = self.payment
@@ -198,15 +208,15 @@ def checkout_request(*, payment: Payment, product_name: str, urls: CheckoutUrls)
     """The first request of the payment's Checkout Session (reads our estimate of Stripe's
     clock). Its parameters depend only on the payment (its creation time), so a retry of a
     crashed call repeats the same request and gets the same session back."""
+    offset = stripe_clock_offset()
     return CheckoutRequest(
         payment=payment,
         product_name=product_name,
         urls=urls,
         key=f"payment-{payment.pk}-checkout",
-        expires_at=(payment.created_at + stripe_clock_offset() + CHECKOUT_LIFETIME).replace(
-            microsecond=0
-        ),
+        expires_at=(payment.created_at + offset + CHECKOUT_LIFETIME).replace(microsecond=0),
         sent_at=timezone.now(),
+        clock_offset=offset,
     )
 
 
@@ -291,7 +301,10 @@ def payment_checkout_record(
         span = lifetime(session) or CHECKOUT_LIFETIME
     elif session.created is not None:
         _learn_stripe_clock(
-            stripe_created=session.created, sent_at=sent_at, answered_at=answered_at
+            stripe_created=session.created,
+            sent_at=sent_at,
+            answered_at=answered_at,
+            known=request.clock_offset,
         )
     # On our clock the session ends no earlier than on Stripe's (its answer came after it
     # was made), so a hold that ends then never ends before the client can no longer pay.

@@ -273,3 +273,31 @@ def test_demo_packages_are_offered_and_seeding_twice_changes_nothing(db, client)
     main = next(p for p in first if p.coach.user.email == "coach@demo.coach")
     assert main.price == main.session_type.price * 5 * 90 // 100
     assert "Five sessions" in client.get(main.coach.get_absolute_url()).content.decode()
+
+
+def test_stripe_clock_ahead_is_learned_once_and_used_by_the_next_hold(
+    paid_coach, sandbox, django_capture_on_commit_callbacks
+):
+    from payments import gateway
+    from payments.services import charges
+
+    # given: Stripe's clock an hour ahead of ours, not known yet
+    _coach, session_type = paid_coach
+    sandbox.advance_clock(3600)
+    assert charges.stripe_clock_offset() == timedelta(0)
+    # when: a first hold (its session made again with the corrected clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        _first, first_payment = book(UserFactory(), session_type, starts_at=next_hour(days=3))
+    learned = charges.stripe_clock_offset()
+    # then: the offset is known, and the next hold's first request is accepted as it is
+    assert abs(learned - timedelta(hours=1)) <= timedelta(seconds=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking, payment = book(UserFactory(), session_type, starts_at=next_hour(days=4))
+    assert charges.stripe_clock_offset() == learned
+    session = gateway.checkout_session_retrieve(payment.stripe_checkout_session_id)
+    assert session.metadata["payment_id"] == str(payment.pk)
+    assert session.expires_at is not None and session.created is not None
+    assert session.expires_at - session.created == charges.CHECKOUT_LIFETIME
+    # the hold ends on our clock no earlier than the session on Stripe's
+    assert booking.hold_expires_at >= session.expires_at - learned
+    assert first_payment.checkout_url and payment.checkout_url
