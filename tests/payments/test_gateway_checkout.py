@@ -5,11 +5,19 @@ Stripe's answer, the idempotency key, and Stripe's refusal of an ``expires_at``.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from payments import gateway
+
+
+def _run(coroutine):
+    """``asyncio.run`` on a thread of its own: a test before this one may have left this
+    thread's event loop running (a browser test's)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _fields(account, *, expires_in: timedelta) -> dict:
@@ -32,7 +40,7 @@ def test_the_async_session_is_the_one_stripe_made(transactional_db, active_accou
     # given
     fields = _fields(active_account, expires_in=timedelta(minutes=33))
     # when
-    session = asyncio.run(
+    session = _run(
         gateway.checkout_session_create_async(idempotency_key="payment-41-checkout", **fields)
     )
     # then: what the product reads of the answer is what Stripe keeps
@@ -52,7 +60,7 @@ def test_the_same_key_gets_the_same_session_back(transactional_db, active_accoun
         again = await gateway.checkout_session_create_async(idempotency_key="k-1", **fields)
         return first, again
 
-    first, again = asyncio.run(twice())
+    first, again = _run(twice())
     assert first.id == again.id
 
 
@@ -61,6 +69,6 @@ def test_a_refused_expires_at_is_a_gateway_error_on_that_parameter(
 ):
     fields = _fields(active_account, expires_in=timedelta(minutes=5))
     with pytest.raises(gateway.GatewayError) as refused:
-        asyncio.run(gateway.checkout_session_create_async(idempotency_key="k-2", **fields))
+        _run(gateway.checkout_session_create_async(idempotency_key="k-2", **fields))
     assert refused.value.param == "expires_at"
     assert refused.value.http_status == 400
