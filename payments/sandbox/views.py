@@ -204,7 +204,17 @@ def _checkout_context(session_id: str) -> dict[str, Any] | None:
         "offer_save": session["mode"] == "payment"
         and options.get("payment_method_save") == "enabled",
         "subscription": session["mode"] == "subscription",
+        "per_period": _per_period(items),
     }
+
+
+def _per_period(items: list[dict[str, Any]]) -> str:
+    """ "a month", "every 3 months": how often a subscription's first recurring price bills."""
+    recurring = next((i["price"]["recurring"] for i in items if i["price"]["recurring"]), None)
+    if recurring is None:
+        return ""
+    count, interval = recurring["interval_count"], recurring["interval"]
+    return f"a {interval}" if count == 1 else f"every {count} {interval}s"
 
 
 def _success_redirect(session: dict[str, Any]) -> HttpResponse:
