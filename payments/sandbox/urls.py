@@ -9,6 +9,8 @@ urlpatterns = [
     path("connect/onboarding/<str:token>/", views.onboarding, name="onboarding"),
     path("express/<str:token>/", views.express_dashboard, name="express"),
     path("checkout/<str:session_id>/", views.checkout, name="checkout"),
+    path("invoices/<str:secret>/", views.hosted_invoice, name="invoice"),
+    path("invoices/<str:secret>/pdf/", views.hosted_invoice_pdf, name="invoice_pdf"),
     path(
         "billing_portal/session/<str:secret>/",
         views.billing_portal_session,

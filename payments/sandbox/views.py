@@ -26,6 +26,7 @@ from payments.sandbox import (
     billing_portal,
     customers,
     errors,
+    invoice_documents,
     payment_intents,
     selectors,
     store,
@@ -321,6 +322,33 @@ def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse
     }
     context["form"] = CardForm(initial={"email": card["email"]})
     return _page(request, "checkout.html", context)
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+
+@sandbox_only
+@require_http_methods(["GET"])
+def hosted_invoice(request: HttpRequest, secret: str) -> HttpResponse:
+    """An invoice's hosted page (``hosted_invoice_url``): its lines, total and status."""
+    invoice = invoice_documents.invoice_by_secret(secret)
+    if invoice is None:
+        return _page(request, "link_invalid.html", {}, status=404)
+    summary = invoice_documents.invoice_summary(invoice)
+    return _page(request, "invoice.html", {"invoice": invoice, "summary": summary})
+
+
+@sandbox_only
+@require_http_methods(["GET"])
+def hosted_invoice_pdf(request: HttpRequest, secret: str) -> HttpResponse:
+    """The invoice as a PDF (``invoice_pdf``)."""
+    invoice = invoice_documents.invoice_by_secret(secret)
+    if invoice is None:
+        return _page(request, "link_invalid.html", {}, status=404)
+    response = HttpResponse(invoice_documents.invoice_pdf(invoice), content_type="application/pdf")
+    name = invoice["number"] or invoice["id"]
+    response["Content-Disposition"] = f'inline; filename="Invoice-{name}.pdf"'
+    return response
 
 
 # --- the customer portal -------------------------------------------------------------------

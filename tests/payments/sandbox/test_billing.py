@@ -230,3 +230,22 @@ def test_bad_subscriptions_are_refused_by_name(stripe_client, clock):
     assert declined.value.code == "card_declined"
     # the failed attempt is recorded all the same
     assert controls.events_of_type("invoice.payment_failed")
+
+
+def test_an_invoice_has_a_hosted_page_and_a_pdf(stripe_client, clock, client):
+    from urllib.parse import urlsplit
+
+    customer, _card = client_with_card(stripe_client, clock)
+    subscription = subscribe(stripe_client, customer, monthly_price(stripe_client))
+    [invoice] = invoices_of(stripe_client, subscription)
+    page = client.get(urlsplit(invoice.hosted_invoice_url).path)
+    assert page.status_code == 200
+    assert invoice.number.encode() in page.content and b"$240.00" in page.content
+    assert b"Paid" in page.content and b"4 sessions a month" in page.content
+    pdf = client.get(urlsplit(invoice.invoice_pdf).path)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert f"Invoice {invoice.number}".encode() in pdf.content
+    assert b"$240.00" in pdf.content
+    assert client.get("/_stripe/invoices/unknown/").status_code == 404
+    assert client.get("/_stripe/invoices/unknown/pdf/").status_code == 404
