@@ -45,3 +45,16 @@ def sign_in_with_totp(client, user, *, password: str = PASSWORD, secret: str = S
         if step.status_code == 302:
             return user
     raise AssertionError(f"the TOTP code of {user.email} was refused")
+
+
+def pass_totp_step(page, secret: str = STAFF_TOTP_SECRET) -> None:
+    """In a browser on allauth's code page: enter the authenticator's code; once more with
+    the next period's code when the period turned between making the code and its check."""
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    for _ in range(2):
+        page.locator("#id_code").fill(totp_code(secret))
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_load_state()
+        if "/accounts/2fa/authenticate/" not in page.url:
+            return
+    raise AssertionError("the TOTP code was refused")

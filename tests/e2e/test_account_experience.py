@@ -26,7 +26,7 @@ from tests.bookings.conftest import stripe_coach
 from tests.bookings.services.test_checkout import URLS
 from tests.coaches.factories import CoachProfileFactory
 from tests.factories import CoachUserFactory, UserFactory
-from tests.mfa import give_totp, totp_code
+from tests.mfa import give_totp, pass_totp_step
 from tests.payments.conftest import make_account
 from tests.payments.test_earnings_currency import _pay
 
@@ -67,9 +67,8 @@ def sign_in(page, user, *, totp: bool = False) -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     if totp:
-        page.wait_for_url("**/accounts/2fa/authenticate/")
-        page.locator("#id_code").fill(totp_code())
-        page.get_by_role("button", name="Sign In").click()
+        # staff: the code from their authenticator app comes next
+        pass_totp_step(page)
     page.wait_for_url(re.compile(r".*/(\?.*)?$"))
 
 

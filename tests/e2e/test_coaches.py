@@ -11,7 +11,7 @@ from coaches.demo import ensure_managed_lists
 from coaches.models import ApplicationStatus, CoachApplication, CoachProfile
 from tests.coaches.factories import PDF_BYTES
 from tests.factories import CoachUserFactory, UserFactory
-from tests.mfa import give_totp, totp_code
+from tests.mfa import give_totp, pass_totp_step
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a-Strong-pass-91"
@@ -24,9 +24,7 @@ def sign_in(page, email: str, *, totp: bool = False) -> None:
     page.get_by_role("button", name="Sign In").click()
     if totp:
         # staff: the code from their authenticator app comes next
-        page.wait_for_url("**/accounts/2fa/authenticate/")
-        page.locator("#id_code").fill(totp_code())
-        page.get_by_role("button", name="Sign In").click()
+        pass_totp_step(page)
     page.wait_for_url("**/")
 
 

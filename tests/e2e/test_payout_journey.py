@@ -15,7 +15,7 @@ from payments.models import PayoutRequest, PayoutRequestStatus
 from payments.sandbox import controls
 from tests.conftest import wait_for
 from tests.factories import UserFactory
-from tests.mfa import give_totp, totp_code
+from tests.mfa import give_totp, pass_totp_step
 from tests.payments.payouts import fund_platform, stripe_transfers
 
 pytestmark = pytest.mark.browser
@@ -51,9 +51,8 @@ def sign_in(page, email: str, *, staff: bool = False) -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     if staff:
-        page.wait_for_url("**/accounts/2fa/authenticate/")
-        page.locator("#id_code").fill(totp_code())
-        page.get_by_role("button", name="Sign In").click()
+        # staff: the code from their authenticator app comes next
+        pass_totp_step(page)
     page.wait_for_url("**/")
 
 

@@ -297,7 +297,10 @@ def test_stripe_clock_ahead_is_learned_once_and_used_by_the_next_hold(
     session = gateway.checkout_session_retrieve(payment.stripe_checkout_session_id)
     assert session.metadata["payment_id"] == str(payment.pk)
     assert session.expires_at is not None and session.created is not None
-    assert session.expires_at - session.created == charges.CHECKOUT_LIFETIME
+    # our estimate of Stripe's clock is good to about a second: the session was not remade
+    assert abs(session.expires_at - session.created - charges.CHECKOUT_LIFETIME) <= timedelta(
+        seconds=2
+    )
     # the hold ends on our clock no earlier than the session on Stripe's
     assert booking.hold_expires_at >= session.expires_at - learned
     assert first_payment.checkout_url and payment.checkout_url
