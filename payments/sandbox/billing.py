@@ -299,16 +299,13 @@ def invoice_finalize(row: StripeObject) -> dict[str, Any]:
             "invoice",
             "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
         )
-    from django.conf import settings
-
-    base = settings.STRIPE_API_BASE or f"{settings.SITE_URL}/_stripe"
     secret = store.new_id("", 32)
     invoice["number"] = _next_number(invoice["customer"])
     invoice["status"] = "open" if invoice["amount_due"] > 0 else "paid"
     invoice["status_transitions"]["finalized_at"] = store.now()
     invoice["effective_at"] = store.now()
-    invoice["hosted_invoice_url"] = f"{base}/invoices/{secret}/"
-    invoice["invoice_pdf"] = f"{base}/invoices/{secret}/pdf/"
+    invoice["hosted_invoice_url"] = store.hosted_page_url(f"invoices/{secret}/")
+    invoice["invoice_pdf"] = store.hosted_page_url(f"invoices/{secret}/pdf/")
     invoice["ending_balance"] = 0
     row.internal["secret"] = secret
     store.save(row)
@@ -514,7 +511,8 @@ def invoice_pay(*, invoice_id: str, payment_method: str | None = None) -> dict[s
     return invoice
 
 
-def invoice_void(*, invoice_id: str) -> dict[str, Any]:
+def _close_open(invoice_id: str, *, status: str, stamp: str, event: str) -> dict[str, Any]:
+    """An open invoice voided or marked uncollectible: no attempt is made after it."""
     row = invoice_row(invoice_id, lock=True, param="id")
     invoice = row.data
     if invoice["status"] != "open":
@@ -523,30 +521,27 @@ def invoice_void(*, invoice_id: str) -> dict[str, Any]:
             f"You can only pass in open invoices. This invoice is {invoice['status']}.",
             "invoice_not_editable",
         )
-    invoice["status"] = "void"
-    invoice["amount_remaining"] = 0
+    invoice["status"] = status
+    if status == "void":
+        invoice["amount_remaining"] = 0
     invoice["next_payment_attempt"] = None
-    invoice["status_transitions"]["voided_at"] = store.now()
+    invoice["status_transitions"][stamp] = store.now()
     store.save(row)
-    events.record("invoice.voided", invoice)
+    events.record(event, invoice)
     return invoice
+
+
+def invoice_void(*, invoice_id: str) -> dict[str, Any]:
+    return _close_open(invoice_id, status="void", stamp="voided_at", event="invoice.voided")
 
 
 def invoice_mark_uncollectible(*, invoice_id: str) -> dict[str, Any]:
-    row = invoice_row(invoice_id, lock=True, param="id")
-    invoice = row.data
-    if invoice["status"] != "open":
-        raise errors.invalid(
-            "invoice",
-            f"You can only pass in open invoices. This invoice is {invoice['status']}.",
-            "invoice_not_editable",
-        )
-    invoice["status"] = "uncollectible"
-    invoice["next_payment_attempt"] = None
-    invoice["status_transitions"]["marked_uncollectible_at"] = store.now()
-    store.save(row)
-    events.record("invoice.marked_uncollectible", invoice)
-    return invoice
+    return _close_open(
+        invoice_id,
+        status="uncollectible",
+        stamp="marked_uncollectible_at",
+        event="invoice.marked_uncollectible",
+    )
 
 
 # --- subscriptions -------------------------------------------------------------------------

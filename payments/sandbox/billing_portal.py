@@ -14,8 +14,6 @@ import copy
 import secrets
 from typing import Any
 
-from django.conf import settings
-
 from payments.sandbox import customers, errors, events, store
 from payments.sandbox.models import StripeObject
 
@@ -146,7 +144,6 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
             raise errors.invalid("configuration", NO_DEFAULT_CONFIGURATION)
         configuration = found
     secret = secrets.token_urlsafe(24)
-    base = settings.STRIPE_API_BASE or f"{settings.SITE_URL}/_stripe"
     session = {
         "id": store.new_id("bps_"),
         "object": "billing_portal.session",
@@ -160,7 +157,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "locale": params.get("locale"),
         "on_behalf_of": params.get("on_behalf_of"),
         "return_url": params.get("return_url") or configuration.data["default_return_url"],
-        "url": f"{base}/billing_portal/session/{secret}/",
+        "url": store.hosted_page_url(f"billing_portal/session/{secret}/"),
     }
     store.insert(session, internal={"secret": secret, "visited_at": None})
     return session

@@ -9,8 +9,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.conf import settings
-
 from marketplace.money import MAX_CHARGE_AMOUNT, format_money
 from payments.sandbox import accounts, customers, errors, events, regions, store
 from payments.sandbox.models import StripeObject
@@ -31,7 +29,7 @@ class PaymentDeclined(Exception):
         self.decline_code = decline_code
 
 
-def _price_of(item: dict[str, Any], index: int, *, mode: str) -> dict[str, Any]:
+def _price_of(item: dict[str, Any], index: int) -> dict[str, Any]:
     """The Price of a line item: a saved one (``price``), or one made from ``price_data``
     (recurring only in ``subscription`` mode)."""
     if item.get("price"):
@@ -98,7 +96,7 @@ def _price_of(item: dict[str, Any], index: int, *, mode: str) -> dict[str, Any]:
 
 
 def _line_item(item: dict[str, Any], index: int, *, mode: str) -> dict[str, Any]:
-    price = _price_of(item, index, mode=mode)
+    price = _price_of(item, index)
     name = price.pop("_name", None)
     if name is None:
         product = store.find(price["product"])
@@ -433,7 +431,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "tax_id_collection": {"enabled": False, "required": "never"},
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
         "ui_mode": "hosted",
-        "url": settings.SITE_URL + f"/_stripe/checkout/{session_id}/",
+        "url": store.hosted_page_url(f"checkout/{session_id}/"),
         "wallet_options": None,
     }
     store.insert(

@@ -108,6 +108,12 @@ def now() -> int:
     return int(time.time()) + clock_offset()
 
 
+def hosted_page_url(path: str) -> str:
+    """The address of one of the local Stripe's hosted pages (Checkout, the customer
+    portal, an invoice), served by the site under ``/_stripe/``."""
+    return f"{settings.SITE_URL}/_stripe/{path}"
+
+
 def current_livemode() -> bool:
     """The local Stripe's mode: its key's (``STRIPE_SANDBOX_SECRET_KEY``, ``sk_test_`` unless a
     test asks for ``sk_live_``). The objects it makes and its events carry it as ``livemode``."""
