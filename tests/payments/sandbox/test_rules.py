@@ -35,8 +35,10 @@ def account(stripe_client, country: str = "US", agreement: str = "full", onboard
     return stripe_client.v1.accounts.retrieve(created.id)
 
 
-def session(stripe_client, destination: str, on_behalf_of: str | None = None, amount=10000):
-    intent_data = {"application_fee_amount": 1500, "transfer_data": {"destination": destination}}
+def session(
+    stripe_client, destination: str, on_behalf_of: str | None = None, amount=10000, fee=1500
+):
+    intent_data = {"application_fee_amount": fee, "transfer_data": {"destination": destination}}
     if on_behalf_of:
         intent_data["on_behalf_of"] = on_behalf_of
     return stripe_client.v1.checkout.sessions.create(
@@ -384,26 +386,7 @@ def test_an_account_restricted_by_stripe_cannot_receive_a_transfer(stripe_client
 
 def test_a_refund_whose_fee_share_rounds_to_nothing_refunds_no_fee(stripe_client, sandbox):
     coach = account(stripe_client)
-    created = stripe_client.v1.checkout.sessions.create(
-        params={
-            "mode": "payment",
-            "line_items": [
-                {
-                    "price_data": {
-                        "currency": "usd",
-                        "unit_amount": 10000,
-                        "product_data": {"name": "Coaching"},
-                    },
-                    "quantity": 1,
-                }
-            ],
-            "success_url": "https://example.test/ok",
-            "payment_intent_data": {
-                "application_fee_amount": 1,
-                "transfer_data": {"destination": coach.id},
-            },
-        }
-    )
+    created = session(stripe_client, coach.id, amount=10000, fee=1)
     paid = controls.pay_checkout_session(created.id)
     charge_id = stripe_client.v1.payment_intents.retrieve(paid["payment_intent"]).latest_charge
     refund = stripe_client.v1.refunds.create(
