@@ -209,6 +209,215 @@ class PackagePurchase(models.Model):
         return share
 
 
+class PlanInterval(models.TextChoices):
+    MONTH = "month", "Month"
+    WEEK = "week", "Week"
+
+
+# The most sessions a plan grants in one period.
+PLAN_MAX_SESSIONS_PER_PERIOD = 31
+
+
+class CoachingPlan(models.Model):
+    """A coach's subscription offer: ``sessions_per_period`` sessions of one session type each
+    month or week for ``price`` (minor units) a period. Unused sessions lapse at the period's
+    end, or roll over into the next period up to ``rollover_cap``. A client commits to at least
+    ``minimum_periods`` periods before cancelling takes effect.
+
+    The plan is a Stripe Product and Price on the platform (``stripe_price_id``); a Price is
+    fixed once made, so a change of price makes a new Price.
+    """
+
+    coach = models.ForeignKey(
+        "coaches.CoachProfile", on_delete=models.CASCADE, related_name="coaching_plans"
+    )
+    session_type = models.ForeignKey(
+        "coaches.SessionType", on_delete=models.PROTECT, related_name="coaching_plans"
+    )
+    name = models.CharField(max_length=120)
+    sessions_per_period = models.PositiveSmallIntegerField()
+    interval = models.CharField(max_length=5, choices=PlanInterval.choices)
+    price = models.PositiveIntegerField(
+        help_text="Per period, in the currency's minor units.",
+        validators=[MaxValueValidator(MAX_CHARGE_AMOUNT)],
+    )
+    currency = models.CharField(max_length=3)
+    rollover = models.BooleanField(
+        default=False, help_text="Unused sessions carry into the next period (up to the cap)."
+    )
+    rollover_cap = models.PositiveSmallIntegerField(default=0)
+    minimum_periods = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    stripe_product_id = models.CharField(max_length=255, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["coach", "price", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="plan_sessions_1_31",
+                condition=Q(sessions_per_period__gte=1)
+                & Q(sessions_per_period__lte=PLAN_MAX_SESSIONS_PER_PERIOD),
+            ),
+            models.CheckConstraint(name="plan_price_positive", condition=Q(price__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.sessions_per_period} x {self.session_type.name} a {self.interval})"
+        )
+
+
+class PlanSubscriptionStatus(models.TextChoices):
+    """A client's plan, as booking sees it (Stripe's subscription status is on
+    ``payments.Subscription``)."""
+
+    PENDING = "pending", "Awaiting payment"
+    ACTIVE = "active", "Active"
+    # A renewal failed: the plan's credits cannot be booked until the invoice is paid.
+    PAST_DUE = "past_due", "Payment due"
+    # Collection paused (by the client, or because the coach cannot take payments).
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+    EXPIRED = "expired", "Payment not completed"
+
+
+PLAN_SUBSCRIPTION_LIVE = (
+    PlanSubscriptionStatus.PENDING,
+    PlanSubscriptionStatus.ACTIVE,
+    PlanSubscriptionStatus.PAST_DUE,
+    PlanSubscriptionStatus.PAUSED,
+)
+
+PLAN_SUBSCRIPTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    PlanSubscriptionStatus.PENDING: frozenset(
+        {
+            PlanSubscriptionStatus.ACTIVE,
+            PlanSubscriptionStatus.PAST_DUE,
+            PlanSubscriptionStatus.EXPIRED,
+            PlanSubscriptionStatus.ENDED,
+        }
+    ),
+    # A Checkout Session completed after it expired still started the subscription.
+    PlanSubscriptionStatus.EXPIRED: frozenset(
+        {PlanSubscriptionStatus.ACTIVE, PlanSubscriptionStatus.ENDED}
+    ),
+    PlanSubscriptionStatus.ACTIVE: frozenset(
+        {
+            PlanSubscriptionStatus.PAST_DUE,
+            PlanSubscriptionStatus.PAUSED,
+            PlanSubscriptionStatus.ENDED,
+        }
+    ),
+    PlanSubscriptionStatus.PAST_DUE: frozenset(
+        {
+            PlanSubscriptionStatus.ACTIVE,
+            PlanSubscriptionStatus.PAUSED,
+            PlanSubscriptionStatus.ENDED,
+        }
+    ),
+    PlanSubscriptionStatus.PAUSED: frozenset(
+        {
+            PlanSubscriptionStatus.ACTIVE,
+            PlanSubscriptionStatus.PAST_DUE,
+            PlanSubscriptionStatus.ENDED,
+        }
+    ),
+    PlanSubscriptionStatus.ENDED: frozenset(),
+}
+
+
+class PlanSubscription(models.Model):
+    """A client's subscription to a coaching plan; each paid invoice grants a ``PlanCredit``.
+
+    One live subscription per client and plan (a database constraint); the Stripe side is
+    ``subscription`` (``payments.Subscription``, kind ``plan``).
+    """
+
+    plan = models.ForeignKey(CoachingPlan, on_delete=models.PROTECT, related_name="subscriptions")
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plan_subscriptions"
+    )
+    coach = models.ForeignKey(
+        "coaches.CoachProfile", on_delete=models.PROTECT, related_name="plan_subscribers"
+    )
+    subscription = models.OneToOneField(
+        "payments.Subscription", on_delete=models.PROTECT, related_name="plan_subscription"
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=PlanSubscriptionStatus.choices,
+        default=PlanSubscriptionStatus.PENDING,
+        db_index=True,
+    )
+    # Periods paid so far (the minimum commitment counts them).
+    periods_paid = models.PositiveIntegerField(default=0)
+    # Why the plan is paused by the platform (the coach cannot take payments), else empty.
+    paused_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "plan"],
+                condition=Q(status__in=["pending", "active", "past_due", "paused"]),
+                name="plan_subscription_one_live_per_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} for {self.client}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in PLAN_SUBSCRIPTION_LIVE
+
+
+class PlanCredit(models.Model):
+    """One period's sessions of a plan, granted when its invoice is paid. Bookable from
+    ``period_start`` until ``period_end`` (also after the plan ends); a booking made with one
+    points here (``Booking.plan_credit``).
+
+    ``sessions`` = the plan's sessions for the period plus ``rolled_over`` from the period
+    before; ``carried_forward`` is what the next period took over from this one (no longer
+    bookable here).
+    """
+
+    plan_subscription = models.ForeignKey(
+        PlanSubscription, on_delete=models.PROTECT, related_name="credits"
+    )
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    sessions = models.PositiveSmallIntegerField()
+    rolled_over = models.PositiveSmallIntegerField(default=0)
+    carried_forward = models.PositiveSmallIntegerField(default=0)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["period_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="plan_credit_carried_within_sessions",
+                condition=Q(carried_forward__lte=models.F("sessions")),
+            ),
+            models.CheckConstraint(
+                name="plan_credit_period_ends_after_start",
+                condition=Q(period_end__gt=models.F("period_start")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        start = f"{self.period_start:%Y-%m-%d}"
+        return f"{self.sessions} sessions of {self.plan_subscription} from {start}"
+
+
 class Booking(models.Model):
     coach = models.ForeignKey(
         "coaches.CoachProfile", on_delete=models.PROTECT, related_name="bookings"
@@ -232,6 +441,10 @@ class Booking(models.Model):
     package_purchase = models.ForeignKey(
         PackagePurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
     )
+    # Set when the booking is one of a coaching plan's sessions (no payment of its own).
+    plan_credit = models.ForeignKey(
+        PlanCredit, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+    )
     # Rescheduling closes this booking (``rescheduled``) and opens a new confirmed one.
     rescheduled_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rescheduled_to"
@@ -248,7 +461,8 @@ class Booking(models.Model):
     has_dispute = models.BooleanField(default=False)
     # Paid after the hold expired and the time was taken meanwhile: refunded in full, once.
     slot_lost_refund = models.BooleanField(default=False)
-    # A package session cancelled in the free window (or by the coach): its credit is back.
+    # A package or plan session cancelled in the free window (or by the coach): its credit
+    # is back.
     package_credit_returned = models.BooleanField(default=False)
     reminder_24h_sent_at = models.DateTimeField(null=True, blank=True)
     reminder_1h_sent_at = models.DateTimeField(null=True, blank=True)
@@ -360,3 +574,4 @@ def _record_booking_change(change: states.Change) -> None:
 
 states.register(Booking, transitions=TRANSITIONS, record=_record_booking_change)
 states.register(PackagePurchase, transitions=PACKAGE_PURCHASE_TRANSITIONS)
+states.register(PlanSubscription, transitions=PLAN_SUBSCRIPTION_TRANSITIONS)

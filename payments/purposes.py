@@ -40,6 +40,19 @@ calls its handlers inside its transactions:
   (``last_error``, ``status`` ``waiting_for_balance`` when the platform lacks funds);
 - ``transfer_reversed(transfer)``: ``reversed_amount`` changed (a reversal made by us or in
   Stripe's dashboard).
+
+Subscriptions have purposes too (``Subscription.kind``: a coaching plan, a platform
+membership); their owner registers a ``SubscriptionPurpose``, whose handlers the billing
+services call inside their transactions, after locking the owner (``lock_owner``) and then
+the subscription:
+
+- ``lock_owner(subscription)``: the owner's row locks, before the subscription's;
+- ``subscription_updated(subscription)``: the mirrored status, period, cancellation or pause
+  changed (called on every sync: idempotent);
+- ``invoice_paid(invoice)``: one of its invoices is paid (called on every sync of a paid
+  invoice: the owner grants what the period buys once, keyed by the invoice);
+- ``invoice_failed(invoice)``: an attempt to charge one of its invoices failed (the client is
+  told, with the invoice's link to pay).
 """
 
 from __future__ import annotations
@@ -51,11 +64,13 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from payments.models import Payment, Refund, Transfer
+    from payments.models import Invoice, Payment, Refund, Subscription, Transfer
 
 PaymentHandler = Callable[["Payment"], object]
 RefundHandler = Callable[["Refund"], object]
 TransferHandler = Callable[["Transfer"], object]
+SubscriptionHandler = Callable[["Subscription"], object]
+InvoiceHandler = Callable[["Invoice"], object]
 
 
 @dataclass(frozen=True)
@@ -181,3 +196,62 @@ def transfer_reversed(transfer: Transfer) -> None:
     handler = _transfer_handler(transfer, "transfer_reversed")
     if handler is not None:
         handler(transfer)
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionPurpose:
+    kind: str
+    lock_owner: SubscriptionHandler | None = None
+    subscription_updated: SubscriptionHandler | None = None
+    invoice_paid: InvoiceHandler | None = None
+    invoice_failed: InvoiceHandler | None = None
+
+
+SUBSCRIPTION_PURPOSES: dict[str, SubscriptionPurpose] = {}
+
+
+def register_subscription(purpose: SubscriptionPurpose) -> None:
+    """Register the handlers of one subscription purpose (a different second one is an
+    error)."""
+    existing = SUBSCRIPTION_PURPOSES.get(purpose.kind)
+    if existing is not None and existing != purpose:
+        raise ImproperlyConfigured(f"subscription purpose {purpose.kind!r} is registered twice")
+    SUBSCRIPTION_PURPOSES[purpose.kind] = purpose
+
+
+def _subscription_purpose(subscription: Subscription) -> SubscriptionPurpose:
+    try:
+        return SUBSCRIPTION_PURPOSES[subscription.kind]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"no app registered the subscription purpose {subscription.kind!r}"
+        ) from None
+
+
+def lock_subscription_owner(subscription: Subscription) -> None:
+    handler = _subscription_purpose(subscription).lock_owner
+    if handler is not None:
+        handler(subscription)
+
+
+def subscription_updated(subscription: Subscription) -> None:
+    handler = _subscription_purpose(subscription).subscription_updated
+    if handler is not None:
+        handler(subscription)
+
+
+def invoice_paid(invoice: Invoice) -> None:
+    assert invoice.subscription is not None
+    handler = _subscription_purpose(invoice.subscription).invoice_paid
+    if handler is not None:
+        handler(invoice)
+
+
+def invoice_failed(invoice: Invoice) -> None:
+    assert invoice.subscription is not None
+    handler = _subscription_purpose(invoice.subscription).invoice_failed
+    if handler is not None:
+        handler(invoice)

@@ -31,6 +31,11 @@ class PaymentKind(models.TextChoices):
     BOOKING = "booking", "Booking (destination charge)"
     # A package: a separate charge on the platform; transfers follow each completed session.
     PACKAGE = "package", "Package (separate charge and transfers)"
+    # A coaching plan's invoice, charged by Stripe Billing as a destination charge to the
+    # coach's account (the invoice's ``application_fee_amount`` kept by the platform).
+    PLAN = "plan", "Coaching plan invoice (destination charge)"
+    # A coach's platform membership invoice: a charge on the platform, no transfer.
+    MEMBERSHIP = "membership", "Platform membership invoice"
 
 
 PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -67,7 +72,7 @@ class Payment(models.Model):
     ``checkout.sessions.create`` call and travels in the session's metadata.
     """
 
-    kind = models.CharField(max_length=10, choices=PaymentKind.choices)
+    kind = models.CharField(max_length=12, choices=PaymentKind.choices)
     booking = models.ForeignKey(
         "bookings.Booking", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
@@ -130,7 +135,7 @@ class Payment(models.Model):
         Stripe lets us pay only that way (charged on the account's behalf, ``on_behalf_of``;
         the coach is paid for every session at purchase). Other packages are charges on the
         platform whose session shares are transferred later."""
-        return self.kind == PaymentKind.BOOKING or bool(self.on_behalf_of)
+        return self.kind in (PaymentKind.BOOKING, PaymentKind.PLAN) or bool(self.on_behalf_of)
 
     @property
     def refundable_amount(self) -> int:
