@@ -44,6 +44,15 @@ from payments.gateway.checkout import (
     checkout_session_retrieve,
 )
 from payments.gateway.client import api_key, key_livemode, stripe_client, stripe_client_async
+from payments.gateway.customers import (
+    CustomerCards,
+    SavedCardSnapshot,
+    billing_portal_session_create,
+    customer_cards,
+    customer_default_card_set,
+    payment_method_detach,
+    payment_method_retrieve,
+)
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
 from payments.gateway.payment_intents import (
@@ -77,6 +86,7 @@ __all__ = [
     "BalanceSnapshot",
     "BalanceTransactionSummary",
     "CheckoutSession",
+    "CustomerCards",
     "DisputeResult",
     "GatewayError",
     "HostedLink",
@@ -87,6 +97,7 @@ __all__ = [
     "PayoutSummary",
     "RefundResult",
     "ReversalResult",
+    "SavedCardSnapshot",
     "StripeObjectMissing",
     "TransferResult",
     "TransferSummary",
@@ -103,15 +114,20 @@ __all__ = [
     "balance_transactions_between",
     "balance_transactions_for_source",
     "balance_transactions_list",
+    "billing_portal_session_create",
     "charge_payment_intent_id",
     "checkout_session_create",
     "checkout_session_create_async",
     "checkout_session_expire",
     "checkout_session_retrieve",
+    "customer_cards",
+    "customer_default_card_set",
     "dispute_retrieve",
     "key_livemode",
     "login_link_create",
     "payment_intent_retrieve",
+    "payment_method_detach",
+    "payment_method_retrieve",
     "payout_retrieve",
     "payouts_list",
     "platform_available_balance",
