@@ -36,8 +36,7 @@ from marketplace.errors import Conflict, DomainError, NotAllowed
 from marketplace.models import User
 from marketplace.money import MAX_CHARGE_AMOUNT, format_money, minimum_charge
 from marketplace.queue import enqueue
-from payments import designs, gateway
-from payments.errors import stripe_errors
+from payments import designs
 from payments.models import (
     ConnectedAccount,
     Invoice,
@@ -45,7 +44,7 @@ from payments.models import (
     SubscriptionKind,
     SubscriptionStatus,
 )
-from payments.services import charges, subscriptions
+from payments.services import catalog, charges, subscriptions
 
 logger = logging.getLogger("bookings.plans")
 
@@ -100,24 +99,25 @@ def check_plan_terms(*, coach: CoachProfile, terms: PlanTerms) -> dict[str, list
 def _stripe_price_for(plan: CoachingPlan) -> str:
     """The plan's Stripe Product and current Price (made once; a new price makes a new
     Price). Outside any transaction."""
-    product_id = plan.stripe_product_id
-    with stripe_errors(message="Stripe could not save the plan; please try again."):
-        if not product_id:
-            product_id = gateway.product_create(
-                name=f"{plan.name} with {plan.coach.user.display_name}",
-                idempotency_key=f"coaching-plan-{plan.pk}-product",
-                metadata={"coaching_plan_id": str(plan.pk)},
-            )
-            CoachingPlan.objects.filter(pk=plan.pk).update(stripe_product_id=product_id)
-        price_id = gateway.price_create(
-            product_id=product_id,
-            unit_amount=plan.price,
-            currency=plan.currency,
-            interval=plan.interval,
-            idempotency_key=f"coaching-plan-{plan.pk}-price-{plan.price}-{plan.interval}",
-            metadata={"coaching_plan_id": str(plan.pk)},
-        )
-    CoachingPlan.objects.filter(pk=plan.pk).update(stripe_price_id=price_id)
+    key = f"coaching-plan-{plan.pk}"
+    metadata = {"coaching_plan_id": str(plan.pk)}
+    product_id = catalog.product_ensure(
+        product_id=plan.stripe_product_id,
+        name=f"{plan.name} with {plan.coach.user.display_name}",
+        key=key,
+        metadata=metadata,
+    )
+    price_id = catalog.recurring_price_create(
+        product_id=product_id,
+        unit_amount=plan.price,
+        currency=plan.currency,
+        interval=plan.interval,
+        key=key,
+        metadata=metadata,
+    )
+    CoachingPlan.objects.filter(pk=plan.pk).update(
+        stripe_product_id=product_id, stripe_price_id=price_id
+    )
     plan.stripe_product_id, plan.stripe_price_id = product_id, price_id
     return price_id
 
