@@ -20,6 +20,7 @@ from payments.services import (
     disputes,
     payouts,
     refunds,
+    subscriptions,
     transfers,
 )
 
@@ -109,6 +110,13 @@ def _settle_intent(payment_intent_id: str) -> None:
 def handle_checkout_session_completed(event: WebhookEvent) -> None:
     with stripe_errors():
         session = gateway.checkout_session_retrieve(event.object_id)
+    if session.mode == "subscription":
+        if subscriptions.subscription_checkout_completed(session=session) is None:
+            raise RetryLater(f"no subscription for checkout session {session.id} yet")
+        if session.customer_id:
+            # the card the subscription renews with, saved to the client's Customer
+            cards.customer_cards_first_read(stripe_customer_id=session.customer_id)
+        return
     payment = charges.payment_for_stripe_ids(
         checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
     )
@@ -135,6 +143,9 @@ def handle_checkout_session_expired(event: WebhookEvent) -> None:
         session = gateway.checkout_session_retrieve(event.object_id)
     if session.status != "expired":
         return
+    if session.mode == "subscription":
+        subscriptions.subscription_checkout_expired(session=session)
+        return
     payment = charges.payment_for_stripe_ids(
         checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
     )
@@ -156,6 +167,24 @@ def handle_charge_succeeded(event: WebhookEvent) -> None:
         payment_intent_id = gateway.charge_payment_intent_id(event.object_id)
     if payment_intent_id:
         _settle_intent(payment_intent_id)
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+@handles(
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+)
+def handle_customer_subscription(event: WebhookEvent) -> None:
+    """A subscription changed at Stripe: re-read and record it. One Stripe made without our
+    Checkout (no ``subscription_id`` in its metadata) is not ours."""
+    subscriptions.subscription_sync(stripe_subscription_id=event.object_id)
 
 
 # --- refunds, disputes, transfers ----------------------------------------------------------

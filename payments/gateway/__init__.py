@@ -36,6 +36,7 @@ from payments.gateway.balance import (
     balance_transactions_list,
     platform_available_balance,
 )
+from payments.gateway.catalog import price_create, product_create, product_rename
 from payments.gateway.checkout import (
     CheckoutSession,
     checkout_session_create,
@@ -62,6 +63,17 @@ from payments.gateway.payment_intents import (
 )
 from payments.gateway.payouts import PayoutSummary, payout_retrieve, payouts_list
 from payments.gateway.refunds import RefundResult, refund_create, refund_retrieve
+from payments.gateway.subscriptions import (
+    SubscriptionSnapshot,
+    bps_as_percent,
+    cancel_at_period_end_params,
+    pause_params,
+    price_change_params,
+    subscription_cancel_now,
+    subscription_checkout_session_create,
+    subscription_retrieve,
+    subscription_update,
+)
 from payments.gateway.transfers import (
     ReversalResult,
     TransferResult,
@@ -99,6 +111,7 @@ __all__ = [
     "ReversalResult",
     "SavedCardSnapshot",
     "StripeObjectMissing",
+    "SubscriptionSnapshot",
     "TransferResult",
     "TransferSummary",
     "VerifiedEvent",
@@ -115,6 +128,8 @@ __all__ = [
     "balance_transactions_for_source",
     "balance_transactions_list",
     "billing_portal_session_create",
+    "bps_as_percent",
+    "cancel_at_period_end_params",
     "charge_payment_intent_id",
     "checkout_session_create",
     "checkout_session_create_async",
@@ -125,16 +140,25 @@ __all__ = [
     "dispute_retrieve",
     "key_livemode",
     "login_link_create",
+    "pause_params",
     "payment_intent_retrieve",
     "payment_method_detach",
     "payment_method_retrieve",
     "payout_retrieve",
     "payouts_list",
     "platform_available_balance",
+    "price_change_params",
+    "price_create",
+    "product_create",
+    "product_rename",
     "refund_create",
     "refund_retrieve",
     "stripe_client",
     "stripe_client_async",
+    "subscription_cancel_now",
+    "subscription_checkout_session_create",
+    "subscription_retrieve",
+    "subscription_update",
     "transfer_create",
     "transfer_find",
     "transfer_retrieve",

@@ -24,11 +24,14 @@ class CheckoutSession:
     metadata: dict[str, str]
     # Stripe's clock when it made the session (``created``).
     created: datetime | None = None
-    # The session's Customer: the one it was made for, or the one it made when paid.
+    mode: str = "payment"
+    # The subscription a completed ``mode=subscription`` session started, and the Customer
+    # the session paid as (made by Checkout for a first payment).
+    subscription_id: str = ""
     customer_id: str = ""
 
 
-def _checkout_session(session: Any) -> CheckoutSession:
+def checkout_session_from(session: Any) -> CheckoutSession:
     return CheckoutSession(
         id=session["id"],
         url=field_value(session, "url", ""),
@@ -38,6 +41,8 @@ def _checkout_session(session: Any) -> CheckoutSession:
         expires_at=timestamp(field_value(session, "expires_at")),
         metadata=plain_dict(field_value(session, "metadata")),
         created=timestamp(field_value(session, "created")),
+        mode=field_value(session, "mode", "payment"),
+        subscription_id=id_of(field_value(session, "subscription")),
         customer_id=id_of(field_value(session, "customer")),
     )
 
@@ -117,7 +122,7 @@ def checkout_session_create(*, idempotency_key: str, **fields: Any) -> CheckoutS
         params=checkout_session_params(**fields),  # type: ignore[arg-type]
         options={"idempotency_key": idempotency_key},
     )
-    return _checkout_session(session)
+    return checkout_session_from(session)
 
 
 async def checkout_session_create_async(*, idempotency_key: str, **fields: Any) -> CheckoutSession:
@@ -135,11 +140,11 @@ async def checkout_session_create_async(*, idempotency_key: str, **fields: Any) 
         )
     except stripe.StripeError as error:
         raise translate(error) from error
-    return _checkout_session(answer.data)
+    return checkout_session_from(answer.data)
 
 
 def checkout_session_retrieve(session_id: str) -> CheckoutSession:
-    return _checkout_session(call(stripe_client().v1.checkout.sessions.retrieve, session_id))
+    return checkout_session_from(call(stripe_client().v1.checkout.sessions.retrieve, session_id))
 
 
 def checkout_session_expire(*, session_id: str) -> CheckoutSession | None:
@@ -152,4 +157,4 @@ def checkout_session_expire(*, session_id: str) -> CheckoutSession | None:
         return None
     except stripe.StripeError as error:
         raise translate(error) from error
-    return _checkout_session(session)
+    return checkout_session_from(session)

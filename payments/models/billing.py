@@ -175,6 +175,9 @@ class Subscription(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     latest_invoice_id = models.CharField(max_length=255, blank=True)
+    # Changes asked of Stripe so far: each update's idempotency key is
+    # ``subscription-<id>-update-<n>`` (a cancel, a resume and a cancel again are three).
+    updates_requested = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -79,6 +79,15 @@ def customer_checkout_completed(*, user: User, stripe_customer_id: str) -> Custo
     return customer
 
 
+def customer_cards_first_read(*, stripe_customer_id: str) -> Customer | None:
+    """Mirror a recorded Customer's cards if they were never read (a subscription's Checkout
+    recorded it); None when it is not recorded."""
+    customer = customers.customer_by_stripe_id(stripe_customer_id)
+    if customer is not None and customer.cards_read_at is None:
+        return customer_cards_sync(customer=customer)
+    return customer
+
+
 def customer_for_payment_method(*, payment_method_id: str) -> tuple[Customer | None, str]:
     """The Customer a card PaymentMethod concerns, as Stripe has it now, and that Stripe
     customer's id: the one it is attached to, else (detached) the one our mirror had it on.
