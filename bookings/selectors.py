@@ -25,7 +25,6 @@ from marketplace.errors import NotFound
 from marketplace.money import format_money
 from payments import selectors as payment_selectors
 from payments.models import PaymentStatus
-from payments.services import charges
 
 if TYPE_CHECKING:
     from coaches.models import CoachProfile
@@ -313,11 +312,3 @@ def package_sessions_used(purchase: PackagePurchase) -> int:
         Q(status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW])
         | Q(status=BookingStatus.CANCELLED_BY_CLIENT, package_credit_returned=False)
     ).count()
-
-
-def coach_fee_split(*, coach: CoachProfile, total: int) -> tuple[int, int]:
-    """``(application_fee, coach_amount)`` of ``total`` charged for ``coach``: the coach's
-    override of the platform's basis points and minimum fee, else the platform's."""
-    return charges.fee_split(
-        total=total, fee_bps=coach.fee_bps_override, minimum_fee=coach.minimum_fee_override
-    )

@@ -65,6 +65,9 @@ STATUS_TONES: dict[str, str] = {
     "pending_verification": "pending",
     "restricted": "warning",
     "deauthorized": "neutral",
+    # platform memberships (pending, active, expired as above)
+    "past_due": "warning",
+    "ended": "neutral",
     # flags shown beside a status
     "issue_open": "warning",
 }
