@@ -507,7 +507,7 @@ class CoachMembershipAdmin(admin.ModelAdmin):
     list_filter = ["status", "plan"]
     search_fields = ["coach__user__email", "coach__slug", "subscription__stripe_subscription_id"]
     list_select_related = ["coach__user", "plan", "subscription"]
-    fields = [
+    readonly_fields = [
         "coach",
         "plan",
         "status",
@@ -519,7 +519,7 @@ class CoachMembershipAdmin(admin.ModelAdmin):
         "started_at",
         "ended_at",
     ]
-    readonly_fields = fields
+    fields = [*readonly_fields]
 
     @admin.display(description="fee", ordering="fee_bps")
     def fee(self, membership: CoachMembership) -> str:
