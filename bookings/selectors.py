@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import (
@@ -18,8 +18,12 @@ from bookings.models import (
     Booking,
     BookingStatus,
     CancellationPolicy,
+    CoachingPlan,
     Package,
     PackagePurchase,
+    PlanCredit,
+    PlanSubscription,
+    PlanSubscriptionStatus,
 )
 from marketplace.errors import NotFound
 from marketplace.money import format_money
@@ -312,3 +316,196 @@ def package_sessions_used(purchase: PackagePurchase) -> int:
         Q(status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW])
         | Q(status=BookingStatus.CANCELLED_BY_CLIENT, package_credit_returned=False)
     ).count()
+
+
+# --- coaching plans ------------------------------------------------------------------------
+
+# Bookings that spend a credit: live, completed or no-show ones, and late client
+# cancellations (their credit is not returned).
+_SPENDS_CREDIT = Q(status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW]) | Q(
+    status=BookingStatus.CANCELLED_BY_CLIENT, package_credit_returned=False
+)
+
+
+def plan_credit_sessions_used(credit: PlanCredit) -> int:
+    """Sessions booked with this credit that count."""
+    return credit.bookings.filter(_SPENDS_CREDIT).count()
+
+
+def plan_credits_left(credit: PlanCredit, *, used: int | None = None) -> int:
+    used = plan_credit_sessions_used(credit) if used is None else used
+    return max(0, credit.sessions - credit.carried_forward - used)
+
+
+def plan_credit_to_spend(
+    plan_subscription: PlanSubscription, *, now: datetime | None = None
+) -> PlanCredit | None:
+    """The credit a new booking of the plan spends: the one ending soonest that still has a
+    session (None: nothing left to book). Credits can be spent while their period lasts."""
+    now = now or timezone.now()
+    credits = (
+        plan_subscription.credits.filter(period_start__lte=now, period_end__gt=now)
+        .annotate(used=Count("bookings", filter=_booking_spends_credit()))
+        .order_by("period_end", "id")
+    )
+    for credit in credits:
+        if plan_credits_left(credit, used=credit.used) > 0:  # type: ignore[attr-defined]
+            return credit
+    return None
+
+
+def _booking_spends_credit() -> Q:
+    return Q(
+        bookings__status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW]
+    ) | Q(
+        bookings__status=BookingStatus.CANCELLED_BY_CLIENT,
+        bookings__package_credit_returned=False,
+    )
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    plan: CoachingPlan
+    price: str
+    per_session: str
+
+
+def plans_on_offer(*, coach: CoachProfile) -> list[PlanOffer]:
+    """The coach's plans on sale (of active session types), cheapest first."""
+    return [
+        PlanOffer(
+            plan=plan,
+            price=format_money(plan.price, plan.currency),
+            per_session=format_money(plan.price // plan.sessions_per_period, plan.currency),
+        )
+        for plan in CoachingPlan.objects.filter(
+            coach=coach, is_active=True, session_type__is_active=True
+        )
+        .exclude(stripe_price_id="")
+        .select_related("session_type")
+        .order_by("price", "id")
+    ]
+
+
+def coach_plans_with_counts(*, coach: CoachProfile) -> list[CoachingPlan]:
+    """The coach's plans, each with ``running`` (subscriptions active, past due or paused)
+    and ``past_due``, in one query."""
+    running = [
+        PlanSubscriptionStatus.ACTIVE,
+        PlanSubscriptionStatus.PAST_DUE,
+        PlanSubscriptionStatus.PAUSED,
+    ]
+    return list(
+        CoachingPlan.objects.filter(coach=coach)
+        .select_related("session_type")
+        .annotate(
+            running=Count("subscriptions", filter=Q(subscriptions__status__in=running)),
+            past_due=Count(
+                "subscriptions",
+                filter=Q(subscriptions__status=PlanSubscriptionStatus.PAST_DUE),
+            ),
+        )
+        .order_by("-is_active", "price", "id")
+    )
+
+
+def coach_plan_subscribers(*, coach: CoachProfile) -> QuerySet[PlanSubscription]:
+    """The coach's subscribers, newest first (paginate it), with the plan and the Stripe
+    side joined."""
+    return (
+        PlanSubscription.objects.filter(coach=coach)
+        .exclude(status__in=[PlanSubscriptionStatus.PENDING, PlanSubscriptionStatus.EXPIRED])
+        .select_related("plan", "client", "subscription")
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class PlanStanding:
+    """A client's plan as Billing and booking show it."""
+
+    plan_subscription: PlanSubscription
+    credits_left: int
+    credits_until: datetime | None
+    can_book: bool
+    # The hosted page of the plan's unpaid invoice (a failed renewal), else "".
+    pay_url: str = ""
+
+
+@dataclass(frozen=True)
+class PlanSwitch:
+    from_id: int
+    plan: CoachingPlan
+
+
+def plan_switch_options(standings: list[PlanStanding]) -> list[PlanSwitch]:
+    """For each running, paid-up plan: the coach's other plans on sale in its currency (one
+    query)."""
+    switchable = [
+        s.plan_subscription
+        for s in standings
+        if s.plan_subscription.status
+        in (PlanSubscriptionStatus.ACTIVE, PlanSubscriptionStatus.PAUSED)
+        and not s.plan_subscription.subscription.cancel_at_period_end
+    ]
+    if not switchable:
+        return []
+    offered = list(
+        CoachingPlan.objects.filter(
+            coach_id__in={row.coach_id for row in switchable}, is_active=True
+        )
+        .exclude(stripe_price_id="")
+        .order_by("price", "id")
+    )
+    held = {row.plan_id for row in switchable}
+    return [
+        PlanSwitch(from_id=row.pk, plan=plan)
+        for row in switchable
+        for plan in offered
+        if plan.coach_id == row.coach_id
+        and plan.pk not in held
+        and plan.currency == row.plan.currency
+    ]
+
+
+def plan_standings(
+    *, client: User, now: datetime | None = None, live_only: bool = False
+) -> list[PlanStanding]:
+    """The client's plan subscriptions (newest first) with the sessions left to book now,
+    in three queries whatever their number."""
+    now = now or timezone.now()
+    rows = PlanSubscription.objects.filter(client=client).exclude(
+        status=PlanSubscriptionStatus.EXPIRED
+    )
+    if live_only:
+        rows = rows.exclude(status=PlanSubscriptionStatus.ENDED)
+    rows = rows.select_related(
+        "plan__session_type", "coach__user", "subscription"
+    ).prefetch_related(
+        Prefetch(
+            "credits",
+            queryset=PlanCredit.objects.filter(period_start__lte=now, period_end__gt=now)
+            .annotate(used=Count("bookings", filter=_booking_spends_credit()))
+            .order_by("period_end", "id"),
+            to_attr="current_credits",
+        )
+    )
+    rows_list = list(rows.order_by("-created_at", "-id")[:100])
+    past_due = [row.subscription_id for row in rows_list if row.status == "past_due"]
+    pay_urls = payment_selectors.open_invoice_urls(subscription_ids=past_due) if past_due else {}
+    standings = []
+    for row in rows_list:
+        current = row.current_credits  # type: ignore[attr-defined]
+        left = sum(plan_credits_left(c, used=c.used) for c in current)
+        standings.append(
+            PlanStanding(
+                plan_subscription=row,
+                credits_left=left,
+                credits_until=max((c.period_end for c in current), default=None),
+                can_book=left > 0
+                and row.status != PlanSubscriptionStatus.PAST_DUE
+                and row.status != PlanSubscriptionStatus.PENDING,
+                pay_url=pay_urls.get(row.subscription_id, ""),
+            )
+        )
+    return standings

@@ -69,9 +69,10 @@ def membership_plan_stripe_sync(*, plan_id: int) -> MembershipPlan:
     Safe to run twice; raises ``PaymentProviderError`` when Stripe cannot be reached."""
     plan = MembershipPlan.objects.get(pk=plan_id)
     metadata = {"membership_plan_id": str(plan.pk)}
+    key = f"membership-plan-{plan.pk}"
     if not plan.stripe_product_id:
-        product_id = catalog.product_create(
-            name=plan.name, idempotency_key=f"membership-plan-{plan.pk}-product", metadata=metadata
+        product_id = catalog.product_ensure(
+            product_id="", name=plan.name, key=key, metadata=metadata
         )
         MembershipPlan.objects.filter(pk=plan.pk, stripe_product_id="").update(
             stripe_product_id=product_id, stripe_product_name=plan.name
@@ -80,22 +81,20 @@ def membership_plan_stripe_sync(*, plan_id: int) -> MembershipPlan:
     elif plan.stripe_product_name != plan.name:
         sequence = _next_stripe_update(plan.pk)
         catalog.product_rename(
-            product_id=plan.stripe_product_id,
-            name=plan.name,
-            idempotency_key=f"membership-plan-{plan.pk}-update-{sequence}",
+            product_id=plan.stripe_product_id, name=plan.name, key=f"{key}-rename-{sequence}"
         )
         MembershipPlan.objects.filter(pk=plan.pk, name=plan.name).update(
             stripe_product_name=plan.name
         )
     if not plan.has_current_price:
         amount, currency, interval = plan.price, plan.currency.lower(), plan.interval
-        sequence = _next_stripe_update(plan.pk)
+        # The same terms under the same key give the same Price back (a retried sync).
         price_id = catalog.recurring_price_create(
             product_id=plan.stripe_product_id,
-            amount=amount,
+            unit_amount=amount,
             currency=currency,
             interval=interval,
-            idempotency_key=f"membership-plan-{plan.pk}-price-{sequence}",
+            key=key,
             metadata=metadata,
         )
         # Recorded only while the plan still asks for this Price: a sync that read an older
@@ -136,6 +135,7 @@ def membership_start(
     the coach's lock (one live membership per coach), then its Checkout Session on the
     platform. The coach pays on ``membership.subscription.checkout_url``.
 
+    Subscribing again to the plan already awaiting payment returns its Checkout Session.
     Raises ``Conflict`` when the plan is not offered or the coach already has a live
     membership, ``PaymentProviderError`` when Stripe cannot make the session (the membership
     stays pending; ``membership_checkout`` tries again).
@@ -147,24 +147,32 @@ def membership_start(
     with transaction.atomic():
         locked = _lock_coach(coach.pk)
         live = _live_membership(locked.pk)
-        if live is not None:
+        if live is None:
+            membership = _membership_create(coach=locked, plan=plan)
+        elif live.status == MembershipStatus.PENDING and live.plan_id == plan.pk:
+            membership = live
+        else:
             raise Conflict(
                 f"You already have the {live.plan.name} membership "
                 f"({live.get_status_display().lower()}). A coach holds one membership at a "
                 "time: cancel it and subscribe again when it has ended.",
                 code="membership_exists",
             )
-        subscription = subscriptions.subscription_create(
-            kind=SubscriptionKind.MEMBERSHIP,
-            customer_user=locked.user,
-            stripe_price_id=plan.stripe_price_id,
-            amount=plan.price,
-            currency=plan.currency,
-        )
-        membership = CoachMembership.objects.create(
-            coach=locked, plan=plan, subscription=subscription, fee_bps=plan.fee_bps
-        )
     return membership_checkout(membership=membership, urls=urls)
+
+
+def _membership_create(*, coach: CoachProfile, plan: MembershipPlan) -> CoachMembership:
+    """A pending membership and its subscription (the caller holds the coach's lock)."""
+    subscription = subscriptions.subscription_create(
+        kind=SubscriptionKind.MEMBERSHIP,
+        customer_user=coach.user,
+        stripe_price_id=plan.stripe_price_id,
+        amount=plan.price,
+        currency=plan.currency,
+    )
+    return CoachMembership.objects.create(
+        coach=coach, plan=plan, subscription=subscription, fee_bps=plan.fee_bps
+    )
 
 
 def membership_checkout(*, membership: CoachMembership, urls: CheckoutUrls) -> CoachMembership:

@@ -24,6 +24,7 @@ from payments.models import StaffAlert, Subscription, SubscriptionKind, Subscrip
 from payments.sandbox import billing, controls
 from payments.services import customers
 from payments.services.charges import CheckoutUrls
+from tests.bookings import plan_helpers
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.factories import next_hour
 from tests.coaches.factories import CoachProfileFactory
@@ -53,13 +54,8 @@ def local_stripe(db, settings):
 
 @pytest.fixture
 def deliver(local_stripe, django_capture_on_commit_callbacks):
-    """Deliver Stripe's pending events to the product and run what they queue."""
-
-    def run() -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            controls.deliver_pending_events()
-
-    return run
+    """Deliver Stripe's pending events to the product and process them until none is left."""
+    return lambda: plan_helpers.deliver(django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
@@ -380,6 +376,26 @@ def test_a_member_pays_the_membership_fee_on_bookings_until_it_ends(
     assert hold_fee(session_type, committed, days=6) == 1800
 
 
+def test_a_members_coaching_plan_keeps_the_membership_fee_percent(
+    local_stripe, deliver, committed, django_capture_on_commit_callbacks
+):
+    with committed():
+        coach, session_type = stripe_coach()
+    member(coach, pro_plan(committed), deliver)
+    offer = plan_helpers.plan_of(coach, session_type)
+    client, _clock = plan_helpers.clock_client()
+    # when: a client subscribes to the member's coaching plan
+    plan_subscription = plan_helpers.subscribe_and_pay(
+        client, offer, django_capture_on_commit_callbacks
+    )
+    # then: its invoices keep the membership's 5%, not the platform's 15%
+    assert plan_subscription.subscription.application_fee_bps == 500
+    on_stripe = stripe_client().v1.subscriptions.retrieve(
+        plan_subscription.subscription.stripe_subscription_id
+    )
+    assert on_stripe.application_fee_percent == 5
+
+
 def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restores_it(
     local_stripe, deliver, committed, settings
 ):
@@ -435,8 +451,9 @@ def test_one_membership_at_a_time_and_only_the_coach_changes_it(local_stripe, de
         memberships.membership_start(coach=coach, plan=basic, urls=URLS)
     assert refused.value.code == "membership_exists"
     assert "You already have the Pro membership (awaiting payment)" in refused.value.message
-    # the same Checkout Session again, once
-    again = memberships.membership_checkout(membership=membership, urls=URLS)
+    # the same plan again: the same membership and Checkout Session
+    again = memberships.membership_start(coach=coach, plan=pro, urls=URLS)
+    assert again.pk == membership.pk
     assert (
         again.subscription.stripe_checkout_session_id
         == membership.subscription.stripe_checkout_session_id
@@ -520,10 +537,13 @@ def test_the_membership_page_offers_plans_and_subscribes_through_checkout(
     returned = client.get(url + "?checkout=done").content.decode()
     assert "Stripe is confirming your payment" in returned
     assert "Pay for your membership" in returned
-    # a second subscription is refused on the page
+    # subscribing again goes back to the same Checkout; another plan is refused on the page
     twice = client.post(subscribe, {"plan": plan.pk})
-    assert twice.status_code == 409
-    assert "You already have the Pro membership" in twice.content.decode()
+    assert (twice.status_code, twice["Location"]) == (303, response["Location"])
+    basic = pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    other = client.post(subscribe, {"plan": basic.pk})
+    assert other.status_code == 409
+    assert "You already have the Pro membership" in other.content.decode()
 
     # paid: the page says so, and cancelling and resuming are one button each
     controls.pay_checkout_session(membership.subscription.stripe_checkout_session_id)
