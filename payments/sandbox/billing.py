@@ -353,7 +353,12 @@ def _mark_paid(row: StripeObject, *, payment_intent: str | None) -> None:
                 "invoice": invoice["id"],
                 "is_default": True,
                 "livemode": False,
-                "payment": {"payment_intent": payment_intent, "type": "payment_intent"},
+                "payment": {
+                    "charge": None,
+                    "payment_intent": payment_intent,
+                    "payment_record": None,
+                    "type": "payment_intent",
+                },
                 "status": "paid",
                 "status_transitions": {"canceled_at": None, "paid_at": now},
             }

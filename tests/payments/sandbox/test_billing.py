@@ -196,7 +196,10 @@ def test_a_connect_subscription_pays_the_coach_and_keeps_the_fee(stripe_client, 
         transfer_data={"destination": coach.id},
         application_fee_percent=15,
     )
-    [invoice] = invoices_of(stripe_client, subscription)
+    [listed] = invoices_of(stripe_client, subscription)
+    # an invoice's payments are Stripe's includable field: there only when expanded
+    assert "payments" not in listed
+    invoice = stripe_client.v1.invoices.retrieve(listed.id, params={"expand": ["payments"]})
     assert invoice.application_fee_amount == 3600
     assert invoice.transfer_data.destination == coach.id
     intent_id = invoice.payments.data[0].payment.payment_intent
