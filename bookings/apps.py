@@ -11,6 +11,14 @@ class BookingsConfig(AppConfig):
         # payments, a layer below, tells bookings what happens to booking and package payments
         purposes.register()
 
+        # a coach who can no longer be paid has their coaching plans paused
+        from bookings.services import plans
+        from coaches.services.profiles import coach_payable_changed
+
+        coach_payable_changed.connect(
+            plans.plans_coach_payable_changed, dispatch_uid="plans-coach-payable"
+        )
+
         # coaches, a layer below, reads live bookings, packages and reviewable sessions
         register_booking_reader(selectors)
 

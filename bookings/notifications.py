@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.urls import reverse
 
 from bookings.ical import booking_attachment
 from marketplace.dates import format_when
@@ -19,8 +20,8 @@ from marketplace.money import format_money
 from marketplace.preferences import email_recipients_allowed
 
 if TYPE_CHECKING:
-    from bookings.models import Booking
-    from payments.models import Refund
+    from bookings.models import Booking, PlanSubscription
+    from payments.models import Invoice, Refund
 
 
 def local_time(moment: datetime, zone_name: str) -> str:
@@ -152,3 +153,70 @@ def issue_raised(booking: Booking) -> None:
             template="bookings_issue_raised",
             context=context,
         )
+
+
+# --- coaching plans ------------------------------------------------------------------------
+
+
+def _plan_context(plan_subscription: PlanSubscription) -> dict:
+    plan = plan_subscription.plan
+    return {
+        "client_name": plan_subscription.client.display_name,
+        "coach_name": plan_subscription.coach.user.display_name,
+        "plan_name": plan.name,
+        "plan_price": format_money(plan.price, plan.currency),
+        "interval": plan.get_interval_display().lower(),
+        "billing_url": f"{settings.SITE_URL}{reverse('bookings:billing')}",
+    }
+
+
+def plan_payment_failed(plan_subscription: PlanSubscription, invoice: Invoice) -> None:
+    context = _plan_context(plan_subscription)
+    context["amount"] = format_money(invoice.amount_remaining or invoice.total, invoice.currency)
+    context["pay_url"] = invoice.hosted_invoice_url or context["billing_url"]
+    context["next_attempt"] = (
+        format_when(invoice.next_payment_attempt, plan_subscription.client.time_zone)
+        if invoice.next_payment_attempt
+        else ""
+    )
+    send_templated_email(
+        to=plan_subscription.client.email,
+        subject=f"Payment failed: {plan_subscription.plan.name}",
+        template="bookings_plan_payment_failed",
+        context=context,
+    )
+
+
+def plan_restored(plan_subscription: PlanSubscription) -> None:
+    send_templated_email(
+        to=plan_subscription.client.email,
+        subject=f"Paid: {plan_subscription.plan.name} is active again",
+        template="bookings_plan_restored",
+        context=_plan_context(plan_subscription),
+    )
+
+
+def plan_ended(plan_subscription: PlanSubscription) -> None:
+    for user, for_coach in (
+        (plan_subscription.client, False),
+        (plan_subscription.coach.user, True),
+    ):
+        context = _plan_context(plan_subscription)
+        context["for_coach"] = for_coach
+        send_templated_email(
+            to=user.email,
+            subject=f"Ended: {plan_subscription.plan.name}",
+            template="bookings_plan_ended",
+            context=context,
+        )
+
+
+def plan_paused_by_platform(plan_subscription: PlanSubscription, reason: str) -> None:
+    context = _plan_context(plan_subscription)
+    context["reason"] = reason
+    send_templated_email(
+        to=plan_subscription.client.email,
+        subject=f"Paused: {plan_subscription.plan.name}",
+        template="bookings_plan_paused",
+        context=context,
+    )

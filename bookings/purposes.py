@@ -7,9 +7,9 @@ from django.db import transaction
 
 from bookings import notifications
 from bookings.models import Booking
-from bookings.services import after_session, checkout, holds, packages
+from bookings.services import after_session, checkout, holds, packages, plans
 from payments import purposes
-from payments.models import Payment, PaymentKind, Refund, RefundStatus
+from payments.models import Payment, PaymentKind, Refund, RefundStatus, SubscriptionKind
 
 # Refunds the client is e-mailed about when they are sent; the others (a cancellation, a lost
 # slot) are told in the e-mail of what caused them.
@@ -60,5 +60,16 @@ def register() -> None:
             payment_succeeded=lambda payment: packages.package_purchase_paid(payment=payment),
             checkout_expired=lambda payment: packages.package_purchase_expire(payment=payment),
             refund_updated=_refund_updated,
+        )
+    )
+    # A plan invoice's payment: Stripe Billing charged it; refunds of it are told as others.
+    purposes.register(purposes.Purpose(kind=PaymentKind.PLAN, refund_updated=_refund_updated))
+    purposes.register_subscription(
+        purposes.SubscriptionPurpose(
+            kind=SubscriptionKind.PLAN,
+            lock_owner=plans.lock_plan_subscription_of,
+            subscription_updated=plans.plan_subscription_follow,
+            invoice_paid=plans.plan_invoice_paid,
+            invoice_failed=plans.plan_invoice_failed,
         )
     )

@@ -9,8 +9,9 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import (
@@ -20,6 +21,9 @@ from bookings.models import (
     CancellationPolicy,
     Package,
     PackagePurchase,
+    PlanCredit,
+    PlanSubscription,
+    PlanSubscriptionStatus,
 )
 from marketplace.errors import NotFound
 from marketplace.money import format_money
@@ -321,3 +325,106 @@ def coach_fee_split(*, coach: CoachProfile, total: int) -> tuple[int, int]:
     return charges.fee_split(
         total=total, fee_bps=coach.fee_bps_override, minimum_fee=coach.minimum_fee_override
     )
+
+
+def coach_fee_bps(coach: CoachProfile) -> int:
+    """The platform's fee for ``coach`` in basis points: their override, else the default.
+    A coaching plan's invoices carry it as Stripe's ``application_fee_percent`` (a percent
+    cannot carry the minimum fee)."""
+    if coach.fee_bps_override is not None:
+        return int(coach.fee_bps_override)
+    return int(settings.PLATFORM_FEE_BPS)
+
+
+# --- coaching plans ------------------------------------------------------------------------
+
+# Bookings that spend a credit: live, completed or no-show ones, and late client
+# cancellations (their credit is not returned).
+_SPENDS_CREDIT = Q(status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW]) | Q(
+    status=BookingStatus.CANCELLED_BY_CLIENT, package_credit_returned=False
+)
+
+
+def plan_credit_sessions_used(credit: PlanCredit) -> int:
+    """Sessions booked with this credit that count."""
+    return credit.bookings.filter(_SPENDS_CREDIT).count()
+
+
+def plan_credits_left(credit: PlanCredit, *, used: int | None = None) -> int:
+    used = plan_credit_sessions_used(credit) if used is None else used
+    return max(0, credit.sessions - credit.carried_forward - used)
+
+
+def plan_credit_to_spend(
+    plan_subscription: PlanSubscription, *, now: datetime | None = None
+) -> PlanCredit | None:
+    """The credit a new booking of the plan spends: the one ending soonest that still has a
+    session (None: nothing left to book). Credits can be spent while their period lasts."""
+    now = now or timezone.now()
+    credits = (
+        plan_subscription.credits.filter(period_start__lte=now, period_end__gt=now)
+        .annotate(used=Count("bookings", filter=_booking_spends_credit()))
+        .order_by("period_end", "id")
+    )
+    for credit in credits:
+        if plan_credits_left(credit, used=credit.used) > 0:  # type: ignore[attr-defined]
+            return credit
+    return None
+
+
+def _booking_spends_credit() -> Q:
+    return Q(
+        bookings__status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW]
+    ) | Q(
+        bookings__status=BookingStatus.CANCELLED_BY_CLIENT,
+        bookings__package_credit_returned=False,
+    )
+
+
+@dataclass(frozen=True)
+class PlanStanding:
+    """A client's plan as Billing and booking show it."""
+
+    plan_subscription: PlanSubscription
+    credits_left: int
+    credits_until: datetime | None
+    can_book: bool
+
+
+def plan_standings(
+    *, client: User, now: datetime | None = None, live_only: bool = False
+) -> list[PlanStanding]:
+    """The client's plan subscriptions (newest first) with the sessions left to book now,
+    in three queries whatever their number."""
+    now = now or timezone.now()
+    rows = PlanSubscription.objects.filter(client=client).exclude(
+        status=PlanSubscriptionStatus.EXPIRED
+    )
+    if live_only:
+        rows = rows.exclude(status=PlanSubscriptionStatus.ENDED)
+    rows = rows.select_related(
+        "plan__session_type", "coach__user", "subscription"
+    ).prefetch_related(
+        Prefetch(
+            "credits",
+            queryset=PlanCredit.objects.filter(period_start__lte=now, period_end__gt=now)
+            .annotate(used=Count("bookings", filter=_booking_spends_credit()))
+            .order_by("period_end", "id"),
+            to_attr="current_credits",
+        )
+    )
+    standings = []
+    for row in rows.order_by("-created_at", "-id")[:100]:
+        current = row.current_credits  # type: ignore[attr-defined]
+        left = sum(plan_credits_left(c, used=c.used) for c in current)
+        standings.append(
+            PlanStanding(
+                plan_subscription=row,
+                credits_left=left,
+                credits_until=max((c.period_end for c in current), default=None),
+                can_book=left > 0
+                and row.status != PlanSubscriptionStatus.PAST_DUE
+                and row.status != PlanSubscriptionStatus.PENDING,
+            )
+        )
+    return standings

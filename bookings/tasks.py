@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from bookings.services import after_session, holds, reminders
+from bookings.services import after_session, holds, plans, reminders
 
 
 @shared_task(name="bookings.expire_stale_holds")
@@ -21,3 +21,13 @@ def send_reminders() -> int:
 @shared_task(name="bookings.auto_complete")
 def auto_complete() -> int:
     return after_session.bookings_auto_complete()
+
+
+@shared_task(
+    name="bookings.plans_pause_for_coach",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def plans_pause_for_coach(coach_id: int) -> int:
+    return plans.plans_pause_for_coach_id(coach_id=coach_id)

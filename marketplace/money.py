@@ -45,6 +45,40 @@ THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 # to it where they are typed, so every amount fits a 32-bit column with room to spare.
 MAX_CHARGE_AMOUNT = 99_999_999
 
+# The least Stripe charges at once, per settlement currency (Stripe's "Minimum and maximum
+# charge amounts"), in minor units; a currency not listed takes the US dollar's 50.
+MINIMUM_CHARGE_AMOUNTS = {
+    "aed": 200,
+    "aud": 50,
+    "bgn": 100,
+    "brl": 50,
+    "cad": 50,
+    "chf": 50,
+    "czk": 1500,
+    "dkk": 250,
+    "eur": 50,
+    "gbp": 30,
+    "hkd": 400,
+    "huf": 17500,
+    "inr": 50,
+    "jpy": 50,
+    "mxn": 1000,
+    "myr": 200,
+    "nok": 300,
+    "nzd": 50,
+    "pln": 200,
+    "ron": 200,
+    "sek": 300,
+    "sgd": 50,
+    "thb": 1000,
+    "usd": 50,
+}
+
+
+def minimum_charge(currency: str) -> int:
+    """The least Stripe charges in ``currency``, in its minor units."""
+    return MINIMUM_CHARGE_AMOUNTS.get(currency.lower(), 50)
+
 
 def decimals(currency: str) -> int:
     currency = currency.lower()

@@ -65,7 +65,8 @@ def cancellation_preview(
         amount=_refund_amount(payment, percent),
         currency=shown.currency if shown is not None else "",
         explanation=explanation,
-        package_credit_back=bool(booking.package_purchase_id) and (not by_client or percent >= 100),
+        package_credit_back=bool(booking.package_purchase_id or booking.plan_credit_id)
+        and (not by_client or percent >= 100),
     )
 
 
@@ -117,7 +118,9 @@ def booking_cancel(
                 f"A {locked.get_status_display().lower()} booking cannot be cancelled."
             )
         terms = refund_terms(booking=locked, now=now)
-        credit_back = bool(locked.package_purchase_id) and (not is_client or terms.percent >= 100)
+        credit_back = bool(locked.package_purchase_id or locked.plan_credit_id) and (
+            not is_client or terms.percent >= 100
+        )
         booking_transition(
             locked,
             to_status,

@@ -26,8 +26,11 @@ from bookings.models import (
     BookingStatusChange,
     PackagePurchase,
     PackagePurchaseStatus,
+    PlanCredit,
+    PlanSubscription,
+    PlanSubscriptionStatus,
 )
-from bookings.selectors import coach_fee_split, package_sessions_used
+from bookings.selectors import coach_fee_split, package_sessions_used, plan_credit_to_spend
 from coaches.models import CoachProfile, SessionType
 from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
 from coaches.services import search_index
@@ -181,6 +184,28 @@ def check_package_usable(
         raise Conflict("All sessions of this package are booked.", code="package_used_up")
 
 
+def plan_credit_for(
+    plan_subscription: PlanSubscription, *, client: User, session_type: SessionType, now: datetime
+) -> PlanCredit:
+    """The credit a session booked with the plan spends, or the reason it cannot be booked
+    (call holding the plan subscription's lock)."""
+    if plan_subscription.client_id != client.pk:
+        raise NotAllowed("This plan is not yours.")
+    if plan_subscription.plan.session_type_id != session_type.pk:
+        raise DomainError("This plan is for another session type.", code="plan_session_type")
+    if plan_subscription.status == PlanSubscriptionStatus.PAST_DUE:
+        raise Conflict(
+            "This plan's last payment failed: pay it in Billing to book with the plan again.",
+            code="plan_past_due",
+        )
+    if plan_subscription.status in (PlanSubscriptionStatus.PENDING, PlanSubscriptionStatus.EXPIRED):
+        raise Conflict("This plan is not paid yet.", code="plan_not_paid")
+    credit = plan_credit_to_spend(plan_subscription, now=now)
+    if credit is None:
+        raise Conflict("This plan has no sessions left to book.", code="plan_used_up")
+    return credit
+
+
 def meeting_url(booking: Booking) -> str:
     if booking.coach.conferencing_url:
         return booking.coach.conferencing_url
@@ -211,6 +236,7 @@ def booking_hold(
     topic: str = "",
     client_time_zone: str = "UTC",
     package_purchase: PackagePurchase | None = None,
+    plan_subscription: PlanSubscription | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Hold ``starts_at`` of ``session_type``'s coach for ``client``.
@@ -218,7 +244,7 @@ def booking_hold(
     Of concurrent holds on overlapping times exactly one wins; the others get ``SlotTaken``
     with the nearest free slots. A paid booking gets a pending ``Payment`` in the same
     transaction (its Checkout Session is made by ``booking_start_checkout`` after commit); a
-    package session is confirmed at once.
+    package or plan session is confirmed at once.
     """
     booking, _payment = hold(
         client=client,
@@ -227,6 +253,7 @@ def booking_hold(
         topic=topic,
         client_time_zone=client_time_zone,
         package_purchase=package_purchase,
+        plan_subscription=plan_subscription,
         now=now,
     )
     return booking
@@ -240,12 +267,16 @@ def hold(
     topic: str = "",
     client_time_zone: str = "UTC",
     package_purchase: PackagePurchase | None = None,
+    plan_subscription: PlanSubscription | None = None,
     now: datetime | None = None,
 ) -> tuple[Booking, Payment | None]:
     """``booking_hold``, also returning the pending payment of a paid booking.
 
-    Locks: coach → package purchase (a package session) → the new booking and payment.
+    Locks: coach → package purchase or plan subscription (a session they pay for) → the new
+    booking and payment.
     """
+    if package_purchase is not None and plan_subscription is not None:
+        raise DomainError("Book with a package or a plan, not both.", code="two_credits")
     now = now or timezone.now()
     if starts_at.tzinfo is None:
         raise DomainError("The start time needs a time zone.", code="invalid_start")
@@ -264,6 +295,16 @@ def hold(
             if package_purchase is not None:
                 purchase = PackagePurchase.objects.select_for_update().get(pk=package_purchase.pk)
                 check_package_usable(purchase, client=client, session_type=session_type)
+            plan_credit = None
+            if plan_subscription is not None:
+                locked_plan = (
+                    PlanSubscription.objects.select_for_update()
+                    .select_related("plan")
+                    .get(pk=plan_subscription.pk)
+                )
+                plan_credit = plan_credit_for(
+                    locked_plan, client=client, session_type=session_type, now=now
+                )
             check_time_free(coach=coach, session_type=session_type, starts_at=starts_at, now=now)
             booking = Booking.objects.create(
                 coach=coach,
@@ -276,6 +317,7 @@ def hold(
                 client_time_zone=client_time_zone or "UTC",
                 topic=topic.strip(),
                 package_purchase=package_purchase,
+                plan_credit=plan_credit,
             )
             BookingStatusChange.objects.create(
                 booking=booking,
@@ -284,8 +326,8 @@ def hold(
                 actor=client,
                 source="hold",
             )
-            if package_purchase is not None:
-                confirm_locked(booking, source="package", by=client)
+            if package_purchase is not None or plan_credit is not None:
+                confirm_locked(booking, source="package" if package_purchase else "plan", by=client)
                 return booking, None
             fee, _coach_amount = coach_fee_split(coach=coach, total=session_type.price)
             payment = charges.payment_create(

@@ -76,6 +76,7 @@ def booking_reschedule(
             topic=locked.topic,
             meeting_url=locked.meeting_url,
             package_purchase=locked.package_purchase,
+            plan_credit=locked.plan_credit,
             rescheduled_from=locked,
             reschedule_count=locked.reschedule_count + 1,
             confirmed_at=now,

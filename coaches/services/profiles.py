@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.text import slugify
 
 from coaches.models import CoachApplication, CoachProfile, Specialization
@@ -19,6 +20,10 @@ from coaches.services.search_index import (
 )
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.models import User
+
+# Sent inside the transaction that records it, with ``coach`` (the profile) and ``payable``:
+# apps above (coaching plans) act on a coach who can or can no longer be paid.
+coach_payable_changed = Signal()
 
 
 def coach_set_charges_enabled(*, coach: User, enabled: bool) -> None:
@@ -34,6 +39,7 @@ def coach_set_charges_enabled(*, coach: User, enabled: bool) -> None:
             return
         profile.can_take_charges = enabled
         profile.save(update_fields=["can_take_charges", "updated_at"])
+        coach_payable_changed.send(sender=CoachProfile, coach=profile, payable=enabled)
         if enabled:
             # Search's "free soon" filters and sort should see the coach at once, not at
             # the next beat run.

@@ -9,13 +9,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from marketplace.money import MAX_CHARGE_AMOUNT, format_money
+from marketplace.money import MAX_CHARGE_AMOUNT, format_money, minimum_charge
 from payments.sandbox import accounts, customers, errors, events, regions, store
 from payments.sandbox.models import StripeObject
 
 MIN_EXPIRY_SECONDS = 30 * 60
 MAX_EXPIRY_SECONDS = 24 * 3600
-MINIMUM_AMOUNT = 50
 
 
 class PaymentDeclined(Exception):
@@ -252,10 +251,10 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     amount_total = sum(item["amount_total"] for item in items)
     if amount_total > MAX_CHARGE_AMOUNT:
         raise _amount_too_large("line_items", currency)
-    if amount_total < MINIMUM_AMOUNT:
+    if amount_total < minimum_charge(currency):
         raise errors.StripeError(
             f"The Checkout Session's total amount due must add up to at least "
-            f"{MINIMUM_AMOUNT} minor units of {currency}.",
+            f"{minimum_charge(currency)} minor units of {currency}.",
             param="line_items",
         )
     intent_data = params.get("payment_intent_data") or {}
