@@ -9,8 +9,15 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from bookings.models import SESSION_NOTE_MAX_LENGTH, CancellationPolicy
-from marketplace.fields import InstantField
+from bookings.models import (
+    PLAN_MAX_SESSIONS_PER_PERIOD,
+    SESSION_NOTE_MAX_LENGTH,
+    CancellationPolicy,
+    PlanInterval,
+)
+from coaches.models import SessionType
+from marketplace.fields import AmountField, InstantField
+from marketplace.money import minimum_charge
 
 
 class TopicForm(forms.Form):
@@ -87,3 +94,52 @@ class PolicyForm(forms.ModelForm):
             field.min_value, field.max_value = 0, 100
             field.validators += [MinValueValidator(0), MaxValueValidator(100)]
             field.widget.attrs.update({"min": "0", "max": "100"})
+
+
+class CoachingPlanForm(forms.Form):
+    """A coach's plan; the price is typed in the coach's currency (cleaned to minor units
+    within Stripe's minimum and maximum charge)."""
+
+    name = forms.CharField(max_length=120, label="Plan name")
+    session_type: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=SessionType.objects.none(), label="Session type", empty_label=None
+    )
+    sessions_per_period = forms.IntegerField(
+        label="Sessions each period",
+        min_value=1,
+        max_value=PLAN_MAX_SESSIONS_PER_PERIOD,
+        initial=4,
+        error_messages={
+            "min_value": f"A plan grants 1 to {PLAN_MAX_SESSIONS_PER_PERIOD} sessions a period.",
+            "max_value": f"A plan grants 1 to {PLAN_MAX_SESSIONS_PER_PERIOD} sessions a period.",
+        },
+    )
+    interval = forms.ChoiceField(choices=PlanInterval.choices, label="Period", initial="month")
+    price = AmountField(label="Price each period")
+    rollover = forms.BooleanField(
+        required=False, label="Unused sessions roll over into the next period"
+    )
+    rollover_cap = forms.IntegerField(
+        required=False,
+        initial=0,
+        min_value=0,
+        max_value=PLAN_MAX_SESSIONS_PER_PERIOD,
+        label="Most sessions rolled over",
+        error_messages={"min_value": "The rollover cap cannot be below 0."},
+    )
+    minimum_periods = forms.IntegerField(
+        initial=0,
+        min_value=0,
+        max_value=36,
+        label="Minimum commitment (periods)",
+        error_messages={"min_value": "The minimum commitment cannot be below 0."},
+    )
+
+    def __init__(self, *args: Any, coach: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["session_type"])
+        field.queryset = coach.session_types.filter(is_active=True).order_by("name")
+        price = cast(AmountField, self.fields["price"])
+        price.min_amount = minimum_charge(coach.currency)
+        price.currency = coach.currency.lower()
+        price.label = f"Price each period ({coach.currency.upper()})"

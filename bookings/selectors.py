@@ -19,6 +19,7 @@ from bookings.models import (
     Booking,
     BookingStatus,
     CancellationPolicy,
+    CoachingPlan,
     Package,
     PackagePurchase,
     PlanCredit,
@@ -382,6 +383,63 @@ def _booking_spends_credit() -> Q:
 
 
 @dataclass(frozen=True)
+class PlanOffer:
+    plan: CoachingPlan
+    price: str
+    per_session: str
+
+
+def plans_on_offer(*, coach: CoachProfile) -> list[PlanOffer]:
+    """The coach's plans on sale (of active session types), cheapest first."""
+    return [
+        PlanOffer(
+            plan=plan,
+            price=format_money(plan.price, plan.currency),
+            per_session=format_money(plan.price // plan.sessions_per_period, plan.currency),
+        )
+        for plan in CoachingPlan.objects.filter(
+            coach=coach, is_active=True, session_type__is_active=True
+        )
+        .exclude(stripe_price_id="")
+        .select_related("session_type")
+        .order_by("price", "id")
+    ]
+
+
+def coach_plans_with_counts(*, coach: CoachProfile) -> list[CoachingPlan]:
+    """The coach's plans, each with ``running`` (subscriptions active, past due or paused)
+    and ``past_due``, in one query."""
+    running = [
+        PlanSubscriptionStatus.ACTIVE,
+        PlanSubscriptionStatus.PAST_DUE,
+        PlanSubscriptionStatus.PAUSED,
+    ]
+    return list(
+        CoachingPlan.objects.filter(coach=coach)
+        .select_related("session_type")
+        .annotate(
+            running=Count("subscriptions", filter=Q(subscriptions__status__in=running)),
+            past_due=Count(
+                "subscriptions",
+                filter=Q(subscriptions__status=PlanSubscriptionStatus.PAST_DUE),
+            ),
+        )
+        .order_by("-is_active", "price", "id")
+    )
+
+
+def coach_plan_subscribers(*, coach: CoachProfile) -> QuerySet[PlanSubscription]:
+    """The coach's subscribers, newest first (paginate it), with the plan and the Stripe
+    side joined."""
+    return (
+        PlanSubscription.objects.filter(coach=coach)
+        .exclude(status__in=[PlanSubscriptionStatus.PENDING, PlanSubscriptionStatus.EXPIRED])
+        .select_related("plan", "client", "subscription")
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
 class PlanStanding:
     """A client's plan as Billing and booking show it."""
 
@@ -389,6 +447,44 @@ class PlanStanding:
     credits_left: int
     credits_until: datetime | None
     can_book: bool
+    # The hosted page of the plan's unpaid invoice (a failed renewal), else "".
+    pay_url: str = ""
+
+
+@dataclass(frozen=True)
+class PlanSwitch:
+    from_id: int
+    plan: CoachingPlan
+
+
+def plan_switch_options(standings: list[PlanStanding]) -> list[PlanSwitch]:
+    """For each running, paid-up plan: the coach's other plans on sale in its currency (one
+    query)."""
+    switchable = [
+        s.plan_subscription
+        for s in standings
+        if s.plan_subscription.status
+        in (PlanSubscriptionStatus.ACTIVE, PlanSubscriptionStatus.PAUSED)
+        and not s.plan_subscription.subscription.cancel_at_period_end
+    ]
+    if not switchable:
+        return []
+    offered = list(
+        CoachingPlan.objects.filter(
+            coach_id__in={row.coach_id for row in switchable}, is_active=True
+        )
+        .exclude(stripe_price_id="")
+        .order_by("price", "id")
+    )
+    held = {row.plan_id for row in switchable}
+    return [
+        PlanSwitch(from_id=row.pk, plan=plan)
+        for row in switchable
+        for plan in offered
+        if plan.coach_id == row.coach_id
+        and plan.pk not in held
+        and plan.currency == row.plan.currency
+    ]
 
 
 def plan_standings(
@@ -413,8 +509,11 @@ def plan_standings(
             to_attr="current_credits",
         )
     )
+    rows_list = list(rows.order_by("-created_at", "-id")[:100])
+    past_due = [row.subscription_id for row in rows_list if row.status == "past_due"]
+    pay_urls = payment_selectors.open_invoice_urls(subscription_ids=past_due) if past_due else {}
     standings = []
-    for row in rows.order_by("-created_at", "-id")[:100]:
+    for row in rows_list:
         current = row.current_credits  # type: ignore[attr-defined]
         left = sum(plan_credits_left(c, used=c.used) for c in current)
         standings.append(
@@ -425,6 +524,7 @@ def plan_standings(
                 can_book=left > 0
                 and row.status != PlanSubscriptionStatus.PAST_DUE
                 and row.status != PlanSubscriptionStatus.PENDING,
+                pay_url=pay_urls.get(row.subscription_id, ""),
             )
         )
     return standings

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from bookings.views import booking, calendar, dashboards, insights, journey, packages
+from bookings.views import (
+    billing,
+    booking,
+    calendar,
+    dashboards,
+    insights,
+    journey,
+    packages,
+    plans,
+)
 
 app_name = "bookings"
 urlpatterns = [
@@ -20,6 +29,16 @@ urlpatterns = [
         name="package_purchase",
     ),
     path("packages/purchases/<int:pk>/refund/", packages.package_refund, name="package_refund"),
+    path("billing/", billing.billing, name="billing"),
+    path("plans/", plans.coach_plans, name="coach_plans"),
+    path("plans/<int:pk>/edit/", plans.coach_plan_edit, name="coach_plan_edit"),
+    path("plans/<int:pk>/active/", plans.coach_plan_active, name="coach_plan_active"),
+    path("plans/<int:pk>/subscribe/", plans.plan_subscribe, name="plan_subscribe"),
+    path(
+        "plans/subscriptions/<int:pk>/<slug:action>/",
+        plans.plan_action,
+        name="plan_action",
+    ),
     path("<int:pk>/", booking.detail, name="detail"),
     path("<int:pk>/pay/", journey.pay, name="pay"),
     path("<int:pk>/paid/", journey.paid, name="paid"),

@@ -1,7 +1,8 @@
 """What coaches reads from bookings, the app above it.
 
 Slot computation needs a coach's live bookings, the public profile shows the coach's
-packages, and a client reviews a session that has taken place: bookings owns those facts.
+packages and coaching plans, and a client reviews a session that has taken place: bookings
+owns those facts.
 Coaches sits below bookings in the layers and does not import it; bookings registers its
 reader here from ``BookingsConfig.ready()`` and coaches asks ``booking_reader()`` for it.
 """
@@ -33,6 +34,10 @@ class BookingReader(Protocol):
 
     def packages_on_offer(self, *, coach: CoachProfile) -> Sequence[Any]:
         """The packages the coach's public profile offers."""
+        ...
+
+    def plans_on_offer(self, *, coach: CoachProfile) -> Sequence[Any]:
+        """The coaching plans (subscriptions) the coach's public profile offers."""
         ...
 
     def reviewable_booking(self, *, booking_id: int, client: User) -> Any:

@@ -19,6 +19,8 @@ from payments.models import (
     AccountState,
     ConnectedAccount,
     Dispute,
+    Invoice,
+    InvoiceStatus,
     Payment,
     PaymentKind,
     PaymentStatus,
@@ -513,3 +515,17 @@ def platform_available(currency: str) -> int:
     Stripe cannot be read): shown before a payout is approved."""
     with stripe_errors():
         return gateway.platform_available_balance(currency)
+
+
+def open_invoice_urls(*, subscription_ids: list[int]) -> dict[int, str]:
+    """The hosted page of each subscription's latest open invoice (what a client pays a
+    failed renewal on), one query."""
+    urls: dict[int, str] = {}
+    for subscription_id, url in (
+        Invoice.objects.filter(subscription_id__in=subscription_ids, status=InvoiceStatus.OPEN)
+        .exclude(hosted_invoice_url="")
+        .order_by("subscription_id", "-issued_at", "-id")
+        .values_list("subscription_id", "hosted_invoice_url")
+    ):
+        urls.setdefault(subscription_id, url)
+    return urls

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bookings import selectors
 from bookings.forms import TopicForm
-from bookings.models import Booking, Package, PackagePurchase
+from bookings.models import Booking, Package, PackagePurchase, PlanSubscription
 from bookings.notifications import local_time
 from bookings.services import checkout, holds
 from bookings.views.common import booking_or_404, signed_in_user, zone_of
@@ -149,10 +149,37 @@ def review(request: HttpRequest) -> HttpResponse:
         )
         > 0
     ]
+    context["plans_owned"] = [
+        standing
+        for standing in selectors.plan_standings(client=signed_in_user(request), live_only=True)
+        if standing.plan_subscription.plan.session_type_id == session_type.pk
+        and (standing.credits_left > 0 or standing.plan_subscription.status == "past_due")
+    ]
     context["packages_for_sale"] = [
         {"package": package, "price": format_money(package.price, package.currency)}
         for package in Package.objects.filter(session_type=session_type, is_active=True)
     ]
+    if request.method == "POST" and request.POST.get("use_plan"):
+        plan_subscription = PlanSubscription.objects.filter(
+            pk=_id(request.POST["use_plan"]), client_id=request.user.pk
+        ).first()
+        if plan_subscription is None:
+            raise Http404("No such plan.")
+        try:
+            booking = holds.booking_hold(
+                client=signed_in_user(request),
+                session_type=session_type,
+                starts_at=starts_at,
+                topic=draft.get("topic", ""),
+                client_time_zone=zone,
+                plan_subscription=plan_subscription,
+            )
+        except DomainError as error:
+            context["error"] = error.message
+            return render(request, "bookings/review.html", context, status=error.status_code)
+        request.session.pop(DRAFT_KEY, None)
+        messages.success(request, "Booked with your plan.")
+        return redirect("bookings:detail", pk=booking.pk)
     if request.method == "POST" and request.POST.get("use_package"):
         purchase = PackagePurchase.objects.filter(
             pk=_id(request.POST["use_package"]), client_id=request.user.pk

@@ -122,6 +122,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
         "application": getattr(coach, "application", None),
         "session_types": session_types,
         "packages": booking_reader().packages_on_offer(coach=coach),
+        "plans": booking_reader().plans_on_offer(coach=coach),
         "reviews": reviews,
         **_slots_context(request, coach, session_types),
     }

@@ -65,6 +65,16 @@ STATUS_TONES: dict[str, str] = {
     "pending_verification": "pending",
     "restricted": "warning",
     "deauthorized": "neutral",
+    # coaching plans, subscriptions and invoices
+    "past_due": "danger",
+    "paused": "pending",
+    "ended": "neutral",
+    "open": "pending",
+    "void": "neutral",
+    "uncollectible": "danger",
+    "unpaid": "danger",
+    "trialing": "success",
+    "incomplete": "pending",
     # flags shown beside a status
     "issue_open": "warning",
 }

@@ -1,0 +1,25 @@
+"""A client's Billing page: their coaching plans, saved cards and invoices."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from bookings import selectors
+from bookings.views.common import signed_in_user
+
+
+@login_required
+def billing(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    standings = selectors.plan_standings(client=user)
+    return render(
+        request,
+        "bookings/billing.html",
+        {
+            "standings": standings,
+            "switch_options": selectors.plan_switch_options(standings),
+            "subscribed": request.GET.get("subscribed") == "1",
+        },
+    )
