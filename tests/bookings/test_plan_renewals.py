@@ -128,7 +128,7 @@ def test_a_failed_renewal_blocks_booking_until_the_invoice_is_paid(
     assert plan_subscription.subscription.status == SubscriptionStatus.PAST_DUE
     with pytest.raises(Conflict, match="last payment failed"):
         _book(user, session_type, plan_subscription, moment)
-    [failed_mail] = [m for m in mailoutbox if m.subject.startswith("Payment failed")]
+    [failed_mail] = [m for m in mailoutbox if "Payment failed: Monthly focus" in m.subject]
     invoice = Invoice.objects.get(
         subscription=plan_subscription.subscription, status=InvoiceStatus.OPEN
     )
