@@ -56,6 +56,14 @@ from payments.gateway.customers import (
 )
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
+from payments.gateway.invoices import (
+    InvoiceLine,
+    InvoiceSnapshot,
+    invoice_id_for_payment_intent,
+    invoice_pay,
+    invoice_retrieve,
+    invoices_list,
+)
 from payments.gateway.payment_intents import (
     PaymentIntent,
     charge_payment_intent_id,
@@ -103,6 +111,8 @@ __all__ = [
     "GatewayError",
     "HostedLink",
     "InvalidWebhook",
+    "InvoiceLine",
+    "InvoiceSnapshot",
     "LedgerLine",
     "PaymentIntent",
     "PayoutSchedule",
@@ -138,6 +148,10 @@ __all__ = [
     "customer_cards",
     "customer_default_card_set",
     "dispute_retrieve",
+    "invoice_id_for_payment_intent",
+    "invoice_pay",
+    "invoice_retrieve",
+    "invoices_list",
     "key_livemode",
     "login_link_create",
     "pause_params",
