@@ -9,7 +9,6 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -30,7 +29,6 @@ from marketplace.errors import NotFound
 from marketplace.money import format_money
 from payments import selectors as payment_selectors
 from payments.models import PaymentStatus
-from payments.services import charges
 
 if TYPE_CHECKING:
     from coaches.models import CoachProfile
@@ -318,23 +316,6 @@ def package_sessions_used(purchase: PackagePurchase) -> int:
         Q(status__in=[*LIVE_STATUSES, BookingStatus.COMPLETED, BookingStatus.NO_SHOW])
         | Q(status=BookingStatus.CANCELLED_BY_CLIENT, package_credit_returned=False)
     ).count()
-
-
-def coach_fee_split(*, coach: CoachProfile, total: int) -> tuple[int, int]:
-    """``(application_fee, coach_amount)`` of ``total`` charged for ``coach``: the coach's
-    override of the platform's basis points and minimum fee, else the platform's."""
-    return charges.fee_split(
-        total=total, fee_bps=coach.fee_bps_override, minimum_fee=coach.minimum_fee_override
-    )
-
-
-def coach_fee_bps(coach: CoachProfile) -> int:
-    """The platform's fee for ``coach`` in basis points: their override, else the default.
-    A coaching plan's invoices carry it as Stripe's ``application_fee_percent`` (a percent
-    cannot carry the minimum fee)."""
-    if coach.fee_bps_override is not None:
-        return int(coach.fee_bps_override)
-    return int(settings.PLATFORM_FEE_BPS)
 
 
 # --- coaching plans ------------------------------------------------------------------------

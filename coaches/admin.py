@@ -11,7 +11,7 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -24,15 +24,17 @@ from coaches.models import (
     ApplicationStatus,
     CertifyingBody,
     CoachApplication,
+    CoachMembership,
     CoachProfile,
+    MembershipPlan,
     Review,
     SessionType,
     Specialization,
 )
-from coaches.services import applications, reviews, search_index
+from coaches.services import applications, memberships, reviews, search_index
 from marketplace.errors import DomainError
 from marketplace.models import User
-from marketplace.money import format_money
+from marketplace.money import format_money, format_percent
 
 
 def _staff(request: HttpRequest) -> User:
@@ -437,3 +439,102 @@ class ReviewAdmin(admin.ModelAdmin):
         for review in queryset:
             reviews.review_set_hidden(review=review, hidden=False, by=_staff(request))
         self.message_user(request, f"Showed {queryset.count()} review(s).", messages.SUCCESS)
+
+
+# --- platform membership -------------------------------------------------------------------
+
+
+@admin.register(MembershipPlan)
+class MembershipPlanAdmin(admin.ModelAdmin):
+    """Staff's membership plans. Saving goes through ``memberships.membership_plan_save``: the
+    Stripe Product, and a new Price whenever the price, currency or interval changed, are
+    made once the save commits (a Price is fixed once made; members keep theirs)."""
+
+    list_display = ["name", "price_per_period", "fee", "is_active", "members", "stripe_price"]
+    list_filter = ["is_active", "interval", "currency"]
+    search_fields = ["name"]
+    fields = [
+        "name",
+        "description",
+        "price",
+        "currency",
+        "interval",
+        "fee_bps",
+        "is_active",
+        "stripe_product_id",
+        "stripe_price_id",
+        "stripe_price",
+    ]
+    readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MembershipPlan]:
+        live = Q(memberships__status__in=["active", "past_due"])
+        return super().get_queryset(request).annotate(member_count=Count("memberships", live))
+
+    @admin.display(description="price")
+    def price_per_period(self, plan: MembershipPlan) -> str:
+        return f"{plan.price_display} a {plan.interval}"
+
+    @admin.display(description="fee while a member", ordering="fee_bps")
+    def fee(self, plan: MembershipPlan) -> str:
+        return format_percent(plan.fee_bps)
+
+    @admin.display(description="members", ordering="member_count")
+    def members(self, plan: MembershipPlan) -> int:
+        return getattr(plan, "member_count", 0)
+
+    @admin.display(description="Stripe price")
+    def stripe_price(self, plan: MembershipPlan) -> str:
+        if plan.pk is None:
+            return "Made when the plan is saved."
+        if plan.has_current_price:
+            return f"Current ({plan.stripe_price_id})"
+        return "Being made at Stripe (reload in a moment)."
+
+    def save_model(self, request: HttpRequest, obj: MembershipPlan, form, change) -> None:  # type: ignore[no-untyped-def]
+        memberships.membership_plan_save(plan=obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A plan with members is kept (their memberships point at it); stop offering it.
+        return False
+
+
+@admin.register(CoachMembership)
+class CoachMembershipAdmin(admin.ModelAdmin):
+    """Coaches' memberships, as Stripe's subscriptions made them: read only here."""
+
+    list_display = ["coach", "plan", "status", "fee", "started_at", "ended_at", "renews"]
+    list_filter = ["status", "plan"]
+    search_fields = ["coach__user__email", "coach__slug", "subscription__stripe_subscription_id"]
+    list_select_related = ["coach__user", "plan", "subscription"]
+    readonly_fields = [
+        "coach",
+        "plan",
+        "status",
+        "fee_bps",
+        "subscription",
+        "stripe_subscription",
+        "past_due_since",
+        "created_at",
+        "started_at",
+        "ended_at",
+    ]
+    fields = [*readonly_fields]
+
+    @admin.display(description="fee", ordering="fee_bps")
+    def fee(self, membership: CoachMembership) -> str:
+        return format_percent(membership.fee_bps)
+
+    @admin.display(description="Stripe subscription")
+    def stripe_subscription(self, membership: CoachMembership) -> str:
+        return membership.subscription.stripe_subscription_id or "—"
+
+    @admin.display(description="renews", boolean=True)
+    def renews(self, membership: CoachMembership) -> bool:
+        return membership.is_live and not membership.subscription.cancel_at_period_end
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -19,6 +19,7 @@ from coaches.models import (
     LANGUAGE_NAMES,
     CertificationLevel,
     CertifyingBody,
+    MembershipPlan,
     Specialization,
     Weekday,
 )
@@ -471,3 +472,16 @@ class PhotoForm(forms.Form):
         kind = detect_upload_type(upload, PHOTO_TYPES, max_bytes=MAX_PHOTO_BYTES)
         upload.name = f"photo.{PHOTO_TYPES[kind]}"
         return upload
+
+
+class MembershipStartForm(forms.Form):
+    """The membership a coach subscribes to: one of the plans staff offer now."""
+
+    plan = forms.ModelChoiceField(
+        queryset=MembershipPlan.objects.filter(is_active=True),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Choose a membership.",
+            "invalid_choice": "That membership is not offered; choose one of those below.",
+        },
+    )

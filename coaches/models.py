@@ -495,3 +495,180 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ for {self.coach} by {self.client}"
+
+
+# --- platform membership -------------------------------------------------------------------
+
+
+class MembershipInterval(models.TextChoices):
+    MONTH = "month", "Month"
+    YEAR = "year", "Year"
+
+
+class MembershipPlan(models.Model):
+    """A membership staff offer coaches on the platform itself: ``price`` (minor units of
+    ``currency``) each ``interval``, for which the coach's platform fee is ``fee_bps`` while
+    the membership is active (``coaches.selectors.coach_fee_terms``).
+
+    The plan is a Stripe Product and a recurring Price on the platform, made by
+    ``coaches.services.memberships.membership_plan_save``; a Price is fixed once made, so a
+    new price or interval makes a new Price (members keep the one they subscribed to).
+    """
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    price = models.PositiveIntegerField(
+        help_text="Per period, in the currency's minor units (cents).",
+        validators=[MaxValueValidator(MAX_CHARGE_AMOUNT)],
+    )
+    currency = models.CharField(max_length=3, default="usd")
+    interval = models.CharField(
+        max_length=5, choices=MembershipInterval.choices, default=MembershipInterval.MONTH
+    )
+    fee_bps = models.PositiveIntegerField(
+        "platform fee while a member (basis points)",
+        help_text="What the coach pays on each payment while the membership is active: "
+        "500 = 5%. Never more than the coach pays without it.",
+        validators=[MaxValueValidator(10_000)],
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Offered to coaches who are not members."
+    )
+    stripe_product_id = models.CharField(max_length=255, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    # What the current Price was made for: a save that changes one of them makes a new Price.
+    stripe_price_amount = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    stripe_price_currency = models.CharField(max_length=3, blank=True, editable=False)
+    stripe_price_interval = models.CharField(max_length=5, blank=True, editable=False)
+    # Counts the changes asked of Stripe (each one's idempotency key).
+    stripe_updates = models.PositiveIntegerField(default=0, editable=False)
+    # The Product's name at Stripe (a renamed plan renames it).
+    stripe_product_name = models.CharField(max_length=120, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["price", "id"]
+        constraints = [
+            models.CheckConstraint(name="membership_plan_price_positive", condition=Q(price__gt=0)),
+            models.CheckConstraint(
+                name="membership_plan_fee_bps_0_10000", condition=Q(fee_bps__lte=10_000)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price_display} a {self.interval})"
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.price, self.currency)
+
+    @property
+    def has_current_price(self) -> bool:
+        """Whether Stripe's Price is the one of the plan's price, currency and interval."""
+        return bool(self.stripe_price_id) and (
+            self.stripe_price_amount,
+            self.stripe_price_currency,
+            self.stripe_price_interval,
+        ) == (self.price, self.currency.lower(), self.interval)
+
+
+class MembershipStatus(models.TextChoices):
+    """A coach's membership as coaches sees it; Stripe's status is on its
+    ``payments.Subscription``, and this one follows it (``MEMBERSHIP_STATUS_OF``)."""
+
+    PENDING = "pending", "Awaiting payment"
+    ACTIVE = "active", "Active"
+    # A renewal failed and Stripe is retrying it (or gave up, leaving it unpaid).
+    PAST_DUE = "past_due", "Payment due"
+    ENDED = "ended", "Ended"
+    # The Checkout Session expired unpaid: the membership never started.
+    EXPIRED = "expired", "Payment not completed"
+
+
+MEMBERSHIP_LIVE = (MembershipStatus.PENDING, MembershipStatus.ACTIVE, MembershipStatus.PAST_DUE)
+
+# Stripe's subscription status (and ours before Stripe has one) → the membership's.
+MEMBERSHIP_STATUS_OF: dict[str, str] = {
+    "checkout": MembershipStatus.PENDING,
+    "incomplete": MembershipStatus.PENDING,
+    "checkout_expired": MembershipStatus.EXPIRED,
+    "trialing": MembershipStatus.ACTIVE,
+    "active": MembershipStatus.ACTIVE,
+    "past_due": MembershipStatus.PAST_DUE,
+    "unpaid": MembershipStatus.PAST_DUE,
+    "paused": MembershipStatus.PAST_DUE,
+    "canceled": MembershipStatus.ENDED,
+    "incomplete_expired": MembershipStatus.ENDED,
+}
+
+MEMBERSHIP_TRANSITIONS: dict[str, frozenset[str]] = {
+    MembershipStatus.PENDING: frozenset(
+        {
+            MembershipStatus.ACTIVE,
+            MembershipStatus.PAST_DUE,
+            MembershipStatus.EXPIRED,
+            MembershipStatus.ENDED,
+        }
+    ),
+    # A Checkout Session completed after it expired still started the subscription.
+    MembershipStatus.EXPIRED: frozenset(
+        {MembershipStatus.ACTIVE, MembershipStatus.PAST_DUE, MembershipStatus.ENDED}
+    ),
+    MembershipStatus.ACTIVE: frozenset({MembershipStatus.PAST_DUE, MembershipStatus.ENDED}),
+    MembershipStatus.PAST_DUE: frozenset({MembershipStatus.ACTIVE, MembershipStatus.ENDED}),
+    MembershipStatus.ENDED: frozenset(),
+}
+
+
+class CoachMembership(models.Model):
+    """A coach's platform membership: the Stripe side is ``subscription``
+    (``payments.Subscription``, kind ``membership``, paid by the coach to the platform).
+
+    ``fee_bps`` is the plan's fee when the coach subscribed: a member keeps the terms they
+    paid for when staff later change the plan. One live (pending, active or past due)
+    membership per coach, a database constraint.
+    """
+
+    coach = models.ForeignKey(CoachProfile, on_delete=models.PROTECT, related_name="memberships")
+    plan = models.ForeignKey(MembershipPlan, on_delete=models.PROTECT, related_name="memberships")
+    subscription = models.OneToOneField(
+        "payments.Subscription", on_delete=models.PROTECT, related_name="coach_membership"
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=MembershipStatus.choices,
+        default=MembershipStatus.PENDING,
+        db_index=True,
+    )
+    fee_bps = models.PositiveIntegerField(validators=[MaxValueValidator(10_000)])
+    # When Stripe's renewal first failed in the current run of failures, else None: the
+    # member's fee lasts MEMBERSHIP_PAST_DUE_GRACE_DAYS from then (docs/money.md).
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coach"],
+                condition=Q(status__in=["pending", "active", "past_due"]),
+                name="coach_membership_one_live_per_coach",
+            ),
+            models.CheckConstraint(
+                name="coach_membership_fee_bps_0_10000", condition=Q(fee_bps__lte=10_000)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} membership of {self.coach}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in MEMBERSHIP_LIVE
+
+
+states.register(CoachMembership, transitions=MEMBERSHIP_TRANSITIONS)

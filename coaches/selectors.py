@@ -21,6 +21,7 @@ from django.db.models import (
     F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Sum,
 )
@@ -36,11 +37,15 @@ from coaches.availability import (
     rule_windows,
 )
 from coaches.models import (
+    MEMBERSHIP_LIVE,
     AvailabilityRule,
     CoachApplication,
+    CoachMembership,
     CoachProfile,
     ExtraHours,
     FreeWindow,
+    MembershipPlan,
+    MembershipStatus,
     Review,
     SessionType,
     Specialization,
@@ -49,6 +54,8 @@ from coaches.models import (
 from coaches.providers import booking_reader
 from marketplace.errors import NotFound
 from marketplace.models import User
+from payments.models import SubscriptionStatus
+from payments.services.charges import FeeTerms, platform_fee_terms
 
 
 def coach_public_url(coach: User) -> str | None:
@@ -64,15 +71,97 @@ def coach_currency(coach: User) -> str | None:
     return CoachProfile.objects.filter(user=coach).values_list("currency", flat=True).first()
 
 
-def coach_fee_overrides(coach: User) -> tuple[int | None, int | None]:
-    """The coach's own platform fee (basis points, minimum fee), None where the platform's
-    default applies."""
-    row = (
-        CoachProfile.objects.filter(user=coach)
-        .values_list("fee_bps_override", "minimum_fee_override")
+# --- the platform fee -----------------------------------------------------------------------
+
+
+def fee_terms_of(
+    *,
+    fee_bps_override: int | None,
+    minimum_fee_override: int | None,
+    membership_fee_bps: int | None = None,
+    membership: str = "",
+) -> FeeTerms:
+    """The fee rule: the platform fee of a coach with these staff overrides (None: none) and
+    this active platform membership's basis points (None: not a member).
+
+    Basis points: the staff override, else the platform's ``PLATFORM_FEE_BPS``; a member pays
+    the membership's when it is lower (a membership never raises a fee). The minimum fee is
+    the staff override, else ``PLATFORM_MINIMUM_FEE``: a membership does not change it.
+    """
+    terms = platform_fee_terms()
+    fee_bps = terms.fee_bps if fee_bps_override is None else fee_bps_override
+    minimum_fee = terms.minimum_fee if minimum_fee_override is None else minimum_fee_override
+    if membership_fee_bps is not None and membership_fee_bps < fee_bps:
+        return FeeTerms(fee_bps=membership_fee_bps, minimum_fee=minimum_fee, membership=membership)
+    return FeeTerms(fee_bps=fee_bps, minimum_fee=minimum_fee)
+
+
+def membership_fee_applies(now: datetime) -> Q:
+    """The memberships whose fee a coach pays at ``now``: active ones (Stripe's ``active`` or
+    ``trialing``), and past-due ones while Stripe retries the renewal, for
+    ``MEMBERSHIP_PAST_DUE_GRACE_DAYS`` from its first failure (not once Stripe left the
+    subscription ``unpaid`` or paused it)."""
+    grace_start = now - timedelta(days=settings.MEMBERSHIP_PAST_DUE_GRACE_DAYS)
+    return Q(status=MembershipStatus.ACTIVE) | Q(
+        status=MembershipStatus.PAST_DUE,
+        subscription__status=SubscriptionStatus.PAST_DUE,
+        past_due_since__gt=grace_start,
+    )
+
+
+def coach_fee_terms(coach: CoachProfile, *, now: datetime | None = None) -> FeeTerms:
+    """The platform fee ``coach`` pays on a payment made at ``now``: every fee the product
+    computes for a coach (a booking, a package, a coaching plan's fee percent, the fee told
+    to the coach) is this one. Reads ``coach``'s overrides as given (a hold passes the row
+    it locked) and their live membership (one query)."""
+    membership = (
+        CoachMembership.objects.filter(coach_id=coach.pk)
+        .filter(membership_fee_applies(now or timezone.now()))
+        .values_list("fee_bps", "plan__name")
+        .first()
+        if coach.pk is not None
+        else None  # a profile not saved has no membership
+    )
+    return fee_terms_of(
+        fee_bps_override=coach.fee_bps_override,
+        minimum_fee_override=coach.minimum_fee_override,
+        membership_fee_bps=membership[0] if membership else None,
+        membership=membership[1] if membership else "",
+    )
+
+
+def coach_fee_split(*, coach: CoachProfile, total: int) -> tuple[int, int]:
+    """``(application_fee, coach_amount)`` of ``total`` charged now for ``coach``."""
+    return coach_fee_terms(coach).split(total)
+
+
+def coach_live_membership(coach: CoachProfile) -> CoachMembership | None:
+    """The coach's pending, active or past-due membership, with its plan and subscription."""
+    return (
+        CoachMembership.objects.filter(coach=coach, status__in=MEMBERSHIP_LIVE)
+        .select_related("plan", "subscription")
         .first()
     )
-    return row if row is not None else (None, None)
+
+
+def coach_past_memberships(coach: CoachProfile, *, limit: int = 20) -> list[CoachMembership]:
+    """The coach's ended memberships, the latest first (checkouts never paid left out)."""
+    return list(
+        CoachMembership.objects.filter(coach=coach, status=MembershipStatus.ENDED).select_related(
+            "plan"
+        )[:limit]
+    )
+
+
+def membership_plans_offered() -> list[MembershipPlan]:
+    """The plans staff offer now, cheapest first."""
+    return list(MembershipPlan.objects.filter(is_active=True).order_by("price", "id"))
+
+
+def user_fee_terms(user: User) -> FeeTerms:
+    """The platform fee of the coach ``user`` (the platform's default without a profile)."""
+    profile = CoachProfile.objects.filter(user=user).first()
+    return coach_fee_terms(profile) if profile is not None else platform_fee_terms()
 
 
 # --- slots ---------------------------------------------------------------------------------

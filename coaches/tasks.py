@@ -5,8 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from coaches.models import CoachProfile
-from coaches.services import search_index
+from coaches.services import memberships, search_index
 from marketplace.queue import enqueue
+from payments.errors import PaymentProviderError
 
 BATCH = 500
 
@@ -42,3 +43,14 @@ def refresh_availability_index_batch(coach_ids: list[int]) -> int:
 def refresh_coach_availability(coach_id: int) -> int:
     """Rebuild one coach's availability index (e.g. after a booking was held or freed)."""
     return search_index.availability_index_refresh(coach_ids=[coach_id])
+
+
+@shared_task(
+    name="coaches.membership_plan_stripe_sync",
+    autoretry_for=(PaymentProviderError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 8},
+)
+def membership_plan_stripe_sync(plan_id: int) -> str:
+    """Make a membership plan's Stripe Product and current Price; returns the Price id."""
+    return memberships.membership_plan_stripe_sync(plan_id=plan_id).stripe_price_id

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coaches.views import applications, dashboard, public, reviews
+from coaches.views import applications, dashboard, membership, public, reviews
 
 app_name = "coaches"
 urlpatterns = [
@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("availability/", dashboard.availability, name="availability"),
     path("account-photo/", dashboard.account_photo, name="account_photo"),
+    path("membership/", membership.membership, name="membership"),
+    path("membership/subscribe/", membership.membership_subscribe, name="membership_subscribe"),
+    path("membership/<int:pk>/pay/", membership.membership_pay, name="membership_pay"),
+    path("membership/<int:pk>/cancel/", membership.membership_cancel, name="membership_cancel"),
+    path("membership/<int:pk>/resume/", membership.membership_resume, name="membership_resume"),
     path("certificates/<int:application_id>/", applications.certificate, name="certificate"),
     path("reviews/new/<int:booking_id>/", reviews.review_create, name="review_create"),
     path("reviews/<int:pk>/reply/", reviews.review_reply, name="review_reply"),

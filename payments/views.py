@@ -27,7 +27,7 @@ from payments.errors import PaymentProviderError, WebhookRejected
 from payments.forms import BusinessProfileForm, ConnectStartForm, PayoutScheduleForm
 from payments.models import AccountStateChange, WebhookEndpoint
 from payments.services import accounts as services
-from payments.services import charges, payees, webhooks
+from payments.services import payees, webhooks
 
 logger = logging.getLogger("payments")
 
@@ -139,14 +139,13 @@ def _country_notes(*, payee: bool = False) -> list[dict[str, str]]:
 def _fee_terms(coach: User, currency: str) -> dict[str, str]:
     """The platform fee in words, told before onboarding: the rate, any minimum, and what
     a coach keeps of a round example price in their currency."""
-    fee_bps, minimum_fee = services.account_holder_fee_overrides(coach)
-    fee_bps = settings.PLATFORM_FEE_BPS if fee_bps is None else fee_bps
-    minimum_fee = settings.PLATFORM_MINIMUM_FEE if minimum_fee is None else minimum_fee
+    terms = services.account_holder_fee_terms(coach)
     example = to_minor(100, currency)
-    fee, kept = charges.fee_split(total=example, fee_bps=fee_bps, minimum_fee=minimum_fee)
+    fee, kept = terms.split(example)
     return {
-        "rate": format_percent(fee_bps),
-        "minimum": format_money(minimum_fee, currency) if minimum_fee else "",
+        "rate": format_percent(terms.fee_bps),
+        "membership": terms.membership,
+        "minimum": format_money(terms.minimum_fee, currency) if terms.minimum_fee else "",
         "example_price": format_money(example, currency),
         "example_fee": format_money(fee, currency),
         "example_kept": format_money(kept, currency),

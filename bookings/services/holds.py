@@ -30,9 +30,14 @@ from bookings.models import (
     PlanSubscription,
     PlanSubscriptionStatus,
 )
-from bookings.selectors import coach_fee_split, package_sessions_used, plan_credit_to_spend
+from bookings.selectors import package_sessions_used, plan_credit_to_spend
 from coaches.models import CoachProfile, SessionType
-from coaches.selectors import BUSY_MARGIN, nearest_free_slots, slot_is_available
+from coaches.selectors import (
+    BUSY_MARGIN,
+    coach_fee_split,
+    nearest_free_slots,
+    slot_is_available,
+)
 from coaches.services import search_index
 from marketplace import states
 from marketplace.errors import Conflict, DomainError, InvalidTransition, NotAllowed

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Package, PackagePurchase, PackagePurchaseStatus
-from bookings.selectors import coach_fee_split, package_sessions_used
+from bookings.selectors import package_sessions_used
 from bookings.services.holds import lock_coach
+from coaches.selectors import coach_fee_split
 from marketplace import states
 from marketplace.errors import Conflict, DomainError, NotAllowed
 from marketplace.models import User

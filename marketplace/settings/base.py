@@ -467,6 +467,9 @@ PLATFORM_COUNTRY = env.str("PLATFORM_COUNTRY", default="US")
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd")
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1500)
 PLATFORM_MINIMUM_FEE = env.int("PLATFORM_MINIMUM_FEE", default=0)
+# Days a platform member whose renewal failed keeps the membership's fee while Stripe retries
+# (Stripe's default retries run two weeks; docs/money.md, "Platform membership").
+MEMBERSHIP_PAST_DUE_GRACE_DAYS = env.int("MEMBERSHIP_PAST_DUE_GRACE_DAYS", default=14)
 # Staff payouts (docs/payouts.md). The platform's fee on prizes in basis points (300 = 3%; 0
 # for none), shown before approval. Above the two-person threshold a second staff member must
 # approve; no payout may exceed the ceiling. Both are major units of the payout's own

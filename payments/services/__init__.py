@@ -4,6 +4,7 @@
 - ``alerts``: staff alerts;
 - ``charges``: the fee rule, payments and their Checkout Sessions, settling from Stripe;
 - ``refunds``, ``disputes``, ``transfers``, ``payouts``;
+- ``catalog``: Products and recurring Prices of what subscriptions are to;
 - ``webhooks``: receiving and processing Stripe's events.
 
 Import the module you need: ``from payments.services import refunds``.

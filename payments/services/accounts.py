@@ -41,6 +41,7 @@ from payments.models import (
     StaffAlert,
 )
 from payments.services.alerts import staff_alert_raise
+from payments.services.charges import FeeTerms, platform_fee_terms
 from payments.states import AccountFacts, derive_state, requirement_labels
 
 logger = logging.getLogger("payments.accounts")
@@ -71,9 +72,9 @@ class AccountHolder:
     # The currency the holder sells in (a coach's prices), "" if none: amounts typed on the
     # payment setup page, the payout minimum, are shown in it.
     currency: Callable[[User], str] = lambda user: ""
-    # The holder's overrides of the platform fee (basis points, minimum fee), None for the
-    # platform's default: told to a coach before they onboard.
-    fee_overrides: Callable[[User], tuple[int | None, int | None]] = lambda user: (None, None)
+    # The platform fee the holder pays (their override, their platform membership, else the
+    # platform's default): told to a coach before they onboard.
+    fee_terms: Callable[[User], FeeTerms] = lambda user: platform_fee_terms()
 
 
 _holder = AccountHolder(public_url=lambda user: "", charges_enabled_changed=lambda user, on: None)
@@ -84,8 +85,9 @@ def account_holder_currency(holder: User) -> str:
     return _holder.currency(holder)
 
 
-def account_holder_fee_overrides(holder: User) -> tuple[int | None, int | None]:
-    return _holder.fee_overrides(holder)
+def account_holder_fee_terms(holder: User) -> FeeTerms:
+    """The platform fee ``holder`` pays now."""
+    return _holder.fee_terms(holder)
 
 
 def account_holder_register(holder: AccountHolder) -> None:

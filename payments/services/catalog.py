@@ -40,3 +40,9 @@ def recurring_price_create(
             idempotency_key=f"{key}-price-{unit_amount}-{currency}-{interval}",
             metadata=metadata,
         )
+
+
+def product_rename(*, product_id: str, name: str, key: str) -> None:
+    """Rename the Product (a renamed plan); each rename has its own ``key``."""
+    with stripe_errors(message=SAVE_FAILED):
+        gateway.product_rename(product_id=product_id, name=name, idempotency_key=key)

@@ -38,6 +38,29 @@ logger = logging.getLogger("payments.charges")
 CHECKOUT_UNAVAILABLE = "Payments are unavailable right now; please try again in a moment."
 
 
+@dataclass(frozen=True)
+class FeeTerms:
+    """The platform fee a payee pays on a payment: ``fee_bps`` basis points, at least
+    ``minimum_fee`` minor units. ``membership`` names the platform membership that lowered
+    it, "" when none did. The app that knows payees decides them (for a coach:
+    ``coaches.selectors.coach_fee_terms``)."""
+
+    fee_bps: int
+    minimum_fee: int
+    membership: str = ""
+
+    def split(self, total: int) -> tuple[int, int]:
+        """``(application_fee, coach_amount)`` of ``total`` minor units."""
+        return split_application_fee(
+            total=total, fee_bps=self.fee_bps, minimum_fee=self.minimum_fee
+        )
+
+
+def platform_fee_terms() -> FeeTerms:
+    """The platform's default fee (``PLATFORM_FEE_BPS``, ``PLATFORM_MINIMUM_FEE``)."""
+    return FeeTerms(fee_bps=settings.PLATFORM_FEE_BPS, minimum_fee=settings.PLATFORM_MINIMUM_FEE)
+
+
 def fee_split(
     *, total: int, fee_bps: int | None = None, minimum_fee: int | None = None
 ) -> tuple[int, int]:

@@ -6,8 +6,8 @@ import factory
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Package, PackagePurchase, PackagePurchaseStatus
-from bookings.selectors import coach_fee_split
 from coaches.models import CoachProfile, SessionType
+from coaches.selectors import coach_fee_split
 from payments.models import AccountState, ConnectedAccount
 from tests.coaches.factories import CoachProfileFactory, SessionTypeFactory, weekly_hours
 from tests.factories import UserFactory

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bookings.models import PackagePurchase
-from bookings.selectors import coach_fee_split
 from coaches.models import CoachProfile
+from coaches.selectors import coach_fee_split
 from payments.services.refunds import refund_percent
 
 CURRENCIES = st.sampled_from(["usd", "eur", "jpy", "krw", "kwd", "chf", "clp", "bhd"])
