@@ -159,7 +159,8 @@ def invoice_create(
             transfer_data = {"amount": None, "destination": destination}
         percent = subscription.get("application_fee_percent")
         if percent is not None and destination:
-            fee = int((total * percent + 50) // 100)
+            # a percent of what is charged: none of a credit
+            fee = int((max(total, 0) * percent + 50) // 100)
         on_behalf_of = subscription.get("on_behalf_of")
     invoice = {
         "id": invoice_id,

@@ -299,3 +299,28 @@ def test_each_attempt_is_an_invoice_payment_found_by_its_payment_intent(stripe_c
     with pytest.raises(stripe.InvalidRequestError) as missing:
         stripe_client.v1.invoice_payments.retrieve("inpay_unknown")
     assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+
+
+def test_a_connect_downgrade_credited_in_full_takes_no_fee(stripe_client, clock):
+    coach = account(stripe_client)
+    customer, _card = client_with_card(stripe_client, clock)
+    large, small = monthly_price(stripe_client, 20000), monthly_price(stripe_client, 5000)
+    subscription = subscribe(
+        stripe_client,
+        customer,
+        large,
+        transfer_data={"destination": coach.id},
+        application_fee_percent=15,
+    )
+    item = subscription["items"].data[0]
+    advance(stripe_client, clock, START + 5 * DAY)
+    stripe_client.v1.subscriptions.update(
+        subscription.id,
+        params={
+            "items": [{"id": item.id, "price": small.id}],
+            "proration_behavior": "always_invoice",
+        },
+    )
+    credit = invoices_of(stripe_client, subscription)[0]
+    assert credit.billing_reason == "subscription_update" and credit.total < 0
+    assert (credit.status, credit.amount_due, credit.application_fee_amount) == ("paid", 0, 0)
