@@ -24,10 +24,10 @@ def auto_complete() -> int:
 
 
 @shared_task(
-    name="bookings.plans_pause_for_coach",
+    name="bookings.plans_follow_coach_payable",
     autoretry_for=(Exception,),
     retry_backoff=True,
     max_retries=8,
 )
-def plans_pause_for_coach(coach_id: int) -> int:
-    return plans.plans_pause_for_coach_id(coach_id=coach_id)
+def plans_follow_coach_payable(coach_id: int) -> int:
+    return plans.plans_follow_coach_payable(coach_id=coach_id)

@@ -9,7 +9,8 @@ class PaymentsConfig(AppConfig):
         # missing in a web or worker process.
         import payments.tasks
         import payments.webhook_dispatch  # a worker queues the webhooks received (on worker_ready)
-        import payments.webhook_handlers  # noqa: F401
+        import payments.webhook_handlers
+        import payments.webhook_handlers_billing  # noqa: F401
         from payments import purposes
         from payments.models import TransferKind
         from payments.services import payout_requests, transfers

@@ -52,7 +52,10 @@ the subscription:
 - ``invoice_paid(invoice)``: one of its invoices is paid (called on every sync of a paid
   invoice: the owner grants what the period buys once, keyed by the invoice);
 - ``invoice_failed(invoice)``: an attempt to charge one of its invoices failed (the client is
-  told, with the invoice's link to pay).
+  told, with the invoice's link to pay);
+- ``billing_path(subscription)``: the site path where the payer manages the subscription
+  (payments' own e-mails about it, the reminder before a renewal, link there; ``/`` when the
+  owner names none).
 """
 
 from __future__ import annotations
@@ -208,6 +211,7 @@ class SubscriptionPurpose:
     subscription_updated: SubscriptionHandler | None = None
     invoice_paid: InvoiceHandler | None = None
     invoice_failed: InvoiceHandler | None = None
+    billing_path: Callable[[Subscription], str] | None = None
 
 
 SUBSCRIPTION_PURPOSES: dict[str, SubscriptionPurpose] = {}
@@ -255,3 +259,8 @@ def invoice_failed(invoice: Invoice) -> None:
     handler = _subscription_purpose(invoice.subscription).invoice_failed
     if handler is not None:
         handler(invoice)
+
+
+def billing_path(subscription: Subscription) -> str:
+    handler = _subscription_purpose(subscription).billing_path
+    return handler(subscription) if handler is not None else "/"

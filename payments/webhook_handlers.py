@@ -16,6 +16,7 @@ from payments.services import (
     accounts,
     charges,
     disputes,
+    invoices,
     payouts,
     refunds,
     subscriptions,
@@ -100,6 +101,12 @@ def _settle_intent(payment_intent_id: str) -> None:
         payment_intent_id=intent.id, metadata_payment_id=intent.metadata.get("payment_id", "")
     )
     if payment is None:
+        # An invoice's charge (a subscription's period) is recorded with its invoice.
+        with stripe_errors():
+            invoice_id = gateway.invoice_id_for_payment_intent(intent.id)
+        if invoice_id:
+            invoices.invoice_sync(stripe_invoice_id=invoice_id)
+            return
         raise RetryLater(f"no payment for {payment_intent_id} yet")
     charges.payment_settle(payment=payment, intent=intent)
 

@@ -139,7 +139,7 @@ def celery_worker(transactional_db, settings, tmp_path) -> Iterator[CeleryWorker
 def ensure_chromium() -> str:
     if not Path(CHROMIUM).exists():
         pytest.fail(
-            "Chromium is missing: run `make chromium` (as root it installs Debian's chromium "
+            "Chromium is missing: run `make test-tools` (as root it installs Debian's chromium "
             "package) or `sudo apt-get install chromium`."
         )
     return CHROMIUM

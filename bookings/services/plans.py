@@ -489,17 +489,33 @@ PAUSED_COACH_UNPAYABLE = (
 
 
 def plans_coach_payable_changed(*, coach: CoachProfile, payable: bool, **_: object) -> None:
-    """``coaches.services.profiles.coach_payable_changed``: a coach who can no longer be paid
-    has their running plans paused by a task, after the change commits."""
-    if not payable:
-        enqueue("bookings.plans_pause_for_coach", coach.pk)
+    """``coaches.services.profiles.coach_payable_changed``: a task, after the change commits,
+    pauses the running plans of a coach who can no longer be paid and resumes them when they
+    can again."""
+    enqueue("bookings.plans_follow_coach_payable", coach.pk)
 
 
-def plans_pause_for_coach_id(*, coach_id: int) -> int:
+def plans_follow_coach_payable(*, coach_id: int) -> int:
+    """Pause the coach's running plans while they cannot be paid; resume the plans the
+    platform paused once they can. Returns how many plans moved. Safe to run twice."""
     coach = CoachProfile.objects.get(pk=coach_id)
-    if coach.can_take_charges:
-        return 0
-    return plans_pause_for_coach(coach=coach, reason=PAUSED_COACH_UNPAYABLE)
+    if not coach.can_take_charges:
+        return plans_pause_for_coach(coach=coach, reason=PAUSED_COACH_UNPAYABLE)
+    resumed = 0
+    for plan_subscription in (
+        PlanSubscription.objects.filter(coach=coach, status__in=PLAN_SUBSCRIPTION_LIVE)
+        .exclude(paused_reason="")
+        .select_related("subscription", "plan", "client", "coach__user")
+    ):
+        try:
+            subscriptions.subscription_resume(subscription=plan_subscription.subscription)
+        except DomainError as error:
+            logger.warning("plan subscription %s not resumed: %s", plan_subscription.pk, error)
+            continue
+        PlanSubscription.objects.filter(pk=plan_subscription.pk).update(paused_reason="")
+        resumed += 1
+        notifications.plan_restored(plan_subscription)
+    return resumed
 
 
 def plans_pause_for_coach(*, coach: CoachProfile, reason: str) -> int:

@@ -47,6 +47,14 @@ from payments.gateway.checkout import (
 from payments.gateway.client import api_key, key_livemode, stripe_client, stripe_client_async
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
+from payments.gateway.invoices import (
+    InvoiceLine,
+    InvoiceSnapshot,
+    invoice_id_for_payment_intent,
+    invoice_pay,
+    invoice_retrieve,
+    invoices_list,
+)
 from payments.gateway.payment_intents import (
     PaymentIntent,
     charge_payment_intent_id,
@@ -93,6 +101,8 @@ __all__ = [
     "GatewayError",
     "HostedLink",
     "InvalidWebhook",
+    "InvoiceLine",
+    "InvoiceSnapshot",
     "LedgerLine",
     "PaymentIntent",
     "PayoutSchedule",
@@ -124,6 +134,10 @@ __all__ = [
     "checkout_session_expire",
     "checkout_session_retrieve",
     "dispute_retrieve",
+    "invoice_id_for_payment_intent",
+    "invoice_pay",
+    "invoice_retrieve",
+    "invoices_list",
     "key_livemode",
     "login_link_create",
     "pause_params",

@@ -159,7 +159,8 @@ def invoice_create(
             transfer_data = {"amount": None, "destination": destination}
         percent = subscription.get("application_fee_percent")
         if percent is not None and destination:
-            fee = int((total * percent + 50) // 100)
+            # a percent of what is charged: none of a credit
+            fee = int((max(total, 0) * percent + 50) // 100)
         on_behalf_of = subscription.get("on_behalf_of")
     invoice = {
         "id": invoice_id,
@@ -332,6 +333,43 @@ def _payment_method_for(
     return method
 
 
+def _invoice_payment(invoice: dict[str, Any], payment_intent: str) -> dict[str, Any]:
+    """The invoice's InvoicePayment for ``payment_intent``, made ``open`` (and the invoice's
+    default) if it has none yet; an earlier attempt's still open one is ``canceled``, as the
+    new attempt replaces it."""
+    payments = invoice["payments"]["data"]
+    for entry in payments:
+        if entry["payment"]["payment_intent"] == payment_intent:
+            return entry
+    now = store.now()
+    for entry in payments:
+        if entry["status"] == "open":
+            entry["status"] = "canceled"
+            entry["is_default"] = False
+            entry["status_transitions"]["canceled_at"] = now
+    entry = {
+        "id": store.new_id("inpay_"),
+        "object": "invoice_payment",
+        "amount_paid": None,
+        "amount_requested": invoice["amount_due"],
+        "created": now,
+        "currency": invoice["currency"],
+        "invoice": invoice["id"],
+        "is_default": True,
+        "livemode": False,
+        "payment": {
+            "charge": None,
+            "payment_intent": payment_intent,
+            "payment_record": None,
+            "type": "payment_intent",
+        },
+        "status": "open",
+        "status_transitions": {"canceled_at": None, "paid_at": None},
+    }
+    payments.append(entry)
+    return entry
+
+
 def _mark_paid(row: StripeObject, *, payment_intent: str | None) -> None:
     invoice = row.data
     now = store.now()
@@ -342,22 +380,10 @@ def _mark_paid(row: StripeObject, *, payment_intent: str | None) -> None:
     invoice["next_payment_attempt"] = None
     invoice["status_transitions"]["paid_at"] = now
     if payment_intent is not None:
-        invoice["payments"]["data"].append(
-            {
-                "id": store.new_id("inpay_"),
-                "object": "invoice_payment",
-                "amount_paid": invoice["amount_due"],
-                "amount_requested": invoice["amount_due"],
-                "created": now,
-                "currency": invoice["currency"],
-                "invoice": invoice["id"],
-                "is_default": True,
-                "livemode": False,
-                "payment": {"payment_intent": payment_intent, "type": "payment_intent"},
-                "status": "paid",
-                "status_transitions": {"canceled_at": None, "paid_at": now},
-            }
-        )
+        entry = _invoice_payment(invoice, payment_intent)
+        entry["status"] = "paid"
+        entry["amount_paid"] = invoice["amount_due"]
+        entry["status_transitions"]["paid_at"] = now
     store.save(row)
     events.record("invoice.paid", invoice)
     events.record("invoice.payment_succeeded", invoice)
@@ -461,6 +487,7 @@ def invoice_attempt(row: StripeObject, *, method: StripeObject | None = None) ->
                 charge=charge, available_immediately=bool(rule.get("available_immediately"))
             )
     store.insert(intent)
+    _invoice_payment(invoice, intent_id)
     if failure:
         row.internal["last_failure"] = failure
         events.record("payment_intent.payment_failed", intent)
@@ -509,6 +536,70 @@ def invoice_pay(*, invoice_id: str, payment_method: str | None = None) -> dict[s
         # the failure is recorded (committed by the caller) before the card's error is answered
         raise CardError(row.internal.get("last_failure") or {})
     return invoice
+
+
+def invoice_payments_list(params: dict[str, Any]) -> dict[str, Any]:
+    """``GET /v1/invoice_payments``: the payments of one invoice, of one PaymentIntent
+    (``payment[type]=payment_intent``, ``payment[payment_intent]``), or all, newest first."""
+    invoices = StripeObject.objects.filter(object_type="invoice", account="")
+    if params.get("invoice"):
+        invoices = invoices.filter(stripe_id=invoice_row(params["invoice"]).stripe_id)
+    wanted = params.get("payment") or {}
+    intent = wanted.get("payment_intent")
+    if intent:
+        invoices = invoices.filter(
+            data__payments__data__contains=[{"payment": {"payment_intent": intent}}]
+        )
+    # newest first: by time, then (one moment on a frozen clock) the order they were made
+    made = sorted(
+        (
+            (entry["created"], row.id, index, entry)
+            for row in invoices
+            for index, entry in enumerate(row.data["payments"]["data"])
+            if (not intent or entry["payment"]["payment_intent"] == intent)
+            and (not wanted.get("type") or entry["payment"]["type"] == wanted["type"])
+            and (not params.get("status") or entry["status"] == params["status"])
+        ),
+        key=lambda made: made[:3],
+        reverse=True,
+    )
+    found = [entry for *_order, entry in made]
+    limit = params.get("limit", 10)
+    if not 1 <= limit <= 100:
+        raise errors.invalid(
+            "limit",
+            "Invalid limit: must be an integer between 1 and 100",
+            "parameter_invalid_integer",
+        )
+    ids = [entry["id"] for entry in found]
+    for cursor in ("starting_after", "ending_before"):
+        if params.get(cursor) and params[cursor] not in ids:
+            raise errors.no_such("invoice_payment", params[cursor], cursor)
+    if params.get("starting_after"):
+        found = found[ids.index(params["starting_after"]) + 1 :]
+        page = found[:limit]
+    elif params.get("ending_before"):
+        found = found[: ids.index(params["ending_before"])]
+        page = found[-limit:]
+    else:
+        page = found[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "has_more": len(found) > len(page),
+        "url": "/v1/invoice_payments",
+    }
+
+
+def invoice_payment_retrieve(invoice_payment_id: str) -> dict[str, Any]:
+    row = StripeObject.objects.filter(
+        object_type="invoice",
+        account="",
+        data__payments__data__contains=[{"id": invoice_payment_id}],
+    ).first()
+    if row is None:
+        raise errors.no_such("invoice_payment", invoice_payment_id)
+    return next(e for e in row.data["payments"]["data"] if e["id"] == invoice_payment_id)
 
 
 def _close_open(invoice_id: str, *, status: str, stamp: str, event: str) -> dict[str, Any]:

@@ -52,13 +52,16 @@ def _expand_path(nodes: list[Any], parts: list[str]) -> None:
     _expand_path(children, rest)
 
 
-# Fields Stripe returns only when asked for with ``expand[]`` ("includable"), by object type.
-INCLUDABLE = {"charge": ("refunds",)}
+# Fields Stripe returns only when asked for with ``expand[]`` ("includable"), by object type:
+# a charge's refunds, an invoice's payments ("This field is not included by default. To
+# include it in the response, expand the payments field").
+INCLUDABLE = {"charge": ("refunds",), "invoice": ("payments",)}
 
 
 def without_includable(node: Any, expanded: list[str]) -> Any:
-    """Drop includable fields nobody expanded (a charge's ``refunds``), as Stripe does."""
-    asked = {path.split(".")[-1] for path in expanded}
+    """Drop includable fields nobody expanded (a charge's ``refunds``), as Stripe does. A
+    dotted path includes every field it passes through (``payments.data.payment``)."""
+    asked = {part for path in expanded for part in path.split(".")}
     _strip(node, asked)
     return node
 

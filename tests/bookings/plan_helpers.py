@@ -3,6 +3,8 @@ with a card, subscribing through Checkout, and delivering what Stripe sends."""
 
 from __future__ import annotations
 
+import time
+
 from bookings.models import CoachingPlan, PlanSubscription
 from bookings.services import plans
 from payments.gateway import stripe_client
@@ -14,7 +16,9 @@ from tests.factories import UserFactory
 URLS = charges.CheckoutUrls(
     success_url="http://testserver/billing/?subscribed=1", cancel_url="http://testserver/billing/"
 )
-START = 1_800_000_000  # 2027-01-15 08:00 UTC, a fixed frozen time
+# The test clocks start at the present hour: the first period's credits are current on the
+# product's own clock; later periods are read with ``now=`` set to the test clock's time.
+START = int(time.time()) // 3600 * 3600
 DAY = 86400
 
 

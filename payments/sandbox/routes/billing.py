@@ -193,3 +193,31 @@ def void_invoice(ctx: Context, params: dict[str, Any], invoice_id: str) -> dict[
 def mark_invoice_uncollectible(ctx: Context, params: dict[str, Any], invoice_id: str) -> dict:
     with billing.on_clock_of(invoice_id):
         return billing.invoice_mark_uncollectible(invoice_id=invoice_id)
+
+
+@route(
+    "GET",
+    "/v1/invoice_payments",
+    {
+        **LIST,
+        "invoice": S(),
+        "payment": D(
+            {
+                "type": E("payment_intent", "payment_record", required=True),
+                "payment_intent": S(),
+                "payment_record": S(),
+            }
+        ),
+        "status": E("canceled", "open", "paid"),
+    },
+    connect_allowed=False,
+)
+def list_invoice_payments(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return billing.invoice_payments_list(params)
+
+
+@route("GET", "/v1/invoice_payments/{invoice_payment_id}", connect_allowed=False)
+def retrieve_invoice_payment(
+    ctx: Context, params: dict[str, Any], invoice_payment_id: str
+) -> dict[str, Any]:
+    return billing.invoice_payment_retrieve(invoice_payment_id)

@@ -196,7 +196,10 @@ def test_a_connect_subscription_pays_the_coach_and_keeps_the_fee(stripe_client, 
         transfer_data={"destination": coach.id},
         application_fee_percent=15,
     )
-    [invoice] = invoices_of(stripe_client, subscription)
+    [listed] = invoices_of(stripe_client, subscription)
+    # an invoice's payments are Stripe's includable field: there only when expanded
+    assert "payments" not in listed
+    invoice = stripe_client.v1.invoices.retrieve(listed.id, params={"expand": ["payments"]})
     assert invoice.application_fee_amount == 3600
     assert invoice.transfer_data.destination == coach.id
     intent_id = invoice.payments.data[0].payment.payment_intent
@@ -249,3 +252,75 @@ def test_an_invoice_has_a_hosted_page_and_a_pdf(stripe_client, clock, client):
     assert b"$240.00" in pdf.content
     assert client.get("/_stripe/invoices/unknown/").status_code == 404
     assert client.get("/_stripe/invoices/unknown/pdf/").status_code == 404
+
+
+def test_each_attempt_is_an_invoice_payment_found_by_its_payment_intent(stripe_client, clock):
+    customer, card = client_with_card(stripe_client, clock, "pm_card_chargeCustomerFail")
+    visa = stripe_client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    subscription = subscribe(
+        stripe_client, customer, monthly_price(stripe_client), default_payment_method=visa.id
+    )
+    stripe_client.v1.subscriptions.update(
+        subscription.id, params={"default_payment_method": card.id}
+    )
+    # the renewal fails, the first retry fails, then the client pays with the good card
+    renewal = billing.add_interval(START, "month", 1)
+    advance(stripe_client, clock, renewal + billing.RETRY_DAYS[0] * DAY)
+    open_invoice = invoices_of(stripe_client, subscription)[0]
+    assert open_invoice.attempt_count == 2
+    stripe_client.v1.invoices.pay(open_invoice.id, params={"payment_method": visa.id})
+    invoice = stripe_client.v1.invoices.retrieve(open_invoice.id, params={"expand": ["payments"]})
+    attempts = invoice.payments.data
+    assert [p.status for p in attempts] == ["canceled", "canceled", "paid"]
+    assert [p.is_default for p in attempts] == [False, False, True]
+    paid = attempts[-1]
+    assert (paid.amount_paid, paid.amount_requested) == (24000, 24000)
+    assert paid.status_transitions.paid_at and attempts[0].status_transitions.canceled_at
+    # each PaymentIntent leads back to its invoice
+    for attempt in attempts:
+        (found,) = stripe_client.v1.invoice_payments.list(
+            params={
+                "payment": {
+                    "type": "payment_intent",
+                    "payment_intent": attempt.payment.payment_intent,
+                }
+            }
+        ).data
+        assert (found.id, found.invoice) == (attempt.id, invoice.id)
+    assert stripe_client.v1.invoice_payments.retrieve(paid.id).status == "paid"
+    listed = stripe_client.v1.invoice_payments.list(params={"invoice": invoice.id, "limit": 2})
+    assert [p.id for p in listed.data] == [attempts[2].id, attempts[1].id] and listed.has_more
+    assert [
+        p.id
+        for p in stripe_client.v1.invoice_payments.list(
+            params={"invoice": invoice.id, "status": "paid"}
+        ).data
+    ] == [paid.id]
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        stripe_client.v1.invoice_payments.retrieve("inpay_unknown")
+    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+
+
+def test_a_connect_downgrade_credited_in_full_takes_no_fee(stripe_client, clock):
+    coach = account(stripe_client)
+    customer, _card = client_with_card(stripe_client, clock)
+    large, small = monthly_price(stripe_client, 20000), monthly_price(stripe_client, 5000)
+    subscription = subscribe(
+        stripe_client,
+        customer,
+        large,
+        transfer_data={"destination": coach.id},
+        application_fee_percent=15,
+    )
+    item = subscription["items"].data[0]
+    advance(stripe_client, clock, START + 5 * DAY)
+    stripe_client.v1.subscriptions.update(
+        subscription.id,
+        params={
+            "items": [{"id": item.id, "price": small.id}],
+            "proration_behavior": "always_invoice",
+        },
+    )
+    credit = invoices_of(stripe_client, subscription)[0]
+    assert credit.billing_reason == "subscription_update" and credit.total < 0
+    assert (credit.status, credit.amount_due, credit.application_fee_amount) == ("paid", 0, 0)

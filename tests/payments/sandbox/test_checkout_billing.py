@@ -152,7 +152,7 @@ def test_invoice_creation_makes_a_paid_invoice_for_a_one_off_payment(stripe_clie
     )
     controls.pay_checkout_session(session.id, email="maya@example.test")
     done = stripe_client.v1.checkout.sessions.retrieve(session.id)
-    invoice = stripe_client.v1.invoices.retrieve(done.invoice)
+    invoice = stripe_client.v1.invoices.retrieve(done.invoice, params={"expand": ["payments"]})
     assert (invoice.status, invoice.amount_paid, invoice.customer) == ("paid", 12000, done.customer)
     assert invoice.description == "Session with Ana"
     assert invoice.metadata.to_dict() == {"booking": "9"}

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 # - ``deleted`` appears only on the answer to a DELETE;
 # - an Event's ``account`` only on events of a connected account, ``data.previous_attributes``
 #   only on ``*.updated``-style events;
-# - includable fields appear only when expanded (``line_items``, a charge's ``refunds``:
-#   both checked expanded below;
+# - includable fields appear only when expanded (``line_items``, a charge's ``refunds``, an
+#   invoice's ``payments``: each checked expanded below;
 #   ``total_details.breakdown``; ``amount_details.line_items``).
 NOT_ON_EVERY_OBJECT = {
     "deleted",
@@ -354,7 +354,10 @@ def test_every_declared_field_of_billing_objects_is_present(stripe_client, sandb
         (stripe.Product, raw(stripe_client, "get", f"/v1/products/{price.product}")),
         (stripe.Price, raw(stripe_client, "get", f"/v1/prices/{price.id}")),
         (stripe.Subscription, raw(stripe_client, "get", f"/v1/subscriptions/{subscription.id}")),
-        (stripe.Invoice, raw(stripe_client, "get", f"/v1/invoices/{invoice.id}")),
+        (
+            stripe.Invoice,
+            raw(stripe_client, "get", f"/v1/invoices/{invoice.id}", expand=["payments"]),
+        ),
         (TestClock, raw(stripe_client, "get", f"/v1/test_helpers/test_clocks/{clock.id}")),
         (PortalSession, portal.last_response.data),
         (
@@ -364,6 +367,7 @@ def test_every_declared_field_of_billing_objects_is_present(stripe_client, sandb
     ]
     checks.append((stripe.SubscriptionItem, checks[4][1]["items"]["data"][0]))
     checks.append((stripe.InvoiceLineItem, checks[5][1]["lines"]["data"][0]))
+    checks.append((stripe.InvoicePayment, checks[5][1]["payments"]["data"][0]))
     problems = {
         cls.__name__: missing for cls, data in checks if (missing := missing_fields(cls, data))
     }
