@@ -15,6 +15,7 @@ from coaches.services import memberships
 from payments.sandbox import controls
 from tests.bookings.plan_helpers import deliver
 from tests.coaches.factories import CoachProfileFactory
+
 # the device and local Stripe fixtures of the account journeys
 from tests.e2e.test_account_experience import DEVICES, sign_in
 from tests.e2e.test_account_experience import device as device
