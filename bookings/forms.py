@@ -139,6 +139,12 @@ class CoachingPlanForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = cast(forms.ModelChoiceField, self.fields["session_type"])
         field.queryset = coach.session_types.filter(is_active=True).order_by("name")
+        # Read once: the select would run its query on each pass over the choices (two a
+        # render, each a server-side cursor); the queryset still checks what is posted.
+        field.choices = [
+            (session_type.pk, field.label_from_instance(session_type))
+            for session_type in field.queryset
+        ]
         price = cast(AmountField, self.fields["price"])
         price.min_amount = minimum_charge(coach.currency)
         price.currency = coach.currency.lower()

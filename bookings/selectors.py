@@ -9,12 +9,14 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When, prefetch_related_objects
 from django.utils import timezone
 
 from bookings.models import (
     LIVE_STATUSES,
+    PLAN_SUBSCRIPTION_LIVE,
     Booking,
     BookingStatus,
     CancellationPolicy,
@@ -414,11 +416,26 @@ def coach_plans_with_counts(*, coach: CoachProfile) -> list[CoachingPlan]:
 
 def coach_plan_subscribers(*, coach: CoachProfile) -> QuerySet[PlanSubscription]:
     """The coach's subscribers, newest first (paginate it), with the plan and the Stripe
-    side joined."""
+    side joined: only what the plans page shows of them (the status, since when, the
+    client's name, the plan's, the renewal)."""
     return (
         PlanSubscription.objects.filter(coach=coach)
         .exclude(status__in=[PlanSubscriptionStatus.PENDING, PlanSubscriptionStatus.EXPIRED])
         .select_related("plan", "client", "subscription")
+        .only(
+            "plan_id",
+            "client_id",
+            "coach_id",
+            "subscription_id",
+            "status",
+            "created_at",
+            "plan__name",
+            "client__first_name",
+            "client__last_name",
+            "client__email",
+            "subscription__cancel_at_period_end",
+            "subscription__current_period_end",
+        )
         .order_by("-created_at", "-id")
     )
 
@@ -471,33 +488,31 @@ def plan_switch_options(standings: list[PlanStanding]) -> list[PlanSwitch]:
     ]
 
 
-def plan_standings(
-    *, client: User, now: datetime | None = None, live_only: bool = False
-) -> list[PlanStanding]:
-    """The client's plan subscriptions (newest first) with the sessions left to book now,
-    in three queries whatever their number."""
-    now = now or timezone.now()
-    rows = PlanSubscription.objects.filter(client=client).exclude(
-        status=PlanSubscriptionStatus.EXPIRED
-    )
-    if live_only:
-        rows = rows.exclude(status=PlanSubscriptionStatus.ENDED)
-    rows = rows.select_related(
+def _plan_rows() -> QuerySet[PlanSubscription]:
+    """Plan subscriptions with what a standing shows joined (the plan, its session type,
+    the coach, the Stripe side), newest first."""
+    return PlanSubscription.objects.select_related(
         "plan__session_type", "coach__user", "subscription"
-    ).prefetch_related(
+    ).order_by("-created_at", "-id")
+
+
+def _standings_of(rows: list[PlanSubscription], *, now: datetime) -> list[PlanStanding]:
+    """Each row's standing, in two queries whatever the number of rows (their current
+    credits with the sessions used, and the open invoices of those past due)."""
+    prefetch_related_objects(
+        rows,
         Prefetch(
             "credits",
             queryset=PlanCredit.objects.filter(period_start__lte=now, period_end__gt=now)
             .annotate(used=Count("bookings", filter=_booking_spends_credit()))
             .order_by("period_end", "id"),
             to_attr="current_credits",
-        )
+        ),
     )
-    rows_list = list(rows.order_by("-created_at", "-id")[:100])
-    past_due = [row.subscription_id for row in rows_list if row.status == "past_due"]
+    past_due = [row.subscription_id for row in rows if row.status == "past_due"]
     pay_urls = payment_selectors.open_invoice_urls(subscription_ids=past_due) if past_due else {}
     standings = []
-    for row in rows_list:
+    for row in rows:
         current = row.current_credits  # type: ignore[attr-defined]
         left = sum(plan_credits_left(c, used=c.used) for c in current)
         standings.append(
@@ -512,3 +527,91 @@ def plan_standings(
             )
         )
     return standings
+
+
+def plan_standings(
+    *, client: User, now: datetime | None = None, live_only: bool = False
+) -> list[PlanStanding]:
+    """The client's plan subscriptions (newest first, at most 100) with the sessions left to
+    book now, in three queries whatever their number."""
+    rows = _plan_rows().filter(client=client).exclude(status=PlanSubscriptionStatus.EXPIRED)
+    if live_only:
+        rows = rows.exclude(status=PlanSubscriptionStatus.ENDED)
+    return _standings_of(list(rows[:100]), now=now or timezone.now())
+
+
+# Ended plans Billing shows at once; older ones are a page further.
+PAST_PLANS_PER_PAGE = 5
+# What Billing shows of a plan subscription (``bookings/billing/_plan_rows.html``) and what
+# its standing and switch options read: the rest of the five joined rows is left unread.
+_BILLING_FIELDS = (
+    "plan_id",
+    "client_id",
+    "coach_id",
+    "subscription_id",
+    "status",
+    "paused_reason",
+    "created_at",
+    "ended_at",
+    "plan__coach_id",
+    "plan__session_type_id",
+    "plan__name",
+    "plan__sessions_per_period",
+    "plan__interval",
+    "plan__price",
+    "plan__currency",
+    "plan__session_type__name",
+    "coach__user_id",
+    "coach__slug",
+    "coach__user__first_name",
+    "coach__user__last_name",
+    "coach__user__email",
+    "subscription__status",
+    "subscription__cancel_at_period_end",
+    "subscription__current_period_end",
+)
+
+
+@dataclass(frozen=True)
+class BillingPlans:
+    """A client's plans as Billing shows them: the live ones (awaiting payment, active,
+    payment due, paused; newest first, at most 100) and one page of the ended ones."""
+
+    live: list[PlanStanding]
+    past: list[PlanStanding]
+    # the page of ended plans ``past`` is (its number, and whether older ones follow)
+    past_page: Page
+
+
+def billing_plans(
+    *, client: User, past_page: int | str | None = 1, now: datetime | None = None
+) -> BillingPlans:
+    """The client's live plans and a page of their ended ones (``PAST_PLANS_PER_PAGE``
+    each, newest first; a page out of range is the last), in four queries whatever the
+    client's history: the ended ones' count, the rows of both, their credits, and the open
+    invoices of those past due."""
+    mine = PlanSubscription.objects.filter(client=client)
+    ended = mine.filter(status=PlanSubscriptionStatus.ENDED).order_by("-created_at", "-id")
+    page = Paginator(ended, PAST_PLANS_PER_PAGE).get_page(past_page)
+    first = (page.number - 1) * PAST_PLANS_PER_PAGE
+    page_ids = ended.values("pk")[first : first + PAST_PLANS_PER_PAGE]
+    rows = list(
+        _plan_rows()
+        .filter(client=client)
+        .filter(Q(status__in=PLAN_SUBSCRIPTION_LIVE) | Q(pk__in=page_ids))
+        .only(*_BILLING_FIELDS)
+        # the live ones first
+        .order_by(
+            Case(When(status=PlanSubscriptionStatus.ENDED, then=1), default=0),
+            "-created_at",
+            "-id",
+        )[: 100 + PAST_PLANS_PER_PAGE]
+    )
+    standings = _standings_of(rows, now=now or timezone.now())
+    return BillingPlans(
+        live=[s for s in standings if s.plan_subscription.status != PlanSubscriptionStatus.ENDED][
+            :100
+        ],
+        past=[s for s in standings if s.plan_subscription.status == PlanSubscriptionStatus.ENDED],
+        past_page=page,
+    )

@@ -13,15 +13,15 @@ from bookings.views.common import signed_in_user
 @login_required
 def billing(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    standings = selectors.plan_standings(client=user)
+    plans = selectors.billing_plans(client=user, past_page=request.GET.get("past_plans"))
     return render(
         request,
         "bookings/billing.html",
         {
-            "standings": standings,
-            "switch_options": selectors.plan_switch_options(standings),
+            "plans": plans,
+            "switch_options": selectors.plan_switch_options(plans.live),
             # back from Checkout while Stripe's confirmation is still on its way
             "subscribed": request.GET.get("subscribed") == "1"
-            and any(s.plan_subscription.status == "pending" for s in standings),
+            and any(s.plan_subscription.status == "pending" for s in plans.live),
         },
     )

@@ -6,9 +6,12 @@ The stylesheet is ``static/css/app.css``; docs/design.md shows each component.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -86,6 +89,25 @@ def status_tone(status: str) -> str:
     return STATUS_TONES.get(str(status), "neutral")
 
 
+@cache
+def _status_labels(model: type[models.Model]) -> dict[str, Any] | None:
+    """A model's status values and their labels, made once per model (None: its ``status``
+    is not a field with choices). Django's ``get_status_display`` rebuilds this mapping on
+    every call, which a table with a badge on each row pays for row after row."""
+    try:
+        field = model._meta.get_field("status")
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(field, models.Field) or not field.choices:
+        return None
+    return {str(value): label for value, label in field.flatchoices}
+
+
+def _status_label(subject: Any, status: str) -> Any:
+    labels = _status_labels(type(subject)) if isinstance(subject, models.Model) else None
+    return subject.get_status_display() if labels is None else labels.get(status, status)
+
+
 @register.simple_tag
 def status_badge(subject: Any, label: str = "", *, testid: str = "") -> SafeString:
     """A status as a badge coloured by meaning: ``{% status_badge booking %}`` (any row with
@@ -94,7 +116,7 @@ def status_badge(subject: Any, label: str = "", *, testid: str = "") -> SafeStri
         status, text = subject, label or subject.replace("_", " ").capitalize()
     else:
         status = str(subject.status)
-        text = label or subject.get_status_display()
+        text = label or _status_label(subject, status)
     tone = status_tone(status)
     testid_attr = format_html(' data-testid="{}"', testid) if testid else ""
     return format_html(

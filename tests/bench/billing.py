@@ -172,7 +172,7 @@ def build_small() -> dict:
     from tests.bookings.plan_history import saved_cards as add_cards
 
     coach, plans = coach_with_plans(name="maya", plans=4)
-    other, other_plans = coach_with_plans(name="omar", plans=3)
+    _other, other_plans = coach_with_plans(name="omar", plans=3)
     [client] = clients(1, prefix="measured")
     add_cards(client, cards=2)
     stories = [

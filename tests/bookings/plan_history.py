@@ -197,9 +197,7 @@ def plan_histories(
                 customer_user=story.client,
                 payee_id=story.plan.coach.user_id,
                 status=_subscription_status(story),
-                stripe_subscription_id=(
-                    f"sub_{token}{number}" if story.periods else None
-                ),
+                stripe_subscription_id=(f"sub_{token}{number}" if story.periods else None),
                 stripe_customer_id=f"cus_{token}{story.client.pk}",
                 stripe_price_id=story.plan.stripe_price_id or f"price_{token}",
                 stripe_checkout_session_id=f"cs_{token}{number}",
@@ -209,9 +207,7 @@ def plan_histories(
                 destination_account_id=f"acct_{token}{story.plan.coach_id}",
                 current_period_start=periods[-1][0] if periods else None,
                 current_period_end=periods[-1][1] if periods else None,
-                pause_collection=(
-                    "void" if story.status == PlanSubscriptionStatus.PAUSED else ""
-                ),
+                pause_collection=("void" if story.status == PlanSubscriptionStatus.PAUSED else ""),
                 canceled_at=ended_at,
                 ended_at=ended_at,
                 latest_invoice_id=f"in_{token}{number}x{story.periods - 1}" if periods else "",
@@ -231,9 +227,7 @@ def plan_histories(
                 started_at=periods[0][0] if periods else None,
                 ended_at=subscription.ended_at,
             )
-            for story, subscription, periods in zip(
-                stories, subscriptions, timelines, strict=True
-            )
+            for story, subscription, periods in zip(stories, subscriptions, timelines, strict=True)
         ],
         batch_size=BATCH,
     )
@@ -343,7 +337,9 @@ def plan_histories(
             status = BookingStatus.COMPLETED
             if current and (session > 0 or starts_at >= now):
                 # ahead: a confirmed session, at the coach's next free hour
-                starts_at = next_hour.get(coach_id, now.replace(minute=0, second=0) + timedelta(days=1))
+                starts_at = next_hour.get(
+                    coach_id, now.replace(minute=0, second=0) + timedelta(days=1)
+                )
                 next_hour[coach_id] = starts_at + timedelta(hours=1)
                 status = BookingStatus.CONFIRMED
             bookings.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.template import Context, Template
 
-from bookings.models import BookingStatus
+from bookings.models import BookingStatus, PlanSubscription, PlanSubscriptionStatus
 from marketplace.templatetags.ui import STATUS_TONES, status_tone
 
 
@@ -48,6 +48,15 @@ def test_a_badge_carries_its_label_and_tone():
     assert 'data-testid="badge"' in html
     assert ">Held</span>" in html
     assert "status-warning" in render('{% status_badge "disputed" "Disputed" %}')
+
+
+@pytest.mark.parametrize("status", [*PlanSubscriptionStatus, "no_such_status"])
+def test_a_model_rows_badge_says_what_its_status_display_says(status):
+    row = PlanSubscription(status=status)
+
+    html = render("{% status_badge row %}", row=row)
+
+    assert f">{row.get_status_display()}</span>" in html
 
 
 def test_the_stepper_marks_done_and_current_steps():
