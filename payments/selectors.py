@@ -16,6 +16,7 @@ from marketplace.models import User
 from payments import designs, gateway
 from payments.errors import stripe_errors
 from payments.models import (
+    SUBSCRIPTION_RUNNING,
     AccountState,
     ConnectedAccount,
     Dispute,
@@ -29,7 +30,9 @@ from payments.models import (
     PayoutRequestStatus,
     Refund,
     RefundStatus,
+    SavedCard,
     StaffAlert,
+    Subscription,
     Transfer,
     TransferStatus,
     WebhookEvent,
@@ -529,3 +532,39 @@ def open_invoice_urls(*, subscription_ids: list[int]) -> dict[int, str]:
     ):
         urls.setdefault(subscription_id, url)
     return urls
+
+
+# --- saved cards ---------------------------------------------------------------------------
+
+
+def saved_cards_of(user: User) -> list[SavedCard]:
+    """The client's saved cards as the mirror has them, newest first (with their Customer,
+    for ``is_default``)."""
+    return list(SavedCard.objects.select_related("customer").filter(customer__user_id=user.pk))
+
+
+@dataclass(frozen=True)
+class RenewalNeed:
+    """A running subscription of the client's that renews with their only saved card:
+    ``label`` names it ("coaching plan")."""
+
+    label: str
+
+
+def card_needed_for_renewal(card: SavedCard) -> RenewalNeed | None:
+    """Whether removing ``card`` leaves a subscription that still renews with no card: the
+    client has one running (not ending at its period's end) and no other saved card."""
+    if SavedCard.objects.filter(customer_id=card.customer_id).exclude(pk=card.pk).exists():
+        return None
+    running = (
+        Subscription.objects.filter(
+            customer_user_id=card.customer.user_id,
+            status__in=SUBSCRIPTION_RUNNING,
+            cancel_at_period_end=False,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if running is None:
+        return None
+    return RenewalNeed(label=running.get_kind_display().lower())
