@@ -15,6 +15,7 @@ from bookings.selectors import plan_standings
 from bookings.services import plans
 from marketplace.errors import Conflict, DomainError
 from payments.models import Subscription, SubscriptionStatus
+from payments.sandbox import controls
 from payments.sandbox.models import StripeObject
 from tests.bookings import plan_helpers
 from tests.bookings.plan_helpers import URLS, plan_of
@@ -183,3 +184,42 @@ def test_switching_to_another_coachs_plan_is_refused(
         plans.plan_change(plan_subscription=plan_subscription, to_plan=other_plan, by=user)
     plan_subscription.refresh_from_db()
     assert plan_subscription.plan == plan
+
+
+def test_a_coach_who_can_no_longer_be_paid_has_plans_paused_and_clients_told(
+    paid_coach, django_capture_on_commit_callbacks, mailoutbox
+):
+    # given: a running plan
+    coach, session_type = paid_coach
+    plan = plan_of(coach, session_type)
+    user, _clock = plan_helpers.clock_client()
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    account_id = coach.user.connected_account.stripe_account_id
+
+    # when: Stripe restricts the coach's account (a requirement past due)
+    controls.update_account(account_id, past_due=["individual.dob.day"])
+    plan_helpers.deliver(capture)
+
+    # then: new subscriptions refused, the plan paused at Stripe, the client told
+    plan_subscription.refresh_from_db()
+    assert plan_subscription.status == PlanSubscriptionStatus.PAUSED
+    assert plan_subscription.paused_reason
+    stripe_copy = StripeObject.objects.get(
+        stripe_id=plan_subscription.subscription.stripe_subscription_id
+    ).data
+    assert stripe_copy["pause_collection"]["behavior"] == "void"
+    assert any("Paused: Monthly focus" in m.subject and user.email in m.to for m in mailoutbox)
+    with pytest.raises(Conflict, match="cannot be booked"):
+        plans.plan_subscribe(client=UserFactory(), plan=plan, urls=URLS)
+    with pytest.raises(Conflict):
+        plans.plan_resume(plan_subscription=plan_subscription, by=user)
+
+    # when: the coach completes the requirement
+    controls.complete_onboarding(account_id, "complete")
+    plan_helpers.deliver(capture)
+
+    # then: the plan runs again
+    plan_subscription.refresh_from_db()
+    assert plan_subscription.status == PlanSubscriptionStatus.ACTIVE
+    assert not plan_subscription.paused_reason
