@@ -255,3 +255,18 @@ def test_an_upgrade_charges_the_prorated_difference_and_grants_the_extra_session
     now = datetime.fromtimestamp(START + 15 * DAY + 60, tz=UTC)
     [standing] = plan_standings(client=user, now=now)
     assert standing.credits_left == 8
+
+
+def test_the_demo_plan_is_made_once_with_its_stripe_price(paid_coach):
+    from bookings.demo import seed_demo_plan
+
+    coach, _session_type = paid_coach
+    coach.user.email = "coach@demo.coach"
+    coach.user.save()
+
+    first = seed_demo_plan([coach.user])
+    again = seed_demo_plan([coach.user])
+
+    assert first is not None and again == first
+    assert first.rollover and first.sessions_per_period == 4
+    assert StripeObject.objects.filter(stripe_id=first.stripe_price_id).exists()
