@@ -20,6 +20,8 @@ def billing(request: HttpRequest) -> HttpResponse:
         {
             "standings": standings,
             "switch_options": selectors.plan_switch_options(standings),
-            "subscribed": request.GET.get("subscribed") == "1",
+            # back from Checkout while Stripe's confirmation is still on its way
+            "subscribed": request.GET.get("subscribed") == "1"
+            and any(s.plan_subscription.status == "pending" for s in standings),
         },
     )

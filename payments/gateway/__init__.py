@@ -45,6 +45,15 @@ from payments.gateway.checkout import (
     checkout_session_retrieve,
 )
 from payments.gateway.client import api_key, key_livemode, stripe_client, stripe_client_async
+from payments.gateway.customers import (
+    CustomerCards,
+    SavedCardSnapshot,
+    billing_portal_session_create,
+    customer_cards,
+    customer_default_card_set,
+    payment_method_detach,
+    payment_method_retrieve,
+)
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
 from payments.gateway.invoices import (
@@ -98,6 +107,7 @@ __all__ = [
     "BalanceSnapshot",
     "BalanceTransactionSummary",
     "CheckoutSession",
+    "CustomerCards",
     "DisputeResult",
     "GatewayError",
     "HostedLink",
@@ -110,6 +120,7 @@ __all__ = [
     "PayoutSummary",
     "RefundResult",
     "ReversalResult",
+    "SavedCardSnapshot",
     "StripeObjectMissing",
     "SubscriptionSnapshot",
     "TransferResult",
@@ -128,6 +139,7 @@ __all__ = [
     "balance_transactions_between",
     "balance_transactions_for_source",
     "balance_transactions_list",
+    "billing_portal_session_create",
     "bps_as_percent",
     "cancel_at_period_end_params",
     "charge_payment_intent_id",
@@ -135,6 +147,8 @@ __all__ = [
     "checkout_session_create_async",
     "checkout_session_expire",
     "checkout_session_retrieve",
+    "customer_cards",
+    "customer_default_card_set",
     "dispute_retrieve",
     "invoice_id_for_payment_intent",
     "invoice_pay",
@@ -144,6 +158,8 @@ __all__ = [
     "login_link_create",
     "pause_params",
     "payment_intent_retrieve",
+    "payment_method_detach",
+    "payment_method_retrieve",
     "payout_retrieve",
     "payouts_list",
     "platform_available_balance",
