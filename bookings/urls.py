@@ -1,4 +1,5 @@
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from bookings.views import (
     billing,
@@ -24,6 +25,8 @@ billing_patterns = [
 # Everything else, under /bookings/.
 booking_patterns = [
     path("", dashboards.my_sessions, name="my_sessions"),
+    # Billing's first address, in e-mails already sent.
+    path("billing/", RedirectView.as_view(pattern_name="bookings:billing", query_string=True)),
     path("new/", journey.new_booking, name="new"),
     path("review/", journey.review, name="review"),
     path("agenda/", dashboards.agenda, name="agenda"),

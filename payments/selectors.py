@@ -534,6 +534,16 @@ def open_invoice_urls(*, subscription_ids: list[int]) -> dict[int, str]:
     return urls
 
 
+def payee_running_connect_subscriptions(payee: User) -> list[Subscription]:
+    """The running subscriptions whose invoices pay ``payee`` (a coach's coaching plans)."""
+    return list(
+        Subscription.objects.filter(payee=payee, status__in=SUBSCRIPTION_RUNNING)
+        .exclude(destination_account_id="")
+        .exclude(stripe_subscription_id=None)
+        .order_by("pk")
+    )
+
+
 # --- saved cards ---------------------------------------------------------------------------
 
 

@@ -43,7 +43,9 @@ def _billing_page(
         {
             "standings": standings,
             "switch_options": selectors.plan_switch_options(standings),
-            "subscribed": request.GET.get("subscribed") == "1",
+            # back from Checkout while Stripe's confirmation is still on its way
+            "subscribed": request.GET.get("subscribed") == "1"
+            and any(s.plan_subscription.status == "pending" for s in standings),
             **_cards_context(user, confirm_removal=confirm_removal),
         },
         status=status,

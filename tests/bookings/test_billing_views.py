@@ -41,6 +41,11 @@ def test_billing_is_at_its_own_address_and_needs_a_sign_in(client):
     assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
 
 
+def test_billings_first_address_leads_here(client):
+    answer = client.get("/bookings/billing/?subscribed=1")
+    assert (answer.status_code, answer["Location"]) == (302, "/billing/?subscribed=1")
+
+
 def test_a_new_client_sees_the_three_sections_empty(client):
     client.force_login(UserFactory())
     page = client.get("/billing/").content.decode()
