@@ -1,7 +1,7 @@
 """Saved cards in Chromium on the local Stripe: a client pays a first booking with 4242 and
 ticks "save my card"; the second booking's Checkout offers the saved card and pays with it;
-Billing lists the card, opens Stripe's portal and back, and removes the card at Stripe.
-Billing photographed at desktop and phone widths."""
+Billing lists the card (no serious accessibility problem), opens Stripe's portal and back,
+and removes the card at Stripe. Billing photographed at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from payments.sandbox.models import StripeObject
 from tests.bookings.conftest import stripe_coach
 from tests.conftest import wait_for
 from tests.e2e.test_booking_journey import sign_in
+from tests.e2e.test_pages_audit import _audit
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -88,6 +89,9 @@ def test_a_card_saved_at_checkout_is_offered_again_and_managed_in_billing(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Visa •••• 4242")
     expect(rows.first).to_contain_text(f"Expires {card.expiry}")
+    problems: list[str] = []
+    _audit(page, "client", problems)
+    assert problems == []
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     for width, size in WIDTHS.items():
         page.set_viewport_size(size)
