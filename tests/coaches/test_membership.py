@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -230,6 +231,15 @@ def test_which_memberships_lower_the_fee(
     assert selectors.user_fee_terms(coach.user).fee_bps == expected_bps
 
 
+def test_a_membership_invoices_charge_has_a_registered_purpose():
+    from payments import purposes
+    from payments.models import PaymentKind
+
+    assert purposes.PURPOSES[PaymentKind.MEMBERSHIP].lock_owner is not None
+    membership = purposes.SUBSCRIPTION_PURPOSES[SubscriptionKind.MEMBERSHIP]
+    assert membership.subscription_updated and membership.invoice_failed
+
+
 def test_a_coach_holds_one_live_membership_the_database_says_so():
     coach = CoachProfileFactory()
     plan = MembershipPlan.objects.create(name="Pro", price=2900, fee_bps=500)
@@ -313,6 +323,11 @@ def test_staff_define_a_plan_in_admin_and_bad_values_are_form_errors(
     assert stripe_client().v1.prices.retrieve(plan.stripe_price_id).unit_amount == 3900
     listing = client.get(reverse("admin:coaches_membershipplan_changelist")).content.decode()
     assert "$39.00 a month" in listing and "5%" in listing
+    # a coach's page in admin tells the fee they pay now
+    coach = CoachProfileFactory()
+    _membership(coach, plan, status=MembershipStatus.ACTIVE, subscription_status="active")
+    profile = client.get(reverse("admin:coaches_coachprofile_change", args=[coach.pk]))
+    assert "5% (Pro membership)" in profile.content.decode()
 
 
 # --- a coach's membership -------------------------------------------------------------------
@@ -376,24 +391,44 @@ def test_a_member_pays_the_membership_fee_on_bookings_until_it_ends(
     assert hold_fee(session_type, committed, days=6) == 1800
 
 
-def test_a_members_coaching_plan_keeps_the_membership_fee_percent(
+def test_a_coachs_coaching_plans_follow_the_membership_fee_percent(
     local_stripe, deliver, committed, django_capture_on_commit_callbacks
 ):
     with committed():
         coach, session_type = stripe_coach()
-    member(coach, pro_plan(committed), deliver)
     offer = plan_helpers.plan_of(coach, session_type)
     client, _clock = plan_helpers.clock_client()
-    # when: a client subscribes to the member's coaching plan
     plan_subscription = plan_helpers.subscribe_and_pay(
         client, offer, django_capture_on_commit_callbacks
     )
-    # then: its invoices keep the membership's 5%, not the platform's 15%
-    assert plan_subscription.subscription.application_fee_bps == 500
-    on_stripe = stripe_client().v1.subscriptions.retrieve(
-        plan_subscription.subscription.stripe_subscription_id
+    subscription = plan_subscription.subscription
+
+    def percents() -> tuple[int, float]:
+        subscription.refresh_from_db()
+        on_stripe = stripe_client().v1.subscriptions.retrieve(subscription.stripe_subscription_id)
+        return subscription.application_fee_bps, on_stripe.application_fee_percent
+
+    assert percents() == (1500, 15)
+
+    # when: the coach becomes a member, their running plan's next invoices take 5%
+    membership = member(coach, pro_plan(committed), deliver)
+    assert percents() == (500, 5)
+    # and a plan subscribed to while a member starts at 5%
+    second, _ = plan_helpers.clock_client()
+    assert (
+        plan_helpers.subscribe_and_pay(
+            second, offer, django_capture_on_commit_callbacks
+        ).subscription.application_fee_bps
+        == 500
     )
-    assert on_stripe.application_fee_percent == 5
+
+    # when: the membership ends, 15% again
+    with committed():
+        stripe_client().v1.subscriptions.cancel(membership.subscription.stripe_subscription_id)
+    deliver()
+    membership.refresh_from_db()
+    assert membership.status == MembershipStatus.ENDED
+    assert percents() == (1500, 15)
 
 
 def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restores_it(
@@ -418,7 +453,10 @@ def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restore
     advance(clock, billing.add_interval(START, "month", 1))
     deliver()
 
-    # then: past due, with the member's fee for the grace days from now
+    # then: past due, with the member's fee for the grace days from now; the coach is told
+    [told] = [m for m in mail.outbox if "Payment failed: your Pro membership" in m.subject]
+    assert told.to == [coach.user.email]
+    assert "/_stripe/invoices/" in told.body and "14 days" in told.body
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.PAST_DUE
     assert membership.past_due_since is not None
