@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from bookings import selectors
 from bookings.views.common import signed_in_user
+from payments import selectors as payments_selectors
 
 
 @login_required
@@ -21,5 +22,8 @@ def billing(request: HttpRequest) -> HttpResponse:
             "standings": standings,
             "switch_options": selectors.plan_switch_options(standings),
             "subscribed": request.GET.get("subscribed") == "1",
+            "invoices": payments_selectors.invoices_page(
+                payments_selectors.invoices_of_customer(user), request.GET.get("invoices_page")
+            ),
         },
     )

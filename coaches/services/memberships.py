@@ -18,6 +18,7 @@ import logging
 
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from coaches.models import (
@@ -33,7 +34,7 @@ from marketplace.errors import Conflict, NotAllowed
 from marketplace.models import User
 from marketplace.queue import enqueue
 from payments import purposes
-from payments.models import StaffAlert, Subscription, SubscriptionKind
+from payments.models import PaymentKind, StaffAlert, Subscription, SubscriptionKind
 from payments.services import alerts, catalog, subscriptions
 from payments.services.charges import CheckoutUrls
 
@@ -289,11 +290,20 @@ def membership_subscription_updated(subscription: Subscription) -> None:
     )
 
 
+def _membership_page(subscription: Subscription) -> str:
+    """Where the payer manages the subscription (payments' e-mails about it link here)."""
+    return reverse("coaches:membership")
+
+
 def register() -> None:
     purposes.register_subscription(
         purposes.SubscriptionPurpose(
             kind=SubscriptionKind.MEMBERSHIP,
             lock_owner=lock_coach_of,
             subscription_updated=membership_subscription_updated,
+            billing_path=_membership_page,
         )
     )
+    # A membership invoice's payment (a charge on the platform): its refunds and disputes
+    # change nothing of the membership, which follows its subscription.
+    purposes.register(purposes.Purpose(kind=PaymentKind.MEMBERSHIP))
