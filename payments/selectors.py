@@ -17,6 +17,7 @@ from marketplace.models import User
 from payments import designs, gateway
 from payments.errors import stripe_errors
 from payments.models import (
+    SUBSCRIPTION_RUNNING,
     AccountState,
     ConnectedAccount,
     Dispute,
@@ -31,6 +32,7 @@ from payments.models import (
     Refund,
     RefundStatus,
     StaffAlert,
+    Subscription,
     Transfer,
     TransferStatus,
     WebhookEvent,
@@ -539,6 +541,16 @@ def open_invoice_urls(*, subscription_ids: list[int]) -> dict[int, str]:
     ):
         urls.setdefault(subscription_id, url)
     return urls
+
+
+def payee_running_connect_subscriptions(payee: User) -> list[Subscription]:
+    """The running subscriptions whose invoices pay ``payee`` (a coach's coaching plans)."""
+    return list(
+        Subscription.objects.filter(payee=payee, status__in=SUBSCRIPTION_RUNNING)
+        .exclude(destination_account_id="")
+        .exclude(stripe_subscription_id=None)
+        .order_by("pk")
+    )
 
 
 # --- invoices ------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ def billing(request: HttpRequest) -> HttpResponse:
         {
             "standings": standings,
             "switch_options": selectors.plan_switch_options(standings),
-            "subscribed": request.GET.get("subscribed") == "1",
+            # back from Checkout while Stripe's confirmation is still on its way
+            "subscribed": request.GET.get("subscribed") == "1"
+            and any(s.plan_subscription.status == "pending" for s in standings),
             "invoices": payments_selectors.invoices_page(
                 payments_selectors.invoices_of_customer(user), request.GET.get("invoices_page")
             ),

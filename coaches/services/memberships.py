@@ -1,7 +1,8 @@
 """Platform memberships: staff's plans as Stripe Products and Prices, a coach subscribing on
 Checkout (``mode=subscription`` on the platform: no transfer, no application fee),
 cancelling at period end and resuming, and the membership following its Stripe subscription
-(the ``membership`` subscription purpose, registered in ``CoachesConfig.ready``).
+(the ``membership`` subscription purpose, registered in ``CoachesConfig.ready``), and the
+coach's running coaching plans taking the fee the membership gives.
 
 No transaction is open across a Stripe call: a plan's Product and Price are made after the
 plan is saved (``membership_plan_stripe_sync``, a task queued on commit), a membership's
@@ -29,11 +30,13 @@ from coaches.models import (
     MembershipPlan,
     MembershipStatus,
 )
+from coaches.selectors import coach_fee_terms
 from marketplace import states
 from marketplace.errors import Conflict, NotAllowed
 from marketplace.models import User
 from marketplace.queue import enqueue
 from payments import purposes
+from payments import selectors as payment_selectors
 from payments.models import PaymentKind, StaffAlert, Subscription, SubscriptionKind
 from payments.services import alerts, catalog, subscriptions
 from payments.services.charges import CheckoutUrls
@@ -41,6 +44,7 @@ from payments.services.charges import CheckoutUrls
 logger = logging.getLogger("coaches.memberships")
 
 SYNC_TASK = "coaches.membership_plan_stripe_sync"
+FEES_TASK = "coaches.coach_subscription_fees_refresh"
 
 
 # --- staff's plans -------------------------------------------------------------------------
@@ -213,6 +217,22 @@ def membership_resume(*, membership: CoachMembership, by: User) -> CoachMembersh
     return membership
 
 
+def coach_subscription_fees_refresh(*, coach_id: int) -> int:
+    """Give the coach's running coaching plan subscriptions the fee the coach pays now (a
+    membership began or ended), for their invoices from the next one on. Outside any
+    transaction; returns how many Stripe changed. Safe to run twice."""
+    coach = CoachProfile.objects.select_related("user").get(pk=coach_id)
+    fee_bps = coach_fee_terms(coach).fee_bps
+    changed = 0
+    for subscription in payment_selectors.payee_running_connect_subscriptions(coach.user):
+        if subscription.application_fee_bps != fee_bps:
+            subscriptions.subscription_set_application_fee(
+                subscription=subscription, fee_bps=fee_bps
+            )
+            changed += 1
+    return changed
+
+
 # --- the membership purpose: following Stripe ----------------------------------------------
 
 
@@ -288,6 +308,8 @@ def membership_subscription_updated(subscription: Subscription) -> None:
         changes=changes,
         locked=True,
     )
+    # The coach's fee may have changed: their coaching plans' invoices follow it.
+    enqueue(FEES_TASK, membership.coach_id)
 
 
 def _membership_page(subscription: Subscription) -> str:

@@ -30,6 +30,9 @@ class Customer(models.Model):
     # The card Stripe charges for renewals (``invoice_settings.default_payment_method``).
     default_payment_method_id = models.CharField(max_length=255, blank=True)
     email = models.EmailField(blank=True)
+    # When the cards and the default last mirrored were read from Stripe (the read's start):
+    # a read that started earlier never overwrites a later one.
+    cards_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -788,12 +788,7 @@ def subscription_create(
     percent = params.get("application_fee_percent")
     destination = (params.get("transfer_data") or {}).get("destination")
     if percent is not None and not destination:
-        raise errors.invalid(
-            "application_fee_percent",
-            "Can only apply an application_fee_percent when the request is made on behalf of "
-            "another account (using an OAuth key, the Stripe-Account header, or the "
-            "transfer_data[destination] parameter).",
-        )
+        raise errors.invalid("application_fee_percent", _FEE_NEEDS_DESTINATION)
     if destination:
         store.get(destination, "account", account="", param="transfer_data[destination]")
     if params.get("default_payment_method"):
@@ -1044,6 +1039,14 @@ def subscription_update(*, subscription_id: str, params: dict[str, Any]) -> dict
             if method is None or method.data.get("customer") != subscription["customer"]:
                 raise customers.not_the_customers(wanted, param="default_payment_method")
         subscription["default_payment_method"] = wanted
+    if "application_fee_percent" in params:
+        # The invoices made from now on take the new percent ("" unsets it); a paid or open
+        # invoice keeps its fee.
+        percent = params["application_fee_percent"]
+        percent = None if percent == "" else percent
+        if percent is not None and not (subscription.get("transfer_data") or {}).get("destination"):
+            raise errors.invalid("application_fee_percent", _FEE_NEEDS_DESTINATION)
+        subscription["application_fee_percent"] = percent
     if "pause_collection" in params:
         pause = params["pause_collection"]
         subscription["pause_collection"] = (
@@ -1305,6 +1308,13 @@ def shortest_interval(clock_id: str) -> int | None:
 
 test_clocks.WHEN_ADVANCED.append(run_due)
 test_clocks.SHORTEST_INTERVAL.append(shortest_interval)
+
+
+_FEE_NEEDS_DESTINATION = (
+    "Can only apply an application_fee_percent when the request is made on behalf of "
+    "another account (using an OAuth key, the Stripe-Account header, or the "
+    "transfer_data[destination] parameter)."
+)
 
 
 def fee_percent(value: Any) -> float:

@@ -247,6 +247,28 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
     )
 
 
+def subscription_set_application_fee(*, subscription: Subscription, fee_bps: int) -> Subscription:
+    """The platform's fee on a Connect subscription's invoices from the next one on (its
+    payee's fee changed: a platform membership began or ended). Outside any transaction; a
+    subscription that is not running, pays the platform alone or has that fee already is
+    left as it is."""
+    if (
+        not subscription.destination_account_id
+        or not subscription.stripe_subscription_id
+        or not subscription.is_running
+        or subscription.application_fee_bps == fee_bps
+    ):
+        return subscription
+    updated = _update(
+        subscription=subscription,
+        params=gateway.application_fee_params(fee_bps),
+        message="Stripe could not change the subscription's fee; please try again.",
+    )
+    Subscription.objects.filter(pk=subscription.pk).update(application_fee_bps=fee_bps)
+    updated.application_fee_bps = fee_bps
+    return updated
+
+
 def subscription_pause(*, subscription: Subscription) -> Subscription:
     """Pause collection: Stripe voids the invoices of the paused periods (nothing is charged,
     nothing granted) until it is resumed."""

@@ -376,24 +376,44 @@ def test_a_member_pays_the_membership_fee_on_bookings_until_it_ends(
     assert hold_fee(session_type, committed, days=6) == 1800
 
 
-def test_a_members_coaching_plan_keeps_the_membership_fee_percent(
+def test_a_coachs_coaching_plans_follow_the_membership_fee_percent(
     local_stripe, deliver, committed, django_capture_on_commit_callbacks
 ):
     with committed():
         coach, session_type = stripe_coach()
-    member(coach, pro_plan(committed), deliver)
     offer = plan_helpers.plan_of(coach, session_type)
     client, _clock = plan_helpers.clock_client()
-    # when: a client subscribes to the member's coaching plan
     plan_subscription = plan_helpers.subscribe_and_pay(
         client, offer, django_capture_on_commit_callbacks
     )
-    # then: its invoices keep the membership's 5%, not the platform's 15%
-    assert plan_subscription.subscription.application_fee_bps == 500
-    on_stripe = stripe_client().v1.subscriptions.retrieve(
-        plan_subscription.subscription.stripe_subscription_id
+    subscription = plan_subscription.subscription
+
+    def percents() -> tuple[int, float]:
+        subscription.refresh_from_db()
+        on_stripe = stripe_client().v1.subscriptions.retrieve(subscription.stripe_subscription_id)
+        return subscription.application_fee_bps, on_stripe.application_fee_percent
+
+    assert percents() == (1500, 15)
+
+    # when: the coach becomes a member, their running plan's next invoices take 5%
+    membership = member(coach, pro_plan(committed), deliver)
+    assert percents() == (500, 5)
+    # and a plan subscribed to while a member starts at 5%
+    second, _ = plan_helpers.clock_client()
+    assert (
+        plan_helpers.subscribe_and_pay(
+            second, offer, django_capture_on_commit_callbacks
+        ).subscription.application_fee_bps
+        == 500
     )
-    assert on_stripe.application_fee_percent == 5
+
+    # when: the membership ends, 15% again
+    with committed():
+        stripe_client().v1.subscriptions.cancel(membership.subscription.stripe_subscription_id)
+    deliver()
+    membership.refresh_from_db()
+    assert membership.status == MembershipStatus.ENDED
+    assert percents() == (1500, 15)
 
 
 def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restores_it(
