@@ -33,6 +33,7 @@ from payments.models import (
     RefundStatus,
     StaffAlert,
     Subscription,
+    SubscriptionStatus,
     Transfer,
     TransferStatus,
     WebhookEvent,
@@ -551,6 +552,31 @@ def payee_running_connect_subscriptions(payee: User) -> list[Subscription]:
         .exclude(stripe_subscription_id=None)
         .order_by("pk")
     )
+
+
+# A subscription whose period ended this long ago without news from Stripe is re-read.
+SUBSCRIPTION_SILENT_AFTER = timedelta(hours=1)
+
+
+def subscriptions_due_for_poll(*, now: datetime | None = None) -> list[int]:
+    """Subscriptions a lost webhook may have left behind: running ones whose period ended
+    (their renewal not heard of) and Checkout Sessions open for more than ten minutes (paid
+    or expired without our hearing), each at most once every six hours (``updated_at``)."""
+    now = now or timezone.now()
+    quiet = now - timedelta(hours=6)
+    renewals = Subscription.objects.filter(
+        status__in=SUBSCRIPTION_RUNNING,
+        stripe_subscription_id__isnull=False,
+        current_period_end__lt=now - SUBSCRIPTION_SILENT_AFTER,
+        updated_at__lt=quiet,
+    )
+    checkouts = Subscription.objects.filter(
+        status=SubscriptionStatus.CHECKOUT,
+        stripe_checkout_session_id__isnull=False,
+        created_at__lt=now - timedelta(minutes=10),
+        updated_at__lt=now - timedelta(minutes=10),
+    )
+    return list((renewals | checkouts).order_by("pk").values_list("pk", flat=True)[:POLL_BATCH])
 
 
 # --- invoices ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -32,12 +33,22 @@ from coaches.models import (
 )
 from coaches.selectors import coach_fee_terms
 from marketplace import states
+from marketplace.dates import format_when
+from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, NotAllowed
 from marketplace.models import User
+from marketplace.money import format_money, format_percent
 from marketplace.queue import enqueue
 from payments import purposes
 from payments import selectors as payment_selectors
-from payments.models import PaymentKind, StaffAlert, Subscription, SubscriptionKind
+from payments.models import (
+    Invoice,
+    Payment,
+    PaymentKind,
+    StaffAlert,
+    Subscription,
+    SubscriptionKind,
+)
 from payments.services import alerts, catalog, subscriptions
 from payments.services.charges import CheckoutUrls
 
@@ -317,15 +328,59 @@ def _membership_page(subscription: Subscription) -> str:
     return reverse("coaches:membership")
 
 
+def _lock_coach_of_payment(payment: Payment) -> None:
+    """A membership invoice's payment: its coach's row, before payments locks the payment."""
+    subscription = Subscription.objects.filter(invoices__payment=payment).first()
+    if subscription is not None:
+        lock_coach_of(subscription)
+
+
+def membership_invoice_failed(invoice: Invoice) -> None:
+    """The purpose's ``invoice_failed``: a renewal's attempt failed; the coach is e-mailed
+    the invoice's link to pay it (once per failed attempt), after the commit."""
+    if invoice.subscription_id is None:
+        return
+    membership = (
+        CoachMembership.objects.filter(subscription_id=invoice.subscription_id)
+        .select_related("coach__user", "plan")
+        .first()
+    )
+    if membership is None:
+        return
+    coach = membership.coach.user
+    page = settings.SITE_URL + reverse("coaches:membership")
+    context = {
+        "coach_name": coach.display_name,
+        "plan_name": membership.plan.name,
+        "amount": format_money(invoice.amount_remaining or invoice.total, invoice.currency),
+        "fee": format_percent(membership.fee_bps),
+        "grace_days": settings.MEMBERSHIP_PAST_DUE_GRACE_DAYS,
+        "next_attempt": format_when(invoice.next_payment_attempt, coach.time_zone)
+        if invoice.next_payment_attempt
+        else "",
+        "pay_url": invoice.hosted_invoice_url or page,
+        "membership_url": page,
+    }
+    send_templated_email(
+        to=coach.email,
+        subject=f"Payment failed: your {membership.plan.name} membership",
+        template="coaches_membership_payment_failed",
+        context=context,
+    )
+
+
 def register() -> None:
     purposes.register_subscription(
         purposes.SubscriptionPurpose(
             kind=SubscriptionKind.MEMBERSHIP,
             lock_owner=lock_coach_of,
             subscription_updated=membership_subscription_updated,
+            invoice_failed=membership_invoice_failed,
             billing_path=_membership_page,
         )
     )
-    # A membership invoice's payment (a charge on the platform): its refunds and disputes
-    # change nothing of the membership, which follows its subscription.
-    purposes.register(purposes.Purpose(kind=PaymentKind.MEMBERSHIP))
+    # A membership invoice's charge is a payment on the platform; nothing of the
+    # membership changes with its refunds or disputes (Stripe's subscription says).
+    purposes.register(
+        purposes.Purpose(kind=PaymentKind.MEMBERSHIP, lock_owner=_lock_coach_of_payment)
+    )

@@ -301,3 +301,27 @@ def subscription_cancel_now(*, subscription: Subscription) -> Subscription:
             idempotency_key=f"subscription-{subscription.pk}-cancel",
         )
     return subscription_apply(subscription=subscription, snapshot=snapshot)
+
+
+def subscription_poll(*, subscription_id: int) -> Subscription | None:
+    """Re-read a subscription a webhook may have been lost for (``payments.selectors.
+    subscriptions_due_for_poll``): its Checkout Session when it has not started, else the
+    subscription. Marks it read (``updated_at``) so it is not polled again for a while; its
+    latest invoice is re-read by the caller."""
+    subscription = Subscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        return None
+    Subscription.objects.filter(pk=subscription.pk).update(updated_at=timezone.now())
+    if subscription.status == SubscriptionStatus.CHECKOUT:
+        with stripe_errors():
+            session = gateway.checkout_session_retrieve(
+                subscription.stripe_checkout_session_id or ""
+            )
+        if session.status == "complete":
+            return subscription_checkout_completed(session=session)
+        if session.status == "expired":
+            return subscription_checkout_expired(session=session)
+        return subscription
+    if not subscription.stripe_subscription_id:
+        return subscription
+    return subscription_sync(stripe_subscription_id=subscription.stripe_subscription_id)

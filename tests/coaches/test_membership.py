@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -230,6 +231,15 @@ def test_which_memberships_lower_the_fee(
     assert selectors.user_fee_terms(coach.user).fee_bps == expected_bps
 
 
+def test_a_membership_invoices_charge_has_a_registered_purpose():
+    from payments import purposes
+    from payments.models import PaymentKind
+
+    assert purposes.PURPOSES[PaymentKind.MEMBERSHIP].lock_owner is not None
+    membership = purposes.SUBSCRIPTION_PURPOSES[SubscriptionKind.MEMBERSHIP]
+    assert membership.subscription_updated and membership.invoice_failed
+
+
 def test_a_coach_holds_one_live_membership_the_database_says_so():
     coach = CoachProfileFactory()
     plan = MembershipPlan.objects.create(name="Pro", price=2900, fee_bps=500)
@@ -313,6 +323,11 @@ def test_staff_define_a_plan_in_admin_and_bad_values_are_form_errors(
     assert stripe_client().v1.prices.retrieve(plan.stripe_price_id).unit_amount == 3900
     listing = client.get(reverse("admin:coaches_membershipplan_changelist")).content.decode()
     assert "$39.00 a month" in listing and "5%" in listing
+    # a coach's page in admin tells the fee they pay now
+    coach = CoachProfileFactory()
+    _membership(coach, plan, status=MembershipStatus.ACTIVE, subscription_status="active")
+    profile = client.get(reverse("admin:coaches_coachprofile_change", args=[coach.pk]))
+    assert "5% (Pro membership)" in profile.content.decode()
 
 
 # --- a coach's membership -------------------------------------------------------------------
@@ -438,7 +453,10 @@ def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restore
     advance(clock, billing.add_interval(START, "month", 1))
     deliver()
 
-    # then: past due, with the member's fee for the grace days from now
+    # then: past due, with the member's fee for the grace days from now; the coach is told
+    [told] = [m for m in mail.outbox if "Payment failed: your Pro membership" in m.subject]
+    assert told.to == [coach.user.email]
+    assert "/_stripe/invoices/" in told.body and "14 days" in told.body
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.PAST_DUE
     assert membership.past_due_since is not None
@@ -519,6 +537,17 @@ def test_an_expired_checkout_ends_pending_and_frees_the_coach_to_subscribe(
     first.refresh_from_db()
     assert first.status == MembershipStatus.EXPIRED
     assert StaffAlert.objects.filter(message__contains="cancel and refund").exists()
+
+
+def test_the_demo_memberships_are_made_once_with_their_prices(local_stripe):
+    from coaches.demo import seed_demo_membership_plans
+
+    first = seed_demo_membership_plans()
+    again = seed_demo_membership_plans()
+    assert [plan.pk for plan in again] == [plan.pk for plan in first]
+    assert all(plan.has_current_price for plan in again)
+    assert [plan.stripe_price_id for plan in again] == [plan.stripe_price_id for plan in first]
+    assert stripe_client().v1.prices.retrieve(first[0].stripe_price_id).unit_amount == 2900
 
 
 # --- the Membership page --------------------------------------------------------------------

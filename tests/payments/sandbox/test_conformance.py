@@ -368,7 +368,21 @@ def test_every_declared_field_of_billing_objects_is_present(stripe_client, sandb
     checks.append((stripe.SubscriptionItem, checks[4][1]["items"]["data"][0]))
     checks.append((stripe.InvoiceLineItem, checks[5][1]["lines"]["data"][0]))
     checks.append((stripe.InvoicePayment, checks[5][1]["payments"]["data"][0]))
+    # a week before the renewal Stripe sends the preview of its invoice: a whole invoice
+    stripe_client.v1.test_helpers.test_clocks.advance(
+        clock.id, params={"frozen_time": subscription["items"].data[0].current_period_end - 86400}
+    )
+    [upcoming] = controls.events_of_type("invoice.upcoming")
+    preview = upcoming["data"]["object"]
+    assert preview["id"] is None
+    # an invoice's ``payments`` is includable: never in an event's object
+    preview_missing = [f for f in missing_fields(stripe.Invoice, preview) if f != "payments"]
+    checks.append((stripe.InvoiceLineItem, preview["lines"]["data"][0]))
+    events = raw(stripe_client, "get", "/v1/events", limit=100)["data"]
+    checks += [(stripe.Event, event) for event in events]
     problems = {
         cls.__name__: missing for cls, data in checks if (missing := missing_fields(cls, data))
     }
+    if preview_missing:
+        problems["invoice.upcoming"] = preview_missing
     assert not problems, "\n".join(f"{k}: {sorted(v)}" for k, v in problems.items())
