@@ -1,5 +1,6 @@
 """Payments API: the coach's Stripe Connect account (``/api/connect/...``), staff refunds,
-and staff payouts (``/api/payouts/...``).
+staff payouts (``/api/payouts/...``), and the client's saved cards
+(``/api/payment-methods/...``).
 
 One view per operation, explicit input and output serializers; domain errors become
 ``{"error": {...}}`` through the project's exception handler.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,7 +25,7 @@ from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import selectors
 from payments.models import Payment, PayoutInterval, PayoutReason, PayoutRequest, Weekday
 from payments.services import accounts as services
-from payments.services import payout_requests, refunds
+from payments.services import cards, payout_requests, refunds
 from payments.services.accounts import SUPPORTED_COUNTRIES
 
 
@@ -427,3 +428,91 @@ class PayoutReverseApi(APIView):
             by=request.user,  # type: ignore[arg-type]
         )
         return Response(PayoutRequestOut(reversed_request).data)
+
+
+# --- the client's saved cards -------------------------------------------------------------
+
+
+class PaymentMethodOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    stripe_payment_method_id = serializers.CharField()
+    brand = serializers.CharField(help_text="Stripe's card brand, e.g. `visa`, `amex`")
+    brand_label = serializers.CharField(help_text="The brand as people write it")
+    last4 = serializers.CharField()
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+    is_default = serializers.BooleanField(
+        help_text="The card Stripe charges for renewals (the Customer's default)"
+    )
+
+
+def _saved_cards(request: Request) -> list[dict]:
+    saved = selectors.saved_cards_of(request.user)  # type: ignore[arg-type]
+    return PaymentMethodOut(saved, many=True).data  # type: ignore[return-value]
+
+
+class PaymentMethodsApi(APIView):
+    """The signed-in client's saved cards: those kept on their Stripe Customer when they
+    ticked "save my card" at Checkout (or added in Stripe's portal), newest first."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PaymentMethodOut(many=True), summary="The client's saved cards")
+    def get(self, request: Request) -> Response:
+        return Response(_saved_cards(request))
+
+
+class PaymentMethodRemoveQuery(serializers.Serializer):
+    confirm_renewal_may_fail = serializers.BooleanField(required=False, default=False)
+
+
+class PaymentMethodRemovedOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+    warning = serializers.CharField(
+        help_text="Set when a running plan renewed with this card: its next renewal will fail "
+        "unless another card is added; empty otherwise."
+    )
+
+
+class PaymentMethodDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "confirm_renewal_may_fail",
+                bool,
+                required=False,
+                description="Remove the only card a running plan renews with anyway (without "
+                "it, that is refused with 409 `card_needed_for_renewal`).",
+            )
+        ],
+        responses={200: PaymentMethodRemovedOut, **error_responses(404, 409, 502)},
+        summary="Remove a saved card (detached from the client's Customer at Stripe)",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        query = PaymentMethodRemoveQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        removed = cards.saved_card_remove(
+            user=request.user,  # type: ignore[arg-type]
+            card_id=pk,
+            confirm_renewal_may_fail=query.validated_data["confirm_renewal_may_fail"],
+        )
+        return Response(
+            {"id": pk, "brand": removed.brand, "last4": removed.last4, "warning": removed.warning}
+        )
+
+
+class PaymentMethodDefaultApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: PaymentMethodOut(many=True), **error_responses(404, 502)},
+        summary="Make a saved card the default (renewals are charged to it); the cards after",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        cards.saved_card_make_default(user=request.user, card_id=pk)  # type: ignore[arg-type]
+        return Response(_saved_cards(request))

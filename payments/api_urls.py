@@ -19,4 +19,15 @@ urlpatterns = [
     path("payouts/<int:pk>/approve/", api.PayoutApproveApi.as_view(), name="payouts_approve"),
     path("payouts/<int:pk>/cancel/", api.PayoutCancelApi.as_view(), name="payouts_cancel"),
     path("payouts/<int:pk>/reverse/", api.PayoutReverseApi.as_view(), name="payouts_reverse"),
+    path("payment-methods/", api.PaymentMethodsApi.as_view(), name="payment_methods"),
+    path(
+        "payment-methods/<int:pk>/",
+        api.PaymentMethodDetailApi.as_view(),
+        name="payment_methods_detail",
+    ),
+    path(
+        "payment-methods/<int:pk>/default/",
+        api.PaymentMethodDefaultApi.as_view(),
+        name="payment_methods_default",
+    ),
 ]

@@ -30,6 +30,7 @@ from payments.models import (
     PayoutRequestStatus,
     Refund,
     RefundStatus,
+    SavedCard,
     StaffAlert,
     Subscription,
     SubscriptionStatus,
@@ -567,3 +568,39 @@ def subscriptions_due_for_poll(*, now: datetime | None = None) -> list[int]:
         updated_at__lt=now - timedelta(minutes=10),
     )
     return list((renewals | checkouts).order_by("pk").values_list("pk", flat=True)[:POLL_BATCH])
+
+
+# --- saved cards ---------------------------------------------------------------------------
+
+
+def saved_cards_of(user: User) -> list[SavedCard]:
+    """The client's saved cards as the mirror has them, newest first (with their Customer,
+    for ``is_default``)."""
+    return list(SavedCard.objects.select_related("customer").filter(customer__user_id=user.pk))
+
+
+@dataclass(frozen=True)
+class RenewalNeed:
+    """A running subscription of the client's that renews with their only saved card:
+    ``label`` names it ("coaching plan")."""
+
+    label: str
+
+
+def card_needed_for_renewal(card: SavedCard) -> RenewalNeed | None:
+    """Whether removing ``card`` leaves a subscription that still renews with no card: the
+    client has one running (not ending at its period's end) and no other saved card."""
+    if SavedCard.objects.filter(customer_id=card.customer_id).exclude(pk=card.pk).exists():
+        return None
+    running = (
+        Subscription.objects.filter(
+            customer_user_id=card.customer.user_id,
+            status__in=SUBSCRIPTION_RUNNING,
+            cancel_at_period_end=False,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if running is None:
+        return None
+    return RenewalNeed(label=running.get_kind_display().lower())

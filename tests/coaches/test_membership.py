@@ -539,6 +539,17 @@ def test_an_expired_checkout_ends_pending_and_frees_the_coach_to_subscribe(
     assert StaffAlert.objects.filter(message__contains="cancel and refund").exists()
 
 
+def test_the_demo_memberships_are_made_once_with_their_prices(local_stripe):
+    from coaches.demo import seed_demo_membership_plans
+
+    first = seed_demo_membership_plans()
+    again = seed_demo_membership_plans()
+    assert [plan.pk for plan in again] == [plan.pk for plan in first]
+    assert all(plan.has_current_price for plan in again)
+    assert [plan.stripe_price_id for plan in again] == [plan.stripe_price_id for plan in first]
+    assert stripe_client().v1.prices.retrieve(first[0].stripe_price_id).unit_amount == 2900
+
+
 # --- the Membership page --------------------------------------------------------------------
 
 
