@@ -333,6 +333,11 @@ def membership_subscription_updated(subscription: Subscription) -> None:
     enqueue(FEES_TASK, membership.coach_id)
 
 
+def _membership_page(subscription: Subscription) -> str:
+    """Where the payer manages the subscription (payments' e-mails about it link here)."""
+    return reverse("coaches:membership")
+
+
 def _lock_coach_of_payment(payment: Payment) -> None:
     """A membership invoice's payment: its coach's row, before payments locks the payment."""
     subscription = Subscription.objects.filter(invoices__payment=payment).first()
@@ -381,6 +386,7 @@ def register() -> None:
             lock_owner=lock_coach_of,
             subscription_updated=membership_subscription_updated,
             invoice_failed=membership_invoice_failed,
+            billing_path=_membership_page,
         )
     )
     # A membership invoice's charge is a payment on the platform; nothing of the

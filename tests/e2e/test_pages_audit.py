@@ -128,7 +128,7 @@ def test_every_page_passes_axe_and_the_main_pages_are_photographed(browser, live
         f"/bookings/{booking.pk}/reschedule/",
         f"/bookings/{booking.pk}/receipt/",
         f"/bookings/{booking.pk}/paid/",
-        "/bookings/billing/",
+        "/billing/",
         "/messages/",
         f"/messages/{thread.pk}/",
         "/accounts/settings/",
@@ -153,7 +153,7 @@ def test_every_page_passes_axe_and_the_main_pages_are_photographed(browser, live
         page.screenshot(path=SCREENSHOTS / f"booking-review-{name}.png", full_page=True)
     _shoot(pages, f"/bookings/{booking.pk}/paid/", "checkout-return")
     _shoot(pages, "/bookings/", "my-sessions")
-    _shoot(pages, "/bookings/billing/", "billing")
+    _shoot(pages, "/billing/", "billing")
     _shoot(pages, f"/bookings/{booking.pk}/", "booking")
     _shoot(pages, f"/messages/{thread.pk}/", "messages")
     _shoot(pages, "/accounts/settings/", "account")
