@@ -1,6 +1,6 @@
 """Payments API: the coach's Stripe Connect account (``/api/connect/...``), staff refunds,
-staff payouts (``/api/payouts/...``), and the client's saved cards
-(``/api/payment-methods/...``).
+staff payouts (``/api/payouts/...``), the client's saved cards
+(``/api/payment-methods/...``), and the caller's invoices (``/api/invoices/``).
 
 One view per operation, explicit input and output serializers; domain errors become
 ``{"error": {...}}`` through the project's exception handler.
@@ -12,20 +12,28 @@ from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.api import error_responses
+from marketplace.api import FieldsBuiltOnce, error_responses
 from marketplace.errors import NotAllowed, NotFound
 from marketplace.fields import ROW_ID_MAX
 from marketplace.models import User
 from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import selectors
-from payments.models import Payment, PayoutInterval, PayoutReason, PayoutRequest, Weekday
+from payments.models import (
+    Invoice,
+    Payment,
+    PayoutInterval,
+    PayoutReason,
+    PayoutRequest,
+    Weekday,
+)
 from payments.services import accounts as services
-from payments.services import cards, payout_requests, refunds
+from payments.services import cards, invoices, payout_requests, refunds
 from payments.services.accounts import SUPPORTED_COUNTRIES
 
 
@@ -516,3 +524,112 @@ class PaymentMethodDefaultApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         cards.saved_card_make_default(user=request.user, card_id=pk)  # type: ignore[arg-type]
         return Response(_saved_cards(request))
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+
+class InvoiceLineOut(serializers.Serializer):
+    description = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units; a credit is negative")
+    period_start = serializers.IntegerField(allow_null=True, help_text="Unix seconds")
+    period_end = serializers.IntegerField(allow_null=True, help_text="Unix seconds")
+    proration = serializers.BooleanField()
+
+
+class InvoiceOut(FieldsBuiltOnce, serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="customer_user_id", help_text="Who pays")
+    customer_name = serializers.CharField(source="customer_user.display_name")
+    payee = serializers.IntegerField(
+        source="payee_id", allow_null=True, help_text="Who is paid (a coach); null: the platform"
+    )
+    payee_name = serializers.SerializerMethodField()
+    lines = InvoiceLineOut(many=True)
+    pdf_url = serializers.SerializerMethodField(
+        help_text="The invoice's PDF, for its payer and payee (null until finalized)"
+    )
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "billing_reason",
+            "customer",
+            "customer_name",
+            "payee",
+            "payee_name",
+            "currency",
+            "subtotal",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "amount_remaining",
+            "issued_at",
+            "paid_at",
+            "period_start",
+            "period_end",
+            "lines",
+            "attempt_count",
+            "next_payment_attempt",
+            "hosted_invoice_url",
+            "pdf_url",
+        ]
+
+    def get_payee_name(self, invoice: Invoice) -> str | None:
+        return invoice.payee.display_name if invoice.payee is not None else None
+
+    def get_pdf_url(self, invoice: Invoice) -> str | None:
+        if not invoice.invoice_pdf:
+            return None
+        path = reverse("payments:invoice_pdf", args=[invoice.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class InvoicesQuery(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=[("client", "client"), ("coach", "coach")],
+        default="client",
+        help_text="client: the invoices you pay; coach: those your plan subscribers pay you",
+    )
+
+
+class InvoicesApi(ListAPIView):
+    """The caller's invoices, newest first: those they pay (default) or, with
+    ``?role=coach``, those paid to them. Drafts are not listed."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = InvoiceOut
+
+    def get_queryset(self):
+        query = InvoicesQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        user = self.request.user
+        if query.validated_data["role"] == "coach":
+            return selectors.invoices_of_payee(user)  # type: ignore[arg-type]
+        return selectors.invoices_of_customer(user)  # type: ignore[arg-type]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("role", str, enum=["client", "coach"], required=False)],
+        summary="The caller's invoices (paginated)",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class InvoicePayApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: InvoiceOut, **error_responses(402, 404, 409, 502)},
+        summary="Pay an open invoice now with the card Stripe has for the payer",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        invoice = Invoice.objects.filter(pk=pk).first()
+        if invoice is None:
+            raise NotFound("No such invoice.")
+        paid = invoices.invoice_pay_now(invoice=invoice, by=request.user)  # type: ignore[arg-type]
+        return Response(InvoiceOut(paid, context={"request": request}).data)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Q, Sum
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace.errors import NotFound
@@ -398,6 +399,13 @@ def connected_account_payouts(coach: User, *, limit: int = 100) -> list[gateway.
         return gateway.payouts_list(stripe_account_id=stripe_account_id, limit=limit)
 
 
+# Destination charges (the platform keeps their application fee) and charges on the platform
+# (it keeps what it does not transfer): a booking's and a plan invoice's; a package's and a
+# membership invoice's.
+_DESTINATION_KINDS = (PaymentKind.BOOKING, PaymentKind.PLAN)
+_PLATFORM_KINDS = (PaymentKind.PACKAGE, PaymentKind.MEMBERSHIP)
+
+
 def money_ledger() -> dict[str, dict[str, int]]:
     """Per currency, in minor units: charged, platform fees, refunded, reversed from coaches,
     fee refunds, disputed, package transfers, and the platform's net (before Stripe's
@@ -410,7 +418,9 @@ def money_ledger() -> dict[str, dict[str, int]]:
         refunds = Refund.objects.filter(currency=currency, status=RefundStatus.SUCCEEDED)
         figures = {
             "charged": paid.aggregate(v=Sum("amount"))["v"] or 0,
-            "fees": paid.filter(kind=PaymentKind.BOOKING).aggregate(v=Sum("application_fee"))["v"]
+            "fees": paid.filter(kind__in=_DESTINATION_KINDS).aggregate(v=Sum("application_fee"))[
+                "v"
+            ]
             or 0,
             "refunded": refunds.aggregate(v=Sum("amount"))["v"] or 0,
             "reversed": refunds.aggregate(v=Sum("transfer_reversal_amount"))["v"] or 0,
@@ -422,9 +432,9 @@ def money_ledger() -> dict[str, dict[str, int]]:
             ).aggregate(v=Sum("amount"))["v"]
             or 0,
         }
-        package_charged = paid.filter(kind=PaymentKind.PACKAGE).aggregate(v=Sum("amount"))["v"] or 0
+        package_charged = paid.filter(kind__in=_PLATFORM_KINDS).aggregate(v=Sum("amount"))["v"] or 0
         package_refunded = (
-            refunds.filter(payment__kind=PaymentKind.PACKAGE).aggregate(v=Sum("amount"))["v"] or 0
+            refunds.filter(payment__kind__in=_PLATFORM_KINDS).aggregate(v=Sum("amount"))["v"] or 0
         )
         figures["net"] = (
             figures["fees"]
@@ -604,3 +614,50 @@ def card_needed_for_renewal(card: SavedCard) -> RenewalNeed | None:
     if running is None:
         return None
     return RenewalNeed(label=running.get_kind_display().lower())
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+INVOICES_PER_PAGE = 20
+
+
+def _invoices() -> QuerySet[Invoice]:
+    # Drafts are Stripe's work in progress (no number, no PDF): shown once finalized.
+    return (
+        Invoice.objects.exclude(status=InvoiceStatus.DRAFT)
+        .select_related("customer_user", "payee")
+        .order_by("-issued_at", "-id")
+    )
+
+
+def invoices_of_customer(user: User) -> QuerySet[Invoice]:
+    """The invoices ``user`` pays (a client's plans and receipts, a coach's membership),
+    newest first."""
+    return _invoices().filter(customer_user=user)
+
+
+def invoices_of_payee(user: User) -> QuerySet[Invoice]:
+    """The invoices paid to ``user`` (a coach's plan subscribers'), newest first."""
+    return _invoices().filter(payee=user)
+
+
+def invoices_page(
+    invoices: QuerySet[Invoice],
+    page_number: int | str | None = 1,
+    *,
+    per_page: int = INVOICES_PER_PAGE,
+) -> Page:
+    """One page of ``invoices`` (two queries whatever the page: the count and the rows); a
+    page number out of range gives the last page."""
+    return Paginator(invoices, per_page).get_page(page_number)
+
+
+def invoice_for_viewer(*, user: User, invoice_id: int) -> Invoice:
+    """The invoice if ``user`` may see it (its payer, its payee, or staff), else
+    ``NotFound`` (another person's invoice is not told apart from a missing one)."""
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or not (
+        user.is_staff or user.pk in (invoice.customer_user_id, invoice.payee_id)
+    ):
+        raise NotFound("No such invoice.")
+    return invoice

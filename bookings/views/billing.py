@@ -46,6 +46,9 @@ def _billing_page(
             # back from Checkout while Stripe's confirmation is still on its way
             "subscribed": request.GET.get("subscribed") == "1"
             and any(s.plan_subscription.status == "pending" for s in standings),
+            "invoices": payment_selectors.invoices_page(
+                payment_selectors.invoices_of_customer(user), request.GET.get("invoices_page")
+            ),
             **_cards_context(user, confirm_removal=confirm_removal),
         },
         status=status,

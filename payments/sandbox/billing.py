@@ -458,7 +458,9 @@ def invoice_attempt(row: StripeObject, *, method: StripeObject | None = None) ->
         }
     elif rule.get("outcome") == "decline":
         failure = {k: rule[k] for k in ("code", "decline_code", "message")}
-    elif rule.get("outcome") == "authenticate":
+    elif rule.get("outcome") == "authenticate" and not (
+        rule.get("off_session_once_set_up") and method is not None and method.internal.get("set_up")
+    ):
         failure = {
             "code": "authentication_required",
             "decline_code": "authentication_required",
