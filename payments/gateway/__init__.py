@@ -73,6 +73,7 @@ from payments.gateway.payouts import PayoutSummary, payout_retrieve, payouts_lis
 from payments.gateway.refunds import RefundResult, refund_create, refund_retrieve
 from payments.gateway.subscriptions import (
     SubscriptionSnapshot,
+    application_fee_params,
     bps_as_percent,
     cancel_at_period_end_params,
     pause_params,
@@ -133,6 +134,7 @@ __all__ = [
     "account_update_payout_schedule",
     "api_key",
     "application_fee_amount_refunded",
+    "application_fee_params",
     "balance_retrieve",
     "balance_transactions_between",
     "balance_transactions_for_source",

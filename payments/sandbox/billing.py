@@ -34,6 +34,7 @@ Stripe's behaviour kept here (docs.stripe.com/billing/subscriptions):
 from __future__ import annotations
 
 import contextlib
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,7 @@ def on_clock_of(object_id: str) -> contextlib.AbstractContextManager[None]:
 
 def _line(
     *,
-    invoice_id: str,
+    invoice_id: str | None,
     amount: int,
     currency: str,
     description: str,
@@ -136,7 +137,7 @@ def _line(
     }
 
 
-def invoice_create(
+def invoice_shape(
     *,
     customer_id: str,
     currency: str,
@@ -144,11 +145,17 @@ def invoice_create(
     billing_reason: str,
     subscription: dict[str, Any] | None,
     period: tuple[int, int],
-) -> StripeObject:
-    """A draft invoice; lines are ``_line`` keyword dicts without ``invoice_id``."""
+    preview: bool = False,
+) -> dict[str, Any]:
+    """A draft invoice's JSON; lines are ``_line`` keyword dicts without ``invoice_id``. A
+    ``preview`` (what ``invoice.upcoming`` carries) has Stripe's preview marks: no id (it
+    does not exist yet), its lines ``il_tmp_`` ids naming no invoice."""
     customer = customers.customer_row(customer_id, param="customer").data
-    invoice_id = store.new_id("in_")
+    invoice_id = None if preview else store.new_id("in_")
     made = [_line(invoice_id=invoice_id, **line) for line in lines]
+    if preview:
+        for line in made:
+            line["id"] = store.new_id("il_tmp_")
     total = sum(line["amount"] for line in made)
     fee = None
     transfer_data = None
@@ -221,7 +228,9 @@ def invoice_create(
             "object": "list",
             "data": made,
             "has_more": False,
-            "url": f"/v1/invoices/{invoice_id}/lines",
+            "url": f"/v1/invoices/{invoice_id}/lines"
+            if invoice_id
+            else "/v1/invoices/upcoming/lines",
         },
         "livemode": False,
         "metadata": {},
@@ -280,6 +289,27 @@ def invoice_create(
         "transfer_data": transfer_data,
         "webhooks_delivered_at": None,
     }
+    return invoice
+
+
+def invoice_create(
+    *,
+    customer_id: str,
+    currency: str,
+    lines: list[dict[str, Any]],
+    billing_reason: str,
+    subscription: dict[str, Any] | None,
+    period: tuple[int, int],
+) -> StripeObject:
+    """A draft invoice (``invoice.created``)."""
+    invoice = invoice_shape(
+        customer_id=customer_id,
+        currency=currency,
+        lines=lines,
+        billing_reason=billing_reason,
+        subscription=subscription,
+        period=period,
+    )
     row = store.insert(invoice, internal={"pending_items": []})
     events.record("invoice.created", invoice)
     return row
@@ -428,7 +458,9 @@ def invoice_attempt(row: StripeObject, *, method: StripeObject | None = None) ->
         }
     elif rule.get("outcome") == "decline":
         failure = {k: rule[k] for k in ("code", "decline_code", "message")}
-    elif rule.get("outcome") == "authenticate":
+    elif rule.get("outcome") == "authenticate" and not (
+        rule.get("off_session_once_set_up") and method is not None and method.internal.get("set_up")
+    ):
         failure = {
             "code": "authentication_required",
             "decline_code": "authentication_required",
@@ -788,12 +820,7 @@ def subscription_create(
     percent = params.get("application_fee_percent")
     destination = (params.get("transfer_data") or {}).get("destination")
     if percent is not None and not destination:
-        raise errors.invalid(
-            "application_fee_percent",
-            "Can only apply an application_fee_percent when the request is made on behalf of "
-            "another account (using an OAuth key, the Stripe-Account header, or the "
-            "transfer_data[destination] parameter).",
-        )
+        raise errors.invalid("application_fee_percent", _FEE_NEEDS_DESTINATION)
     if destination:
         store.get(destination, "account", account="", param="transfer_data[destination]")
     if params.get("default_payment_method"):
@@ -1044,6 +1071,14 @@ def subscription_update(*, subscription_id: str, params: dict[str, Any]) -> dict
             if method is None or method.data.get("customer") != subscription["customer"]:
                 raise customers.not_the_customers(wanted, param="default_payment_method")
         subscription["default_payment_method"] = wanted
+    if "application_fee_percent" in params:
+        # The invoices made from now on take the new percent ("" unsets it); a paid or open
+        # invoice keeps its fee.
+        percent = params["application_fee_percent"]
+        percent = None if percent == "" else percent
+        if percent is not None and not (subscription.get("transfer_data") or {}).get("destination"):
+            raise errors.invalid("application_fee_percent", _FEE_NEEDS_DESTINATION)
+        subscription["application_fee_percent"] = percent
     if "pause_collection" in params:
         pause = params["pause_collection"]
         subscription["pause_collection"] = (
@@ -1241,29 +1276,56 @@ def _due(clock_id: str | None, until: int) -> list[tuple[int, int, str, StripeOb
     return sorted(due, key=lambda entry: (entry[0], entry[1], entry[3].id))
 
 
+def _advanced(subscription: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the subscription with each item in its next period (what the renewal at
+    the end of this one bills)."""
+    following = copy.deepcopy(subscription)
+    for item in following["items"]["data"]:
+        recurring = item["price"]["recurring"]
+        item["current_period_start"] = item["current_period_end"]
+        item["current_period_end"] = add_interval(
+            item["current_period_end"], recurring["interval"], recurring["interval_count"]
+        )
+    return following
+
+
 def _upcoming(row: StripeObject) -> None:
+    """``invoice.upcoming``: the preview of the renewal invoice, as Stripe sends it a few
+    days before — the whole invoice (lines, amounts, the period it closes) with no id."""
     subscription = row.data
-    end = _period(subscription)[1]
+    start, end = _period(subscription)
     row.internal["upcoming_sent_for"] = end
     store.save(row)
-    preview = {
-        "object": "invoice",
-        "id": None,
-        "customer": subscription["customer"],
-        "currency": subscription["currency"],
-        "amount_due": sum(line["amount"] for line in _cycle_lines(subscription))
-        + sum(item["amount"] for item in row.internal.get("pending_items") or []),
-        "next_payment_attempt": end,
-        "period_start": _period(subscription)[0],
-        "period_end": end,
-        "parent": {
-            "subscription_details": {"subscription": subscription["id"], "metadata": {}},
-            "type": "subscription_details",
-        },
-        "status": "draft",
-        "livemode": False,
-    }
+    preview = invoice_shape(
+        customer_id=subscription["customer"],
+        currency=subscription["currency"],
+        lines=list(row.internal.get("pending_items") or []) + _cycle_lines(_advanced(subscription)),
+        billing_reason="upcoming",
+        subscription=subscription,
+        period=(start, end),
+        preview=True,
+    )
+    preview["created"] = end
+    preview["next_payment_attempt"] = end
+    preview["livemode"] = store.current_livemode()
+    for line in preview["lines"]["data"]:
+        line["livemode"] = preview["livemode"]
     events.record("invoice.upcoming", preview)
+
+
+def _expire_incomplete(row: StripeObject) -> None:
+    """23 hours after it was made, an ``incomplete`` subscription whose first invoice is
+    still unpaid becomes ``incomplete_expired`` (terminal: ``canceled_at`` and ``ended_at``
+    set, ``customer.subscription.updated``) and that invoice is voided."""
+    before = dict(row.data)
+    now = store.now()
+    row.data["status"] = "incomplete_expired"
+    row.data["canceled_at"] = now
+    row.data["ended_at"] = now
+    _record_update(row, before)
+    latest = store.find(row.data["latest_invoice"] or "")
+    if latest is not None and latest.data["status"] == "open":
+        invoice_void(invoice_id=latest.stripe_id)
 
 
 def run_due(clock_id: str | None, until: int) -> None:
@@ -1276,13 +1338,7 @@ def run_due(clock_id: str | None, until: int) -> None:
         with store.frozen_at(moment):
             row = store.get(row.stripe_id, row.object_type, lock=True)
             if kind == "expire":
-                before = dict(row.data)
-                row.data["status"] = "incomplete_expired"
-                row.data["ended_at"] = moment
-                _record_update(row, before)
-                latest = store.find(row.data["latest_invoice"] or "")
-                if latest is not None and latest.data["status"] == "open":
-                    invoice_void(invoice_id=latest.stripe_id)
+                _expire_incomplete(row)
             elif kind == "renew":
                 _renew(row)
             elif kind == "upcoming":
@@ -1305,6 +1361,13 @@ def shortest_interval(clock_id: str) -> int | None:
 
 test_clocks.WHEN_ADVANCED.append(run_due)
 test_clocks.SHORTEST_INTERVAL.append(shortest_interval)
+
+
+_FEE_NEEDS_DESTINATION = (
+    "Can only apply an application_fee_percent when the request is made on behalf of "
+    "another account (using an OAuth key, the Stripe-Account header, or the "
+    "transfer_data[destination] parameter)."
+)
 
 
 def fee_percent(value: Any) -> float:

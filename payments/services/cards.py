@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from marketplace.errors import Conflict, NotFound
 from marketplace.models import User
-from payments import gateway
+from payments import gateway, selectors
 from payments.errors import PaymentProviderError, provider_error, stripe_errors
-from payments.models import SUBSCRIPTION_RUNNING, Customer, SavedCard, Subscription
+from payments.models import Customer, SavedCard
 from payments.services import customers
 
 logger = logging.getLogger("payments.cards")
@@ -51,7 +51,8 @@ def customer_cards_sync(*, customer: Customer) -> Customer:
             return locked
         ids = [card.id for card in found.cards]
         SavedCard.objects.filter(customer=locked).exclude(stripe_payment_method_id__in=ids).delete()
-        for card in found.cards:
+        # Stripe lists the newest first: rows are made oldest first, so theirs is our order.
+        for card in reversed(found.cards):
             SavedCard.objects.update_or_create(
                 stripe_payment_method_id=card.id,
                 defaults={
@@ -144,41 +145,14 @@ def saved_card_make_default(*, user: User, card_id: int) -> Customer:
     return customer_cards_sync(customer=customer)
 
 
-@dataclass(frozen=True)
-class RenewalNeed:
-    """What a running subscription of the client's would lose with a card: ``label`` names
-    it ("coaching plan")."""
-
-    label: str
-
-
-def card_needed_for_renewal(card: SavedCard) -> RenewalNeed | None:
-    """Whether removing ``card`` leaves a subscription that still renews with no card: the
-    client has one running (not ending at its period's end) and no other saved card."""
-    if SavedCard.objects.filter(customer_id=card.customer_id).exclude(pk=card.pk).exists():
-        return None
-    running = (
-        Subscription.objects.filter(
-            customer_user_id=card.customer.user_id,
-            status__in=SUBSCRIPTION_RUNNING,
-            cancel_at_period_end=False,
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if running is None:
-        return None
-    return RenewalNeed(label=running.get_kind_display().lower())
-
-
-def renewal_refusal(need: RenewalNeed) -> str:
+def renewal_refusal(need: selectors.RenewalNeed) -> str:
     return (
         f"This is your only saved card and your {need.label} renews with it. Add another card "
-        "first, or confirm that you want to remove it anyway."
+        "in Stripe's portal first, or confirm that you want to remove it anyway."
     )
 
 
-def renewal_warning(need: RenewalNeed) -> str:
+def renewal_warning(need: selectors.RenewalNeed) -> str:
     return (
         f"Card removed. Your {need.label}'s next renewal will fail unless you add a card "
         "before then."
@@ -200,12 +174,12 @@ def saved_card_remove(
 ) -> CardRemoved:
     """Detach one of the client's cards at Stripe, then mirror the Customer.
 
-    A card a running subscription needs (``card_needed_for_renewal``) is refused with
+    A card a running subscription needs (``selectors.card_needed_for_renewal``) is refused with
     ``Conflict`` (409, ``card_needed_for_renewal``) unless the client confirms, and then
     the answer carries the warning. A card already detached at Stripe is simply mirrored.
     """
     card = saved_card_of(user=user, card_id=card_id)
-    need = card_needed_for_renewal(card)
+    need = selectors.card_needed_for_renewal(card)
     if need is not None and not confirm_renewal_may_fail:
         raise Conflict(renewal_refusal(need), code="card_needed_for_renewal")
     try:

@@ -20,6 +20,7 @@ from tests.coaches.factories import CoachProfileFactory
 from tests.e2e.test_account_experience import DEVICES, sign_in
 from tests.e2e.test_account_experience import device as device
 from tests.e2e.test_account_experience import local_stripe as local_stripe
+from tests.e2e.test_pages_audit import _audit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,6 +75,8 @@ def test_a_coach_subscribes_cancels_and_keeps_a_membership(
     expect(device.get_by_test_id("fee-rate")).to_have_text("15%")
     expect(device.get_by_test_id("membership-plan")).to_have_count(2)
     _no_sideways_scroll(device)
+    problems: list[str] = []
+    _audit(device, "coach", problems)
     _shot(device, tmp_path, "plans")
 
     # subscribing goes to Stripe's Checkout and back
@@ -93,6 +96,8 @@ def test_a_coach_subscribes_cancels_and_keeps_a_membership(
     expect(device.get_by_test_id("fee-rate")).to_have_text("5%")
     expect(device.get_by_role("button", name="Subscribe to Studio")).to_have_count(0)
     _no_sideways_scroll(device)
+    _audit(device, "member", problems)
+    assert problems == []
     _shot(device, tmp_path, "member")
 
     # cancel at period end, then keep it

@@ -54,7 +54,7 @@ def test_a_client_subscribes_books_with_a_credit_and_gets_it_back(
     page.get_by_role("button", name="Subscribe", exact=True).click()
 
     # then: Billing shows the plan with its 4 sessions
-    page.wait_for_url("**/bookings/billing/**")
+    page.wait_for_url("**/billing/**")
     plan_subscription = wait_for(
         lambda: PlanSubscription.objects.filter(
             client=client, status=PlanSubscriptionStatus.ACTIVE
@@ -78,7 +78,7 @@ def test_a_client_subscribes_books_with_a_credit_and_gets_it_back(
     page.wait_for_url(f"**/bookings/{booking.pk}/")
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.plan_credit is not None
-    page.goto("/bookings/billing/")
+    page.goto("/billing/")
     expect(page.get_by_test_id("plan-credits")).to_contain_text("3 sessions left to book")
 
     # the coach sees the plan, the subscriber, the session and the plan's payment
@@ -109,7 +109,7 @@ def test_a_client_subscribes_books_with_a_credit_and_gets_it_back(
     page.wait_for_url(f"**/bookings/{booking.pk}/")
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED_BY_CLIENT
-    page.goto("/bookings/billing/")
+    page.goto("/billing/")
     expect(page.get_by_test_id("plan-credits")).to_contain_text("4 sessions left to book")
     coach_context.close()
     assert plan == plan_subscription.plan

@@ -11,12 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from bookings.models import PlanCredit, PlanSubscription
 from bookings.services import plans
+from marketplace.dates import format_when
 from marketplace.errors import Conflict, DomainError, NotFound
-from payments import gateway
+from payments import gateway, selectors
 from payments.gateway import stripe_client
+from payments.gateway.checkout import checkout_session_params
 from payments.handlers import RetryLater
 from payments.models import (
     Invoice,
@@ -30,10 +33,12 @@ from payments.models import (
 )
 from payments.sandbox import billing as sandbox_billing
 from payments.sandbox import controls
-from payments.services import invoices, reconciliation, refunds
+from payments.services import charges, invoices, reconciliation, refunds
 from tests.bookings import plan_helpers
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.plan_helpers import DAY, START, plan_of
+from tests.bookings.services.test_checkout import URLS as CHECKOUT_URLS
+from tests.bookings.services.test_checkout import book as book_session
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -502,6 +507,9 @@ def test_a_plan_payment_refunded_reconciles_with_stripe(
     plan_subscription = plan_helpers.subscribe_and_pay(client, plan, capture)
     payment = Invoice.objects.get(subscription=plan_subscription.subscription).payment
     staff = UserFactory(is_staff=True)
+    # the platform's books count the plan's fee as its own
+    ledger = selectors.money_ledger()["usd"]
+    assert (ledger["charged"], ledger["fees"], ledger["net"]) == (40000, 5000, 5000)
 
     # when: staff refund part of it, then the rest (the fee comes back in proportion)
     with capture(execute=True):
@@ -517,6 +525,8 @@ def test_a_plan_payment_refunded_reconciles_with_stripe(
     assert [r.status for r in made] == ["succeeded", "succeeded"]
     assert sum(r.transfer_reversal_amount for r in made) == 40000
     assert sum(r.application_fee_refund_amount for r in made) == 5000
+    ledger = selectors.money_ledger()["usd"]
+    assert (ledger["refunded"], ledger["fee_refunds"], ledger["net"]) == (40000, 5000, 0)
 
     # when: the nightly reconciliation runs
     run = reconciliation.reconciliation_run(
@@ -527,3 +537,121 @@ def test_a_plan_payment_refunded_reconciles_with_stripe(
     assert list(run.discrepancies.values_list("message", flat=True)) == []
     assert run.outcome == ReconciliationRun.Outcome.CLEAN
     assert run.transactions_checked >= 10
+
+
+# --- the reminder before a renewal ----------------------------------------------------------
+
+
+def _upcoming_mails() -> list:
+    return [m for m in mail.outbox if "renews soon" in m.subject]
+
+
+def test_the_payer_is_reminded_of_a_renewal_once(plan, django_capture_on_commit_callbacks):
+    # given: a client on the plan, a week before the renewal
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = _subscribed(plan, capture)
+    client_user = plan_subscription.client
+    mail.outbox.clear()
+
+    # when: Stripe says what is coming, and says it again
+    plan_helpers.advance(_clock_of(plan_subscription), RENEWAL - 7 * DAY + 3600, capture)
+    (event,) = controls.events_of_type("invoice.upcoming")
+    _deliver([event["id"], event["id"]], capture)
+    with capture(execute=True):
+        again = invoices.invoice_upcoming_remind(preview=event["data"]["object"])
+
+    # then: one e-mail to the payer: what, how much, when, and where to manage it
+    assert again is False
+    (reminder,) = _upcoming_mails()
+    assert reminder.to == [client_user.email]
+    coach_name = plan.coach.user.display_name
+    assert reminder.subject.endswith(f"Your coaching plan with {coach_name} renews soon: $400.00")
+    renews_at = format_when(datetime.fromtimestamp(RENEWAL, tz=UTC), client_user.time_zone)
+    assert f"renews on {renews_at}: $400.00 will be charged" in reminder.body
+    assert f"http://testserver{reverse('bookings:billing')}" in reminder.body
+
+
+def test_a_renewal_that_will_not_happen_is_not_reminded(plan, django_capture_on_commit_callbacks):
+    # given: Stripe's reminder is on its way when the client cancels at the period's end
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = _subscribed(plan, capture)
+    controls.pause_deliveries()
+    _advance(_clock_of(plan_subscription), RENEWAL - 7 * DAY + 3600)
+    with capture(execute=True):
+        plans.plan_cancel(plan_subscription=plan_subscription, by=plan_subscription.client)
+    mail.outbox.clear()
+
+    # when: it arrives
+    _deliver([e["id"] for e in controls.events_of_type("invoice.upcoming")], capture)
+
+    # then: nothing is said of a renewal that will not be charged
+    assert _upcoming_mails() == []
+
+
+# --- a one-off payment's receipt ----------------------------------------------------------
+
+
+def _session_with_receipt(payment, *, metadata: dict[str, str] | None = None) -> str:
+    """The payment's Checkout Session as the product makes it, with Stripe's receipt invoice
+    (``invoice_creation``); the payment now points at it."""
+    request = charges.checkout_request(payment=payment, product_name="Coaching", urls=CHECKOUT_URLS)
+    params = checkout_session_params(**request.fields(None))
+    params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata or {}}}
+    session = stripe_client().v1.checkout.sessions.create(params=params)
+    Payment.objects.filter(pk=payment.pk).update(stripe_checkout_session_id=session.id)
+    return session.id
+
+
+def test_a_one_off_payments_invoice_is_linked_to_it_in_any_order(
+    stripe_local, django_capture_on_commit_callbacks
+):
+    # given: a booking paid on Checkout with a receipt invoice
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):
+        coach, session_type = stripe_coach()
+        booking, payment = book_session(UserFactory(), session_type)
+    session_id = _session_with_receipt(payment, metadata={"payment_id": str(payment.pk)})
+    controls.pause_deliveries()
+    done = controls.pay_checkout_session(session_id)
+    receipt_events = [
+        e["id"] for e in controls.pending_events() if e["type"].startswith("invoice.")
+    ]
+    assert receipt_events
+
+    # when: the invoice's events arrive before the checkout's, then the rest
+    _deliver(receipt_events, capture)
+    _deliver([e["id"] for e in controls.pending_events()], capture)
+
+    # then: the invoice is the payment's receipt, the client's to pay and the coach's
+    invoice = Invoice.objects.get(stripe_invoice_id=done["invoice"])
+    payment.refresh_from_db()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed" and payment.status == PaymentStatus.SUCCEEDED
+    assert invoice.payment == payment and invoice.subscription is None
+    assert (invoice.customer_user, invoice.payee) == (payment.client, coach.user)
+    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == (
+        "paid",
+        12000,
+        "manual",
+    )
+    assert invoice.stripe_payment_intent_id == payment.stripe_payment_intent_id
+    assert invoice.number and invoice.invoice_pdf
+    # and nothing more on a second look
+    with capture(execute=True):
+        invoices.invoice_sync(stripe_invoice_id=invoice.stripe_invoice_id)
+    assert Invoice.objects.filter(payment=payment).count() == 1
+    assert Payment.objects.count() == 1
+
+
+def test_a_receipt_of_a_payment_we_do_not_know_yet_is_retried(
+    stripe_local, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _coach, session_type = stripe_coach()
+        _booking, payment = book_session(UserFactory(), session_type)
+    session_id = _session_with_receipt(payment)
+    done = controls.pay_checkout_session(session_id)
+    # our payment has not heard of its PaymentIntent yet (checkout.session.completed pending)
+    with pytest.raises(RetryLater):
+        invoices.invoice_sync(stripe_invoice_id=done["invoice"])
+    assert not Invoice.objects.exists()

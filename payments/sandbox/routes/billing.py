@@ -66,6 +66,7 @@ def retrieve_subscription(ctx: Context, params: dict[str, Any], subscription_id:
         "proration_behavior": _PRORATION,
         "cancel_at_period_end": B(),
         "default_payment_method": S(),
+        "application_fee_percent": ANY(),
         "pause_collection": _PAUSE,
         "metadata": M(),
         "description": S(),
@@ -76,6 +77,8 @@ def retrieve_subscription(ctx: Context, params: dict[str, Any], subscription_id:
     connect_allowed=False,
 )
 def update_subscription(ctx: Context, params: dict[str, Any], subscription_id: str) -> dict:
+    if params.get("application_fee_percent") not in (None, ""):
+        params["application_fee_percent"] = billing.fee_percent(params["application_fee_percent"])
     pause = params.get("pause_collection")
     if pause is not None:
         params["pause_collection"] = billing.pause_of(pause)
