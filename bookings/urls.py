@@ -43,6 +43,7 @@ booking_patterns = [
     ),
     path("packages/purchases/<int:pk>/refund/", packages.package_refund, name="package_refund"),
     path("plans/", plans.coach_plans, name="coach_plans"),
+    path("plans/new/", plans.coach_plan_new, name="coach_plan_new"),
     path("plans/<int:pk>/edit/", plans.coach_plan_edit, name="coach_plan_edit"),
     path("plans/<int:pk>/active/", plans.coach_plan_active, name="coach_plan_active"),
     path("plans/<int:pk>/subscribe/", plans.plan_subscribe, name="plan_subscribe"),

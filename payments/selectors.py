@@ -641,15 +641,35 @@ def invoices_of_payee(user: User) -> QuerySet[Invoice]:
     return _invoices().filter(payee=user)
 
 
+# What the invoices table (``payments/_invoices.html``) shows of an invoice: its lines, the
+# amounts behind its total and Stripe's ids stay unread, and of the payer only the name.
+_INVOICE_TABLE_FIELDS = (
+    "number",
+    "status",
+    "currency",
+    "total",
+    "hosted_invoice_url",
+    "invoice_pdf",
+    "period_start",
+    "period_end",
+    "issued_at",
+    "customer_user__first_name",
+    "customer_user__last_name",
+    "customer_user__email",
+)
+
+
 def invoices_page(
     invoices: QuerySet[Invoice],
     page_number: int | str | None = 1,
     *,
     per_page: int = INVOICES_PER_PAGE,
 ) -> Page:
-    """One page of ``invoices`` (two queries whatever the page: the count and the rows); a
-    page number out of range gives the last page."""
-    return Paginator(invoices, per_page).get_page(page_number)
+    """One page of ``invoices`` for the invoices table, with the columns it shows (two
+    queries whatever the page: the count and the rows); a page number out of range gives
+    the last page."""
+    rows = invoices.select_related(None).select_related("customer_user")
+    return Paginator(rows.only(*_INVOICE_TABLE_FIELDS), per_page).get_page(page_number)
 
 
 def invoice_for_viewer(*, user: User, invoice_id: int) -> Invoice:

@@ -26,6 +26,10 @@ from marketplace.models import User
 from payments import selectors as payment_selectors
 from payments.services import cards, customers
 
+# The newest invoices Billing shows, older ones a page further (the page also holds the
+# plans and the cards).
+INVOICES_PER_PAGE = 10
+
 
 @login_required
 def billing(request: HttpRequest) -> HttpResponse:
@@ -47,7 +51,9 @@ def _billing_page(
             "subscribed": request.GET.get("subscribed") == "1"
             and any(s.plan_subscription.status == "pending" for s in plans.live),
             "invoices": payment_selectors.invoices_page(
-                payment_selectors.invoices_of_customer(user), request.GET.get("invoices_page")
+                payment_selectors.invoices_of_customer(user),
+                request.GET.get("invoices_page"),
+                per_page=INVOICES_PER_PAGE,
             ),
             **_cards_context(user, confirm_removal=confirm_removal),
         },

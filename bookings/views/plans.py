@@ -59,7 +59,29 @@ def _save(form: CoachingPlanForm, save: Callable[[plans.PlanTerms], object]) -> 
 
 @login_required
 def coach_plans(request: HttpRequest) -> HttpResponse:
-    """The coach's plans, a form for a new one, and their subscribers (paginated)."""
+    """The coach's plans and their subscribers (paginated). The form for a new plan has its
+    own page once the coach has a plan; before that, it is this page's empty state."""
+    coach = _coach_or_none(request)
+    if coach is None:
+        return render(request, "bookings/not_a_coach.html", status=403)
+    page = Paginator(selectors.coach_plan_subscribers(coach=coach), SUBSCRIBERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    coach_plans = selectors.coach_plans_with_counts(coach=coach)
+    return render(
+        request,
+        "bookings/coach_plans.html",
+        {
+            "coach": coach,
+            "plans": coach_plans,
+            "form": None if coach_plans else CoachingPlanForm(coach=coach),
+            "subscribers": page,
+        },
+    )
+
+
+@login_required
+def coach_plan_new(request: HttpRequest) -> HttpResponse:
     coach = _coach_or_none(request)
     if coach is None:
         return render(request, "bookings/not_a_coach.html", status=403)
@@ -71,18 +93,10 @@ def coach_plans(request: HttpRequest) -> HttpResponse:
     ):
         messages.success(request, "Your plan is on offer on your profile.")
         return redirect("bookings:coach_plans")
-    page = Paginator(selectors.coach_plan_subscribers(coach=coach), SUBSCRIBERS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
     return render(
         request,
-        "bookings/coach_plans.html",
-        {
-            "coach": coach,
-            "plans": selectors.coach_plans_with_counts(coach=coach),
-            "form": form,
-            "subscribers": page,
-        },
+        "bookings/coach_plan_new.html",
+        {"form": form},
         status=400 if request.method == "POST" else 200,
     )
 

@@ -32,8 +32,12 @@ def _form(session_type, **overrides):
 def test_the_coach_creates_a_plan_from_the_plans_page(client, paid_coach):
     coach, session_type = paid_coach
     client.force_login(coach.user)
+    new_plan = reverse("bookings:coach_plan_new")
+    # with no plan yet, the plans page is the form for the first one
+    first = client.get(reverse("bookings:coach_plans")).content.decode()
+    assert f'action="{new_plan}"' in first and "Create the plan" in first
 
-    response = client.post(reverse("bookings:coach_plans"), _form(session_type))
+    response = client.post(new_plan, _form(session_type))
 
     assert response.status_code == 302
     plan = CoachingPlan.objects.get()
@@ -42,6 +46,9 @@ def test_the_coach_creates_a_plan_from_the_plans_page(client, paid_coach):
     page = client.get(reverse("bookings:coach_plans")).content.decode()
     assert "Weekly momentum" in page
     assert "No subscribers yet." in page
+    # then the form is a page of its own, linked from the list
+    assert f'href="{new_plan}"' in page and "Create the plan" not in page
+    assert "Create the plan" in client.get(new_plan).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -58,7 +65,7 @@ def test_bad_plan_terms_are_form_errors_and_store_nothing(client, paid_coach, ov
     coach, session_type = paid_coach
     client.force_login(coach.user)
 
-    response = client.post(reverse("bookings:coach_plans"), _form(session_type, **overrides))
+    response = client.post(reverse("bookings:coach_plan_new"), _form(session_type, **overrides))
 
     assert response.status_code == 400
     assert message in response.content.decode()
