@@ -151,7 +151,8 @@ def membership_start(
     the coach's lock (one live membership per coach), then its Checkout Session on the
     platform. The coach pays on ``membership.subscription.checkout_url``.
 
-    Subscribing again to the plan already awaiting payment returns its Checkout Session.
+    Subscribing again to the plan already awaiting payment returns its Checkout Session; to
+    another plan, ends that Checkout first.
     Raises ``Conflict`` when the plan is not offered or the coach already has a live
     membership, ``PaymentProviderError`` when Stripe cannot make the session (the membership
     stays pending; ``membership_checkout`` tries again).
@@ -160,6 +161,15 @@ def membership_start(
         raise Conflict("This membership is not offered any more.", code="membership_plan_inactive")
     if not plan.has_current_price:
         plan = membership_plan_stripe_sync(plan_id=plan.pk)
+    waiting = _live_membership(coach.pk)
+    if (
+        waiting is not None
+        and waiting.status == MembershipStatus.PENDING
+        and waiting.plan_id != plan.pk
+    ):
+        # The coach chose another plan before paying for this one: its Checkout ends first
+        # (unless it was paid meanwhile, which the check below then refuses).
+        subscriptions.subscription_checkout_abandon(subscription=waiting.subscription)
     with transaction.atomic():
         locked = _lock_coach(coach.pk)
         live = _live_membership(locked.pk)

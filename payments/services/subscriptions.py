@@ -140,6 +140,34 @@ def subscription_checkout_expired(*, session: gateway.CheckoutSession) -> Subscr
         return locked
 
 
+def subscription_checkout_abandon(*, subscription: Subscription) -> Subscription:
+    """The subscriber chose not to pay: its open Checkout Session is expired at Stripe
+    (outside any transaction) and Stripe's answer recorded: expired (the owner is told, as
+    when the session times out), or completed meanwhile (the subscription it started is
+    recorded: the caller re-reads the status)."""
+    if subscription.status != SubscriptionStatus.CHECKOUT:
+        return subscription
+    if subscription.stripe_checkout_session_id:
+        with stripe_errors(message=CHECKOUT_UNAVAILABLE, code="payment_unavailable"):
+            gateway.checkout_session_expire(session_id=subscription.stripe_checkout_session_id)
+            session = gateway.checkout_session_retrieve(subscription.stripe_checkout_session_id)
+        if session.status == "complete":
+            return subscription_checkout_completed(session=session) or subscription
+        if session.status == "expired":
+            return subscription_checkout_expired(session=session) or subscription
+        return subscription
+    # No session was ever made (Stripe could not be reached): nothing to expire there.
+    with transaction.atomic():
+        purposes.lock_subscription_owner(subscription)
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if locked.status == SubscriptionStatus.CHECKOUT:
+            states.transition(
+                locked, SubscriptionStatus.CHECKOUT_EXPIRED, source="abandoned", locked=True
+            )
+            purposes.subscription_updated(locked)
+        return locked
+
+
 def subscription_sync(*, stripe_subscription_id: str) -> Subscription | None:
     """Re-read a subscription from Stripe and record it (webhooks, a missed event, a poll).
     Our row is found by Stripe's id, else through the subscription's metadata

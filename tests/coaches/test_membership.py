@@ -483,12 +483,16 @@ def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restore
 def test_one_membership_at_a_time_and_only_the_coach_changes_it(local_stripe, deliver, committed):
     coach = CoachProfileFactory()
     pro, basic = pro_plan(committed), pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    # pending: choosing another plan before paying ends the first one's Checkout
+    changed_mind = memberships.membership_start(coach=coach, plan=basic, urls=URLS)
     membership = memberships.membership_start(coach=coach, plan=pro, urls=URLS)
-    # pending: a second one is refused, with the reason
-    with pytest.raises(Conflict) as refused:
-        memberships.membership_start(coach=coach, plan=basic, urls=URLS)
-    assert refused.value.code == "membership_exists"
-    assert "You already have the Pro membership (awaiting payment)" in refused.value.message
+    changed_mind.refresh_from_db()
+    assert changed_mind.status == MembershipStatus.EXPIRED
+    assert changed_mind.subscription.status == SubscriptionStatus.CHECKOUT_EXPIRED
+    session = stripe_client().v1.checkout.sessions.retrieve(
+        changed_mind.subscription.stripe_checkout_session_id
+    )
+    assert session.status == "expired"
     # the same plan again: the same membership and Checkout Session
     again = memberships.membership_start(coach=coach, plan=pro, urls=URLS)
     assert again.pk == membership.pk
@@ -498,14 +502,28 @@ def test_one_membership_at_a_time_and_only_the_coach_changes_it(local_stripe, de
     )
     controls.pay_checkout_session(membership.subscription.stripe_checkout_session_id)
     deliver()
-    with pytest.raises(Conflict):
+    # a member: another membership is refused, with the reason
+    with pytest.raises(Conflict) as refused:
         memberships.membership_start(coach=coach, plan=basic, urls=URLS)
+    assert refused.value.code == "membership_exists"
+    assert "You already have the Pro membership (active)" in refused.value.message
     membership.refresh_from_db()
     with pytest.raises(NotAllowed):
         memberships.membership_cancel_at_period_end(
             membership=membership, by=CoachProfileFactory().user
         )
-    assert CoachMembership.objects.filter(coach=coach).count() == 1
+    assert CoachMembership.objects.filter(coach=coach).count() == 2
+
+
+def test_a_pending_membership_whose_checkout_was_never_made_is_replaced(local_stripe, committed):
+    coach = CoachProfileFactory()
+    pro, basic = pro_plan(committed), pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    # Stripe could not be reached when the first was started: no Checkout Session
+    stuck = _membership(coach, pro, status=MembershipStatus.PENDING, subscription_status="checkout")
+    replaced = memberships.membership_start(coach=coach, plan=basic, urls=URLS)
+    stuck.refresh_from_db()
+    assert stuck.status == MembershipStatus.EXPIRED
+    assert replaced.status == MembershipStatus.PENDING and replaced.plan == basic
 
 
 def test_a_plan_no_longer_offered_is_refused(local_stripe, committed):
@@ -586,13 +604,10 @@ def test_the_membership_page_offers_plans_and_subscribes_through_checkout(
     returned = client.get(url + "?checkout=done").content.decode()
     assert "Stripe is confirming your payment" in returned
     assert "Pay for your membership" in returned
-    # subscribing again goes back to the same Checkout; another plan is refused on the page
+    assert "Subscribe to Pro" not in returned  # its own Checkout is the button above
+    # subscribing again goes back to the same Checkout
     twice = client.post(subscribe, {"plan": plan.pk})
     assert (twice.status_code, twice["Location"]) == (303, response["Location"])
-    basic = pro_plan(committed, name="Basic", fee_bps=1000, price=900)
-    other = client.post(subscribe, {"plan": basic.pk})
-    assert other.status_code == 409
-    assert "You already have the Pro membership" in other.content.decode()
 
     # paid: the page says so, and cancelling and resuming are one button each
     controls.pay_checkout_session(membership.subscription.stripe_checkout_session_id)
@@ -605,6 +620,11 @@ def test_the_membership_page_offers_plans_and_subscribes_through_checkout(
     assert "Ends on" in html and "Keep my membership" in html
     client.post(reverse("coaches:membership_resume", args=[membership.pk]))
     assert "Cancel at the end of the period" in client.get(url).content.decode()
+    # a member subscribing to another plan is told why not
+    basic = pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    other = client.post(subscribe, {"plan": basic.pk})
+    assert other.status_code == 409
+    assert "You already have the Pro membership (active)" in other.content.decode()
 
 
 def test_the_page_is_the_coachs_own(local_stripe, committed, client):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from bookings.models import PlanCredit, PlanSubscription
 from bookings.services import plans
@@ -567,7 +568,7 @@ def test_the_payer_is_reminded_of_a_renewal_once(plan, django_capture_on_commit_
     assert reminder.subject.endswith(f"Your coaching plan with {coach_name} renews soon: $400.00")
     renews_at = format_when(datetime.fromtimestamp(RENEWAL, tz=UTC), client_user.time_zone)
     assert f"renews on {renews_at}: $400.00 will be charged" in reminder.body
-    assert "http://testserver/bookings/billing/" in reminder.body
+    assert f"http://testserver{reverse('bookings:billing')}" in reminder.body
 
 
 def test_a_renewal_that_will_not_happen_is_not_reminded(plan, django_capture_on_commit_callbacks):
