@@ -17,8 +17,11 @@ from bookings.models import (
     BookingStatusChange,
     CalendarFeed,
     CancellationPolicy,
+    CoachingPlan,
     Package,
     PackagePurchase,
+    PlanCredit,
+    PlanSubscription,
 )
 from bookings.services import after_session, cancellation, rescheduling
 from marketplace.errors import DomainError
@@ -225,3 +228,54 @@ class PackagePurchaseAdmin(admin.ModelAdmin):
     @admin.display(description="price", ordering="price")
     def price_with_currency(self, purchase: PackagePurchase) -> str:
         return format_money(purchase.price, purchase.currency)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Money and its bookkeeping: read here, changed by the services only."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CoachingPlan)
+class CoachingPlanAdmin(_ReadOnly):
+    list_display = ["id", "name", "coach", "sessions_per_period", "interval", "price_display"]
+    list_filter = ["interval", "is_active", "rollover"]
+    list_select_related = ["coach__user"]
+    search_fields = ["name", "coach__user__email"]
+
+    @admin.display(description="price", ordering="price")
+    def price_display(self, plan: CoachingPlan) -> str:
+        return format_money(plan.price, plan.currency)
+
+
+class PlanCreditInline(admin.TabularInline):
+    model = PlanCredit
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "stripe_invoice_id",
+        "sessions",
+        "rolled_over",
+        "carried_forward",
+        "period_start",
+        "period_end",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PlanSubscription)
+class PlanSubscriptionAdmin(_ReadOnly):
+    list_display = ["id", "plan", "client", "status", "periods_paid", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["plan", "client"]
+    search_fields = ["client__email", "plan__name"]
+    inlines = [PlanCreditInline]

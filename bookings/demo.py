@@ -1,5 +1,5 @@
-"""Demo bookings for development: a five-session package for a few demo coaches, and
-past sessions the demo clients have reviewed."""
+"""Demo bookings for development: a five-session package for a few demo coaches, a monthly
+coaching plan for the main demo coach, and past sessions the demo clients have reviewed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, Package
+from bookings.models import Booking, BookingStatus, CoachingPlan, Package
+from bookings.services import plans
 from coaches.demo import DEMO_COACHES
 from coaches.models import CoachProfile
 from coaches.services import reviews
@@ -48,6 +49,38 @@ def seed_demo_packages(coach_users: list[User]) -> list[Package]:
         )
         packages.append(package)
     return packages
+
+
+DEMO_PLAN_NAME = "Monthly focus"
+DEMO_PLAN_SESSIONS = 4
+DEMO_PLAN_DISCOUNT_PERCENT = 15
+
+
+def seed_demo_plan(coach_users: list[User]) -> CoachingPlan | None:
+    """ "Monthly focus" (4 sessions a month, 15% off, 2 roll over) of coach@demo.coach's first
+    active session type, its Stripe Price made on the local Stripe. Once: kept when it
+    exists."""
+    user = next((u for u in coach_users if u.email == "coach@demo.coach"), None)
+    profile = getattr(user, "coach_profile", None) if user is not None else None
+    session_type = profile and profile.session_types.filter(is_active=True).first()
+    if profile is None or session_type is None:
+        return None
+    existing = CoachingPlan.objects.filter(coach=profile, name=DEMO_PLAN_NAME).first()
+    if existing is not None:
+        return existing
+    price = session_type.price * DEMO_PLAN_SESSIONS * (100 - DEMO_PLAN_DISCOUNT_PERCENT) // 100
+    return plans.coaching_plan_create(
+        coach=profile,
+        terms=plans.PlanTerms(
+            name=DEMO_PLAN_NAME,
+            session_type=session_type,
+            sessions_per_period=DEMO_PLAN_SESSIONS,
+            interval="month",
+            price=price,
+            rollover=True,
+            rollover_cap=2,
+        ),
+    )
 
 
 def seed_demo_reviews() -> None:

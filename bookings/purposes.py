@@ -4,12 +4,20 @@ payment, a refund or a dispute (registered in ``BookingsConfig.ready``)."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.urls import reverse
 
 from bookings import notifications
 from bookings.models import Booking
 from bookings.services import after_session, checkout, holds, packages, plans
 from payments import purposes
-from payments.models import Payment, PaymentKind, Refund, RefundStatus, SubscriptionKind
+from payments.models import (
+    Payment,
+    PaymentKind,
+    Refund,
+    RefundStatus,
+    Subscription,
+    SubscriptionKind,
+)
 
 # Refunds the client is e-mailed about when they are sent; the others (a cancellation, a lost
 # slot) are told in the e-mail of what caused them.
@@ -42,6 +50,11 @@ def _refund_updated(refund: Refund) -> None:
         transaction.on_commit(lambda: notifications.refund_failed(refund))
 
 
+def _billing_path(subscription: Subscription) -> str:
+    """Where the payer manages the subscription (payments' e-mails about it link here)."""
+    return reverse("bookings:billing")
+
+
 def register() -> None:
     purposes.register(
         purposes.Purpose(
@@ -71,5 +84,6 @@ def register() -> None:
             subscription_updated=plans.plan_subscription_follow,
             invoice_paid=plans.plan_invoice_paid,
             invoice_failed=plans.plan_invoice_failed,
+            billing_path=_billing_path,
         )
     )

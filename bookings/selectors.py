@@ -132,20 +132,23 @@ def refund_terms(*, booking: Booking, now: datetime | None = None) -> RefundTerm
     """What a client's cancellation of ``booking`` at ``now`` refunds under its coach's policy,
     and why, in words the client reads before and after cancelling.
 
-    A disputed payment refunds nothing (the dispute decides); a package session refunds no
-    money but gets its credit back in the free window."""
+    A disputed payment refunds nothing (the dispute decides); a package or plan session
+    refunds no money but gets its credit back in the free window."""
     now = now or timezone.now()
     if payment_is_disputed(booking):
         return RefundTerms(0, False, DISPUTED_REFUND_NOTE)
     policy = policy_for(booking.coach)
-    package = bool(booking.package_purchase_id)
+    # A package's or a plan's session: its credit, not money, comes back.
+    package = bool(booking.package_purchase_id or booking.plan_credit_id)
+    credit_of = "plan" if booking.plan_credit_id else "package"
     hours = policy.free_cancellation_hours
     if booking.starts_at - now >= timedelta(hours=hours):
         if package:
             return RefundTerms(
                 100,
                 True,
-                f"The session goes back to your package: more than {hours} hours before the start.",
+                f"The session goes back to your {credit_of}: more than {hours} hours before "
+                "the start.",
             )
         return RefundTerms(100, True, f"Full refund: more than {hours} hours before the start.")
     if now < booking.starts_at:

@@ -1,4 +1,5 @@
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 from bookings.views import (
     billing,
@@ -12,8 +13,20 @@ from bookings.views import (
 )
 
 app_name = "bookings"
-urlpatterns = [
+
+# The client's Billing page (plans, saved cards, invoices) and its actions, at /billing/.
+billing_patterns = [
+    path("", billing.billing, name="billing"),
+    path("cards/<int:pk>/default/", billing.card_make_default, name="billing_card_default"),
+    path("cards/<int:pk>/remove/", billing.card_remove, name="billing_card_remove"),
+    path("portal/", billing.card_portal, name="billing_portal"),
+]
+
+# Everything else, under /bookings/.
+booking_patterns = [
     path("", dashboards.my_sessions, name="my_sessions"),
+    # Billing's first address, in e-mails already sent.
+    path("billing/", RedirectView.as_view(pattern_name="bookings:billing", query_string=True)),
     path("new/", journey.new_booking, name="new"),
     path("review/", journey.review, name="review"),
     path("agenda/", dashboards.agenda, name="agenda"),
@@ -29,7 +42,6 @@ urlpatterns = [
         name="package_purchase",
     ),
     path("packages/purchases/<int:pk>/refund/", packages.package_refund, name="package_refund"),
-    path("billing/", billing.billing, name="billing"),
     path("plans/", plans.coach_plans, name="coach_plans"),
     path("plans/<int:pk>/edit/", plans.coach_plan_edit, name="coach_plan_edit"),
     path("plans/<int:pk>/active/", plans.coach_plan_active, name="coach_plan_active"),
@@ -52,4 +64,9 @@ urlpatterns = [
     path("<int:pk>/receipt/", booking.receipt, name="receipt"),
     path("<int:pk>/note/", dashboards.session_note, name="note"),
     path("<int:pk>/session.ics", calendar.booking_ics, name="ics"),
+]
+
+urlpatterns = [
+    path("billing/", include(billing_patterns)),
+    path("bookings/", include(booking_patterns)),
 ]

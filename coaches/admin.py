@@ -31,6 +31,7 @@ from coaches.models import (
     SessionType,
     Specialization,
 )
+from coaches.selectors import coach_fee_terms
 from coaches.services import applications, memberships, reviews, search_index
 from marketplace.errors import DomainError
 from marketplace.models import User
@@ -379,6 +380,7 @@ class CoachProfileAdmin(admin.ModelAdmin):
         "next_available_at",
         "availability_indexed_at",
         "languages_by_name",
+        "platform_fee_now",
     ]
     fields = [
         *readonly_fields,
@@ -394,6 +396,18 @@ class CoachProfileAdmin(admin.ModelAdmin):
     @admin.display(description="lowest price")
     def lowest_price(self, coach: CoachProfile) -> str:
         return format_money(coach.min_price, coach.currency) if coach.min_price else "—"
+
+    @admin.display(description="platform fee now")
+    def platform_fee_now(self, coach: CoachProfile) -> str:
+        """The fee rule's answer: the override, else the platform's, lowered by an active
+        platform membership."""
+        terms = coach_fee_terms(coach)
+        text = format_percent(terms.fee_bps)
+        if terms.membership:
+            text += f" ({terms.membership} membership)"
+        if terms.minimum_fee:
+            text += f", at least {format_money(terms.minimum_fee, coach.currency)}"
+        return text
 
     @admin.display(description="languages")
     def languages_by_name(self, coach: CoachProfile) -> str:

@@ -17,10 +17,18 @@ from coaches.models import (
     CertifyingBody,
     CoachApplication,
     CoachProfile,
+    MembershipPlan,
     SessionType,
     Specialization,
 )
-from coaches.services import applications, availability, profiles, search_index, session_types
+from coaches.services import (
+    applications,
+    availability,
+    memberships,
+    profiles,
+    search_index,
+    session_types,
+)
 from marketplace.demo import demo_user
 from marketplace.models import Role, User
 
@@ -300,3 +308,31 @@ def _certificate_png() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# The platform memberships offered on a demo site: (name, price, interval, fee_bps, words).
+DEMO_MEMBERSHIP_PLANS = (
+    ("Pro", 2900, "month", 800, "For coaches with a full week: keep more of every session."),
+    ("Studio", 29000, "year", 500, "A year paid at once, the lowest platform fee."),
+)
+
+
+def seed_demo_membership_plans() -> list[MembershipPlan]:
+    """The demo memberships, each with its Stripe Product and Price (made on the Stripe the
+    caller reaches: ``seed_demo`` reaches the local one in-process). Once: a plan that
+    exists by name is kept."""
+    made = []
+    for name, price, interval, fee_bps, description in DEMO_MEMBERSHIP_PLANS:
+        plan, _ = MembershipPlan.objects.get_or_create(
+            name=name,
+            defaults={
+                "price": price,
+                "interval": interval,
+                "fee_bps": fee_bps,
+                "description": description,
+            },
+        )
+        if not plan.has_current_price:
+            plan = memberships.membership_plan_stripe_sync(plan_id=plan.pk)
+        made.append(plan)
+    return made

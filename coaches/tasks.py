@@ -54,3 +54,14 @@ def refresh_coach_availability(coach_id: int) -> int:
 def membership_plan_stripe_sync(plan_id: int) -> str:
     """Make a membership plan's Stripe Product and current Price; returns the Price id."""
     return memberships.membership_plan_stripe_sync(plan_id=plan_id).stripe_price_id
+
+
+@shared_task(
+    name="coaches.coach_subscription_fees_refresh",
+    autoretry_for=(PaymentProviderError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 8},
+)
+def coach_subscription_fees_refresh(coach_id: int) -> int:
+    """A coach's fee changed: their running coaching plans' invoices take it."""
+    return memberships.coach_subscription_fees_refresh(coach_id=coach_id)

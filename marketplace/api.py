@@ -104,6 +104,7 @@ class ErrorOutput(serializers.Serializer):
 ERROR_DESCRIPTIONS = {
     400: "The input is not valid or breaks a rule; `error.fields` names the fields.",
     401: "No credentials, or credentials that are not valid.",
+    402: "The card was declined; `error.message` says why (Stripe recorded the attempt).",
     403: "Not signed in, a token that is refused, or not allowed to do this.",
     404: "No such object, or not one the caller may see.",
     409: "The current state does not allow this (e.g. the time was just taken).",

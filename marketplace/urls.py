@@ -25,7 +25,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("coaches/", include("coaches.urls")),
-    path("bookings/", include("bookings.urls")),
+    # /bookings/ and the client's /billing/ (bookings is the top money app).
+    path("", include("bookings.urls")),
     path("payments/", include("payments.urls")),
     path("messages/", include("messaging.urls")),
     path("community/", include("messaging.community.urls")),

@@ -30,6 +30,7 @@ from payments.models import (
     AccountStateChange,
     ConnectedAccount,
     Dispute,
+    Invoice,
     PayeeInvitation,
     Payment,
     Payout,
@@ -41,6 +42,7 @@ from payments.models import (
     ReconciliationRun,
     Refund,
     StaffAlert,
+    Subscription,
     Transfer,
     TransferStatus,
     WebhookEvent,
@@ -1032,3 +1034,48 @@ class PayoutRequestEventAdmin(admin.ModelAdmin):
 def _csv_safe(text: str) -> str:
     """A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(MoneyRowAdmin):
+    """Stripe's copy of a subscription (a coaching plan, a platform membership)."""
+
+    money_fields = ("amount",)
+    list_display = [
+        "id",
+        "kind",
+        "customer_user",
+        "payee",
+        "status",
+        "amount_shown",
+        "current_period_end",
+        "cancel_at_period_end",
+    ]
+    list_filter = ["kind", "status", "cancel_at_period_end"]
+    list_select_related = ["customer_user", "payee"]
+    search_fields = ["stripe_subscription_id", "customer_user__email", "payee__email"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(MoneyRowAdmin):
+    """Stripe's copy of an invoice: a subscription's period or a one-off payment's receipt."""
+
+    money_fields = (
+        "total",
+        "amount_due",
+        "amount_paid",
+        "amount_remaining",
+        "application_fee_amount",
+    )
+    list_display = [
+        "id",
+        "number",
+        "customer_user",
+        "payee",
+        "status",
+        "total_shown",
+        "issued_at",
+    ]
+    list_filter = ["status", "billing_reason"]
+    list_select_related = ["customer_user", "payee"]
+    search_fields = ["number", "stripe_invoice_id", "customer_user__email"]

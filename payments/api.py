@@ -1,5 +1,6 @@
 """Payments API: the coach's Stripe Connect account (``/api/connect/...``), staff refunds,
-and staff payouts (``/api/payouts/...``).
+staff payouts (``/api/payouts/...``), the client's saved cards
+(``/api/payment-methods/...``), and the caller's invoices (``/api/invoices/``).
 
 One view per operation, explicit input and output serializers; domain errors become
 ``{"error": {...}}`` through the project's exception handler.
@@ -9,22 +10,30 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.api import error_responses
+from marketplace.api import FieldsBuiltOnce, error_responses
 from marketplace.errors import NotAllowed, NotFound
 from marketplace.fields import ROW_ID_MAX
 from marketplace.models import User
 from marketplace.money import MAX_CHARGE_AMOUNT
 from payments import selectors
-from payments.models import Payment, PayoutInterval, PayoutReason, PayoutRequest, Weekday
+from payments.models import (
+    Invoice,
+    Payment,
+    PayoutInterval,
+    PayoutReason,
+    PayoutRequest,
+    Weekday,
+)
 from payments.services import accounts as services
-from payments.services import payout_requests, refunds
+from payments.services import cards, invoices, payout_requests, refunds
 from payments.services.accounts import SUPPORTED_COUNTRIES
 
 
@@ -427,3 +436,200 @@ class PayoutReverseApi(APIView):
             by=request.user,  # type: ignore[arg-type]
         )
         return Response(PayoutRequestOut(reversed_request).data)
+
+
+# --- the client's saved cards -------------------------------------------------------------
+
+
+class PaymentMethodOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    stripe_payment_method_id = serializers.CharField()
+    brand = serializers.CharField(help_text="Stripe's card brand, e.g. `visa`, `amex`")
+    brand_label = serializers.CharField(help_text="The brand as people write it")
+    last4 = serializers.CharField()
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+    is_default = serializers.BooleanField(
+        help_text="The card Stripe charges for renewals (the Customer's default)"
+    )
+
+
+def _saved_cards(request: Request) -> list[dict]:
+    saved = selectors.saved_cards_of(request.user)  # type: ignore[arg-type]
+    return PaymentMethodOut(saved, many=True).data  # type: ignore[return-value]
+
+
+class PaymentMethodsApi(APIView):
+    """The signed-in client's saved cards: those kept on their Stripe Customer when they
+    ticked "save my card" at Checkout (or added in Stripe's portal), newest first."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PaymentMethodOut(many=True), summary="The client's saved cards")
+    def get(self, request: Request) -> Response:
+        return Response(_saved_cards(request))
+
+
+class PaymentMethodRemoveQuery(serializers.Serializer):
+    confirm_renewal_may_fail = serializers.BooleanField(required=False, default=False)
+
+
+class PaymentMethodRemovedOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+    warning = serializers.CharField(
+        help_text="Set when a running plan renewed with this card: its next renewal will fail "
+        "unless another card is added; empty otherwise."
+    )
+
+
+class PaymentMethodDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "confirm_renewal_may_fail",
+                bool,
+                required=False,
+                description="Remove the only card a running plan renews with anyway (without "
+                "it, that is refused with 409 `card_needed_for_renewal`).",
+            )
+        ],
+        responses={200: PaymentMethodRemovedOut, **error_responses(404, 409, 502)},
+        summary="Remove a saved card (detached from the client's Customer at Stripe)",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        query = PaymentMethodRemoveQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        removed = cards.saved_card_remove(
+            user=request.user,  # type: ignore[arg-type]
+            card_id=pk,
+            confirm_renewal_may_fail=query.validated_data["confirm_renewal_may_fail"],
+        )
+        return Response(
+            {"id": pk, "brand": removed.brand, "last4": removed.last4, "warning": removed.warning}
+        )
+
+
+class PaymentMethodDefaultApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: PaymentMethodOut(many=True), **error_responses(404, 502)},
+        summary="Make a saved card the default (renewals are charged to it); the cards after",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        cards.saved_card_make_default(user=request.user, card_id=pk)  # type: ignore[arg-type]
+        return Response(_saved_cards(request))
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+
+class InvoiceLineOut(serializers.Serializer):
+    description = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units; a credit is negative")
+    period_start = serializers.IntegerField(allow_null=True, help_text="Unix seconds")
+    period_end = serializers.IntegerField(allow_null=True, help_text="Unix seconds")
+    proration = serializers.BooleanField()
+
+
+class InvoiceOut(FieldsBuiltOnce, serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="customer_user_id", help_text="Who pays")
+    customer_name = serializers.CharField(source="customer_user.display_name")
+    payee = serializers.IntegerField(
+        source="payee_id", allow_null=True, help_text="Who is paid (a coach); null: the platform"
+    )
+    payee_name = serializers.SerializerMethodField()
+    lines = InvoiceLineOut(many=True)
+    pdf_url = serializers.SerializerMethodField(
+        help_text="The invoice's PDF, for its payer and payee (null until finalized)"
+    )
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "billing_reason",
+            "customer",
+            "customer_name",
+            "payee",
+            "payee_name",
+            "currency",
+            "subtotal",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "amount_remaining",
+            "issued_at",
+            "paid_at",
+            "period_start",
+            "period_end",
+            "lines",
+            "attempt_count",
+            "next_payment_attempt",
+            "hosted_invoice_url",
+            "pdf_url",
+        ]
+
+    def get_payee_name(self, invoice: Invoice) -> str | None:
+        return invoice.payee.display_name if invoice.payee is not None else None
+
+    def get_pdf_url(self, invoice: Invoice) -> str | None:
+        if not invoice.invoice_pdf:
+            return None
+        path = reverse("payments:invoice_pdf", args=[invoice.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class InvoicesQuery(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=[("client", "client"), ("coach", "coach")],
+        default="client",
+        help_text="client: the invoices you pay; coach: those your plan subscribers pay you",
+    )
+
+
+class InvoicesApi(ListAPIView):
+    """The caller's invoices, newest first: those they pay (default) or, with
+    ``?role=coach``, those paid to them. Drafts are not listed."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = InvoiceOut
+
+    def get_queryset(self):
+        query = InvoicesQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        user = self.request.user
+        if query.validated_data["role"] == "coach":
+            return selectors.invoices_of_payee(user)  # type: ignore[arg-type]
+        return selectors.invoices_of_customer(user)  # type: ignore[arg-type]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("role", str, enum=["client", "coach"], required=False)],
+        summary="The caller's invoices (paginated)",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class InvoicePayApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: InvoiceOut, **error_responses(402, 404, 409, 502)},
+        summary="Pay an open invoice now with the card Stripe has for the payer",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        invoice = Invoice.objects.filter(pk=pk).first()
+        if invoice is None:
+            raise NotFound("No such invoice.")
+        paid = invoices.invoice_pay_now(invoice=invoice, by=request.user)  # type: ignore[arg-type]
+        return Response(InvoiceOut(paid, context={"request": request}).data)

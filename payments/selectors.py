@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Q, Sum
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace.errors import NotFound
@@ -16,6 +17,7 @@ from marketplace.models import User
 from payments import designs, gateway
 from payments.errors import stripe_errors
 from payments.models import (
+    SUBSCRIPTION_RUNNING,
     AccountState,
     ConnectedAccount,
     Dispute,
@@ -29,7 +31,10 @@ from payments.models import (
     PayoutRequestStatus,
     Refund,
     RefundStatus,
+    SavedCard,
     StaffAlert,
+    Subscription,
+    SubscriptionStatus,
     Transfer,
     TransferStatus,
     WebhookEvent,
@@ -394,6 +399,13 @@ def connected_account_payouts(coach: User, *, limit: int = 100) -> list[gateway.
         return gateway.payouts_list(stripe_account_id=stripe_account_id, limit=limit)
 
 
+# Destination charges (the platform keeps their application fee) and charges on the platform
+# (it keeps what it does not transfer): a booking's and a plan invoice's; a package's and a
+# membership invoice's.
+_DESTINATION_KINDS = (PaymentKind.BOOKING, PaymentKind.PLAN)
+_PLATFORM_KINDS = (PaymentKind.PACKAGE, PaymentKind.MEMBERSHIP)
+
+
 def money_ledger() -> dict[str, dict[str, int]]:
     """Per currency, in minor units: charged, platform fees, refunded, reversed from coaches,
     fee refunds, disputed, package transfers, and the platform's net (before Stripe's
@@ -406,7 +418,9 @@ def money_ledger() -> dict[str, dict[str, int]]:
         refunds = Refund.objects.filter(currency=currency, status=RefundStatus.SUCCEEDED)
         figures = {
             "charged": paid.aggregate(v=Sum("amount"))["v"] or 0,
-            "fees": paid.filter(kind=PaymentKind.BOOKING).aggregate(v=Sum("application_fee"))["v"]
+            "fees": paid.filter(kind__in=_DESTINATION_KINDS).aggregate(v=Sum("application_fee"))[
+                "v"
+            ]
             or 0,
             "refunded": refunds.aggregate(v=Sum("amount"))["v"] or 0,
             "reversed": refunds.aggregate(v=Sum("transfer_reversal_amount"))["v"] or 0,
@@ -418,9 +432,9 @@ def money_ledger() -> dict[str, dict[str, int]]:
             ).aggregate(v=Sum("amount"))["v"]
             or 0,
         }
-        package_charged = paid.filter(kind=PaymentKind.PACKAGE).aggregate(v=Sum("amount"))["v"] or 0
+        package_charged = paid.filter(kind__in=_PLATFORM_KINDS).aggregate(v=Sum("amount"))["v"] or 0
         package_refunded = (
-            refunds.filter(payment__kind=PaymentKind.PACKAGE).aggregate(v=Sum("amount"))["v"] or 0
+            refunds.filter(payment__kind__in=_PLATFORM_KINDS).aggregate(v=Sum("amount"))["v"] or 0
         )
         figures["net"] = (
             figures["fees"]
@@ -529,3 +543,121 @@ def open_invoice_urls(*, subscription_ids: list[int]) -> dict[int, str]:
     ):
         urls.setdefault(subscription_id, url)
     return urls
+
+
+def payee_running_connect_subscriptions(payee: User) -> list[Subscription]:
+    """The running subscriptions whose invoices pay ``payee`` (a coach's coaching plans)."""
+    return list(
+        Subscription.objects.filter(payee=payee, status__in=SUBSCRIPTION_RUNNING)
+        .exclude(destination_account_id="")
+        .exclude(stripe_subscription_id=None)
+        .order_by("pk")
+    )
+
+
+# A subscription whose period ended this long ago without news from Stripe is re-read.
+SUBSCRIPTION_SILENT_AFTER = timedelta(hours=1)
+
+
+def subscriptions_due_for_poll(*, now: datetime | None = None) -> list[int]:
+    """Subscriptions a lost webhook may have left behind: running ones whose period ended
+    (their renewal not heard of) and Checkout Sessions open for more than ten minutes (paid
+    or expired without our hearing), each at most once every six hours (``updated_at``)."""
+    now = now or timezone.now()
+    quiet = now - timedelta(hours=6)
+    renewals = Subscription.objects.filter(
+        status__in=SUBSCRIPTION_RUNNING,
+        stripe_subscription_id__isnull=False,
+        current_period_end__lt=now - SUBSCRIPTION_SILENT_AFTER,
+        updated_at__lt=quiet,
+    )
+    checkouts = Subscription.objects.filter(
+        status=SubscriptionStatus.CHECKOUT,
+        stripe_checkout_session_id__isnull=False,
+        created_at__lt=now - timedelta(minutes=10),
+        updated_at__lt=now - timedelta(minutes=10),
+    )
+    return list((renewals | checkouts).order_by("pk").values_list("pk", flat=True)[:POLL_BATCH])
+
+
+# --- saved cards ---------------------------------------------------------------------------
+
+
+def saved_cards_of(user: User) -> list[SavedCard]:
+    """The client's saved cards as the mirror has them, newest first (with their Customer,
+    for ``is_default``)."""
+    return list(SavedCard.objects.select_related("customer").filter(customer__user_id=user.pk))
+
+
+@dataclass(frozen=True)
+class RenewalNeed:
+    """A running subscription of the client's that renews with their only saved card:
+    ``label`` names it ("coaching plan")."""
+
+    label: str
+
+
+def card_needed_for_renewal(card: SavedCard) -> RenewalNeed | None:
+    """Whether removing ``card`` leaves a subscription that still renews with no card: the
+    client has one running (not ending at its period's end) and no other saved card."""
+    if SavedCard.objects.filter(customer_id=card.customer_id).exclude(pk=card.pk).exists():
+        return None
+    running = (
+        Subscription.objects.filter(
+            customer_user_id=card.customer.user_id,
+            status__in=SUBSCRIPTION_RUNNING,
+            cancel_at_period_end=False,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if running is None:
+        return None
+    return RenewalNeed(label=running.get_kind_display().lower())
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+INVOICES_PER_PAGE = 20
+
+
+def _invoices() -> QuerySet[Invoice]:
+    # Drafts are Stripe's work in progress (no number, no PDF): shown once finalized.
+    return (
+        Invoice.objects.exclude(status=InvoiceStatus.DRAFT)
+        .select_related("customer_user", "payee")
+        .order_by("-issued_at", "-id")
+    )
+
+
+def invoices_of_customer(user: User) -> QuerySet[Invoice]:
+    """The invoices ``user`` pays (a client's plans and receipts, a coach's membership),
+    newest first."""
+    return _invoices().filter(customer_user=user)
+
+
+def invoices_of_payee(user: User) -> QuerySet[Invoice]:
+    """The invoices paid to ``user`` (a coach's plan subscribers'), newest first."""
+    return _invoices().filter(payee=user)
+
+
+def invoices_page(
+    invoices: QuerySet[Invoice],
+    page_number: int | str | None = 1,
+    *,
+    per_page: int = INVOICES_PER_PAGE,
+) -> Page:
+    """One page of ``invoices`` (two queries whatever the page: the count and the rows); a
+    page number out of range gives the last page."""
+    return Paginator(invoices, per_page).get_page(page_number)
+
+
+def invoice_for_viewer(*, user: User, invoice_id: int) -> Invoice:
+    """The invoice if ``user`` may see it (its payer, its payee, or staff), else
+    ``NotFound`` (another person's invoice is not told apart from a missing one)."""
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or not (
+        user.is_staff or user.pk in (invoice.customer_user_id, invoice.payee_id)
+    ):
+        raise NotFound("No such invoice.")
+    return invoice

@@ -22,9 +22,11 @@ from payments.services import (
     accounts,
     charges,
     disputes,
+    invoices,
     payout_requests,
     reconciliation,
     refunds,
+    subscriptions,
     transfers,
     webhooks,
 )
@@ -83,6 +85,32 @@ def sweep_webhook_events() -> int:
 def execute_refund(refund_id: int) -> str:
     """Make one recorded refund at Stripe (the owner is told through its purpose)."""
     return refunds.refund_execute(refund_id=refund_id).status
+
+
+@shared_task(name="payments.poll_subscriptions")
+def poll_subscriptions() -> int:
+    """Beat: queue a re-read of every subscription a lost webhook may have left behind (a
+    renewal not heard of, a Checkout Session past its expiry). Returns how many."""
+    subscription_ids = selectors.subscriptions_due_for_poll()
+    for subscription_id in subscription_ids:
+        enqueue(refresh_subscription, subscription_id)
+    return len(subscription_ids)
+
+
+@shared_task(
+    name="payments.refresh_subscription",
+    autoretry_for=(PaymentProviderError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def refresh_subscription(subscription_id: int) -> str:
+    """Re-read one subscription and its latest invoice (the period's credits follow it)."""
+    subscription = subscriptions.subscription_poll(subscription_id=subscription_id)
+    if subscription is None:
+        return "missing"
+    if subscription.latest_invoice_id:
+        invoices.invoice_sync(stripe_invoice_id=subscription.latest_invoice_id)
+    return subscription.status
 
 
 @shared_task(name="payments.poll_pending_refunds")

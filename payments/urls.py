@@ -15,6 +15,7 @@ urlpatterns = [
     path("earnings/", views.earnings, name="earnings"),
     path("earnings.csv", views.earnings_csv, name="earnings_csv"),
     path("received/", views.payments_received, name="payments_received"),
+    path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("payee/<str:token>/", views.payee_invitation, name="payee_invitation"),
     path("webhooks/stripe/", views.webhook_platform, name="webhook_platform"),
     path("webhooks/stripe/connect/", views.webhook_connect, name="webhook_connect"),

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -302,7 +302,15 @@ def earnings(request: HttpRequest) -> HttpResponse:
         )
     except PaymentProviderError as exc:
         figures, error = None, exc.message
-    context: dict = {"earnings": figures, "error": error, "status": None}
+    context: dict = {
+        "earnings": figures,
+        "error": error,
+        "status": None,
+        "invoices": selectors.invoices_page(
+            selectors.invoices_of_payee(request.user),  # type: ignore[arg-type]
+            request.GET.get("invoices_page"),
+        ),
+    }
     if figures is None:
         context["status"] = selectors.connect_status(request.user)  # type: ignore[arg-type]
     else:
@@ -323,6 +331,24 @@ def earnings(request: HttpRequest) -> HttpResponse:
         ]
     context["time_zone"] = request.viewer_time_zone  # type: ignore[attr-defined]
     return render(request, "payments/earnings.html", context)
+
+
+@login_required
+@require_GET
+def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """An invoice's PDF, for its payer, its payee and staff: Stripe renders it at the
+    invoice's ``invoice_pdf`` address, where this sends the browser. Anyone else, and an
+    invoice without a PDF yet (a draft), is 404."""
+    try:
+        invoice = selectors.invoice_for_viewer(
+            user=request.user,  # type: ignore[arg-type]
+            invoice_id=pk,
+        )
+    except DomainError as error:
+        raise Http404(error.message) from error
+    if not invoice.invoice_pdf:
+        raise Http404("This invoice has no PDF yet.")
+    return HttpResponseRedirect(invoice.invoice_pdf)
 
 
 def _chart(months: list[selectors.MonthNet]) -> dict:

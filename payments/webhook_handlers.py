@@ -14,7 +14,9 @@ from payments.handlers import CONNECT, RetryLater, handles
 from payments.models import AccountStateChange, ConnectedAccount, WebhookEvent
 from payments.services import (
     accounts,
+    cards,
     charges,
+    customers,
     disputes,
     invoices,
     payouts,
@@ -118,6 +120,9 @@ def handle_checkout_session_completed(event: WebhookEvent) -> None:
     if session.mode == "subscription":
         if subscriptions.subscription_checkout_completed(session=session) is None:
             raise RetryLater(f"no subscription for checkout session {session.id} yet")
+        if session.customer_id:
+            # the card the subscription renews with, saved to the client's Customer
+            cards.customer_cards_first_read(stripe_customer_id=session.customer_id)
         return
     payment = charges.payment_for_stripe_ids(
         checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
@@ -131,6 +136,12 @@ def handle_checkout_session_completed(event: WebhookEvent) -> None:
         with stripe_errors():
             intent = gateway.payment_intent_retrieve(session.payment_intent_id)
         charges.payment_settle(payment=payment, intent=intent)
+    if session.customer_id and session.status == "complete":
+        # The client's Customer: the one Checkout made on their first payment, holding the
+        # card they chose to save.
+        cards.customer_checkout_completed(
+            user=payment.client, stripe_customer_id=session.customer_id
+        )
 
 
 @handles("checkout.session.expired")
@@ -224,3 +235,32 @@ def handle_transfer(event: WebhookEvent) -> None:
     their PaymentIntent. Nothing to do but re-read a reversal we may have missed (a new
     transfer has none, so ``transfer.created`` is not subscribed to)."""
     transfers.transfer_sync_reversal(stripe_transfer_id=event.object_id)
+
+
+# --- customers and their saved cards -------------------------------------------------------
+
+
+@handles("payment_method.attached", "payment_method.detached")
+def handle_payment_method(event: WebhookEvent) -> None:
+    """A card was saved to a Customer or removed from one (at Checkout, in the portal, by
+    us): the Customer it concerns is read again from Stripe."""
+    customer, stripe_customer_id = cards.customer_for_payment_method(
+        payment_method_id=event.object_id
+    )
+    if customer is None:
+        if stripe_customer_id:
+            raise RetryLater(f"no customer {stripe_customer_id} yet")
+        return  # a card of no Customer of ours
+    cards.customer_cards_sync(customer=customer)
+
+
+@handles("customer.updated", "customer.deleted")
+def handle_customer(event: WebhookEvent) -> None:
+    """The Customer's default card (``invoice_settings``) or anything else changed, or it
+    was deleted (its cards with it): its cards and default are read again from Stripe."""
+    customer = customers.customer_by_stripe_id(event.object_id)
+    if customer is None:
+        if event.type == "customer.deleted":
+            return  # gone before we knew it: nothing to mirror
+        raise RetryLater(f"no customer {event.object_id or '(none)'} yet")
+    cards.customer_cards_sync(customer=customer)

@@ -335,11 +335,20 @@ def plan_change(
         )
         if clash:
             raise Conflict("You already subscribe to that plan.", code="already_subscribed")
+        from_plan_id = locked.plan_id
+        # The new plan is ours before Stripe invoices the change, so the change's invoice
+        # (paid at once) grants the new plan's sessions; a refusal puts the old one back.
         locked.plan = to_plan
         locked.save(update_fields=["plan", "updated_at"])
-    subscriptions.subscription_change_price(
-        subscription=plan_subscription.subscription, stripe_price_id=to_plan.stripe_price_id
-    )
+    try:
+        subscriptions.subscription_change_price(
+            subscription=plan_subscription.subscription, stripe_price_id=to_plan.stripe_price_id
+        )
+    except DomainError:
+        PlanSubscription.objects.filter(pk=plan_subscription.pk, plan=to_plan).update(
+            plan_id=from_plan_id
+        )
+        raise
     plan_subscription.refresh_from_db()
     return plan_subscription
 

@@ -1,7 +1,8 @@
 """Platform memberships: staff's plans as Stripe Products and Prices, a coach subscribing on
 Checkout (``mode=subscription`` on the platform: no transfer, no application fee),
 cancelling at period end and resuming, and the membership following its Stripe subscription
-(the ``membership`` subscription purpose, registered in ``CoachesConfig.ready``).
+(the ``membership`` subscription purpose, registered in ``CoachesConfig.ready``), and the
+coach's running coaching plans taking the fee the membership gives.
 
 No transaction is open across a Stripe call: a plan's Product and Price are made after the
 plan is saved (``membership_plan_stripe_sync``, a task queued on commit), a membership's
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from coaches.models import (
@@ -28,18 +31,31 @@ from coaches.models import (
     MembershipPlan,
     MembershipStatus,
 )
+from coaches.selectors import coach_fee_terms
 from marketplace import states
+from marketplace.dates import format_when
+from marketplace.emails import send_templated_email
 from marketplace.errors import Conflict, NotAllowed
 from marketplace.models import User
+from marketplace.money import format_money, format_percent
 from marketplace.queue import enqueue
 from payments import purposes
-from payments.models import StaffAlert, Subscription, SubscriptionKind
+from payments import selectors as payment_selectors
+from payments.models import (
+    Invoice,
+    Payment,
+    PaymentKind,
+    StaffAlert,
+    Subscription,
+    SubscriptionKind,
+)
 from payments.services import alerts, catalog, subscriptions
 from payments.services.charges import CheckoutUrls
 
 logger = logging.getLogger("coaches.memberships")
 
 SYNC_TASK = "coaches.membership_plan_stripe_sync"
+FEES_TASK = "coaches.coach_subscription_fees_refresh"
 
 
 # --- staff's plans -------------------------------------------------------------------------
@@ -135,7 +151,8 @@ def membership_start(
     the coach's lock (one live membership per coach), then its Checkout Session on the
     platform. The coach pays on ``membership.subscription.checkout_url``.
 
-    Subscribing again to the plan already awaiting payment returns its Checkout Session.
+    Subscribing again to the plan already awaiting payment returns its Checkout Session; to
+    another plan, ends that Checkout first.
     Raises ``Conflict`` when the plan is not offered or the coach already has a live
     membership, ``PaymentProviderError`` when Stripe cannot make the session (the membership
     stays pending; ``membership_checkout`` tries again).
@@ -144,6 +161,15 @@ def membership_start(
         raise Conflict("This membership is not offered any more.", code="membership_plan_inactive")
     if not plan.has_current_price:
         plan = membership_plan_stripe_sync(plan_id=plan.pk)
+    waiting = _live_membership(coach.pk)
+    if (
+        waiting is not None
+        and waiting.status == MembershipStatus.PENDING
+        and waiting.plan_id != plan.pk
+    ):
+        # The coach chose another plan before paying for this one: its Checkout ends first
+        # (unless it was paid meanwhile, which the check below then refuses).
+        subscriptions.subscription_checkout_abandon(subscription=waiting.subscription)
     with transaction.atomic():
         locked = _lock_coach(coach.pk)
         live = _live_membership(locked.pk)
@@ -210,6 +236,22 @@ def membership_resume(*, membership: CoachMembership, by: User) -> CoachMembersh
     subscriptions.subscription_resume(subscription=membership.subscription)
     membership.refresh_from_db()
     return membership
+
+
+def coach_subscription_fees_refresh(*, coach_id: int) -> int:
+    """Give the coach's running coaching plan subscriptions the fee the coach pays now (a
+    membership began or ended), for their invoices from the next one on. Outside any
+    transaction; returns how many Stripe changed. Safe to run twice."""
+    coach = CoachProfile.objects.select_related("user").get(pk=coach_id)
+    fee_bps = coach_fee_terms(coach).fee_bps
+    changed = 0
+    for subscription in payment_selectors.payee_running_connect_subscriptions(coach.user):
+        if subscription.application_fee_bps != fee_bps:
+            subscriptions.subscription_set_application_fee(
+                subscription=subscription, fee_bps=fee_bps
+            )
+            changed += 1
+    return changed
 
 
 # --- the membership purpose: following Stripe ----------------------------------------------
@@ -287,6 +329,54 @@ def membership_subscription_updated(subscription: Subscription) -> None:
         changes=changes,
         locked=True,
     )
+    # The coach's fee may have changed: their coaching plans' invoices follow it.
+    enqueue(FEES_TASK, membership.coach_id)
+
+
+def _membership_page(subscription: Subscription) -> str:
+    """Where the payer manages the subscription (payments' e-mails about it link here)."""
+    return reverse("coaches:membership")
+
+
+def _lock_coach_of_payment(payment: Payment) -> None:
+    """A membership invoice's payment: its coach's row, before payments locks the payment."""
+    subscription = Subscription.objects.filter(invoices__payment=payment).first()
+    if subscription is not None:
+        lock_coach_of(subscription)
+
+
+def membership_invoice_failed(invoice: Invoice) -> None:
+    """The purpose's ``invoice_failed``: a renewal's attempt failed; the coach is e-mailed
+    the invoice's link to pay it (once per failed attempt), after the commit."""
+    if invoice.subscription_id is None:
+        return
+    membership = (
+        CoachMembership.objects.filter(subscription_id=invoice.subscription_id)
+        .select_related("coach__user", "plan")
+        .first()
+    )
+    if membership is None:
+        return
+    coach = membership.coach.user
+    page = settings.SITE_URL + reverse("coaches:membership")
+    context = {
+        "coach_name": coach.display_name,
+        "plan_name": membership.plan.name,
+        "amount": format_money(invoice.amount_remaining or invoice.total, invoice.currency),
+        "fee": format_percent(membership.fee_bps),
+        "grace_days": settings.MEMBERSHIP_PAST_DUE_GRACE_DAYS,
+        "next_attempt": format_when(invoice.next_payment_attempt, coach.time_zone)
+        if invoice.next_payment_attempt
+        else "",
+        "pay_url": invoice.hosted_invoice_url or page,
+        "membership_url": page,
+    }
+    send_templated_email(
+        to=coach.email,
+        subject=f"Payment failed: your {membership.plan.name} membership",
+        template="coaches_membership_payment_failed",
+        context=context,
+    )
 
 
 def register() -> None:
@@ -295,5 +385,12 @@ def register() -> None:
             kind=SubscriptionKind.MEMBERSHIP,
             lock_owner=lock_coach_of,
             subscription_updated=membership_subscription_updated,
+            invoice_failed=membership_invoice_failed,
+            billing_path=_membership_page,
         )
+    )
+    # A membership invoice's charge is a payment on the platform; nothing of the
+    # membership changes with its refunds or disputes (Stripe's subscription says).
+    purposes.register(
+        purposes.Purpose(kind=PaymentKind.MEMBERSHIP, lock_owner=_lock_coach_of_payment)
     )

@@ -52,6 +52,10 @@ def _page(
     live = selectors.coach_live_membership(coach)
     example = to_minor(100, coach.currency)
     fee_now, kept_now = terms.split(example)
+    # What each plan would make the fee, against what the coach pays without a membership.
+    without = selectors.fee_terms_of(
+        fee_bps_override=coach.fee_bps_override, minimum_fee_override=coach.minimum_fee_override
+    )
     offers = []
     for plan in selectors.membership_plans_offered():
         member_terms = selectors.fee_terms_of(
@@ -65,7 +69,7 @@ def _page(
             {
                 "plan": plan,
                 "fee": format_percent(member_terms.fee_bps),
-                "lowers": member_terms.fee_bps < terms.fee_bps,
+                "lowers": member_terms.fee_bps < without.fee_bps,
                 "is_current": live is not None and live.plan_id == plan.pk,
                 "example_kept": format_money(member_kept, coach.currency),
             }
@@ -79,6 +83,7 @@ def _page(
             "example_price": format_money(example, coach.currency),
             "example_fee": format_money(fee_now, coach.currency),
             "example_kept": format_money(kept_now, coach.currency),
+            "without_rate": format_percent(without.fee_bps),
         },
         "live": live,
         "live_fee": format_percent(live.fee_bps) if live else "",

@@ -272,6 +272,11 @@ CELERY_BEAT_SCHEDULE["payments-poll-pending-refunds"] = {
     "task": "payments.poll_pending_refunds",
     "schedule": timedelta(minutes=15),
 }
+# payments: re-read subscriptions whose renewal or Checkout we have not heard of.
+CELERY_BEAT_SCHEDULE["payments-poll-subscriptions"] = {
+    "task": "payments.poll_subscriptions",
+    "schedule": timedelta(minutes=15),
+}
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.reconcile",
     "schedule": crontab(hour=3, minute=30),

@@ -45,6 +45,15 @@ from payments.gateway.checkout import (
     checkout_session_retrieve,
 )
 from payments.gateway.client import api_key, key_livemode, stripe_client, stripe_client_async
+from payments.gateway.customers import (
+    CustomerCards,
+    SavedCardSnapshot,
+    billing_portal_session_create,
+    customer_cards,
+    customer_default_card_set,
+    payment_method_detach,
+    payment_method_retrieve,
+)
 from payments.gateway.disputes import DisputeResult, dispute_retrieve
 from payments.gateway.errors import GatewayError, InvalidWebhook, StripeObjectMissing
 from payments.gateway.invoices import (
@@ -64,6 +73,7 @@ from payments.gateway.payouts import PayoutSummary, payout_retrieve, payouts_lis
 from payments.gateway.refunds import RefundResult, refund_create, refund_retrieve
 from payments.gateway.subscriptions import (
     SubscriptionSnapshot,
+    application_fee_params,
     bps_as_percent,
     cancel_at_period_end_params,
     pause_params,
@@ -97,6 +107,7 @@ __all__ = [
     "BalanceSnapshot",
     "BalanceTransactionSummary",
     "CheckoutSession",
+    "CustomerCards",
     "DisputeResult",
     "GatewayError",
     "HostedLink",
@@ -109,6 +120,7 @@ __all__ = [
     "PayoutSummary",
     "RefundResult",
     "ReversalResult",
+    "SavedCardSnapshot",
     "StripeObjectMissing",
     "SubscriptionSnapshot",
     "TransferResult",
@@ -122,10 +134,12 @@ __all__ = [
     "account_update_payout_schedule",
     "api_key",
     "application_fee_amount_refunded",
+    "application_fee_params",
     "balance_retrieve",
     "balance_transactions_between",
     "balance_transactions_for_source",
     "balance_transactions_list",
+    "billing_portal_session_create",
     "bps_as_percent",
     "cancel_at_period_end_params",
     "charge_payment_intent_id",
@@ -133,6 +147,8 @@ __all__ = [
     "checkout_session_create_async",
     "checkout_session_expire",
     "checkout_session_retrieve",
+    "customer_cards",
+    "customer_default_card_set",
     "dispute_retrieve",
     "invoice_id_for_payment_intent",
     "invoice_pay",
@@ -142,6 +158,8 @@ __all__ = [
     "login_link_create",
     "pause_params",
     "payment_intent_retrieve",
+    "payment_method_detach",
+    "payment_method_retrieve",
     "payout_retrieve",
     "payouts_list",
     "platform_available_balance",

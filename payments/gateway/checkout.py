@@ -61,10 +61,19 @@ def checkout_session_params(
     destination: str | None = None,
     on_behalf_of: str | None = None,
     transfer_group: str | None = None,
+    customer: str | None = None,
+    invoice_description: str | None = None,
 ) -> dict[str, Any]:
     """A ``mode=payment`` Checkout Session for one line; with ``destination`` it is a
     destination charge (``application_fee_amount`` kept by the platform), without it a charge
-    on the platform (packages), optionally in a ``transfer_group``."""
+    on the platform (packages), optionally in a ``transfer_group``.
+
+    The client's Stripe Customer is the session's ``customer`` (Checkout offers its saved
+    cards); a client who has none yet gets one made by Checkout (``customer_creation=
+    always``, the e-mail prefilled). Either way Checkout offers to save the card ("save my
+    card", the client's consent). With ``invoice_description`` Stripe makes the payment's
+    invoice once it is paid (``invoice_creation``, carrying ``metadata`` too).
+    """
     intent_data: dict[str, Any] = {"metadata": metadata}
     if destination:
         intent_data["transfer_data"] = {"destination": destination}
@@ -85,12 +94,22 @@ def checkout_session_params(
                 },
             }
         ],
-        "customer_email": customer_email,
         "success_url": success_url,
         "cancel_url": cancel_url,
         "metadata": metadata,
         "payment_intent_data": intent_data,
+        "saved_payment_method_options": {"payment_method_save": "enabled"},
     }
+    if customer:
+        params["customer"] = customer
+    else:
+        params["customer_email"] = customer_email
+        params["customer_creation"] = "always"
+    if invoice_description is not None:
+        params["invoice_creation"] = {
+            "enabled": True,
+            "invoice_data": {"description": invoice_description, "metadata": metadata},
+        }
     if expires_at is not None:
         params["expires_at"] = int(expires_at.timestamp())
     return params

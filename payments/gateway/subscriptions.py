@@ -137,6 +137,11 @@ def cancel_at_period_end_params(cancel: bool) -> dict[str, Any]:
     return {"cancel_at_period_end": cancel}
 
 
+def application_fee_params(bps: int) -> dict[str, Any]:
+    """A Connect subscription's platform fee for the invoices made from now on."""
+    return {"application_fee_percent": bps_as_percent(bps)}
+
+
 def pause_params(behavior: str | None) -> dict[str, Any]:
     """Pause collection (``behavior``: ``void`` leaves the paused periods unbilled) or, with
     None, resume it."""

@@ -11,6 +11,8 @@ Money is integer minor units plus a lowercase ISO 4217 code, as everywhere.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -30,6 +32,9 @@ class Customer(models.Model):
     # The card Stripe charges for renewals (``invoice_settings.default_payment_method``).
     default_payment_method_id = models.CharField(max_length=255, blank=True)
     email = models.EmailField(blank=True)
+    # When the cards and the default last mirrored were read from Stripe (the read's start):
+    # a read that started earlier never overwrites a later one.
+    cards_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,6 +63,36 @@ class SavedCard(models.Model):
     @property
     def is_default(self) -> bool:
         return self.customer.default_payment_method_id == self.stripe_payment_method_id
+
+    @property
+    def brand_label(self) -> str:
+        """The card network as people write it ("Visa", "American Express")."""
+        return CARD_BRANDS.get(self.brand, self.brand.replace("_", " ").title() or "Card")
+
+    @property
+    def expiry(self) -> str:
+        """``MM/YYYY``, as printed on the card."""
+        return f"{self.exp_month:02d}/{self.exp_year}"
+
+    def has_expired(self, today: date) -> bool:
+        """Past the last day of its expiry month."""
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
+
+
+# Stripe's ``card.brand`` values and their names.
+CARD_BRANDS = {
+    "amex": "American Express",
+    "cartes_bancaires": "Cartes Bancaires",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "eftpos_au": "eftpos",
+    "interac": "Interac",
+    "jcb": "JCB",
+    "link": "Link",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
 
 
 class SubscriptionKind(models.TextChoices):

@@ -99,6 +99,10 @@ class Payment(models.Model):
     )
     destination_account_id = models.CharField(max_length=255, blank=True)
     on_behalf_of = models.CharField(max_length=255, blank=True)
+    # The client's Stripe Customer when the payment was made, whose saved cards Checkout
+    # offers; empty when the client had none yet (Checkout makes it). Kept on the row so
+    # the Checkout Session's parameters depend on the payment alone.
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_checkout_session_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True
     )

@@ -16,9 +16,11 @@ TEST_CARDS: dict[str, dict[str, Any]] = {
         "decline_code": "generic_decline",
         "message": "Your card was declined.",
     },
-    # attaching succeeds; every charge fails (docs.stripe.com/testing: 4000 0000 0000 0341)
+    # attaching (and setting it up) succeeds; every charge fails (docs.stripe.com/testing:
+    # 4000 0000 0000 0341)
     "4000000000000341": {
         "outcome": "decline",
+        "setup": "succeed",
         "code": "card_declined",
         "decline_code": "generic_decline",
         "message": "Your card was declined.",
@@ -41,7 +43,11 @@ TEST_CARDS: dict[str, dict[str, Any]] = {
         "decline_code": "incorrect_cvc",
         "message": "Your card's security code is incorrect.",
     },
-    "4000002500003155": {"outcome": "authenticate"},
+    # 3-D Secure (docs.stripe.com/testing#regulatory-cards): 3155 asks for it on a payment the
+    # customer makes and when it is set up, and once set up (a SetupIntent) its later
+    # off-session payments need none; 3184 and 3220 ask for it every time.
+    "4000002500003155": {"outcome": "authenticate", "off_session_once_set_up": True},
+    "4000002760003184": {"outcome": "authenticate"},
     "4000000000003220": {"outcome": "authenticate"},
     "4000000000000259": {"outcome": "succeed", "dispute": True},
     # Refunds of these charges reach their outcome later (docs.stripe.com/testing#refunds).

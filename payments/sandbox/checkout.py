@@ -2,7 +2,8 @@
 items (``price_data``, or saved Prices), expiring it (on request or when ``expires_at``
 passes), and the decline its hosted page shows. With ``customer`` the page offers the
 customer's saved cards (those ``allow_redisplay_filters`` admit) and, with
-``saved_payment_method_options[payment_method_save]=enabled``, to save the card."""
+``saved_payment_method_options[payment_method_save]=enabled``, to save the card (to the
+session's customer, or to the one ``customer_creation=always`` makes)."""
 
 from __future__ import annotations
 
@@ -223,12 +224,24 @@ def _check_mode(params: dict[str, Any]) -> str:
                 "customer_email",
                 "You may only specify one of these parameters: customer, customer_email.",
             )
-    elif params.get("saved_payment_method_options"):
+    elif params.get("saved_payment_method_options") and not _saves_for_new_customer(params):
         raise errors.invalid(
             "saved_payment_method_options",
             "`saved_payment_method_options` can only be used with an existing `customer`.",
         )
     return mode
+
+
+def _saves_for_new_customer(params: dict[str, Any]) -> bool:
+    """A session that makes its customer (``customer_creation=always``, payment mode) may
+    offer to save the card to it: saving needs a Customer, an existing one or the one the
+    session creates. Saved cards to show or remove need an existing one."""
+    options = params.get("saved_payment_method_options") or {}
+    return (
+        params["mode"] == "payment"
+        and params.get("customer_creation") == "always"
+        and set(options) <= {"payment_method_save"}
+    )
 
 
 def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
@@ -417,7 +430,7 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
             "payment_method_remove": saved_options.get("payment_method_remove", "disabled"),
             "payment_method_save": saved_options.get("payment_method_save", "disabled"),
         }
-        if params.get("customer")
+        if params.get("customer") or _saves_for_new_customer(params)
         else None,
         "setup_intent": None,
         "shipping_address_collection": None,

@@ -22,6 +22,7 @@ from payments.sandbox import (
     events,
     onboarding,
     payment_intents,
+    setup_intents,
     store,
 )
 from payments.sandbox.ledger import balances, disputes, payouts, refunds
@@ -228,6 +229,16 @@ def pay_checkout_session(
     if declined is not None:
         raise declined
     return session
+
+
+def authenticate_setup_intent(setup_intent_id: str, succeed: bool = True) -> dict:
+    """What the customer does on the 3-D Secure test page a SetupIntent in
+    ``requires_action`` sends them to (its ``next_action``): complete the authentication (the
+    card is set up and attached) or fail it (``setup_intent_authentication_failure``)."""
+    with transaction.atomic(), store.request_scope(), billing.on_clock_of(setup_intent_id):
+        return setup_intents.setup_intent_authenticate(
+            setup_intent_id=setup_intent_id, succeed=succeed
+        )
 
 
 def make_payout(

@@ -28,8 +28,14 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_amex": "378282246310005",
     "pm_card_chargeDeclined": "4000000000000002",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
+    "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
     # attaching succeeds, every charge of it fails (a renewal that cannot be paid)
     "pm_card_chargeCustomerFail": "4000000000000341",
+    # 3-D Secure when set up, then off-session payments without it; 3-D Secure every time
+    "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_threeDSecure2Required": "4000000000003220",
 }
 
 ALREADY_ATTACHED = "The payment method you provided has already been attached to a customer."

@@ -17,6 +17,11 @@ urlpatterns = [
         name="billing_portal",
     ),
     path(
+        "setup_intents/<str:setup_intent_id>/authenticate/",
+        views.setup_intent_authenticate,
+        name="setup_intent_authenticate",
+    ),
+    path(
         "checkout/<str:session_id>/authenticate/",
         views.checkout_authenticate,
         name="checkout_authenticate",

@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +30,7 @@ from payments.sandbox import (
     invoice_documents,
     payment_intents,
     selectors,
+    setup_intents,
     store,
 )
 from payments.sandbox import onboarding as onboarding_service
@@ -322,6 +324,43 @@ def checkout_authenticate(request: HttpRequest, session_id: str) -> HttpResponse
     }
     context["form"] = CardForm(initial={"email": card["email"]})
     return _page(request, "checkout.html", context)
+
+
+# --- SetupIntents ---------------------------------------------------------------------------
+
+
+@sandbox_only
+@require_http_methods(["GET", "POST"])
+def setup_intent_authenticate(request: HttpRequest, setup_intent_id: str) -> HttpResponse:
+    """The 3-D Secure test page of a SetupIntent in ``requires_action`` (its
+    ``next_action``): complete or fail the authentication, then back to ``return_url`` with
+    Stripe's ``setup_intent``, ``setup_intent_client_secret`` and ``redirect_status``."""
+    row = StripeObject.objects.filter(stripe_id=setup_intent_id, object_type="setup_intent").first()
+    if row is None or row.internal.get("checkout_session"):
+        return _page(request, "checkout_missing.html", {}, status=404)
+    intent = row.data
+    method = store.find(intent["payment_method"] or "")
+    context = {"intent": intent, "card": method.data["card"] if method is not None else None}
+    if request.method == "GET" or intent["status"] != "requires_action":
+        return _page(request, "setup_intent_authenticate.html", context)
+    try:
+        with transaction.atomic(), store.request_scope():
+            intent = setup_intents.setup_intent_authenticate(
+                setup_intent_id=setup_intent_id, succeed=request.POST.get("action") == "complete"
+            )
+    except errors.StripeError as error:
+        return _page(request, "setup_intent_authenticate.html", {**context, "error": error.message})
+    return_url = row.internal.get("return_url")
+    if return_url:
+        query = urlencode(
+            {
+                "setup_intent": intent["id"],
+                "setup_intent_client_secret": intent["client_secret"],
+                "redirect_status": "succeeded" if intent["status"] == "succeeded" else "failed",
+            }
+        )
+        return redirect(f"{return_url}{'&' if '?' in return_url else '?'}{query}")
+    return _page(request, "setup_intent_authenticate.html", {**context, "intent": intent})
 
 
 # --- invoices ------------------------------------------------------------------------------

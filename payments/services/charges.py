@@ -31,6 +31,7 @@ from marketplace.queue import enqueue
 from payments import designs, gateway, purposes
 from payments.errors import PaymentProviderError, stripe_errors
 from payments.models import ConnectedAccount, Payment, PaymentKind, PaymentStatus
+from payments.services import customers
 
 logger = logging.getLogger("payments.charges")
 
@@ -110,6 +111,9 @@ def payment_create(
     the platform; a package is a charge on the platform whose shares are transferred later
     or, where Stripe allows no such transfers, a destination charge settled by the account
     (the coach is paid for the whole package at purchase).
+
+    The client's Stripe Customer, if they have one yet, is kept on the payment: its
+    Checkout Session offers the saved cards (``CheckoutRequest.fields``).
     """
     account = _destination_account(coach_user)
     design = designs.design_for_account(account)
@@ -130,6 +134,7 @@ def payment_create(
         currency=currency.lower(),
         destination_account_id=account.stripe_account_id or "",
         on_behalf_of=on_behalf_of,
+        stripe_customer_id=customers.stripe_customer_id_of(client),
     )
 
 
@@ -214,6 +219,10 @@ class CheckoutRequest:
                 if payment.package_purchase_id
                 else None
             ),
+            # Checkout offers the client's saved cards, or makes their Customer (and offers
+            # to save the card there); every one-off payment gets a Stripe invoice.
+            "customer": payment.stripe_customer_id or None,
+            "invoice_description": self.product_name,
         }
 
     def create(

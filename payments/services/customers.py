@@ -14,6 +14,23 @@ def customer_of(user: User) -> Customer | None:
     return Customer.objects.filter(user=user).first()
 
 
+def customer_by_stripe_id(stripe_customer_id: str) -> Customer | None:
+    """Our record of a Stripe Customer, or None (not a client's, or not recorded yet)."""
+    if not stripe_customer_id:
+        return None
+    return Customer.objects.filter(stripe_customer_id=stripe_customer_id).first()
+
+
+def stripe_customer_id_of(user: User) -> str:
+    """The id of the client's Stripe Customer; empty before their first payment."""
+    return (
+        Customer.objects.filter(user_id=user.pk)
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+        or ""
+    )
+
+
 def customer_record(*, user: User, stripe_customer_id: str, email: str = "") -> Customer:
     """Keep ``stripe_customer_id`` as the client's Customer (a completed Checkout Session
     names it). Idempotent; the first Customer recorded stays the client's one."""

@@ -140,6 +140,34 @@ def subscription_checkout_expired(*, session: gateway.CheckoutSession) -> Subscr
         return locked
 
 
+def subscription_checkout_abandon(*, subscription: Subscription) -> Subscription:
+    """The subscriber chose not to pay: its open Checkout Session is expired at Stripe
+    (outside any transaction) and Stripe's answer recorded: expired (the owner is told, as
+    when the session times out), or completed meanwhile (the subscription it started is
+    recorded: the caller re-reads the status)."""
+    if subscription.status != SubscriptionStatus.CHECKOUT:
+        return subscription
+    if subscription.stripe_checkout_session_id:
+        with stripe_errors(message=CHECKOUT_UNAVAILABLE, code="payment_unavailable"):
+            gateway.checkout_session_expire(session_id=subscription.stripe_checkout_session_id)
+            session = gateway.checkout_session_retrieve(subscription.stripe_checkout_session_id)
+        if session.status == "complete":
+            return subscription_checkout_completed(session=session) or subscription
+        if session.status == "expired":
+            return subscription_checkout_expired(session=session) or subscription
+        return subscription
+    # No session was ever made (Stripe could not be reached): nothing to expire there.
+    with transaction.atomic():
+        purposes.lock_subscription_owner(subscription)
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if locked.status == SubscriptionStatus.CHECKOUT:
+            states.transition(
+                locked, SubscriptionStatus.CHECKOUT_EXPIRED, source="abandoned", locked=True
+            )
+            purposes.subscription_updated(locked)
+        return locked
+
+
 def subscription_sync(*, stripe_subscription_id: str) -> Subscription | None:
     """Re-read a subscription from Stripe and record it (webhooks, a missed event, a poll).
     Our row is found by Stripe's id, else through the subscription's metadata
@@ -247,6 +275,28 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
     )
 
 
+def subscription_set_application_fee(*, subscription: Subscription, fee_bps: int) -> Subscription:
+    """The platform's fee on a Connect subscription's invoices from the next one on (its
+    payee's fee changed: a platform membership began or ended). Outside any transaction; a
+    subscription that is not running, pays the platform alone or has that fee already is
+    left as it is."""
+    if (
+        not subscription.destination_account_id
+        or not subscription.stripe_subscription_id
+        or not subscription.is_running
+        or subscription.application_fee_bps == fee_bps
+    ):
+        return subscription
+    updated = _update(
+        subscription=subscription,
+        params=gateway.application_fee_params(fee_bps),
+        message="Stripe could not change the subscription's fee; please try again.",
+    )
+    Subscription.objects.filter(pk=subscription.pk).update(application_fee_bps=fee_bps)
+    updated.application_fee_bps = fee_bps
+    return updated
+
+
 def subscription_pause(*, subscription: Subscription) -> Subscription:
     """Pause collection: Stripe voids the invoices of the paused periods (nothing is charged,
     nothing granted) until it is resumed."""
@@ -279,3 +329,27 @@ def subscription_cancel_now(*, subscription: Subscription) -> Subscription:
             idempotency_key=f"subscription-{subscription.pk}-cancel",
         )
     return subscription_apply(subscription=subscription, snapshot=snapshot)
+
+
+def subscription_poll(*, subscription_id: int) -> Subscription | None:
+    """Re-read a subscription a webhook may have been lost for (``payments.selectors.
+    subscriptions_due_for_poll``): its Checkout Session when it has not started, else the
+    subscription. Marks it read (``updated_at``) so it is not polled again for a while; its
+    latest invoice is re-read by the caller."""
+    subscription = Subscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        return None
+    Subscription.objects.filter(pk=subscription.pk).update(updated_at=timezone.now())
+    if subscription.status == SubscriptionStatus.CHECKOUT:
+        with stripe_errors():
+            session = gateway.checkout_session_retrieve(
+                subscription.stripe_checkout_session_id or ""
+            )
+        if session.status == "complete":
+            return subscription_checkout_completed(session=session)
+        if session.status == "expired":
+            return subscription_checkout_expired(session=session)
+        return subscription
+    if not subscription.stripe_subscription_id:
+        return subscription
+    return subscription_sync(stripe_subscription_id=subscription.stripe_subscription_id)

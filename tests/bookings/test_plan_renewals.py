@@ -12,7 +12,7 @@ import pytest
 
 from bookings.models import PlanCredit, PlanSubscriptionStatus
 from bookings.selectors import plan_standings
-from bookings.services import holds
+from bookings.services import holds, plans
 from marketplace.errors import Conflict
 from payments.gateway import stripe_client
 from payments.models import Invoice, InvoiceStatus, Payment, PaymentKind, SubscriptionStatus
@@ -178,3 +178,56 @@ def test_retries_running_out_end_the_plan_and_granted_sessions_stay_bookable(
     # sessions granted for the paid week were bookable until that week ended
     assert _left(user, first_period_end - 3600) == 2
     assert _left(user, first_period_end + 3600) == 0
+
+
+def test_a_beat_poll_recovers_a_checkout_and_a_renewal_whose_webhooks_were_lost(
+    paid_coach, django_capture_on_commit_callbacks
+):
+    from payments import selectors as payment_selectors
+    from payments import tasks as payment_tasks
+    from payments.sandbox import controls
+    from payments.sandbox.models import WebhookDelivery
+
+    coach, session_type = paid_coach
+    plan = plan_of(coach, session_type)
+    user, clock = plan_helpers.clock_client()
+    capture = django_capture_on_commit_callbacks
+
+    # given: the client pays on Checkout, and every event Stripe sends is lost
+    with capture(execute=True):
+        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_helpers.URLS)
+    with controls.deliveries_paused():
+        controls.pay_checkout_session(plan_subscription.subscription.stripe_checkout_session_id)
+        WebhookDelivery.objects.all().delete()
+
+        # when: beat polls later
+        later = datetime.now(tz=UTC) + timedelta(minutes=11)
+        due = payment_selectors.subscriptions_due_for_poll(now=later)
+        assert due == [plan_subscription.subscription_id]
+        with capture(execute=True):
+            payment_tasks.refresh_subscription(plan_subscription.subscription_id)
+
+    # then: the plan runs with its first period's sessions
+    plan_subscription.refresh_from_db()
+    assert plan_subscription.status == PlanSubscriptionStatus.ACTIVE
+    assert _left(user, START) == 4
+    assert not payment_selectors.subscriptions_due_for_poll(now=later)
+
+    # given: the renewal's events are lost too
+    period_end = _period_end(plan_subscription)
+    with controls.deliveries_paused():
+        stripe_client().v1.test_helpers.test_clocks.advance(
+            clock, params={"frozen_time": period_end + 3600}
+        )
+        WebhookDelivery.objects.all().delete()
+        # when: beat polls after the period ended
+        after = _at(period_end) + timedelta(hours=7)
+        assert payment_selectors.subscriptions_due_for_poll(now=after) == [
+            plan_subscription.subscription_id
+        ]
+        with capture(execute=True):
+            payment_tasks.refresh_subscription(plan_subscription.subscription_id)
+
+    # then: the renewal's period is granted
+    assert _left(user, period_end + 7200) == 4
+    assert PlanCredit.objects.filter(plan_subscription=plan_subscription).count() == 2

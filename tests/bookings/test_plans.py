@@ -4,6 +4,8 @@ the credits each paid period grants and booking with them, renewals on a test cl
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bookings.models import (
@@ -14,10 +16,11 @@ from bookings.models import (
 from bookings.selectors import plan_standings
 from bookings.services import plans
 from marketplace.errors import Conflict, DomainError
-from payments.models import Subscription, SubscriptionStatus
+from payments.models import Invoice, Subscription, SubscriptionStatus
+from payments.sandbox import controls
 from payments.sandbox.models import StripeObject
 from tests.bookings import plan_helpers
-from tests.bookings.plan_helpers import URLS, plan_of
+from tests.bookings.plan_helpers import DAY, START, URLS, plan_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +186,87 @@ def test_switching_to_another_coachs_plan_is_refused(
         plans.plan_change(plan_subscription=plan_subscription, to_plan=other_plan, by=user)
     plan_subscription.refresh_from_db()
     assert plan_subscription.plan == plan
+
+
+def test_a_coach_who_can_no_longer_be_paid_has_plans_paused_and_clients_told(
+    paid_coach, django_capture_on_commit_callbacks, mailoutbox
+):
+    # given: a running plan
+    coach, session_type = paid_coach
+    plan = plan_of(coach, session_type)
+    user, _clock = plan_helpers.clock_client()
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    account_id = coach.user.connected_account.stripe_account_id
+
+    # when: Stripe restricts the coach's account (a requirement past due)
+    controls.update_account(account_id, past_due=["individual.dob.day"])
+    plan_helpers.deliver(capture)
+
+    # then: new subscriptions refused, the plan paused at Stripe, the client told
+    plan_subscription.refresh_from_db()
+    assert plan_subscription.status == PlanSubscriptionStatus.PAUSED
+    assert plan_subscription.paused_reason
+    stripe_copy = StripeObject.objects.get(
+        stripe_id=plan_subscription.subscription.stripe_subscription_id
+    ).data
+    assert stripe_copy["pause_collection"]["behavior"] == "void"
+    assert any("Paused: Monthly focus" in m.subject and user.email in m.to for m in mailoutbox)
+    with pytest.raises(Conflict, match="cannot be booked"):
+        plans.plan_subscribe(client=UserFactory(), plan=plan, urls=URLS)
+    with pytest.raises(Conflict):
+        plans.plan_resume(plan_subscription=plan_subscription, by=user)
+
+    # when: the coach completes the requirement
+    controls.complete_onboarding(account_id, "complete")
+    plan_helpers.deliver(capture)
+
+    # then: the plan runs again
+    plan_subscription.refresh_from_db()
+    assert plan_subscription.status == PlanSubscriptionStatus.ACTIVE
+    assert not plan_subscription.paused_reason
+
+
+def test_an_upgrade_charges_the_prorated_difference_and_grants_the_extra_sessions(
+    paid_coach, django_capture_on_commit_callbacks
+):
+    # given: 4 sessions a month, half-way through the month
+    coach, session_type = paid_coach
+    small = plan_of(coach, session_type)
+    big = plan_of(coach, session_type, name="Intensive", sessions_per_period=8, price=70000)
+    user, clock = plan_helpers.clock_client()
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = plan_helpers.subscribe_and_pay(user, small, capture)
+    plan_helpers.advance(clock, START + 15 * DAY, capture)
+
+    # when
+    plans.plan_change(plan_subscription=plan_subscription, to_plan=big, by=user)
+    plan_helpers.deliver(capture)
+
+    # then: the difference for the rest of the period is invoiced and paid at once
+    plan_subscription.refresh_from_db()
+    assert plan_subscription.plan == big
+    change_invoice = Invoice.objects.get(
+        subscription=plan_subscription.subscription, billing_reason="subscription_update"
+    )
+    assert change_invoice.status == "paid"
+    assert 0 < change_invoice.amount_paid < big.price - small.price
+    # the bigger plan's 4 extra sessions are bookable in this period
+    now = datetime.fromtimestamp(START + 15 * DAY + 60, tz=UTC)
+    [standing] = plan_standings(client=user, now=now)
+    assert standing.credits_left == 8
+
+
+def test_the_demo_plan_is_made_once_with_its_stripe_price(paid_coach):
+    from bookings.demo import seed_demo_plan
+
+    coach, _session_type = paid_coach
+    coach.user.email = "coach@demo.coach"
+    coach.user.save()
+
+    first = seed_demo_plan([coach.user])
+    again = seed_demo_plan([coach.user])
+
+    assert first is not None and again == first
+    assert first.rollover and first.sessions_per_period == 4
+    assert StripeObject.objects.filter(stripe_id=first.stripe_price_id).exists()

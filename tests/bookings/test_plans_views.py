@@ -11,6 +11,7 @@ from bookings.models import CoachingPlan, PlanSubscription
 from tests.bookings import plan_helpers
 from tests.bookings.plan_helpers import plan_of
 from tests.factories import UserFactory
+from tests.mfa import sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +105,27 @@ def test_billing_shows_empty_states_and_a_plan_only_to_its_client(
     page = client.get(reverse("bookings:billing")).content.decode()
     assert "Monthly focus" in page
     assert "Cancel at period end" in page
+
+
+def test_staff_read_plans_subscriptions_and_invoices_in_admin_and_cannot_edit_them(
+    client, paid_coach, django_capture_on_commit_callbacks
+):
+    coach, session_type = paid_coach
+    plan = plan_of(coach, session_type)
+    user, _clock = plan_helpers.clock_client()
+    plan_subscription = plan_helpers.subscribe_and_pay(
+        user, plan, django_capture_on_commit_callbacks
+    )
+    sign_in_with_totp(client, UserFactory(is_staff=True, is_superuser=True))
+    invoice = plan_subscription.subscription.invoices.get()
+
+    for path in (
+        f"/admin/bookings/coachingplan/{plan.pk}/change/",
+        f"/admin/bookings/plansubscription/{plan_subscription.pk}/change/",
+        f"/admin/payments/subscription/{plan_subscription.subscription_id}/change/",
+        f"/admin/payments/invoice/{invoice.pk}/change/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+    assert client.get("/admin/payments/invoice/add/").status_code == 403
+    assert client.get("/admin/bookings/plansubscription/add/").status_code == 403

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -230,6 +231,15 @@ def test_which_memberships_lower_the_fee(
     assert selectors.user_fee_terms(coach.user).fee_bps == expected_bps
 
 
+def test_a_membership_invoices_charge_has_a_registered_purpose():
+    from payments import purposes
+    from payments.models import PaymentKind
+
+    assert purposes.PURPOSES[PaymentKind.MEMBERSHIP].lock_owner is not None
+    membership = purposes.SUBSCRIPTION_PURPOSES[SubscriptionKind.MEMBERSHIP]
+    assert membership.subscription_updated and membership.invoice_failed
+
+
 def test_a_coach_holds_one_live_membership_the_database_says_so():
     coach = CoachProfileFactory()
     plan = MembershipPlan.objects.create(name="Pro", price=2900, fee_bps=500)
@@ -313,6 +323,11 @@ def test_staff_define_a_plan_in_admin_and_bad_values_are_form_errors(
     assert stripe_client().v1.prices.retrieve(plan.stripe_price_id).unit_amount == 3900
     listing = client.get(reverse("admin:coaches_membershipplan_changelist")).content.decode()
     assert "$39.00 a month" in listing and "5%" in listing
+    # a coach's page in admin tells the fee they pay now
+    coach = CoachProfileFactory()
+    _membership(coach, plan, status=MembershipStatus.ACTIVE, subscription_status="active")
+    profile = client.get(reverse("admin:coaches_coachprofile_change", args=[coach.pk]))
+    assert "5% (Pro membership)" in profile.content.decode()
 
 
 # --- a coach's membership -------------------------------------------------------------------
@@ -376,24 +391,44 @@ def test_a_member_pays_the_membership_fee_on_bookings_until_it_ends(
     assert hold_fee(session_type, committed, days=6) == 1800
 
 
-def test_a_members_coaching_plan_keeps_the_membership_fee_percent(
+def test_a_coachs_coaching_plans_follow_the_membership_fee_percent(
     local_stripe, deliver, committed, django_capture_on_commit_callbacks
 ):
     with committed():
         coach, session_type = stripe_coach()
-    member(coach, pro_plan(committed), deliver)
     offer = plan_helpers.plan_of(coach, session_type)
     client, _clock = plan_helpers.clock_client()
-    # when: a client subscribes to the member's coaching plan
     plan_subscription = plan_helpers.subscribe_and_pay(
         client, offer, django_capture_on_commit_callbacks
     )
-    # then: its invoices keep the membership's 5%, not the platform's 15%
-    assert plan_subscription.subscription.application_fee_bps == 500
-    on_stripe = stripe_client().v1.subscriptions.retrieve(
-        plan_subscription.subscription.stripe_subscription_id
+    subscription = plan_subscription.subscription
+
+    def percents() -> tuple[int, float]:
+        subscription.refresh_from_db()
+        on_stripe = stripe_client().v1.subscriptions.retrieve(subscription.stripe_subscription_id)
+        return subscription.application_fee_bps, on_stripe.application_fee_percent
+
+    assert percents() == (1500, 15)
+
+    # when: the coach becomes a member, their running plan's next invoices take 5%
+    membership = member(coach, pro_plan(committed), deliver)
+    assert percents() == (500, 5)
+    # and a plan subscribed to while a member starts at 5%
+    second, _ = plan_helpers.clock_client()
+    assert (
+        plan_helpers.subscribe_and_pay(
+            second, offer, django_capture_on_commit_callbacks
+        ).subscription.application_fee_bps
+        == 500
     )
-    assert on_stripe.application_fee_percent == 5
+
+    # when: the membership ends, 15% again
+    with committed():
+        stripe_client().v1.subscriptions.cancel(membership.subscription.stripe_subscription_id)
+    deliver()
+    membership.refresh_from_db()
+    assert membership.status == MembershipStatus.ENDED
+    assert percents() == (1500, 15)
 
 
 def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restores_it(
@@ -418,7 +453,10 @@ def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restore
     advance(clock, billing.add_interval(START, "month", 1))
     deliver()
 
-    # then: past due, with the member's fee for the grace days from now
+    # then: past due, with the member's fee for the grace days from now; the coach is told
+    [told] = [m for m in mail.outbox if "Payment failed: your Pro membership" in m.subject]
+    assert told.to == [coach.user.email]
+    assert "/_stripe/invoices/" in told.body and "14 days" in told.body
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.PAST_DUE
     assert membership.past_due_since is not None
@@ -445,12 +483,16 @@ def test_a_failed_renewal_keeps_the_fee_while_stripe_retries_then_paying_restore
 def test_one_membership_at_a_time_and_only_the_coach_changes_it(local_stripe, deliver, committed):
     coach = CoachProfileFactory()
     pro, basic = pro_plan(committed), pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    # pending: choosing another plan before paying ends the first one's Checkout
+    changed_mind = memberships.membership_start(coach=coach, plan=basic, urls=URLS)
     membership = memberships.membership_start(coach=coach, plan=pro, urls=URLS)
-    # pending: a second one is refused, with the reason
-    with pytest.raises(Conflict) as refused:
-        memberships.membership_start(coach=coach, plan=basic, urls=URLS)
-    assert refused.value.code == "membership_exists"
-    assert "You already have the Pro membership (awaiting payment)" in refused.value.message
+    changed_mind.refresh_from_db()
+    assert changed_mind.status == MembershipStatus.EXPIRED
+    assert changed_mind.subscription.status == SubscriptionStatus.CHECKOUT_EXPIRED
+    session = stripe_client().v1.checkout.sessions.retrieve(
+        changed_mind.subscription.stripe_checkout_session_id
+    )
+    assert session.status == "expired"
     # the same plan again: the same membership and Checkout Session
     again = memberships.membership_start(coach=coach, plan=pro, urls=URLS)
     assert again.pk == membership.pk
@@ -460,14 +502,28 @@ def test_one_membership_at_a_time_and_only_the_coach_changes_it(local_stripe, de
     )
     controls.pay_checkout_session(membership.subscription.stripe_checkout_session_id)
     deliver()
-    with pytest.raises(Conflict):
+    # a member: another membership is refused, with the reason
+    with pytest.raises(Conflict) as refused:
         memberships.membership_start(coach=coach, plan=basic, urls=URLS)
+    assert refused.value.code == "membership_exists"
+    assert "You already have the Pro membership (active)" in refused.value.message
     membership.refresh_from_db()
     with pytest.raises(NotAllowed):
         memberships.membership_cancel_at_period_end(
             membership=membership, by=CoachProfileFactory().user
         )
-    assert CoachMembership.objects.filter(coach=coach).count() == 1
+    assert CoachMembership.objects.filter(coach=coach).count() == 2
+
+
+def test_a_pending_membership_whose_checkout_was_never_made_is_replaced(local_stripe, committed):
+    coach = CoachProfileFactory()
+    pro, basic = pro_plan(committed), pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    # Stripe could not be reached when the first was started: no Checkout Session
+    stuck = _membership(coach, pro, status=MembershipStatus.PENDING, subscription_status="checkout")
+    replaced = memberships.membership_start(coach=coach, plan=basic, urls=URLS)
+    stuck.refresh_from_db()
+    assert stuck.status == MembershipStatus.EXPIRED
+    assert replaced.status == MembershipStatus.PENDING and replaced.plan == basic
 
 
 def test_a_plan_no_longer_offered_is_refused(local_stripe, committed):
@@ -499,6 +555,17 @@ def test_an_expired_checkout_ends_pending_and_frees_the_coach_to_subscribe(
     first.refresh_from_db()
     assert first.status == MembershipStatus.EXPIRED
     assert StaffAlert.objects.filter(message__contains="cancel and refund").exists()
+
+
+def test_the_demo_memberships_are_made_once_with_their_prices(local_stripe):
+    from coaches.demo import seed_demo_membership_plans
+
+    first = seed_demo_membership_plans()
+    again = seed_demo_membership_plans()
+    assert [plan.pk for plan in again] == [plan.pk for plan in first]
+    assert all(plan.has_current_price for plan in again)
+    assert [plan.stripe_price_id for plan in again] == [plan.stripe_price_id for plan in first]
+    assert stripe_client().v1.prices.retrieve(first[0].stripe_price_id).unit_amount == 2900
 
 
 # --- the Membership page --------------------------------------------------------------------
@@ -537,13 +604,10 @@ def test_the_membership_page_offers_plans_and_subscribes_through_checkout(
     returned = client.get(url + "?checkout=done").content.decode()
     assert "Stripe is confirming your payment" in returned
     assert "Pay for your membership" in returned
-    # subscribing again goes back to the same Checkout; another plan is refused on the page
+    assert "Subscribe to Pro" not in returned  # its own Checkout is the button above
+    # subscribing again goes back to the same Checkout
     twice = client.post(subscribe, {"plan": plan.pk})
     assert (twice.status_code, twice["Location"]) == (303, response["Location"])
-    basic = pro_plan(committed, name="Basic", fee_bps=1000, price=900)
-    other = client.post(subscribe, {"plan": basic.pk})
-    assert other.status_code == 409
-    assert "You already have the Pro membership" in other.content.decode()
 
     # paid: the page says so, and cancelling and resuming are one button each
     controls.pay_checkout_session(membership.subscription.stripe_checkout_session_id)
@@ -556,6 +620,11 @@ def test_the_membership_page_offers_plans_and_subscribes_through_checkout(
     assert "Ends on" in html and "Keep my membership" in html
     client.post(reverse("coaches:membership_resume", args=[membership.pk]))
     assert "Cancel at the end of the period" in client.get(url).content.decode()
+    # a member subscribing to another plan is told why not
+    basic = pro_plan(committed, name="Basic", fee_bps=1000, price=900)
+    other = client.post(subscribe, {"plan": basic.pk})
+    assert other.status_code == 409
+    assert "You already have the Pro membership (active)" in other.content.decode()
 
 
 def test_the_page_is_the_coachs_own(local_stripe, committed, client):

@@ -128,6 +128,7 @@ def test_every_page_passes_axe_and_the_main_pages_are_photographed(browser, live
         f"/bookings/{booking.pk}/reschedule/",
         f"/bookings/{booking.pk}/receipt/",
         f"/bookings/{booking.pk}/paid/",
+        "/billing/",
         "/messages/",
         f"/messages/{thread.pk}/",
         "/accounts/settings/",
@@ -152,6 +153,7 @@ def test_every_page_passes_axe_and_the_main_pages_are_photographed(browser, live
         page.screenshot(path=SCREENSHOTS / f"booking-review-{name}.png", full_page=True)
     _shoot(pages, f"/bookings/{booking.pk}/paid/", "checkout-return")
     _shoot(pages, "/bookings/", "my-sessions")
+    _shoot(pages, "/billing/", "billing")
     _shoot(pages, f"/bookings/{booking.pk}/", "booking")
     _shoot(pages, f"/messages/{thread.pk}/", "messages")
     _shoot(pages, "/accounts/settings/", "account")
@@ -169,6 +171,7 @@ def test_every_page_passes_axe_and_the_main_pages_are_photographed(browser, live
         "/coaches/availability/",
         "/bookings/agenda/",
         "/bookings/policy/",
+        "/bookings/plans/",
         "/bookings/calendar/",
         f"/bookings/{booking.pk}/",
         "/payments/earnings/",
@@ -180,6 +183,7 @@ def test_every_page_passes_axe_and_the_main_pages_are_photographed(browser, live
         _audit(desktop, "coach", problems)
     _shoot(pages, "/bookings/agenda/", "agenda")
     _shoot(pages, "/payments/earnings/", "earnings")
+    _shoot(pages, "/bookings/plans/", "coach-plans")
     _shoot(pages, "/coaches/dashboard/", "coach-dashboard")
     _shoot(pages, "/payments/setup/", "payment-setup")
     for context in coaches.values():

@@ -41,3 +41,15 @@ def test_a_purpose_is_registered_once():
 def test_a_payment_whose_purpose_nobody_registered_is_a_configuration_error():
     with pytest.raises(ImproperlyConfigured, match="no app registered the payment purpose"):
         purposes.payment_succeeded(Payment(kind="unknown_purpose"))
+
+
+def test_every_kind_of_payment_and_subscription_has_its_owner():
+    """Payments tells an owner about every payment and subscription it records (an invoice's
+    Payment is refunded and disputed like any other): none may be without one."""
+    from payments.models import SubscriptionKind
+
+    assert set(PaymentKind.values) <= set(purposes.PURPOSES)
+    assert set(SubscriptionKind.values) <= set(purposes.SUBSCRIPTION_PURPOSES)
+    # payments' e-mails about a subscription link where its payer manages it
+    for kind in SubscriptionKind.values:
+        assert purposes.SUBSCRIPTION_PURPOSES[kind].billing_path is not None

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.test.utils import override_settings
 
-from bookings.demo import seed_demo_packages, seed_demo_reviews
-from coaches.demo import seed_demo_coaches
+from bookings.demo import seed_demo_packages, seed_demo_plan, seed_demo_reviews
+from coaches.demo import seed_demo_coaches, seed_demo_membership_plans
 from marketplace.demo import DEMO_PASSWORD, DEMO_STAFF_TOTP_SECRET, seed_demo_users
 from messaging.demo import seed_demo_conversations
 from payments.demo import demo_connect_accounts
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         users += [user for user in coach_users if user not in users]
         self._connect_demo_coaches(coach_users)
         seed_demo_packages(coach_users)
+        self._demo_plan(coach_users)
         seed_demo_reviews()
         seed_demo_conversations()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
@@ -33,6 +34,23 @@ class Command(BaseCommand):
             f"Staff sign in with a TOTP code too: add the secret {DEMO_STAFF_TOTP_SECRET} to an "
             "authenticator app, or print the current code: .venv/bin/python manage.py demo_totp"
         )
+
+    def _demo_plan(self, coach_users) -> None:
+        """A coaching plan of the main demo coach and the platform memberships offered (their
+        Prices made on the local Stripe, in-process, as the accounts are)."""
+        if not settings.STRIPE_SANDBOX:
+            return
+        stripe_client.cache_clear()
+        try:
+            with override_settings(STRIPE_SANDBOX_IN_PROCESS=True):
+                plan = seed_demo_plan(coach_users)
+                offered = seed_demo_membership_plans()
+        finally:
+            stripe_client.cache_clear()
+        if plan is not None:
+            self.stdout.write(f"Demo coaching plan: {plan}")
+        for membership_plan in offered:
+            self.stdout.write(f"Demo platform membership: {membership_plan}")
 
     def _connect_demo_coaches(self, coach_users) -> None:
         """Give demo coaches an active Express account on the local Stripe.

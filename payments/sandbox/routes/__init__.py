@@ -18,6 +18,7 @@ from payments.sandbox.routes import (  # noqa: F401 - importing a module registe
     payment_intents,
     payouts,
     refunds,
+    setup_intents,
     test_clocks,
     transfers,
     webhook_endpoints,

@@ -211,6 +211,38 @@ def test_a_connect_subscription_pays_the_coach_and_keeps_the_fee(stripe_client, 
     assert fee.amount == 3600
 
 
+def test_a_connect_subscriptions_fee_percent_changes_for_the_next_invoices(stripe_client, clock):
+    coach = account(stripe_client)
+    customer, _card = client_with_card(stripe_client, clock)
+    subscription = subscribe(
+        stripe_client,
+        customer,
+        monthly_price(stripe_client),
+        transfer_data={"destination": coach.id},
+        application_fee_percent=15,
+    )
+    changed = stripe_client.v1.subscriptions.update(
+        subscription.id, params={"application_fee_percent": 5}
+    )
+    assert changed.application_fee_percent == 5
+    advance(stripe_client, clock, billing.add_interval(START, "month", 1))
+    first, renewal = sorted(invoices_of(stripe_client, subscription), key=lambda i: i.created)
+    assert (first.application_fee_amount, renewal.application_fee_amount) == (3600, 1200)
+    # refused: a bad percent, and a percent on a subscription paying the platform alone
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.subscriptions.update(
+            subscription.id, params={"application_fee_percent": 5.555}
+        )
+    assert refused.value.param == "application_fee_percent"
+    platform_only = subscribe(stripe_client, customer, monthly_price(stripe_client))
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.subscriptions.update(
+            platform_only.id, params={"application_fee_percent": 5}
+        )
+    assert refused.value.param == "application_fee_percent"
+    assert "transfer_data[destination]" in refused.value.user_message
+
+
 def test_bad_subscriptions_are_refused_by_name(stripe_client, clock):
     customer, _card = client_with_card(stripe_client, clock)
     one_time = stripe_client.v1.prices.create(
@@ -299,3 +331,28 @@ def test_each_attempt_is_an_invoice_payment_found_by_its_payment_intent(stripe_c
     with pytest.raises(stripe.InvalidRequestError) as missing:
         stripe_client.v1.invoice_payments.retrieve("inpay_unknown")
     assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+
+
+def test_a_connect_downgrade_credited_in_full_takes_no_fee(stripe_client, clock):
+    coach = account(stripe_client)
+    customer, _card = client_with_card(stripe_client, clock)
+    large, small = monthly_price(stripe_client, 20000), monthly_price(stripe_client, 5000)
+    subscription = subscribe(
+        stripe_client,
+        customer,
+        large,
+        transfer_data={"destination": coach.id},
+        application_fee_percent=15,
+    )
+    item = subscription["items"].data[0]
+    advance(stripe_client, clock, START + 5 * DAY)
+    stripe_client.v1.subscriptions.update(
+        subscription.id,
+        params={
+            "items": [{"id": item.id, "price": small.id}],
+            "proration_behavior": "always_invoice",
+        },
+    )
+    credit = invoices_of(stripe_client, subscription)[0]
+    assert credit.billing_reason == "subscription_update" and credit.total < 0
+    assert (credit.status, credit.amount_due, credit.application_fee_amount) == ("paid", 0, 0)

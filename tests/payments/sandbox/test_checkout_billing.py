@@ -122,6 +122,41 @@ def _client_get(path):
     return Client().get(path).content
 
 
+def test_a_first_checkout_saves_the_card_to_the_customer_it_makes(stripe_client, sandbox):
+    # given: no Customer yet; the session makes one and offers to save the card to it
+    session = stripe_client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [one_off()],
+            "customer_email": "maya@example.test",
+            "customer_creation": "always",
+            "saved_payment_method_options": {"payment_method_save": "enabled"},
+            "success_url": "https://x.test/ok",
+        }
+    )
+    assert session.customer is None
+    assert session.saved_payment_method_options.payment_method_save == "enabled"
+    assert b'id="save-card"' in _client_get(f"/_stripe/checkout/{session.id}/")
+    # when: the client ticks "save my card"
+    controls.pay_checkout_session(session.id, save_card=True)
+    # then: the new customer has the card, to be shown again
+    done = stripe_client.v1.checkout.sessions.retrieve(session.id)
+    [saved] = stripe_client.v1.customers.payment_methods.list(done.customer).data
+    assert saved.card.last4 == "4242" and saved.allow_redisplay == "always"
+    # saved cards to show or remove need an existing customer
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "line_items": [one_off()],
+                "customer_creation": "always",
+                "saved_payment_method_options": {"allow_redisplay_filters": ["always"]},
+                "success_url": "https://x.test/ok",
+            }
+        )
+    assert refused.value.param == "saved_payment_method_options"
+
+
 def test_a_card_paid_without_consent_is_not_saved(stripe_client, sandbox):
     customer = stripe_client.v1.customers.create(params={"email": "maya@example.test"})
     session = stripe_client.v1.checkout.sessions.create(

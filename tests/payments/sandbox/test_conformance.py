@@ -42,8 +42,9 @@ MAPS = {
     "enhanced_eligibility",
 }
 # Objects with one sub-object per payment method, present only for the method used (keyed by
-# the sibling ``type``) or for the methods enabled (``payment_method_types``).
-BY_TYPE = {"payment_method_details", "destination_details"}
+# the sibling ``type``) or for the methods enabled (``payment_method_types``); an intent's
+# ``next_action`` likewise carries only the sub-object of its ``type``.
+BY_TYPE = {"payment_method_details", "destination_details", "next_action"}
 # A PaymentMethod carries the sub-object of its own type only (``card`` for a card).
 PAYMENT_METHOD_TYPES_AT_ROOT = {"PaymentMethod"}
 BY_ENABLED_METHOD = {"payment_method_options"}
@@ -368,7 +369,89 @@ def test_every_declared_field_of_billing_objects_is_present(stripe_client, sandb
     checks.append((stripe.SubscriptionItem, checks[4][1]["items"]["data"][0]))
     checks.append((stripe.InvoiceLineItem, checks[5][1]["lines"]["data"][0]))
     checks.append((stripe.InvoicePayment, checks[5][1]["payments"]["data"][0]))
+    # a week before the renewal Stripe sends the preview of its invoice: a whole invoice
+    stripe_client.v1.test_helpers.test_clocks.advance(
+        clock.id, params={"frozen_time": subscription["items"].data[0].current_period_end - 86400}
+    )
+    [upcoming] = controls.events_of_type("invoice.upcoming")
+    preview = upcoming["data"]["object"]
+    assert preview["id"] is None
+    # an invoice's ``payments`` is includable: never in an event's object
+    preview_missing = [f for f in missing_fields(stripe.Invoice, preview) if f != "payments"]
+    checks.append((stripe.InvoiceLineItem, preview["lines"]["data"][0]))
+    events = raw(stripe_client, "get", "/v1/events", limit=100)["data"]
+    checks += [(stripe.Event, event) for event in events]
     problems = {
         cls.__name__: missing for cls, data in checks if (missing := missing_fields(cls, data))
     }
+    if preview_missing:
+        problems["invoice.upcoming"] = preview_missing
+    assert not problems, "\n".join(f"{k}: {sorted(v)}" for k, v in problems.items())
+
+
+def test_every_declared_field_of_setup_intents_is_present(stripe_client, sandbox):
+    """SetupIntents in each state (set up, declined, waiting for 3-D Secure, its
+    authentication failed, canceled), their SetupAttempts and events."""
+    import stripe as stripe_package
+
+    customer = stripe_client.v1.customers.create(params={"email": "maya@example.test"})
+    succeeded = stripe_client.v1.setup_intents.create(
+        params={"customer": customer.id, "payment_method": "pm_card_visa", "confirm": True}
+    )
+    declined = stripe_client.v1.setup_intents.create(params={"customer": customer.id})
+    with pytest.raises(stripe_package.CardError):
+        stripe_client.v1.setup_intents.confirm(
+            declined.id, params={"payment_method": "pm_card_chargeDeclined"}
+        )
+    waiting = stripe_client.v1.setup_intents.create(
+        params={
+            "customer": customer.id,
+            "payment_method": "pm_card_authenticationRequired",
+            "confirm": True,
+            "return_url": "https://x.test/done",
+        }
+    )
+    stripe_sdk = stripe_client.v1.setup_intents.create(
+        params={
+            "customer": customer.id,
+            "payment_method": "pm_card_authenticationRequiredOnSetup",
+            "confirm": True,
+        }
+    )
+    failed = stripe_client.v1.setup_intents.create(
+        params={
+            "customer": customer.id,
+            "payment_method": "pm_card_threeDSecure2Required",
+            "confirm": True,
+        }
+    )
+    controls.authenticate_setup_intent(failed.id, succeed=False)
+    canceled = stripe_client.v1.setup_intents.create(params={"customer": customer.id})
+    stripe_client.v1.setup_intents.cancel(canceled.id)
+    checks: list[tuple[type, dict[str, Any]]] = [
+        (stripe.SetupIntent, raw(stripe_client, "get", f"/v1/setup_intents/{intent.id}"))
+        for intent in (succeeded, declined, waiting, stripe_sdk, failed, canceled)
+    ]
+    for intent in (succeeded, declined, failed):
+        attempts = raw(stripe_client, "get", "/v1/setup_attempts", setup_intent=intent.id)["data"]
+        checks += [(stripe.SetupAttempt, attempt) for attempt in attempts]
+    events = raw(stripe_client, "get", "/v1/events", limit=100)["data"]
+    checks += [(stripe.Event, event) for event in events]
+    checks += [
+        (stripe.SetupIntent, event["data"]["object"])
+        for event in events
+        if event["type"].startswith("setup_intent.")
+    ]
+    assert {data.get("status") for cls, data in checks if cls is stripe.SetupIntent} == {
+        "succeeded",
+        "requires_payment_method",
+        "requires_action",
+        "canceled",
+        "requires_confirmation",
+    }
+    problems = {}
+    for cls, data in checks:
+        missing = missing_fields(cls, data)
+        if missing:
+            problems.setdefault(cls.__name__, set()).update(missing)
     assert not problems, "\n".join(f"{k}: {sorted(v)}" for k, v in problems.items())

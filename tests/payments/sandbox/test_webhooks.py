@@ -230,6 +230,14 @@ def test_setup_command_registers_both_endpoints_idempotently(settings):
             settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
         ),
     }
+    # the customer portal's settings are saved once: one default configuration
+    from payments.sandbox.models import StripeObject
+
+    defaults = StripeObject.objects.filter(
+        object_type="billing_portal.configuration", data__is_default=True
+    )
+    assert defaults.count() == 1
+    assert defaults.get().data["features"]["payment_method_update"]["enabled"] is True
 
 
 @pytest.mark.worker
