@@ -236,3 +236,36 @@ def test_a_client_with_no_customer_yet_has_no_portal(stripe):
     with pytest.raises(Conflict) as refused:
         cards.customer_portal_url(user=UserFactory(), return_url="http://testserver/billing/")
     assert refused.value.code == "no_customer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_mirrors_at_once_leave_one_row_per_card(stripe_local):
+    # given: three cards at Stripe, none mirrored yet
+    import threading
+
+    from django.db import connection
+
+    customer = client_customer()
+    ids = {attach(customer, pm).id for pm in ("pm_card_visa", "pm_card_mastercard", "pm_card_amex")}
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def mirror() -> None:
+        try:
+            start.wait(timeout=10)
+            cards.customer_cards_sync(customer=Customer.objects.get(pk=customer.pk))
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    # when: two webhooks' mirrors run at the same moment
+    threads = [threading.Thread(target=mirror) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # then: both finished, and each card is one row
+    assert failures == []
+    assert set(customer.cards.values_list("stripe_payment_method_id", flat=True)) == ids
+    assert customer.cards.count() == 3
