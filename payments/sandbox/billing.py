@@ -40,7 +40,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from payments.sandbox import catalog, customers, errors, events, store, test_clocks
+from payments.sandbox import catalog, customers, errors, events, setup_intents, store, test_clocks
 from payments.sandbox.cards import TEST_CARDS
 from payments.sandbox.catalog import price_row
 from payments.sandbox.checkout import PaymentDeclined
@@ -563,6 +563,8 @@ def invoice_pay(*, invoice_id: str, payment_method: str | None = None) -> dict[s
             method = store.find(method.stripe_id)
     paid = invoice_attempt(row, method=method)
     subscription = _subscription_of(invoice)
+    if paid and subscription is not None and method is not None:
+        _save_default_payment_method(subscription["id"], method.stripe_id)
     if paid and subscription is not None:
         _after_payment(subscription["id"])
     if not paid:
@@ -779,6 +781,7 @@ def _record_update(row: StripeObject, before: dict[str, Any]) -> None:
             "metadata",
             "billing_cycle_anchor",
             "trial_settings",
+            "pending_setup_intent",
         )
         if before.get(key) != subscription.get(key)
     }
@@ -897,7 +900,9 @@ def subscription_create(
         "payment_settings": {
             "payment_method_options": None,
             "payment_method_types": None,
-            "save_default_payment_method": "off",
+            "save_default_payment_method": (params.get("payment_settings") or {}).get(
+                "save_default_payment_method", "off"
+            ),
         },
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,
@@ -936,6 +941,12 @@ def subscription_create(
         )
         invoice_finalize(invoice)
         subscription["latest_invoice"] = invoice.stripe_id
+        if behavior == "default_incomplete":
+            # nothing to pay now: a SetupIntent to collect the card the trial's end will bill
+            subscription["pending_setup_intent"] = setup_intents.setup_intent_create(
+                params={"customer": customer["id"], "usage": "off_session"},
+                subscription=subscription_id,
+            ).stripe_id
         store.save(row)
         events.record("customer.subscription.created", subscription)
         if trial_end - start <= TRIAL_WILL_END_SECONDS:
@@ -962,6 +973,37 @@ def subscription_create(
     elif behavior == "error_if_incomplete":
         raise CardError(invoice.internal.get("last_failure") or {})
     return subscription_row(subscription_id).data
+
+
+def _save_default_payment_method(subscription_id: str, payment_method_id: str) -> None:
+    """``payment_settings[save_default_payment_method]=on_subscription``: the card that paid
+    (or was set up by its ``pending_setup_intent``) becomes the subscription's default."""
+    row = subscription_row(subscription_id, lock=True)
+    if row.data["payment_settings"]["save_default_payment_method"] != "on_subscription":
+        return
+    if row.data["default_payment_method"] == payment_method_id:
+        return
+    before = dict(row.data)
+    row.data["default_payment_method"] = payment_method_id
+    _record_update(row, before)
+
+
+def _pending_setup_succeeded(intent: StripeObject) -> None:
+    """A subscription's ``pending_setup_intent`` succeeded: it is cleared, and its card
+    saved as the default as ``payment_settings`` say."""
+    subscription_id = intent.internal.get("subscription")
+    if not subscription_id:
+        return
+    row = subscription_row(subscription_id, lock=True)
+    if row.data["pending_setup_intent"] == intent.stripe_id:
+        before = dict(row.data)
+        row.data["pending_setup_intent"] = None
+        if row.data["payment_settings"]["save_default_payment_method"] == "on_subscription":
+            row.data["default_payment_method"] = intent.data["payment_method"]
+        _record_update(row, before)
+
+
+setup_intents.WHEN_SUCCEEDED.append(_pending_setup_succeeded)
 
 
 def _after_payment(subscription_id: str) -> None:

@@ -54,7 +54,14 @@ def _card_errors(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         "description": S(),
         "metadata": M(),
         "expand": L(S()),
-        "payment_settings": ANY(),
+        "payment_settings": D(
+            {
+                "save_default_payment_method": E("off", "on_subscription"),
+                "payment_method_options": ANY(),
+                "payment_method_types": ANY(),
+                "payment_method_configuration": S(),
+            }
+        ),
     },
     connect_allowed=False,
 )

@@ -413,3 +413,62 @@ def test_a_trial_with_a_card_or_the_default_setting_bills_at_its_end(stripe_clie
     with pytest.raises(stripe.InvalidRequestError) as refused:
         stripe_client.v1.subscriptions.resume(carded.id)
     assert refused.value.user_message == "Only a paused subscription can be resumed."
+
+
+def test_a_trial_collects_its_card_with_the_pending_setup_intent(stripe_client, clock):
+    # given: a cardless trial made with default_incomplete, its card saved on the subscription
+    customer = client_without_card(stripe_client, clock)
+    subscription = stripe_client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": monthly_price(stripe_client).id}],
+            "trial_period_days": 7,
+            "payment_behavior": "default_incomplete",
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+            "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}},
+        }
+    )
+    assert subscription.status == "trialing"
+    pending = stripe_client.v1.setup_intents.retrieve(subscription.pending_setup_intent)
+    assert (pending.status, pending.customer, pending.usage) == (
+        "requires_payment_method",
+        customer.id,
+        "off_session",
+    )
+    # when: the customer confirms it with a card
+    confirmed = stripe_client.v1.setup_intents.confirm(
+        pending.id, params={"payment_method": "pm_card_visa"}
+    )
+    # then: the card is the subscription's, the pending intent done
+    updated = stripe_client.v1.subscriptions.retrieve(subscription.id)
+    assert updated.pending_setup_intent is None
+    assert updated.default_payment_method == confirmed.payment_method
+    # and the trial's end bills it instead of pausing
+    advance(stripe_client, clock, START + 7 * DAY)
+    renewed = stripe_client.v1.subscriptions.retrieve(subscription.id)
+    assert renewed.status == "active"
+    assert stripe_client.v1.invoices.retrieve(renewed.latest_invoice).amount_paid == 24000
+
+
+def test_the_card_that_pays_the_first_invoice_can_become_the_default(stripe_client, clock):
+    customer = client_without_card(stripe_client, clock)
+    subscription = stripe_client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": monthly_price(stripe_client).id}],
+            "payment_behavior": "default_incomplete",
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+        }
+    )
+    assert subscription.pending_setup_intent is None  # there is an invoice to pay
+    paid = stripe_client.v1.invoices.pay(
+        subscription.latest_invoice, params={"payment_method": "pm_card_visa"}
+    )
+    assert paid.status == "paid"
+    active = stripe_client.v1.subscriptions.retrieve(subscription.id)
+    assert active.status == "active"
+    assert active.default_payment_method is not None
+    assert (
+        stripe_client.v1.payment_methods.retrieve(active.default_payment_method).customer
+        == customer.id
+    )
