@@ -149,34 +149,16 @@ class BookingListCreateApi(ListAPIView):
         )
         if session_type is None:
             raise NotFound("No such session type.")
-        if values.get("plan_subscription"):
-            plan_subscription = PlanSubscription.objects.filter(
-                pk=values["plan_subscription"], client_id=request.user.pk
-            ).first()
-            if plan_subscription is None:
-                raise NotFound("No such plan subscription.")
+        paid_with = _credit_named(values, client_id=request.user.pk)
+        if paid_with:
+            # a package's or a plan's session: no payment of its own, confirmed at once
             booking = holds.booking_hold(
                 client=request.user,  # type: ignore[arg-type]
                 session_type=session_type,
                 starts_at=values["starts_at"],
                 topic=values["topic"],
                 client_time_zone=values["client_time_zone"],
-                plan_subscription=plan_subscription,
-            )
-            return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
-        if values.get("package_purchase"):
-            purchase = PackagePurchase.objects.filter(
-                pk=values["package_purchase"], client_id=request.user.pk
-            ).first()
-            if purchase is None:
-                raise NotFound("No such package purchase.")
-            booking = holds.booking_hold(
-                client=request.user,  # type: ignore[arg-type]
-                session_type=session_type,
-                starts_at=values["starts_at"],
-                topic=values["topic"],
-                client_time_zone=values["client_time_zone"],
-                package_purchase=purchase,
+                **paid_with,  # type: ignore[arg-type]
             )
             return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
 
@@ -216,6 +198,26 @@ class BookingListCreateApi(ListAPIView):
             urls_for=urls_for,
         )
         return Response(_created_body(booking, payment), status=status.HTTP_201_CREATED)
+
+
+def _credit_named(values: dict, *, client_id: int | None) -> dict[str, object]:
+    """The client's plan subscription or package purchase the booking is to be paid with
+    (``{"plan_subscription": row}``), none, or ``NotFound`` for one not theirs."""
+    if values.get("plan_subscription"):
+        plan_subscription = PlanSubscription.objects.filter(
+            pk=values["plan_subscription"], client_id=client_id
+        ).first()
+        if plan_subscription is None:
+            raise NotFound("No such plan subscription.")
+        return {"plan_subscription": plan_subscription}
+    if values.get("package_purchase"):
+        purchase = PackagePurchase.objects.filter(
+            pk=values["package_purchase"], client_id=client_id
+        ).first()
+        if purchase is None:
+            raise NotFound("No such package purchase.")
+        return {"package_purchase": purchase}
+    return {}
 
 
 def _created_body(booking: Booking, payment: Payment) -> dict:

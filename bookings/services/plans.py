@@ -423,17 +423,23 @@ def _service_period(invoice: Invoice) -> tuple[datetime, datetime] | None:
 def plan_invoice_paid(invoice: Invoice) -> PlanCredit | None:
     """A plan invoice is paid: grant its period's sessions, once (keyed by the invoice).
 
-    A renewal (or the first invoice) grants the plan's sessions for the period it pays,
+    An invoice that bills a period (the first, a renewal, or the one that starts a new
+    period when a paused subscription resumes) grants the plan's sessions for that period,
     plus, with rollover, the previous period's unused sessions up to the cap (those move out
-    of the previous period's credit). A plan change's invoice grants the new plan's extra
-    sessions for the rest of the current period. Holding the plan subscription's lock.
+    of the previous period's credit). A plan change's invoice, only prorations, grants the
+    new plan's extra sessions for the rest of the current period. Holding the plan
+    subscription's lock.
     """
     assert invoice.subscription is not None
     locked = lock_plan_subscription_of(invoice.subscription)
     if locked is None or PlanCredit.objects.filter(stripe_invoice_id=invoice.stripe_invoice_id):
         return None
     plan = locked.plan
-    if invoice.billing_reason == "subscription_update":
+    period = _service_period(invoice)
+    # A change's reason (``subscription_update``) is also that of invoices billing a whole new
+    # period: a paused subscription's resumption, a switch to another interval. The lines
+    # tell them apart.
+    if period is None and invoice.billing_reason == "subscription_update":
         current = list(
             locked.credits.filter(period_end__gt=timezone.now()).order_by("-period_start")[:5]
         )
@@ -451,7 +457,6 @@ def plan_invoice_paid(invoice: Invoice) -> PlanCredit | None:
             period_start=period_start,
             period_end=period_end,
         )
-    period = _service_period(invoice)
     if period is None or (invoice.amount_paid == 0 and invoice.total > 0):
         return None
     period_start, period_end = period

@@ -127,6 +127,23 @@ def new_booking(request: HttpRequest) -> HttpResponse:
     return render(request, "bookings/new.html", context)
 
 
+def _credit_chosen(request: HttpRequest) -> tuple[str, PlanSubscription | PackagePurchase] | None:
+    """The plan or package the review's form pays with (``("plan_subscription", row)``),
+    none for a paid booking; 404 for one that is not the client's."""
+    for field, kind, model in (
+        ("use_plan", "plan_subscription", PlanSubscription),
+        ("use_package", "package_purchase", PackagePurchase),
+    ):
+        if request.POST.get(field):
+            row = model.objects.filter(  # type: ignore[attr-defined]
+                pk=_id(request.POST[field]), client_id=request.user.pk
+            ).first()
+            if row is None:
+                raise Http404("No such plan or package.")
+            return kind, row
+    return None
+
+
 @login_required
 def review(request: HttpRequest) -> HttpResponse:
     """Step 2: price, coach, the time in both zones, the policy; "Pay" holds and goes to
@@ -159,12 +176,9 @@ def review(request: HttpRequest) -> HttpResponse:
         {"package": package, "price": format_money(package.price, package.currency)}
         for package in Package.objects.filter(session_type=session_type, is_active=True)
     ]
-    if request.method == "POST" and request.POST.get("use_plan"):
-        plan_subscription = PlanSubscription.objects.filter(
-            pk=_id(request.POST["use_plan"]), client_id=request.user.pk
-        ).first()
-        if plan_subscription is None:
-            raise Http404("No such plan.")
+    paid_with = _credit_chosen(request) if request.method == "POST" else None
+    if paid_with is not None:
+        kind, row = paid_with
         try:
             booking = holds.booking_hold(
                 client=signed_in_user(request),
@@ -172,34 +186,18 @@ def review(request: HttpRequest) -> HttpResponse:
                 starts_at=starts_at,
                 topic=draft.get("topic", ""),
                 client_time_zone=zone,
-                plan_subscription=plan_subscription,
+                **{kind: row},  # type: ignore[arg-type]
             )
         except DomainError as error:
             context["error"] = error.message
             return render(request, "bookings/review.html", context, status=error.status_code)
         request.session.pop(DRAFT_KEY, None)
-        messages.success(request, "Booked with your plan.")
-        return redirect("bookings:detail", pk=booking.pk)
-    if request.method == "POST" and request.POST.get("use_package"):
-        purchase = PackagePurchase.objects.filter(
-            pk=_id(request.POST["use_package"]), client_id=request.user.pk
-        ).first()
-        if purchase is None:
-            raise Http404("No such package.")
-        try:
-            booking = holds.booking_hold(
-                client=signed_in_user(request),
-                session_type=session_type,
-                starts_at=starts_at,
-                topic=draft.get("topic", ""),
-                client_time_zone=zone,
-                package_purchase=purchase,
-            )
-        except DomainError as error:
-            context["error"] = error.message
-            return render(request, "bookings/review.html", context, status=error.status_code)
-        request.session.pop(DRAFT_KEY, None)
-        messages.success(request, "Booked with your package.")
+        messages.success(
+            request,
+            "Booked with your plan."
+            if kind == "plan_subscription"
+            else "Booked with your package.",
+        )
         return redirect("bookings:detail", pk=booking.pk)
     if request.method == "POST":
         try:

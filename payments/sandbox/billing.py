@@ -40,7 +40,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from payments.sandbox import catalog, customers, errors, events, store, test_clocks
+from payments.sandbox import catalog, customers, errors, events, setup_intents, store, test_clocks
 from payments.sandbox.cards import TEST_CARDS
 from payments.sandbox.catalog import price_row
 from payments.sandbox.checkout import PaymentDeclined
@@ -49,6 +49,7 @@ from payments.sandbox.models import StripeObject
 
 RETRY_DAYS = (3, 5, 7)  # days after the first failure
 INCOMPLETE_EXPIRES_SECONDS = 23 * 3600
+TRIAL_WILL_END_SECONDS = 3 * 86400
 UPCOMING_DAYS = 7
 CANCEL_AFTER_RETRIES = "canceled"  # or "unpaid" (controls.set_failed_renewal_outcome)
 _SECONDS = {"day": 86400, "week": 7 * 86400}
@@ -562,6 +563,8 @@ def invoice_pay(*, invoice_id: str, payment_method: str | None = None) -> dict[s
             method = store.find(method.stripe_id)
     paid = invoice_attempt(row, method=method)
     subscription = _subscription_of(invoice)
+    if paid and subscription is not None and method is not None:
+        _save_default_payment_method(subscription["id"], method.stripe_id)
     if paid and subscription is not None:
         _after_payment(subscription["id"])
     if not paid:
@@ -655,16 +658,22 @@ def _close_open(invoice_id: str, *, status: str, stamp: str, event: str) -> dict
 
 
 def invoice_void(*, invoice_id: str) -> dict[str, Any]:
-    return _close_open(invoice_id, status="void", stamp="voided_at", event="invoice.voided")
+    invoice = _close_open(invoice_id, status="void", stamp="voided_at", event="invoice.voided")
+    _resumption_voided(invoice["id"])
+    return invoice
 
 
 def invoice_mark_uncollectible(*, invoice_id: str) -> dict[str, Any]:
-    return _close_open(
+    invoice = _close_open(
         invoice_id,
         status="uncollectible",
         stamp="marked_uncollectible_at",
         event="invoice.marked_uncollectible",
     )
+    subscription = _subscription_of(invoice)
+    if subscription is not None and subscription["status"] == "paused":
+        _resumption_settled(subscription_row(subscription["id"], lock=True))
+    return invoice
 
 
 # --- subscriptions -------------------------------------------------------------------------
@@ -771,6 +780,8 @@ def _record_update(row: StripeObject, before: dict[str, Any]) -> None:
             "default_payment_method",
             "metadata",
             "billing_cycle_anchor",
+            "trial_settings",
+            "pending_setup_intent",
         )
         if before.get(key) != subscription.get(key)
     }
@@ -889,7 +900,9 @@ def subscription_create(
         "payment_settings": {
             "payment_method_options": None,
             "payment_method_types": None,
-            "save_default_payment_method": "off",
+            "save_default_payment_method": (params.get("payment_settings") or {}).get(
+                "save_default_payment_method", "off"
+            ),
         },
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,
@@ -904,12 +917,7 @@ def subscription_create(
         if destination
         else None,
         "trial_end": trial_end,
-        "trial_settings": {
-            "end_behavior": {
-                "billing_cycle_anchor": None,
-                "missing_payment_method": "create_invoice",
-            }
-        },
+        "trial_settings": trial_settings_of(params.get("trial_settings"), None),
         "trial_start": start if trial_end else None,
     }
     subscription["items"]["data"] = [
@@ -933,8 +941,17 @@ def subscription_create(
         )
         invoice_finalize(invoice)
         subscription["latest_invoice"] = invoice.stripe_id
+        if behavior == "default_incomplete":
+            # nothing to pay now: a SetupIntent to collect the card the trial's end will bill
+            subscription["pending_setup_intent"] = setup_intents.setup_intent_create(
+                params={"customer": customer["id"], "usage": "off_session"},
+                subscription=subscription_id,
+            ).stripe_id
         store.save(row)
         events.record("customer.subscription.created", subscription)
+        if trial_end - start <= TRIAL_WILL_END_SECONDS:
+            # a trial of three days or less is about to end as soon as it starts
+            _trial_will_end(row)
         return subscription
     invoice = invoice_create(
         customer_id=customer["id"],
@@ -958,11 +975,46 @@ def subscription_create(
     return subscription_row(subscription_id).data
 
 
+def _save_default_payment_method(subscription_id: str, payment_method_id: str) -> None:
+    """``payment_settings[save_default_payment_method]=on_subscription``: the card that paid
+    (or was set up by its ``pending_setup_intent``) becomes the subscription's default."""
+    row = subscription_row(subscription_id, lock=True)
+    if row.data["payment_settings"]["save_default_payment_method"] != "on_subscription":
+        return
+    if row.data["default_payment_method"] == payment_method_id:
+        return
+    before = dict(row.data)
+    row.data["default_payment_method"] = payment_method_id
+    _record_update(row, before)
+
+
+def _pending_setup_succeeded(intent: StripeObject) -> None:
+    """A subscription's ``pending_setup_intent`` succeeded: it is cleared, and its card
+    saved as the default as ``payment_settings`` say."""
+    subscription_id = intent.internal.get("subscription")
+    if not subscription_id:
+        return
+    row = subscription_row(subscription_id, lock=True)
+    if row.data["pending_setup_intent"] == intent.stripe_id:
+        before = dict(row.data)
+        row.data["pending_setup_intent"] = None
+        if row.data["payment_settings"]["save_default_payment_method"] == "on_subscription":
+            row.data["default_payment_method"] = intent.data["payment_method"]
+        _record_update(row, before)
+
+
+setup_intents.WHEN_SUCCEEDED.append(_pending_setup_succeeded)
+
+
 def _after_payment(subscription_id: str) -> None:
     """An invoice of the subscription was paid: incomplete, past due or unpaid becomes
-    active (when no other invoice of it is still open)."""
+    active (when no other invoice of it is still open); a paused one whose resumption
+    invoice this was resumes."""
     row = subscription_row(subscription_id, lock=True)
     subscription = row.data
+    if subscription["status"] == "paused":
+        _resumption_settled(row)
+        return
     if subscription["status"] not in ("incomplete", "past_due", "unpaid"):
         return
     still_open = StripeObject.objects.filter(
@@ -1079,6 +1131,10 @@ def subscription_update(*, subscription_id: str, params: dict[str, Any]) -> dict
         if percent is not None and not (subscription.get("transfer_data") or {}).get("destination"):
             raise errors.invalid("application_fee_percent", _FEE_NEEDS_DESTINATION)
         subscription["application_fee_percent"] = percent
+    if "trial_settings" in params:
+        subscription["trial_settings"] = trial_settings_of(
+            params["trial_settings"], subscription["trial_settings"]
+        )
     if "pause_collection" in params:
         pause = params["pause_collection"]
         subscription["pause_collection"] = (
@@ -1151,20 +1207,205 @@ def subscription_update(*, subscription_id: str, params: dict[str, Any]) -> dict
     return subscription
 
 
-def subscription_resume(*, subscription_id: str) -> dict[str, Any]:
+def trial_settings_of(value: Any, current: dict[str, Any] | None) -> dict[str, Any]:
+    """``trial_settings[end_behavior]``: what the trial's end does when the customer gave no
+    payment method (``missing_payment_method``: ``create_invoice``, the default, bills and
+    fails; ``pause`` pauses the subscription; ``cancel`` cancels it)."""
+    settings = copy.deepcopy(current) or {
+        "end_behavior": {"billing_cycle_anchor": None, "missing_payment_method": "create_invoice"}
+    }
+    behavior = (value or {}).get("end_behavior") or {}
+    for key in ("billing_cycle_anchor", "missing_payment_method"):
+        if key in behavior:
+            settings["end_behavior"][key] = behavior[key]
+    return settings
+
+
+def _has_payment_method(subscription: dict[str, Any]) -> bool:
+    """Whether a renewal would find a card: the subscription's default, else the
+    customer's."""
+    probe = {"customer": subscription["customer"], "default_payment_method": None}
+    return _payment_method_for(probe, subscription) is not None
+
+
+def _pause(row: StripeObject) -> None:
+    """The trial ended without a payment method and ``missing_payment_method=pause``: the
+    subscription is ``paused`` — no invoice, no cycle — until it is resumed."""
+    before = {**row.data, "items": {"data": [dict(i) for i in row.data["items"]["data"]]}}
+    row.data["status"] = "paused"
+    _record_update(row, before)
+    events.record(
+        "customer.subscription.paused", row.data, previous_attributes={"status": before["status"]}
+    )
+
+
+def _surrounding_period(subscription: dict[str, Any], price: dict[str, Any]) -> tuple[int, int]:
+    """The period of the billing cycle anchor's cycle that holds now."""
+    anchor = subscription["billing_cycle_anchor"]
+    recurring = price["recurring"]
+    now = store.now()
+    count = 0
+    while (
+        add_interval(anchor, recurring["interval"], (count + 1) * recurring["interval_count"])
+        <= now
+    ):
+        count += 1
+    return (
+        add_interval(anchor, recurring["interval"], count * recurring["interval_count"]),
+        add_interval(anchor, recurring["interval"], (count + 1) * recurring["interval_count"]),
+    )
+
+
+def billing_cycle_anchor_of(value: Any) -> str:
+    """``billing_cycle_anchor`` of a resume: ``now`` (the default) or ``unchanged``, sent as
+    the pinned version's ``billing_cycle_anchor[type]`` or as the plain value."""
+    wanted = value.get("type") if isinstance(value, dict) else value
+    if wanted in (None, ""):
+        return "now"
+    if wanted not in ("now", "unchanged"):
+        raise errors.invalid(
+            "billing_cycle_anchor",
+            "Invalid billing_cycle_anchor: must be one of now or unchanged",
+        )
+    return str(wanted)
+
+
+def subscription_resume(*, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``POST /v1/subscriptions/{id}/resume``: a ``paused`` subscription starts again.
+
+    ``billing_cycle_anchor=now`` (the default) starts a new period now and invoices it;
+    ``unchanged`` keeps the anchor: the subscription is in the anchor's period that holds now,
+    and its rest is invoiced prorated (``proration_behavior`` ``create_prorations`` or
+    ``always_invoice``) or not at all (``none``). With no resumption invoice it is
+    ``active`` at once. A resumption invoice is finalized and paid now: paid (or marked
+    uncollectible), the subscription is ``active``; declined, it is ``past_due`` with
+    ``payment_behavior=resume_on_payment_attempt`` (the default), or stays ``paused`` with
+    ``resume_on_payment_success`` until the invoice is paid — and if it is not paid within
+    23 hours the invoice is voided and the subscription stays ``paused``."""
     row = subscription_row(subscription_id, lock=True)
-    if row.data["status"] != "paused":
+    subscription = row.data
+    if subscription["status"] != "paused":
+        raise errors.invalid("subscription", "Only a paused subscription can be resumed.")
+    if row.internal.get("resumption_invoice"):
         raise errors.invalid(
             "subscription",
-            "Only a paused subscription can be resumed.",
+            "This subscription is already resuming: its resumption invoice is open. Pay it, "
+            "mark it uncollectible or void it first.",
         )
-    before = dict(row.data)
-    row.data["status"] = "active"
-    store.save(row)
-    events.record(
-        "customer.subscription.resumed", row.data, previous_attributes={"status": before["status"]}
+    anchor = billing_cycle_anchor_of(params.get("billing_cycle_anchor"))
+    proration = params.get("proration_behavior", "create_prorations")
+    behavior = params.get("payment_behavior", "resume_on_payment_attempt")
+    now = store.now()
+    prorate_from = params.get("proration_date") or now
+    before = {**subscription, "items": {"data": [dict(i) for i in subscription["items"]["data"]]}}
+    lines: list[dict[str, Any]] = []
+    if anchor == "now":
+        subscription["billing_cycle_anchor"] = now
+        for item in subscription["items"]["data"]:
+            recurring = item["price"]["recurring"]
+            item["current_period_start"] = now
+            item["current_period_end"] = add_interval(
+                now, recurring["interval"], recurring["interval_count"]
+            )
+        lines = _cycle_lines(subscription)
+    else:
+        for item in subscription["items"]["data"]:
+            period_start, period_end = _surrounding_period(subscription, item["price"])
+            item["current_period_start"], item["current_period_end"] = period_start, period_end
+            price = item["price"]
+            if proration == "none" or prorate_from >= period_end:
+                continue
+            fraction = (period_end - prorate_from) / (period_end - period_start)
+            lines.append(
+                {
+                    "amount": round(price["unit_amount"] * item["quantity"] * fraction),
+                    "currency": price["currency"],
+                    "description": f"Remaining time on {item['quantity']} x {_product_name(price)}",
+                    "period": (prorate_from, period_end),
+                    "price": price,
+                    "subscription": subscription["id"],
+                    "item": item["id"],
+                    "proration": True,
+                    "quantity": item["quantity"],
+                }
+            )
+    if not lines:
+        subscription["status"] = "active"
+        _record_update(row, before)
+        events.record(
+            "customer.subscription.resumed", subscription, previous_attributes={"status": "paused"}
+        )
+        return subscription
+    invoice = invoice_create(
+        customer_id=subscription["customer"],
+        currency=subscription["currency"],
+        lines=lines,
+        billing_reason="subscription_update",
+        subscription=subscription,
+        period=(now, now),
     )
-    return row.data
+    subscription["latest_invoice"] = invoice.stripe_id
+    row.internal["resumption_invoice"] = invoice.stripe_id
+    row.internal["resumption_behavior"] = behavior
+    store.save(row)
+    invoice_finalize(invoice)
+    if invoice.data["status"] == "open" and not invoice_attempt(invoice):
+        row = subscription_row(subscription_id, lock=True)
+        if behavior == "resume_on_payment_attempt":
+            row.internal.pop("resumption_invoice", None)
+            row.data["status"] = "past_due"
+            _record_update(row, before)
+            events.record(
+                "customer.subscription.resumed", row.data, previous_attributes={"status": "paused"}
+            )
+        else:
+            # no retries: the customer pays it (or it is voided 23 hours on)
+            invoice = invoice_row(invoice.stripe_id, lock=True)
+            invoice.data["next_payment_attempt"] = None
+            store.save(invoice)
+            _record_update(row, before)
+        return subscription_row(subscription_id).data
+    row = subscription_row(subscription_id, lock=True)
+    if row.data["status"] == "paused":
+        _resumption_settled(row, before=before)
+    return subscription_row(subscription_id).data
+
+
+def _resumption_settled(row: StripeObject, before: dict[str, Any] | None = None) -> None:
+    """The resumption invoice of a paused subscription was paid or marked uncollectible:
+    the subscription is ``active`` (``customer.subscription.resumed``)."""
+    invoice_id = row.internal.get("resumption_invoice")
+    invoice = store.find(invoice_id or "")
+    if invoice is None or invoice.data["status"] not in ("paid", "uncollectible"):
+        return
+    before = before or dict(row.data)
+    row.internal.pop("resumption_invoice", None)
+    row.data["status"] = "active"
+    _record_update(row, before)
+    events.record(
+        "customer.subscription.resumed", row.data, previous_attributes={"status": "paused"}
+    )
+
+
+def _resumption_voided(invoice_id: str) -> None:
+    """A resumption invoice voided (by hand, or 23 hours unpaid): the subscription stays
+    ``paused`` and may be resumed again."""
+    invoice = store.find(invoice_id)
+    subscription = _subscription_of(invoice.data) if invoice is not None else None
+    if subscription is None:
+        return
+    row = subscription_row(subscription["id"], lock=True)
+    if row.internal.get("resumption_invoice") == invoice_id:
+        row.internal.pop("resumption_invoice", None)
+        store.save(row)
+
+
+def _trial_will_end(row: StripeObject) -> None:
+    """``customer.subscription.trial_will_end``: three days before the trial ends (at once
+    for a shorter trial), as Stripe warns."""
+    row.internal["trial_will_end_sent"] = True
+    store.save(row)
+    events.record("customer.subscription.trial_will_end", row.data)
 
 
 # --- time passing ----------------------------------------------------------------------------
@@ -1177,6 +1418,14 @@ def _renew(row: StripeObject) -> None:
     if subscription["cancel_at_period_end"]:
         _end(row, reason="cancellation_requested")
         return
+    if subscription["status"] == "trialing" and not _has_payment_method(subscription):
+        missing = subscription["trial_settings"]["end_behavior"]["missing_payment_method"]
+        if missing == "pause":
+            _pause(row)
+            return
+        if missing == "cancel":
+            _end(row, reason="cancellation_requested")
+            return
     before = {**subscription, "items": {"data": [dict(i) for i in subscription["items"]["data"]]}}
     for item in subscription["items"]["data"]:
         price = item["price"]
@@ -1253,7 +1502,25 @@ def _due(clock_id: str | None, until: int) -> list[tuple[int, int, str, StripeOb
             if expires <= until:
                 due.append((expires, 0, "expire", row))
             continue
+        if status == "paused":
+            # a paused subscription does not cycle; an unpaid resumption invoice is voided
+            resumption = store.find(row.internal.get("resumption_invoice") or "")
+            if resumption is not None and resumption.data["status"] == "open":
+                expires = (
+                    resumption.data["status_transitions"]["finalized_at"]
+                    + INCOMPLETE_EXPIRES_SECONDS
+                )
+                if expires <= until:
+                    due.append((expires, 0, "void_resumption", resumption))
+            continue
         end = _period(subscription)[1]
+        warn_at = end - TRIAL_WILL_END_SECONDS
+        if (
+            status == "trialing"
+            and not row.internal.get("trial_will_end_sent")
+            and warn_at <= until
+        ):
+            due.append((warn_at, 2, "trial_will_end", row))
         if end <= until:
             due.append((end, 1, "renew", row))
         upcoming = end - UPCOMING_DAYS * 86400
@@ -1343,6 +1610,10 @@ def run_due(clock_id: str | None, until: int) -> None:
                 _renew(row)
             elif kind == "upcoming":
                 _upcoming(row)
+            elif kind == "trial_will_end":
+                _trial_will_end(row)
+            elif kind == "void_resumption":
+                invoice_void(invoice_id=row.stripe_id)
             else:
                 _retry(row)
     raise RuntimeError("billing did not settle")

@@ -1,5 +1,6 @@
-"""Checkout Sessions (``mode=payment`` and ``mode=subscription``): creating one with its line
-items (``price_data``, or saved Prices), expiring it (on request or when ``expires_at``
+"""Checkout Sessions (``mode=payment``, ``mode=subscription`` and ``mode=setup``): creating
+one with its line items (``price_data``, or saved Prices; none in setup mode, whose
+SetupIntent is made with the session), expiring it (on request or when ``expires_at``
 passes), and the decline its hosted page shows. With ``customer`` the page offers the
 customer's saved cards (those ``allow_redisplay_filters`` admit) and, with
 ``saved_payment_method_options[payment_method_save]=enabled``, to save the card (to the
@@ -11,7 +12,7 @@ import copy
 from typing import Any
 
 from marketplace.money import MAX_CHARGE_AMOUNT, format_money, minimum_charge
-from payments.sandbox import accounts, customers, errors, events, regions, store
+from payments.sandbox import accounts, customers, errors, events, regions, setup_intents, store
 from payments.sandbox.models import StripeObject
 
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -199,9 +200,14 @@ def _check_settlement(
 def _check_mode(params: dict[str, Any]) -> str:
     mode = params["mode"]
     if mode == "setup":
-        raise errors.StripeError(
-            "The local Stripe simulates mode=payment and mode=subscription (not setup).",
-            param="mode",
+        for param in ("line_items", "payment_intent_data", "subscription_data"):
+            if params.get(param):
+                raise errors.invalid(param, f"You can not pass `{param}` in `setup` mode.")
+        if not params.get("currency") and not params.get("payment_method_types"):
+            raise errors.missing("currency")
+    elif params.get("setup_intent_data"):
+        raise errors.invalid(
+            "setup_intent_data", f"You can not pass `setup_intent_data` in `{mode}` mode."
         )
     if mode == "subscription" and params.get("payment_intent_data"):
         raise errors.invalid(
@@ -246,6 +252,8 @@ def _saves_for_new_customer(params: dict[str, Any]) -> bool:
 
 def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
     mode = _check_mode(params)
+    if mode == "setup":
+        return _setup_session_create(params)
     line_items_params = params.get("line_items") or []
     if not line_items_params:
         raise errors.missing("line_items")
@@ -337,10 +345,30 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
                 "transfer_data": subscription_data.get("transfer_data"),
             }
         )
-    invoice_data = (params.get("invoice_creation") or {}).get("invoice_data") or {}
-    saved_options = params.get("saved_payment_method_options") or {}
     created = store.now()
-    expires_at = params.get("expires_at", created + MAX_EXPIRY_SECONDS)
+    expires_at = _expires_at(params, created)
+    session = session_shape(
+        session_id=session_id,
+        params=params,
+        mode=mode,
+        created=created,
+        expires_at=expires_at,
+        currency=currency,
+        amount_total=amount_total,
+    )
+    store.insert(
+        session,
+        internal={
+            "line_items": items,
+            "payment_intent_data": intent_data,
+            "subscription_data": subscription_data,
+        },
+    )
+    return session
+
+
+def _expires_at(params: dict[str, Any], created: int) -> int:
+    expires_at = int(params.get("expires_at", created + MAX_EXPIRY_SECONDS))
     if expires_at < created + MIN_EXPIRY_SECONDS:
         raise errors.invalid(
             "expires_at",
@@ -352,7 +380,23 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
             "expires_at",
             "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
         )
-    session = {
+    return expires_at
+
+
+def session_shape(
+    *,
+    session_id: str,
+    params: dict[str, Any],
+    mode: str,
+    created: int,
+    expires_at: int,
+    currency: str | None,
+    amount_total: int | None,
+) -> dict[str, Any]:
+    """A new session's JSON, of any mode."""
+    invoice_data = (params.get("invoice_creation") or {}).get("invoice_data") or {}
+    saved_options = params.get("saved_payment_method_options") or {}
+    return {
         "id": session_id,
         "object": "checkout.session",
         "adaptive_pricing": {"enabled": False},
@@ -446,14 +490,41 @@ def session_create(*, params: dict[str, Any]) -> dict[str, Any]:
         "url": store.hosted_page_url(f"checkout/{session_id}/"),
         "wallet_options": None,
     }
-    store.insert(
-        session,
-        internal={
-            "line_items": items,
-            "payment_intent_data": intent_data,
-            "subscription_data": subscription_data,
+
+
+def _setup_session_create(params: dict[str, Any]) -> dict[str, Any]:
+    """A ``mode=setup`` session: no line items, nothing to pay; its SetupIntent is made with
+    it (``setup_intent``), confirmed when the customer saves a card on the page."""
+    session_id = store.new_id("cs_test_", 58)
+    created = store.now()
+    expires_at = _expires_at(params, created)
+    intent_data = params.get("setup_intent_data") or {}
+    intent = setup_intents.setup_intent_create(
+        params={
+            "customer": params.get("customer"),
+            "description": intent_data.get("description"),
+            "metadata": intent_data.get("metadata") or {},
+            "on_behalf_of": intent_data.get("on_behalf_of"),
         },
+        checkout_session=session_id,
     )
+    session = session_shape(
+        session_id=session_id,
+        params=params,
+        mode="setup",
+        created=created,
+        expires_at=expires_at,
+        currency=(params.get("currency") or "").lower() or None,
+        amount_total=None,
+    )
+    session.update(
+        {
+            "payment_status": "no_payment_required",
+            "setup_intent": intent.stripe_id,
+            "total_details": None,
+        }
+    )
+    store.insert(session, internal={"line_items": [], "setup_intent_data": intent_data})
     return session
 
 
@@ -492,11 +563,17 @@ def session_expire(*, session_id: str) -> dict[str, Any]:
 
 def expire_session(row: StripeObject) -> dict[str, Any]:
     """Expire the open session ``row`` (the caller holds its row lock), and cancel its
-    PaymentIntent unless that succeeded."""
+    PaymentIntent unless that succeeded, or its open SetupIntent."""
     session = row.data
     session["status"] = "expired"
     # Stripe's ``url`` is present only while the session is open.
     session["url"] = None
+    if session.get("setup_intent"):
+        intent = setup_intents.setup_intent_row(session["setup_intent"])
+        if intent.data["status"] in setup_intents.OPEN:
+            setup_intents.setup_intent_cancel(
+                setup_intent_id=intent.stripe_id, reason="abandoned", by_checkout=True
+            )
     if session["payment_intent"]:
         intent_row = store.get(session["payment_intent"], "payment_intent", lock=True)
         if intent_row.data["status"] != "succeeded":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.sandbox import billing, customers, errors, events, store
+from payments.sandbox import billing, customers, errors, events, setup_intents, store
 from payments.sandbox.cards import TEST_CARDS
 from payments.sandbox.checkout import PaymentDeclined, card_payment_method_options, expire_session
 from payments.sandbox.ledger import charges, disputes, settlement
@@ -106,6 +106,92 @@ def _customer_for(session: dict[str, Any], *, email: str | None, name: str | Non
     return None
 
 
+AUTHENTICATION_FAILED = (
+    "We are unable to authenticate your payment method. Please choose a different payment "
+    "method and try again."
+)
+
+
+def _setup_session_pay(
+    row: StripeObject,
+    *,
+    number: str,
+    exp_month: int,
+    exp_year: int,
+    email: str | None,
+    name: str | None,
+    saved: StripeObject | None,
+    authenticate: bool,
+) -> tuple[dict[str, Any], PaymentDeclined | None]:
+    """Save a card on a ``mode=setup`` session: its SetupIntent is confirmed with the card
+    (attached to the session's customer, or to the one ``customer_creation=always`` makes;
+    to no one otherwise) and the session completes. A declined card, or a failed
+    authentication, leaves the session open with the failure on the SetupIntent."""
+    session = row.data
+    if saved is None and number not in TEST_CARDS:
+        return session, PaymentDeclined(
+            "Your card was declined. Your request was in test mode, but used a non test card. "
+            "For a list of valid test cards, visit: https://stripe.com/docs/testing.",
+            code="card_declined",
+            decline_code="test_mode_live_card",
+        )
+    method = saved
+    if method is None:
+        method = customers.card_payment_method(
+            number=number, exp_month=exp_month, exp_year=exp_year, name=name, email=email
+        )
+        method.data["allow_redisplay"] = "limited"
+        store.save(method)
+    outcome = setup_intents.setup_outcome(method)
+    succeeds = outcome == "succeed" or (outcome == "authenticate" and authenticate)
+    if succeeds and not session["customer"] and session["customer_creation"] == "always":
+        # the customer is made when the session completes, with what the page collected
+        session["customer"] = customers.customer_create(params={"email": email, "name": name})["id"]
+    intent = setup_intents.setup_intent_row(session["setup_intent"], lock=True)
+    if intent.data["customer"] != session["customer"]:
+        intent.data["customer"] = session["customer"]
+        store.save(intent)
+    try:
+        done = setup_intents.setup_intent_confirm(
+            setup_intent_id=intent.stripe_id,
+            params={"payment_method": method.stripe_id},
+            from_checkout=True,
+        )
+    except errors.CommittedError as declined:
+        store.save(row)
+        return session, PaymentDeclined(
+            declined.message, declined.code or "card_declined", declined.extra.get("decline_code")
+        )
+    if done["status"] == "requires_action":
+        done = setup_intents.setup_intent_authenticate(
+            setup_intent_id=intent.stripe_id, succeed=authenticate
+        )
+        if done["status"] != "succeeded":
+            store.save(row)
+            return session, PaymentDeclined(
+                AUTHENTICATION_FAILED, "setup_intent_authentication_failure"
+            )
+    session.update(
+        {
+            "status": "complete",
+            "url": None,
+            "customer_details": {
+                "address": None,
+                "business_name": None,
+                "email": email,
+                "individual_name": None,
+                "name": name,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        }
+    )
+    store.save(row)
+    events.record("checkout.session.completed", session)
+    return session, None
+
+
 def session_pay(
     *,
     session_id: str,
@@ -150,6 +236,17 @@ def session_pay(
             )
         number = customers.card_number(saved)
         exp_month, exp_year = saved.data["card"]["exp_month"], saved.data["card"]["exp_year"]
+    if session["mode"] == "setup":
+        return _setup_session_pay(
+            row,
+            number=number,
+            exp_month=exp_month,
+            exp_year=exp_year,
+            email=email or session.get("customer_email"),
+            name=name,
+            saved=saved,
+            authenticate=authenticate,
+        )
     if session["mode"] == "subscription":
         return billing.checkout_subscription_pay(
             row,

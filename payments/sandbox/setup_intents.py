@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from payments.sandbox import customers, errors, events, store
@@ -30,6 +31,10 @@ from payments.sandbox.cards import TEST_CARDS
 from payments.sandbox.models import StripeObject
 
 OPEN = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+# What else a SetupIntent's success sets in motion: ``(row)``. Billing clears a
+# subscription's ``pending_setup_intent`` (and saves its card as the default).
+WHEN_SUCCEEDED: list[Callable[[StripeObject], None]] = []
 USAGES = ("off_session", "on_session")
 CANCELLATION_REASONS = ("abandoned", "duplicate", "requested_by_customer")
 
@@ -122,11 +127,15 @@ def _check_owner(
 
 
 def setup_intent_create(
-    *, params: dict[str, Any], checkout_session: str | None = None
+    *,
+    params: dict[str, Any],
+    checkout_session: str | None = None,
+    subscription: str | None = None,
 ) -> StripeObject:
     """A new SetupIntent (``setup_intent.created``); with ``confirm`` the caller confirms it
     next (``setup_intent_confirm``). ``checkout_session``: the Checkout Session in
-    ``mode=setup`` it belongs to."""
+    ``mode=setup`` it belongs to; ``subscription``: the subscription whose
+    ``pending_setup_intent`` it is."""
     customer_id = params.get("customer")
     if customer_id:
         customers.customer_row(customer_id, param="customer")
@@ -173,7 +182,11 @@ def setup_intent_create(
         "status": "requires_confirmation" if method is not None else "requires_payment_method",
         "usage": params.get("usage", "off_session"),
     }
-    internal = {"checkout_session": checkout_session} if checkout_session else {}
+    internal = {
+        key: value
+        for key, value in (("checkout_session", checkout_session), ("subscription", subscription))
+        if value
+    }
     row = store.insert(intent, internal=internal)
     events.record("setup_intent.created", intent)
     return row
@@ -322,6 +335,8 @@ def _succeed(row: StripeObject, method: StripeObject) -> None:
     )
     store.save(row)
     events.record("setup_intent.succeeded", intent)
+    for succeeded in WHEN_SUCCEEDED:
+        succeeded(row)
 
 
 def _next_action(intent: dict[str, Any], return_url: str | None) -> dict[str, Any]:
@@ -341,6 +356,13 @@ def _next_action(intent: dict[str, Any], return_url: str | None) -> dict[str, An
             "source": store.new_id("src_"),
         },
     }
+
+
+def setup_outcome(method: StripeObject) -> str:
+    """What setting the card up does, as its test card says: ``succeed``, ``decline`` or
+    ``authenticate`` (3-D Secure first)."""
+    rule = TEST_CARDS.get(customers.card_number(method), {"outcome": "succeed"})
+    return str(rule.get("setup", rule["outcome"]))
 
 
 def setup_intent_confirm(
@@ -378,7 +400,7 @@ def setup_intent_confirm(
         intent["payment_method_options"] = {"card": _card_options(params)}
     intent["payment_method"] = method.stripe_id
     rule = TEST_CARDS.get(customers.card_number(method), {"outcome": "succeed"})
-    outcome = rule.get("setup", rule["outcome"])
+    outcome = setup_outcome(method)
     if outcome == "authenticate":
         _attempt(intent, method, "requires_action")
         intent["status"] = "requires_action"

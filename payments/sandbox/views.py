@@ -200,13 +200,16 @@ def _checkout_context(session_id: str) -> dict[str, Any] | None:
     return {
         "session": session,
         "items": items,
-        "total_display": format_money(session["amount_total"], session["currency"]),
+        "total_display": format_money(session["amount_total"], session["currency"])
+        if session["amount_total"] is not None
+        else "",
         "expired": session["status"] == "open" and store.now() > session["expires_at"],
         "test_cards": TEST_CARDS_SHOWN,
         "saved_cards": saved_cards,
         "offer_save": session["mode"] == "payment"
         and options.get("payment_method_save") == "enabled",
         "subscription": session["mode"] == "subscription",
+        "setup": session["mode"] == "setup",
         "per_period": _per_period(items),
     }
 

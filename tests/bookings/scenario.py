@@ -278,9 +278,14 @@ def _total(rows, name: str) -> int:
 
 
 def platform_by_type_from_our_rows() -> Counter:
-    """The platform's gross movements per balance-transaction type, from our rows alone."""
+    """The platform's gross movements per balance-transaction type, from our rows alone.
+
+    A destination charge (a booking's; a plan invoice's, whose Payment carries the invoice's
+    charge, transfer and application fee) is the charge, its transfer of the whole amount
+    and the application fee; a charge on the platform (a package's, a membership invoice's)
+    only the charge."""
     payments = Payment.objects.exclude(stripe_charge_id=None)
-    bookings = payments.exclude(stripe_transfer_id="")  # destination charges
+    destination_charges = payments.exclude(stripe_transfer_id="")
     held = Refund.objects.exclude(stripe_refund_id=None)
     failed = held.filter(status__in=[RefundStatus.FAILED, RefundStatus.CANCELED])
     paid_transfers = Transfer.objects.filter(status__in=["paid", "reversed"])
@@ -288,8 +293,8 @@ def platform_by_type_from_our_rows() -> Counter:
     totals = Counter(
         {
             "charge": _total(payments, "amount"),
-            "application_fee": _total(bookings, "application_fee"),
-            "transfer": -_total(bookings, "amount") - _total(paid_transfers, "amount"),
+            "application_fee": _total(destination_charges, "application_fee"),
+            "transfer": -_total(destination_charges, "amount") - _total(paid_transfers, "amount"),
             "refund": -_total(held, "amount"),
             "refund_failure": _total(failed, "amount"),
             "transfer_refund": _total(held, "transfer_reversal_amount")
@@ -305,7 +310,9 @@ def platform_by_type_from_our_rows() -> Counter:
 
 
 def coach_by_type_from_our_rows(account_id: str) -> Counter:
-    """A coach's gross movements per balance-transaction type, from our rows alone."""
+    """A coach's gross movements per balance-transaction type, from our rows alone (a
+    destination charge's payment is its whole amount, the application fee being Stripe's fee
+    on that payment)."""
     payments = (
         Payment.objects.filter(destination_account_id=account_id)
         .exclude(stripe_charge_id=None)

@@ -7,10 +7,12 @@ a renewal, paying now, and a plan payment's refund reconciling with Stripe."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from bookings.models import PlanCredit, PlanSubscription
@@ -460,6 +462,26 @@ def test_an_invoice_of_ours_whose_subscription_is_unknown_yet_is_retried(stripe_
     assert not Invoice.objects.exists()
 
 
+def test_a_customers_invoices_are_listed_newest_first(plan, django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = _subscribed(plan, capture)
+    plan_helpers.advance(_clock_of(plan_subscription), RENEWAL, capture)
+    listed = gateway.invoices_list(customer_id=plan_subscription.subscription.stripe_customer_id)
+    assert [i.billing_reason for i in listed] == ["subscription_cycle", "subscription_create"]
+    assert all(i.status == "paid" and i.amount_paid == 40000 for i in listed)
+    assert {i.subscription_id for i in listed} == {
+        plan_subscription.subscription.stripe_subscription_id
+    }
+    # (a list carries no payments: the PaymentIntent is read with one invoice)
+    assert {i.payment for i in listed} == {None}
+    assert (
+        gateway.invoices_list(
+            customer_id=plan_subscription.subscription.stripe_customer_id, limit=1
+        )[0].id
+        == listed[0].id
+    )
+
+
 # --- paying now -------------------------------------------------------------------------
 
 
@@ -655,3 +677,43 @@ def test_a_receipt_of_a_payment_we_do_not_know_yet_is_retried(
     with pytest.raises(RetryLater):
         invoices.invoice_sync(stripe_invoice_id=done["invoice"])
     assert not Invoice.objects.exists()
+
+
+# --- a race -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recording_a_paid_invoice_at_once_make_one_payment(
+    plan, django_capture_on_commit_callbacks
+):
+    # given: a paid invoice our side has not recorded yet
+    plan_subscription = _subscribed(plan, django_capture_on_commit_callbacks)
+    stripe_invoice_id = Invoice.objects.get(
+        subscription=plan_subscription.subscription
+    ).stripe_invoice_id
+    _forget(stripe_invoice_id, [])
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            barrier.wait()
+            invoices.invoice_sync(stripe_invoice_id=stripe_invoice_id)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when: two workers sync it at the same moment (its events delivered twice at once)
+    workers = [threading.Thread(target=record) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    # then: one invoice, one Payment, one month granted
+    assert errors == []
+    invoice = Invoice.objects.get(stripe_invoice_id=stripe_invoice_id)
+    assert invoice.status == InvoiceStatus.PAID and invoice.payment is not None
+    assert Payment.objects.filter(kind=PaymentKind.PLAN).count() == 1
+    assert PlanCredit.objects.filter(stripe_invoice_id=stripe_invoice_id).count() == 1

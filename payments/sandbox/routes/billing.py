@@ -12,6 +12,17 @@ from payments.sandbox.routing import Context, route
 _ITEM = D({"price": S(), "quantity": I(), "metadata": M(), "id": S(), "deleted": B()})
 _PAUSE = ANY()
 _PRORATION = E("always_invoice", "create_prorations", "none")
+_TRIAL_SETTINGS = D(
+    {
+        "end_behavior": D(
+            {
+                "missing_payment_method": E("cancel", "create_invoice", "pause"),
+                "billing_cycle_anchor": E("now", "unchanged"),
+            },
+            required=True,
+        )
+    }
+)
 
 
 def _card_errors(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -37,12 +48,20 @@ def _card_errors(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         ),
         "cancel_at_period_end": B(),
         "trial_period_days": I(),
+        "trial_settings": _TRIAL_SETTINGS,
         "proration_behavior": _PRORATION,
         "collection_method": E("charge_automatically"),
         "description": S(),
         "metadata": M(),
         "expand": L(S()),
-        "payment_settings": ANY(),
+        "payment_settings": D(
+            {
+                "save_default_payment_method": E("off", "on_subscription"),
+                "payment_method_options": ANY(),
+                "payment_method_types": ANY(),
+                "payment_method_configuration": S(),
+            }
+        ),
     },
     connect_allowed=False,
 )
@@ -67,6 +86,7 @@ def retrieve_subscription(ctx: Context, params: dict[str, Any], subscription_id:
         "cancel_at_period_end": B(),
         "default_payment_method": S(),
         "application_fee_percent": ANY(),
+        "trial_settings": _TRIAL_SETTINGS,
         "pause_collection": _PAUSE,
         "metadata": M(),
         "description": S(),
@@ -100,12 +120,19 @@ def cancel_subscription(ctx: Context, params: dict[str, Any], subscription_id: s
 @route(
     "POST",
     "/v1/subscriptions/{subscription_id}/resume",
-    {"billing_cycle_anchor": E("now", "unchanged"), "proration_behavior": _PRORATION},
+    {
+        # the pinned version's ``billing_cycle_anchor[type]``, or the plain value
+        "billing_cycle_anchor": ANY(),
+        "proration_behavior": _PRORATION,
+        "proration_date": I(),
+        "payment_behavior": E("resume_on_payment_attempt", "resume_on_payment_success"),
+    },
     connect_allowed=False,
 )
 def resume_subscription(ctx: Context, params: dict[str, Any], subscription_id: str) -> dict:
+    billing.billing_cycle_anchor_of(params.get("billing_cycle_anchor"))
     with billing.on_clock_of(subscription_id):
-        return billing.subscription_resume(subscription_id=subscription_id)
+        return billing.subscription_resume(subscription_id=subscription_id, params=params)
 
 
 @route(

@@ -57,6 +57,8 @@ CHECKOUT_CREATE = {
             "setup_future_usage": E("off_session", "on_session"),
         }
     ),
+    "currency": S(),
+    "setup_intent_data": D({"description": S(), "metadata": M(), "on_behalf_of": S()}),
     "client_reference_id": S(),
     "customer_email": S(),
     "customer": S(),

@@ -391,7 +391,8 @@ def test_every_declared_field_of_billing_objects_is_present(stripe_client, sandb
 
 def test_every_declared_field_of_setup_intents_is_present(stripe_client, sandbox):
     """SetupIntents in each state (set up, declined, waiting for 3-D Secure, its
-    authentication failed, canceled), their SetupAttempts and events."""
+    authentication failed, canceled), their SetupAttempts and events, and a Checkout Session
+    in setup mode."""
     import stripe as stripe_package
 
     customer = stripe_client.v1.customers.create(params={"email": "maya@example.test"})
@@ -428,10 +429,25 @@ def test_every_declared_field_of_setup_intents_is_present(stripe_client, sandbox
     controls.authenticate_setup_intent(failed.id, succeed=False)
     canceled = stripe_client.v1.setup_intents.create(params={"customer": customer.id})
     stripe_client.v1.setup_intents.cancel(canceled.id)
+    session = stripe_client.v1.checkout.sessions.create(
+        params={"mode": "setup", "currency": "usd", "customer": customer.id}
+    )
+    controls.pay_checkout_session(session.id)
     checks: list[tuple[type, dict[str, Any]]] = [
         (stripe.SetupIntent, raw(stripe_client, "get", f"/v1/setup_intents/{intent.id}"))
         for intent in (succeeded, declined, waiting, stripe_sdk, failed, canceled)
     ]
+    checks.append(
+        (
+            CheckoutSession,
+            raw(
+                stripe_client,
+                "get",
+                f"/v1/checkout/sessions/{session.id}",
+                expand=["line_items"],
+            ),
+        )
+    )
     for intent in (succeeded, declined, failed):
         attempts = raw(stripe_client, "get", "/v1/setup_attempts", setup_intent=intent.id)["data"]
         checks += [(stripe.SetupAttempt, attempt) for attempt in attempts]

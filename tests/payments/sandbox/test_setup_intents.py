@@ -321,3 +321,151 @@ def test_wrong_moves_are_refused_in_stripes_words(stripe_client, sandbox):
     with pytest.raises(stripe.InvalidRequestError) as refused:
         stripe_client.v1.setup_intents.create(params={"allowed_payment_method_types": ["ideal"]})
     assert refused.value.param == "allowed_payment_method_types[0]"
+
+
+# --- Checkout in setup mode ------------------------------------------------------------------
+
+
+def setup_session(stripe_client, **params):
+    return stripe_client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "currency": "usd",
+            "success_url": "https://coach.test/cards/saved?session={CHECKOUT_SESSION_ID}",
+            "cancel_url": "https://coach.test/cards/",
+            **params,
+        }
+    )
+
+
+def test_a_setup_session_saves_a_card_through_its_setup_intent(stripe_client, sandbox, client):
+    # given: a setup session for a customer
+    maya = customer(stripe_client)
+    session = setup_session(
+        stripe_client, customer=maya.id, setup_intent_data={"metadata": {"for": "plans"}}
+    )
+    assert (session.mode, session.status, session.payment_status) == (
+        "setup",
+        "open",
+        "no_payment_required",
+    )
+    assert session.amount_total is None and session.payment_intent is None
+    intent = stripe_client.v1.setup_intents.retrieve(session.setup_intent)
+    assert (intent.status, intent.customer) == ("requires_payment_method", maya.id)
+    assert intent.metadata.to_dict() == {"for": "plans"}
+    # its SetupIntent is the session's: not confirmed or canceled through the API
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.setup_intents.cancel(intent.id)
+    assert refused.value.user_message == (
+        "You can't cancel the SetupIntent for a Checkout Session. Expire the Checkout Session "
+        "instead."
+    )
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.setup_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})
+    assert refused.value.code == "setup_intent_unexpected_state"
+    # when: the customer saves a card on the page
+    page = urlsplit(session.url).path
+    shown = client.get(page)
+    assert b"Save a card for later payments" in shown.content and b"Pay " not in shown.content
+    saved = client.post(
+        page,
+        {
+            "email": "maya@example.test",
+            "card_number": "5555 5555 5555 4444",
+            "expiry": "12 / 34",
+            "cvc": "123",
+            "name": "Maya Brooks",
+        },
+    )
+    # then: back to the merchant, the session complete, the card the customer's
+    assert saved.status_code == 302
+    assert saved["Location"] == f"https://coach.test/cards/saved?session={session.id}"
+    done = stripe_client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.setup_intent) == ("complete", intent.id)
+    assert done.customer == maya.id
+    set_up = stripe_client.v1.setup_intents.retrieve(intent.id)
+    assert set_up.status == "succeeded"
+    card = stripe_client.v1.payment_methods.retrieve(set_up.payment_method)
+    assert (card.customer, card.card.last4) == (maya.id, "4444")
+    [completed] = controls.events_of_type("checkout.session.completed")
+    assert completed["data"]["object"]["setup_intent"] == intent.id
+    assert events_of(intent.id) == ["setup_intent.created", "setup_intent.succeeded"]
+    assert not controls.events_of_type("payment_intent.created")
+
+
+def test_a_setup_session_keeps_a_declined_or_unauthenticated_card_out(stripe_client, sandbox):
+    from payments.sandbox.checkout import PaymentDeclined
+
+    session = setup_session(stripe_client, customer_creation="always")
+    with pytest.raises(PaymentDeclined) as declined:
+        controls.pay_checkout_session(session.id, card="4000000000009995")
+    assert declined.value.decline_code == "insufficient_funds"
+    with pytest.raises(PaymentDeclined) as failed:
+        controls.pay_checkout_session(session.id, card="4000002500003155", authenticate=False)
+    assert failed.value.code == "setup_intent_authentication_failure"
+    waiting = stripe_client.v1.checkout.sessions.retrieve(session.id)
+    assert waiting.status == "open"
+    intent = stripe_client.v1.setup_intents.retrieve(session.setup_intent)
+    assert intent.last_setup_error.code == "setup_intent_authentication_failure"
+    # authenticated, the card is saved to the customer the session made
+    done = controls.pay_checkout_session(session.id, card="4000002500003155", email="new@x.test")
+    made = stripe_client.v1.customers.retrieve(done["customer"])
+    assert made.email == "new@x.test"
+    set_up = stripe_client.v1.setup_intents.retrieve(session.setup_intent)
+    assert set_up.status == "succeeded" and set_up.customer == made.id
+    assert stripe_client.v1.payment_methods.retrieve(set_up.payment_method).customer == made.id
+
+
+def test_an_expired_setup_session_cancels_its_setup_intent(stripe_client, sandbox):
+    session = setup_session(stripe_client)
+    stripe_client.v1.checkout.sessions.expire(session.id)
+    intent = stripe_client.v1.setup_intents.retrieve(session.setup_intent)
+    assert (intent.status, intent.cancellation_reason) == ("canceled", "abandoned")
+    assert events_of(intent.id)[-1] == "setup_intent.canceled"
+    # and a card saved without a customer stays no one's
+    other = setup_session(stripe_client)
+    controls.pay_checkout_session(other.id)
+    set_up = stripe_client.v1.setup_intents.retrieve(other.setup_intent)
+    assert stripe_client.v1.payment_methods.retrieve(set_up.payment_method).customer is None
+
+
+@pytest.mark.stripe_wrong_requests
+def test_a_setup_session_is_refused_what_setup_mode_does_not_take(stripe_client, sandbox):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.checkout.sessions.create(
+            params={"mode": "setup", "success_url": "https://coach.test/"}
+        )
+    assert (refused.value.code, refused.value.param) == ("parameter_missing", "currency")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        setup_session(
+            stripe_client,
+            line_items=[
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 100,
+                        "product_data": {"name": "A session"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+        )
+    assert refused.value.param == "line_items"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "setup_intent_data": {"description": "x"},
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": 1000,
+                            "product_data": {"name": "A session"},
+                        },
+                        "quantity": 1,
+                    }
+                ],
+            }
+        )
+    assert refused.value.param == "setup_intent_data"
