@@ -420,6 +420,13 @@ def _service_period(invoice: Invoice) -> tuple[datetime, datetime] | None:
     return None
 
 
+def _proration_end(invoice: Invoice) -> datetime | None:
+    """The end of the period an invoice's prorations are for (the period a change was made
+    in)."""
+    ends = [line["period_end"] for line in invoice.lines if line.get("proration")]
+    return datetime.fromtimestamp(max(ends), tz=UTC) if ends else None
+
+
 def plan_invoice_paid(invoice: Invoice) -> PlanCredit | None:
     """A plan invoice is paid: grant its period's sessions, once (keyed by the invoice).
 
@@ -440,13 +447,17 @@ def plan_invoice_paid(invoice: Invoice) -> PlanCredit | None:
     # period: a paused subscription's resumption, a switch to another interval. The lines
     # tell them apart.
     if period is None and invoice.billing_reason == "subscription_update":
+        # the period the prorations are for (they run to its end), whenever this is recorded
+        prorated_until = _proration_end(invoice)
+        if prorated_until is None:
+            return None
         current = list(
-            locked.credits.filter(period_end__gt=timezone.now()).order_by("-period_start")[:5]
+            locked.credits.filter(period_end=prorated_until).order_by("period_start", "pk")
         )
         if not current:
             return None
         period_start, period_end = current[0].period_start, current[0].period_end
-        base = sum(c.sessions - c.rolled_over for c in current if c.period_end == period_end)
+        base = sum(c.sessions - c.rolled_over for c in current)
         extra = plan.sessions_per_period - base
         if extra <= 0:
             return None

@@ -10,20 +10,26 @@ import pytest
 
 from bookings.models import (
     CoachingPlan,
+    PlanCredit,
     PlanSubscription,
     PlanSubscriptionStatus,
 )
 from bookings.selectors import plan_standings
 from bookings.services import plans
 from marketplace.errors import Conflict, DomainError
+from payments.gateway import stripe_client
 from payments.models import Invoice, Subscription, SubscriptionStatus
-from payments.sandbox import controls
+from payments.sandbox import billing, controls
 from payments.sandbox.models import StripeObject
 from tests.bookings import plan_helpers
 from tests.bookings.plan_helpers import DAY, START, URLS, plan_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def _at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _terms(session_type, **overrides):
@@ -255,6 +261,51 @@ def test_an_upgrade_charges_the_prorated_difference_and_grants_the_extra_session
     now = datetime.fromtimestamp(START + 15 * DAY + 60, tz=UTC)
     [standing] = plan_standings(client=user, now=now)
     assert standing.credits_left == 8
+
+
+def test_an_upgrades_invoice_recorded_after_the_next_renewal_grants_the_period_it_prorates(
+    paid_coach, django_capture_on_commit_callbacks
+):
+    # given: half-way through the month the client switches to 8 sessions; Stripe's events
+    # of the switch are held back until the next renewal has been recorded
+    coach, session_type = paid_coach
+    small = plan_of(coach, session_type)
+    big = plan_of(coach, session_type, name="Intensive", sessions_per_period=8, price=70000)
+    user, clock = plan_helpers.clock_client()
+    capture = django_capture_on_commit_callbacks
+    plan_subscription = plan_helpers.subscribe_and_pay(user, small, capture)
+    plan_helpers.advance(clock, START + 15 * DAY, capture)
+    controls.pause_deliveries()
+    with capture(execute=True):
+        plans.plan_change(plan_subscription=plan_subscription, to_plan=big, by=user)
+    renewal = billing.add_interval(START, "month", 1)
+    stripe_client().v1.test_helpers.test_clocks.advance(
+        clock, params={"frozen_time": renewal + 3600}
+    )
+    renewal_invoice = (
+        stripe_client()
+        .v1.subscriptions.retrieve(plan_subscription.subscription.stripe_subscription_id)
+        .latest_invoice
+    )
+    first = [
+        e["id"] for e in controls.pending_events() if e["data"]["object"]["id"] == renewal_invoice
+    ]
+
+    # when: the renewal's invoice events arrive first, then everything else
+    with capture(execute=True):
+        controls.deliver_pending_events(order=first)
+        controls.deliver_pending_events()
+    plan_helpers.deliver(capture)
+
+    # then: the switch's 4 extra sessions are the switched month's, the renewal's 8 the next
+    credits = PlanCredit.objects.filter(plan_subscription=plan_subscription).order_by("pk")
+    by_period = sorted((c.period_start, c.period_end, c.sessions) for c in credits)
+    first_month = (_at(START), _at(renewal))
+    assert by_period == [
+        (*first_month, 4),
+        (*first_month, 4),
+        (_at(renewal), _at(billing.add_interval(START, "month", 2)), 8),
+    ]
 
 
 def test_the_demo_plan_is_made_once_with_its_stripe_price(paid_coach):
