@@ -363,6 +363,10 @@ class PlanSubscription(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # the coach's subscribers, newest first, a page at a time (the plans page)
+        indexes = [
+            models.Index(fields=["coach", "-created_at", "-id"], name="plan_subscription_coach_idx")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "plan"],

@@ -47,26 +47,35 @@ def format_skeleton(skeleton: str, moment: date | datetime, *, cldr: Locale) -> 
     return dates.format_datetime(moment, _skeleton_pattern(skeleton, cldr), locale=cldr)
 
 
+@lru_cache(maxsize=512)
+def _moment_pattern(skeleton: str, cldr: Locale) -> str:
+    """The locale's pattern for the day (a skeleton), then ", " and the 24-hour clock."""
+    return f"{_skeleton_pattern(skeleton, cldr)}, HH:mm"
+
+
+def _format_moment(
+    skeleton: str, moment: datetime, zone_name_: str | None, locale: str | None
+) -> str:
+    """``moment`` in the zone as the day's skeleton and the clock, with the zone's name; the
+    day and the clock in one pass of Babel (one pattern), as a page of rows calls it often."""
+    tz = zone(zone_name_)
+    cldr = babel_locale(locale)
+    text = dates.format_datetime(
+        moment.astimezone(tz), _moment_pattern(skeleton, cldr), locale=cldr
+    )
+    return f"{text} ({tz.key})"
+
+
 def format_when(moment: datetime, zone_name_: str | None, *, locale: str | None = None) -> str:
     """``moment`` as a date and time in the zone, with the zone's name:
     "Thursday, December 3, 2026, 09:00 (Europe/Berlin)"; in German "Donnerstag, 3. Dezember
     2026, 09:00 (Europe/Berlin)"."""
-    tz = zone(zone_name_)
-    cldr = babel_locale(locale)
-    local = moment.astimezone(tz)
-    day = format_skeleton("yMMMMEEEEd", local, cldr=cldr)
-    clock = dates.format_time(local, "HH:mm", locale=cldr)
-    return f"{day}, {clock} ({tz.key})"
+    return _format_moment("yMMMMEEEEd", moment, zone_name_, locale)
 
 
 def format_short(moment: datetime, zone_name_: str | None, *, locale: str | None = None) -> str:
     """A compact date and time with the zone's name: "Dec 3, 2026, 09:00 (Europe/Berlin)"."""
-    tz = zone(zone_name_)
-    cldr = babel_locale(locale)
-    local = moment.astimezone(tz)
-    day = format_skeleton("yMMMd", local, cldr=cldr)
-    clock = dates.format_time(local, "HH:mm", locale=cldr)
-    return f"{day}, {clock} ({tz.key})"
+    return _format_moment("yMMMd", moment, zone_name_, locale)
 
 
 def format_month(day: date, *, short: bool = False, locale: str | None = None) -> str:

@@ -108,6 +108,16 @@ def format_money(amount: int, currency: str, *, locale: str | None = None) -> st
     ``LocaleMiddleware`` chooses one). The digits are Stripe's for the currency (this module's
     :func:`decimals`), not CLDR's, so what is shown is what is charged.
     """
+    return _format_money(
+        amount, currency.lower(), locale or translation.get_language() or settings.LANGUAGE_CODE
+    )
+
+
+# Babel builds the text anew on each call (a tenth of a millisecond; a page of plans and
+# invoices shows dozens of amounts, most of them the same few prices): the text depends on
+# the amount, the currency and the locale alone.
+@lru_cache(maxsize=4096)
+def _format_money(amount: int, currency: str, locale: str) -> str:
     cldr = babel_locale(locale)
     pattern = copy(cldr.currency_formats["standard"])
     places = decimals(currency)
