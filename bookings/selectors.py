@@ -11,7 +11,18 @@ from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, When, prefetch_related_objects
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
 from bookings.models import (
@@ -490,15 +501,27 @@ def plan_switch_options(standings: list[PlanStanding]) -> list[PlanSwitch]:
 
 def _plan_rows() -> QuerySet[PlanSubscription]:
     """Plan subscriptions with what a standing shows joined (the plan, its session type,
-    the coach, the Stripe side), newest first."""
-    return PlanSubscription.objects.select_related(
-        "plan__session_type", "coach__user", "subscription"
-    ).order_by("-created_at", "-id")
+    the coach, the Stripe side) and, for one whose payment is due, ``pay_url``: the page
+    of its open invoice; newest first."""
+    return (
+        PlanSubscription.objects.select_related("plan__session_type", "coach__user", "subscription")
+        .annotate(
+            pay_url=Case(
+                When(
+                    status=PlanSubscriptionStatus.PAST_DUE,
+                    then=payment_selectors.open_invoice_url(OuterRef("subscription_id")),
+                ),
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
 
 
 def _standings_of(rows: list[PlanSubscription], *, now: datetime) -> list[PlanStanding]:
-    """Each row's standing, in two queries whatever the number of rows (their current
-    credits with the sessions used, and the open invoices of those past due)."""
+    """Each row's standing (rows of ``_plan_rows``), in one query whatever the number of
+    rows: their current credits with the sessions used."""
     prefetch_related_objects(
         rows,
         Prefetch(
@@ -509,8 +532,6 @@ def _standings_of(rows: list[PlanSubscription], *, now: datetime) -> list[PlanSt
             to_attr="current_credits",
         ),
     )
-    past_due = [row.subscription_id for row in rows if row.status == "past_due"]
-    pay_urls = payment_selectors.open_invoice_urls(subscription_ids=past_due) if past_due else {}
     standings = []
     for row in rows:
         current = row.current_credits  # type: ignore[attr-defined]
@@ -523,7 +544,7 @@ def _standings_of(rows: list[PlanSubscription], *, now: datetime) -> list[PlanSt
                 can_book=left > 0
                 and row.status != PlanSubscriptionStatus.PAST_DUE
                 and row.status != PlanSubscriptionStatus.PENDING,
-                pay_url=pay_urls.get(row.subscription_id, ""),
+                pay_url=row.pay_url or "",  # type: ignore[attr-defined]
             )
         )
     return standings
@@ -533,7 +554,7 @@ def plan_standings(
     *, client: User, now: datetime | None = None, live_only: bool = False
 ) -> list[PlanStanding]:
     """The client's plan subscriptions (newest first, at most 100) with the sessions left to
-    book now, in three queries whatever their number."""
+    book now, in two queries whatever their number."""
     rows = _plan_rows().filter(client=client).exclude(status=PlanSubscriptionStatus.EXPIRED)
     if live_only:
         rows = rows.exclude(status=PlanSubscriptionStatus.ENDED)
@@ -541,7 +562,7 @@ def plan_standings(
 
 
 # Ended plans Billing shows at once; older ones are a page further.
-PAST_PLANS_PER_PAGE = 5
+PAST_PLANS_PER_PAGE = 3
 # What Billing shows of a plan subscription (``bookings/billing/_plan_rows.html``) and what
 # its standing and switch options read: the rest of the five joined rows is left unread.
 _BILLING_FIELDS = (
@@ -587,9 +608,9 @@ def billing_plans(
     *, client: User, past_page: int | str | None = 1, now: datetime | None = None
 ) -> BillingPlans:
     """The client's live plans and a page of their ended ones (``PAST_PLANS_PER_PAGE``
-    each, newest first; a page out of range is the last), in four queries whatever the
-    client's history: the ended ones' count, the rows of both, their credits, and the open
-    invoices of those past due."""
+    each, newest first; a page out of range is the last), in three queries whatever the
+    client's history: the ended ones' count, the rows of both (with the open invoice of
+    those past due), their credits."""
     mine = PlanSubscription.objects.filter(client=client)
     ended = mine.filter(status=PlanSubscriptionStatus.ENDED).order_by("-created_at", "-id")
     page = Paginator(ended, PAST_PLANS_PER_PAGE).get_page(past_page)

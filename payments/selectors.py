@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from marketplace.errors import NotFound
@@ -531,18 +531,16 @@ def platform_available(currency: str) -> int:
         return gateway.platform_available_balance(currency)
 
 
-def open_invoice_urls(*, subscription_ids: list[int]) -> dict[int, str]:
-    """The hosted page of each subscription's latest open invoice (what a client pays a
-    failed renewal on), one query."""
-    urls: dict[int, str] = {}
-    for subscription_id, url in (
-        Invoice.objects.filter(subscription_id__in=subscription_ids, status=InvoiceStatus.OPEN)
+def open_invoice_url(subscription_id: OuterRef) -> Subquery:
+    """The hosted page of the subscription's latest open invoice (what a client pays a
+    failed renewal on), "" if none: an expression over ``subscription_id`` (an ``OuterRef``
+    to it), so the owner of a subscription reads it in the query of its own rows."""
+    return Subquery(
+        Invoice.objects.filter(subscription_id=subscription_id, status=InvoiceStatus.OPEN)
         .exclude(hosted_invoice_url="")
-        .order_by("subscription_id", "-issued_at", "-id")
-        .values_list("subscription_id", "hosted_invoice_url")
-    ):
-        urls.setdefault(subscription_id, url)
-    return urls
+        .order_by("-issued_at", "-id")
+        .values("hosted_invoice_url")[:1]
+    )
 
 
 def payee_running_connect_subscriptions(payee: User) -> list[Subscription]:

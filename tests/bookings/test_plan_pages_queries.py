@@ -93,6 +93,9 @@ def test_billing_reads_as_many_queries_for_a_long_history_as_for_a_short_one(cli
     assert small_page.count('data-testid="billing-plan"') == 4 + 2
     assert page.count('data-testid="billing-plan"') == 4 + PAST_PLANS_PER_PAGE
     assert "Older plans" in page and "Older plans" not in small_page
+    # the plan whose renewal failed links to its open invoice
+    notice = page.split("The last payment failed")[1].split("</p>")[0]
+    assert 'href="https://invoice.stripe.test/i/in_' in notice and "Pay now" in notice
 
 
 def test_the_plans_page_reads_as_many_queries_for_many_subscribers_as_for_a_few(client, history):
@@ -129,8 +132,10 @@ def test_older_ended_plans_are_a_page_further_and_live_ones_stay_first(client, h
         live, past = page.split('id="past-plans-heading"')
         assert live.count('data-testid="billing-plan"') == 4
         assert past.count('data-testid="billing-plan"') == PAST_PLANS_PER_PAGE
-    assert "Page 2 of 5" in second and "Newer plans" in second
-    # 22 ended plans: the last page holds the two oldest
-    assert "Page 5 of 5" in beyond
-    assert beyond.split('id="past-plans-heading"')[1].count('data-testid="billing-plan"') == 2
+    # 22 ended plans: the last page holds the oldest ones left
+    pages = -(-22 // PAST_PLANS_PER_PAGE)
+    assert f"Page 2 of {pages}" in second and "Newer plans" in second
+    assert f"Page {pages} of {pages}" in beyond
+    oldest = 22 - (pages - 1) * PAST_PLANS_PER_PAGE
+    assert beyond.split('id="past-plans-heading"')[1].count('data-testid="billing-plan"') == oldest
     assert "Ended on" in first
