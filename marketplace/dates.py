@@ -11,6 +11,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, dates
+from django.utils import formats, translation
 
 from marketplace.money import babel_locale
 
@@ -76,6 +77,19 @@ def format_when(moment: datetime, zone_name_: str | None, *, locale: str | None 
 def format_short(moment: datetime, zone_name_: str | None, *, locale: str | None = None) -> str:
     """A compact date and time with the zone's name: "Dec 3, 2026, 09:00 (Europe/Berlin)"."""
     return _format_moment("yMMMd", moment, zone_name_, locale)
+
+
+def format_day(moment: datetime, zone_name_: str | None) -> str:
+    """The calendar day of ``moment`` in the zone, as Django's ``date`` filter writes "j M Y"
+    in the active language: "15 Jan 2027" (tables of invoices, where a day is enough)."""
+    return _format_day(moment.astimezone(zone(zone_name_)).date(), translation.get_language())
+
+
+# Django's date formatting reads its format and the month's name anew on each call (a
+# table of invoices asks thirty times); the text depends on the day and the language alone.
+@lru_cache(maxsize=4096)
+def _format_day(day: date, language: str | None) -> str:
+    return formats.date_format(day, "j M Y")
 
 
 def format_month(day: date, *, short: bool = False, locale: str | None = None) -> str:

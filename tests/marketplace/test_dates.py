@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from babel import Locale, dates
+from django.template import Context, Template
+from django.utils import timezone, translation
 
 from marketplace import dates as site_dates
 
@@ -29,3 +31,16 @@ def test_format_when_names_the_day_the_time_and_the_zone():
         f"{day}, 09:00 (Europe/Berlin)"
     )
     assert "December 3, 2026" in day
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+@pytest.mark.parametrize("zone_name", ["Europe/Berlin", "Pacific/Kiritimati", "America/Adak", ""])
+def test_a_day_reads_as_djangos_date_filter_in_the_zone(language, zone_name):
+    # given a moment near midnight, where the zone decides the day
+    moments = [datetime(2026, 12, 31, 23, 30, tzinfo=UTC), datetime(2027, 3, 1, 0, 15, tzinfo=UTC)]
+    with translation.override(language), timezone.override(zone_name or "UTC"):
+        for moment in moments:
+            expected = Template('{{ moment|date:"j M Y" }}').render(Context({"moment": moment}))
+            # twice: the second from the cache
+            assert site_dates.format_day(moment, zone_name) == expected
+            assert site_dates.format_day(moment, zone_name) == expected
