@@ -139,3 +139,24 @@ def test_older_ended_plans_are_a_page_further_and_live_ones_stay_first(client, h
     oldest = 22 - (pages - 1) * PAST_PLANS_PER_PAGE
     assert beyond.split('id="past-plans-heading"')[1].count('data-testid="billing-plan"') == oldest
     assert "Ended on" in first
+
+
+def test_a_client_with_only_ended_plans_sees_them_under_past_plans(client):
+    _coach, plans = coach_with_plans(name="ines", plans=2)
+    [former] = clients(1, prefix="former")
+    plan_histories(
+        [
+            Story(former, plans[0], Status.ENDED, periods=3, ended_periods_ago=2),
+            Story(former, plans[1], Status.ENDED, periods=1, ended_periods_ago=6),
+        ]
+    )
+    client.force_login(former)
+
+    page = client.get(reverse("bookings:billing")).content.decode()
+
+    live, past = page.split('id="past-plans-heading"')
+    assert "No current plans." in live and 'data-testid="billing-plan"' not in live
+    assert past.count('data-testid="billing-plan"') == 2 and "Ended on" in past
+    assert "Older plans" not in page
+    # a page number that is not one is the first page
+    assert client.get(reverse("bookings:billing"), {"past_plans": "x"}).status_code == 200
