@@ -128,9 +128,7 @@ def test_a_paid_subscription_grants_the_period_and_books_with_a_credit(
     user, _clock = plan_setup.clock_client()
 
     # when
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     # then
     assert plan_subscription.status == PlanSubscriptionStatus.ACTIVE
@@ -143,9 +141,7 @@ def test_cancel_at_period_end_then_resume(paid_coach, django_capture_on_commit_c
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     plans.plan_cancel(plan_subscription=plan_subscription, by=user)
     subscription = Subscription.objects.get(pk=plan_subscription.subscription_id)
@@ -165,9 +161,7 @@ def test_a_minimum_commitment_refuses_an_early_cancellation(
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type, minimum_periods=3)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     with pytest.raises(Conflict, match="2 more must be paid"):
         plans.plan_cancel(plan_subscription=plan_subscription, by=user)
@@ -184,9 +178,7 @@ def test_switching_to_another_coachs_plan_is_refused(
         other_coach, other_type = stripe_coach()
     other_plan = plan_of(other_coach, other_type)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     with pytest.raises(DomainError, match="same coach"):
         plans.plan_change(plan_subscription=plan_subscription, to_plan=other_plan, by=user)

@@ -113,9 +113,7 @@ def test_the_client_manages_their_subscription_and_books_with_it(
         other_coach, other_type = stripe_coach()
     other_plan = plan_of(other_coach, other_type)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     api = _api(user)
 
     # when / then

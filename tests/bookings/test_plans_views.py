@@ -97,9 +97,7 @@ def test_billing_shows_empty_states_and_a_plan_only_to_its_client(
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     stranger = UserFactory()
 
     client.force_login(stranger)
@@ -120,9 +118,7 @@ def test_staff_read_plans_subscriptions_and_invoices_in_admin_and_cannot_edit_th
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     sign_in_with_totp(client, UserFactory(is_staff=True, is_superuser=True))
     invoice = plan_subscription.subscription.invoices.get()
 

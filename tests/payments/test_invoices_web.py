@@ -168,9 +168,7 @@ def test_a_real_invoices_pdf_is_rendered_by_stripe(
         coach, session_type = stripe_coach()
     plan = plan_of(coach, session_type)
     user, _clock = plan_setup.clock_client()
-    plan_subscription = plan_setup.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     invoice = Invoice.objects.get(subscription=plan_subscription.subscription)
 
     # when: the client downloads it from Billing
