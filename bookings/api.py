@@ -29,6 +29,7 @@ from coaches.models import CoachProfile, SessionType
 from marketplace.api import FieldsBuiltOnce, error_responses
 from marketplace.errors import DomainError, NotAllowed, NotFound
 from marketplace.fields import ROW_ID_MAX, InstantInput
+from marketplace.money import MAX_CHARGE_AMOUNT
 from payments.models import Payment
 
 
@@ -312,22 +313,38 @@ class CoachingPlanOutput(FieldsBuiltOnce, serializers.ModelSerializer):
         ]
 
 
+_BELOW_ZERO = "{name} cannot be below 0."
+
+
 class CoachingPlanInput(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     session_type = serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX)
     sessions_per_period = serializers.IntegerField(
-        min_value=-(2**31), max_value=2**31 - 1, help_text="1 to 31."
+        min_value=0, max_value=2**15 - 1, help_text="1 to 31."
     )
     interval = serializers.ChoiceField(choices=PlanInterval.choices)
     price = serializers.IntegerField(
-        min_value=-(2**31),
-        max_value=2**31 - 1,
+        min_value=0,
+        max_value=MAX_CHARGE_AMOUNT,
         help_text="Per period, in the coach's currency's minor units, within Stripe's minimum "
         "and maximum charge.",
+        error_messages={
+            "max_value": f"Stripe charges at most {MAX_CHARGE_AMOUNT} minor units at once."
+        },
     )
     rollover = serializers.BooleanField(default=False)
-    rollover_cap = serializers.IntegerField(min_value=-(2**15), max_value=2**15 - 1, default=0)
-    minimum_periods = serializers.IntegerField(min_value=-(2**15), max_value=2**15 - 1, default=0)
+    rollover_cap = serializers.IntegerField(
+        min_value=0,
+        max_value=2**15 - 1,
+        default=0,
+        error_messages={"min_value": _BELOW_ZERO.format(name="The rollover cap")},
+    )
+    minimum_periods = serializers.IntegerField(
+        min_value=0,
+        max_value=2**15 - 1,
+        default=0,
+        error_messages={"min_value": _BELOW_ZERO.format(name="The minimum commitment")},
+    )
 
 
 def _coach_of(request: Request) -> CoachProfile:

@@ -135,17 +135,19 @@ class CoachingPlanForm(forms.Form):
         error_messages={"min_value": "The minimum commitment cannot be below 0."},
     )
 
-    def __init__(self, *args: Any, coach: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, coach: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["session_type"])
-        field.queryset = coach.session_types.filter(is_active=True).order_by("name")
-        # Read once: the select would run its query on each pass over the choices (two a
-        # render, each a server-side cursor); the queryset still checks what is posted.
-        field.choices = [
-            (session_type.pk, field.label_from_instance(session_type))
-            for session_type in field.queryset
-        ]
+        currency = coach.currency.lower() if coach is not None else "usd"
+        if coach is not None:
+            field = cast(forms.ModelChoiceField, self.fields["session_type"])
+            field.queryset = coach.session_types.filter(is_active=True).order_by("name")
+            # Read once: the select would run its query on each pass over the choices (two a
+            # render, each a server-side cursor); the queryset still checks what is posted.
+            field.choices = [
+                (session_type.pk, field.label_from_instance(session_type))
+                for session_type in field.queryset
+            ]
         price = cast(AmountField, self.fields["price"])
-        price.min_amount = minimum_charge(coach.currency)
-        price.currency = coach.currency.lower()
-        price.label = f"Price each period ({coach.currency.upper()})"
+        price.min_amount = minimum_charge(currency)
+        price.currency = currency
+        price.label = f"Price each period ({currency.upper()})"

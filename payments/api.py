@@ -470,7 +470,7 @@ class PaymentMethodsApi(APIView):
         return Response(_saved_cards(request))
 
 
-class PaymentMethodRemoveQuery(serializers.Serializer):
+class PaymentMethodRemoveQuerySerializer(serializers.Serializer):
     confirm_renewal_may_fail = serializers.BooleanField(required=False, default=False)
 
 
@@ -501,7 +501,7 @@ class PaymentMethodDetailApi(APIView):
         summary="Remove a saved card (detached from the client's Customer at Stripe)",
     )
     def delete(self, request: Request, pk: int) -> Response:
-        query = PaymentMethodRemoveQuery(data=request.query_params)
+        query = PaymentMethodRemoveQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         removed = cards.saved_card_remove(
             user=request.user,  # type: ignore[arg-type]
@@ -588,7 +588,7 @@ class InvoiceOut(FieldsBuiltOnce, serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
-class InvoicesQuery(serializers.Serializer):
+class InvoicesQuerySerializer(serializers.Serializer):
     role = serializers.ChoiceField(
         choices=[("client", "client"), ("coach", "coach")],
         default="client",
@@ -604,7 +604,7 @@ class InvoicesApi(ListAPIView):
     serializer_class = InvoiceOut
 
     def get_queryset(self):
-        query = InvoicesQuery(data=self.request.query_params)
+        query = InvoicesQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         user = self.request.user
         if query.validated_data["role"] == "coach":

@@ -412,6 +412,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets whose field names other choice sets share get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "bookings.models.BookingStatus",
+        "PlanIntervalEnum": "bookings.models.PlanInterval",
+    },
 }
 
 # --- security ------------------------------------------------------------------------------

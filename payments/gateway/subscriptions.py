@@ -122,7 +122,7 @@ def subscription_retrieve(subscription_id: str) -> SubscriptionSnapshot:
 def subscription_update(
     *, subscription_id: str, idempotency_key: str, params: dict[str, Any]
 ) -> SubscriptionSnapshot:
-    """Stripe's ``subscriptions.update`` with ``params`` (built by the helpers below)."""
+    """Stripe's ``subscriptions.update`` with ``params`` (built by the functions below)."""
     return _snapshot(
         call(
             stripe_client().v1.subscriptions.update,

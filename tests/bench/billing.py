@@ -25,7 +25,7 @@ and a bare view (a small HTML page through the same middleware, session and serv
 a warm-up of 25 of each kind per client, 800 of each kind in four rounds, the kinds in turn
 within a round (each round starting with another), so a change in the machine's load falls
 on all alike. Reported per kind: p50 and p95 latency, throughput, and the servers' CPU time
-per request (``/proc/<pid>/stat``), which other engineers' load inflates far less than
+per request (``/proc/<pid>/stat``), which other processes' load inflates far less than
 latency. Targets: p95 <= 50 ms for both pages; queries constant.
 
 It ends by printing one JSON line, with the load average (1 minute) before and after the
@@ -491,7 +491,7 @@ def main() -> None:
         "them, DEBUG off",
         "cpu_count": os.cpu_count(),
         "django": django_module.get_version(),
-        "note": "2-core machine shared with other engineers' runs: latency grows with the load "
+        "note": "2-core machine shared with other test runs: latency grows with the load "
         "average; server CPU per request much less",
     }
     print(json.dumps(figures))

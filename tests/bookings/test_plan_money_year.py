@@ -41,9 +41,9 @@ from payments.models import (
 from payments.sandbox import billing, controls
 from payments.sandbox.models import WebhookDelivery
 from payments.services import reconciliation, refunds
-from tests.bookings import plan_helpers, scenario
+from tests.bookings import plan_setup, scenario
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.plan_helpers import DAY, START, plan_of
+from tests.bookings.plan_setup import DAY, START, plan_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -149,8 +149,8 @@ def test_a_year_of_plans_leaves_the_books_equal_to_stripe(
         ("eve", weekly, EVE_JOINS_AT),
         ("finn", rollover, START),
     ):
-        user, clock = plan_helpers.clock_client(frozen_time=start)
-        plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+        user, clock = plan_setup.clock_client(frozen_time=start)
+        plan_subscription = plan_setup.subscribe_and_pay(user, plan, capture)
         clients[name] = Client(name, clock, plan_subscription, start)
     clients["chloe"].actions = {UPGRADE_AT: "switch to the intensive plan"}
     clients["dan"].actions = {
@@ -176,7 +176,7 @@ def test_a_year_of_plans_leaves_the_books_equal_to_stripe(
         plan_subscription.refresh_from_db()
         if plan_subscription.status == PlanSubscriptionStatus.ENDED:
             continue
-        plan_helpers.advance(client.clock, moment, capture)
+        plan_setup.advance(client.clock, moment, capture)
         plan_subscription.refresh_from_db()
         plan_subscription.subscription.refresh_from_db()
         action = client.actions.get(moment)
@@ -201,7 +201,7 @@ def test_a_year_of_plans_leaves_the_books_equal_to_stripe(
                 plans.plan_resume(plan_subscription=plan_subscription, by=user)
             elif action == "pause":
                 plans.plan_pause(plan_subscription=plan_subscription, by=user)
-        plan_helpers.deliver(capture)
+        plan_setup.deliver(capture)
         if action in ("cancel", "pause"):
             plan_subscription.refresh_from_db()
             plan_subscription.subscription.refresh_from_db()

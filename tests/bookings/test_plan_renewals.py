@@ -16,8 +16,8 @@ from bookings.services import holds, plans
 from marketplace.errors import Conflict
 from payments.gateway import stripe_client
 from payments.models import Invoice, InvoiceStatus, Payment, PaymentKind, SubscriptionStatus
-from tests.bookings import plan_helpers
-from tests.bookings.plan_helpers import DAY, START, plan_of
+from tests.bookings import plan_setup
+from tests.bookings.plan_setup import DAY, START, plan_of
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +65,9 @@ def test_three_renewals_grant_each_period_with_rollover_capped(
     # given: 4 sessions a month, at most 2 carried over
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type, rollover=True, rollover_cap=2)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, capture)
     assert _left(user, START) == 4
     _book(user, session_type, plan_subscription, START)
     assert _left(user, START) == 3
@@ -76,7 +76,7 @@ def test_three_renewals_grant_each_period_with_rollover_capped(
     lefts = []
     for renewal in range(3):
         moment = _period_end(plan_subscription) + 3600
-        plan_helpers.advance(clock, moment, capture)
+        plan_setup.advance(clock, moment, capture)
         lefts.append(_left(user, moment))
         if renewal == 0:
             _book(user, session_type, plan_subscription, moment)
@@ -97,12 +97,12 @@ def test_three_renewals_grant_each_period_with_rollover_capped(
 def test_unused_sessions_lapse_without_rollover(paid_coach, django_capture_on_commit_callbacks):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type, sessions_per_period=3)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, capture)
 
     moment = _period_end(plan_subscription) + 3600
-    plan_helpers.advance(clock, moment, capture)
+    plan_setup.advance(clock, moment, capture)
 
     assert _left(user, moment) == 3
 
@@ -113,14 +113,14 @@ def test_a_failed_renewal_blocks_booking_until_the_invoice_is_paid(
     # given
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, capture)
     _set_card(user, plan_subscription, "pm_card_chargeCustomerFail")
 
     # when: the renewal's charge fails
     moment = _period_end(plan_subscription) + 3600
-    plan_helpers.advance(clock, moment, capture)
+    plan_setup.advance(clock, moment, capture)
 
     # then: past due, booking with the plan refused, the client told with a link to pay
     plan_subscription.refresh_from_db()
@@ -141,7 +141,7 @@ def test_a_failed_renewal_blocks_booking_until_the_invoice_is_paid(
         "pm_card_visa", params={"customer": user.stripe_customer.stripe_customer_id}
     )
     stripe_client().v1.invoices.pay(invoice.stripe_invoice_id, params={"payment_method": good.id})
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: active again, the period's sessions granted, booking works
     plan_subscription.refresh_from_db()
@@ -156,20 +156,20 @@ def test_retries_running_out_end_the_plan_and_granted_sessions_stay_bookable(
 ):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type, interval="week", price=12000, sessions_per_period=2)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, capture)
     # the first week's sessions, paid; then the card fails for good
     first_period_end = _period_end(plan_subscription)
     _set_card(user, plan_subscription, "pm_card_chargeCustomerFail")
     renewal = first_period_end + 60
-    plan_helpers.advance(clock, renewal, capture)
+    plan_setup.advance(clock, renewal, capture)
     plan_subscription.refresh_from_db()
     assert plan_subscription.status == PlanSubscriptionStatus.PAST_DUE
 
     # when: Stripe retries after 3, 5 and 7 days and gives up
     for day in (3, 5, 7):
-        plan_helpers.advance(clock, renewal + day * DAY + 60, capture)
+        plan_setup.advance(clock, renewal + day * DAY + 60, capture)
 
     # then
     plan_subscription.refresh_from_db()
@@ -190,12 +190,12 @@ def test_a_beat_poll_recovers_a_checkout_and_a_renewal_whose_webhooks_were_lost(
 
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
 
     # given: the client pays on Checkout, and every event Stripe sends is lost
     with capture(execute=True):
-        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_helpers.URLS)
+        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_setup.URLS)
     with controls.deliveries_paused():
         controls.pay_checkout_session(plan_subscription.subscription.stripe_checkout_session_id)
         WebhookDelivery.objects.all().delete()

@@ -21,8 +21,8 @@ from payments.gateway import stripe_client
 from payments.models import Invoice, Subscription, SubscriptionStatus
 from payments.sandbox import billing, controls
 from payments.sandbox.models import StripeObject
-from tests.bookings import plan_helpers
-from tests.bookings.plan_helpers import DAY, START, URLS, plan_of
+from tests.bookings import plan_setup
+from tests.bookings.plan_setup import DAY, START, URLS, plan_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,8 @@ def test_subscribing_to_ones_own_plan_or_twice_is_refused(
     with pytest.raises(DomainError, match="your own plan"):
         plans.plan_subscribe(client=coach.user, plan=plan, urls=URLS)
 
-    user, _clock = plan_helpers.clock_client()
-    plan_helpers.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
+    user, _clock = plan_setup.clock_client()
+    plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     with pytest.raises(Conflict, match="already subscribe"):
         plans.plan_subscribe(client=user, plan=plan, urls=URLS)
     assert PlanSubscription.objects.filter(client=user).count() == 1
@@ -125,12 +125,10 @@ def test_a_paid_subscription_grants_the_period_and_books_with_a_credit(
     # given
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
+    user, _clock = plan_setup.clock_client()
 
     # when
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     # then
     assert plan_subscription.status == PlanSubscriptionStatus.ACTIVE
@@ -142,10 +140,8 @@ def test_a_paid_subscription_grants_the_period_and_books_with_a_credit(
 def test_cancel_at_period_end_then_resume(paid_coach, django_capture_on_commit_callbacks):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     plans.plan_cancel(plan_subscription=plan_subscription, by=user)
     subscription = Subscription.objects.get(pk=plan_subscription.subscription_id)
@@ -164,10 +160,8 @@ def test_a_minimum_commitment_refuses_an_early_cancellation(
 ):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type, minimum_periods=3)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     with pytest.raises(Conflict, match="2 more must be paid"):
         plans.plan_cancel(plan_subscription=plan_subscription, by=user)
@@ -183,10 +177,8 @@ def test_switching_to_another_coachs_plan_is_refused(
     with django_capture_on_commit_callbacks(execute=True):
         other_coach, other_type = stripe_coach()
     other_plan = plan_of(other_coach, other_type)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
 
     with pytest.raises(DomainError, match="same coach"):
         plans.plan_change(plan_subscription=plan_subscription, to_plan=other_plan, by=user)
@@ -200,14 +192,14 @@ def test_a_coach_who_can_no_longer_be_paid_has_plans_paused_and_clients_told(
     # given: a running plan
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
+    user, _clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, plan, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, capture)
     account_id = coach.user.connected_account.stripe_account_id
 
     # when: Stripe restricts the coach's account (a requirement past due)
     controls.update_account(account_id, past_due=["individual.dob.day"])
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: new subscriptions refused, the plan paused at Stripe, the client told
     plan_subscription.refresh_from_db()
@@ -225,7 +217,7 @@ def test_a_coach_who_can_no_longer_be_paid_has_plans_paused_and_clients_told(
 
     # when: the coach completes the requirement
     controls.complete_onboarding(account_id, "complete")
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: the plan runs again
     plan_subscription.refresh_from_db()
@@ -240,14 +232,14 @@ def test_an_upgrade_charges_the_prorated_difference_and_grants_the_extra_session
     coach, session_type = paid_coach
     small = plan_of(coach, session_type)
     big = plan_of(coach, session_type, name="Intensive", sessions_per_period=8, price=70000)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, small, capture)
-    plan_helpers.advance(clock, START + 15 * DAY, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, small, capture)
+    plan_setup.advance(clock, START + 15 * DAY, capture)
 
     # when
     plans.plan_change(plan_subscription=plan_subscription, to_plan=big, by=user)
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: the difference for the rest of the period is invoiced and paid at once
     plan_subscription.refresh_from_db()
@@ -271,10 +263,10 @@ def test_an_upgrades_invoice_recorded_after_the_next_renewal_grants_the_period_i
     coach, session_type = paid_coach
     small = plan_of(coach, session_type)
     big = plan_of(coach, session_type, name="Intensive", sessions_per_period=8, price=70000)
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     capture = django_capture_on_commit_callbacks
-    plan_subscription = plan_helpers.subscribe_and_pay(user, small, capture)
-    plan_helpers.advance(clock, START + 15 * DAY, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(user, small, capture)
+    plan_setup.advance(clock, START + 15 * DAY, capture)
     controls.pause_deliveries()
     with capture(execute=True):
         plans.plan_change(plan_subscription=plan_subscription, to_plan=big, by=user)
@@ -295,7 +287,7 @@ def test_an_upgrades_invoice_recorded_after_the_next_renewal_grants_the_period_i
     with capture(execute=True):
         controls.deliver_pending_events(order=first)
         controls.deliver_pending_events()
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: the switch's 4 extra sessions are the switched month's, the renewal's 8 the next
     credits = PlanCredit.objects.filter(plan_subscription=plan_subscription).order_by("pk")

@@ -10,9 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingStatus, CoachingPlan
-from tests.bookings import plan_helpers
+from tests.bookings import plan_setup
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.plan_helpers import DAY, START, plan_of
+from tests.bookings.plan_setup import DAY, START, plan_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_subscribe_returns_the_checkout_url_and_twice_is_a_conflict(
 ):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
+    user, _clock = plan_setup.clock_client()
     api = _api(user)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -112,10 +112,8 @@ def test_the_client_manages_their_subscription_and_books_with_it(
     with django_capture_on_commit_callbacks(execute=True):
         other_coach, other_type = stripe_coach()
     other_plan = plan_of(other_coach, other_type)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     api = _api(user)
 
     # when / then

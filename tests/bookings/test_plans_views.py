@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import CoachingPlan, PlanSubscription
-from tests.bookings import plan_helpers
-from tests.bookings.plan_helpers import plan_of
+from tests.bookings import plan_setup
+from tests.bookings.plan_setup import plan_of
 from tests.factories import UserFactory
 from tests.mfa import sign_in_with_totp
 
@@ -96,10 +96,8 @@ def test_billing_shows_empty_states_and_a_plan_only_to_its_client(
 ):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     stranger = UserFactory()
 
     client.force_login(stranger)
@@ -119,10 +117,8 @@ def test_staff_read_plans_subscriptions_and_invoices_in_admin_and_cannot_edit_th
 ):
     coach, session_type = paid_coach
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     sign_in_with_totp(client, UserFactory(is_staff=True, is_superuser=True))
     invoice = plan_subscription.subscription.invoices.get()
 

@@ -25,7 +25,7 @@ from payments.models import StaffAlert, Subscription, SubscriptionKind, Subscrip
 from payments.sandbox import billing, controls
 from payments.services import customers
 from payments.services.charges import CheckoutUrls
-from tests.bookings import plan_helpers
+from tests.bookings import plan_setup
 from tests.bookings.conftest import stripe_coach
 from tests.bookings.factories import next_hour
 from tests.coaches.factories import CoachProfileFactory
@@ -56,7 +56,7 @@ def local_stripe(db, settings):
 @pytest.fixture
 def deliver(local_stripe, django_capture_on_commit_callbacks):
     """Deliver Stripe's pending events to the product and process them until none is left."""
-    return lambda: plan_helpers.deliver(django_capture_on_commit_callbacks)
+    return lambda: plan_setup.deliver(django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
@@ -396,9 +396,9 @@ def test_a_coachs_coaching_plans_follow_the_membership_fee_percent(
 ):
     with committed():
         coach, session_type = stripe_coach()
-    offer = plan_helpers.plan_of(coach, session_type)
-    client, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
+    offer = plan_setup.plan_of(coach, session_type)
+    client, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(
         client, offer, django_capture_on_commit_callbacks
     )
     subscription = plan_subscription.subscription
@@ -414,9 +414,9 @@ def test_a_coachs_coaching_plans_follow_the_membership_fee_percent(
     membership = member(coach, pro_plan(committed), deliver)
     assert percents() == (500, 5)
     # and a plan subscribed to while a member starts at 5%
-    second, _ = plan_helpers.clock_client()
+    second, _ = plan_setup.clock_client()
     assert (
-        plan_helpers.subscribe_and_pay(
+        plan_setup.subscribe_and_pay(
             second, offer, django_capture_on_commit_callbacks
         ).subscription.application_fee_bps
         == 500

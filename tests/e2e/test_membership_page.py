@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from coaches.models import CoachMembership, MembershipPlan, MembershipStatus
 from coaches.services import memberships
 from payments.sandbox import controls
-from tests.bookings.plan_helpers import deliver
+from tests.bookings.plan_setup import deliver
 from tests.coaches.factories import CoachProfileFactory
 
 # the device and local Stripe fixtures of the account journeys

@@ -13,7 +13,7 @@ from bookings.models import Booking, BookingStatus, PlanSubscription, PlanSubscr
 from payments.models import Payment, PaymentKind
 from payments.sandbox import controls
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.plan_helpers import plan_of
+from tests.bookings.plan_setup import plan_of
 from tests.conftest import wait_for
 from tests.e2e.test_booking_journey import sign_in
 from tests.factories import UserFactory

@@ -29,8 +29,23 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from rest_framework import serializers
 
-from bookings.models import Booking, CancellationPolicy, PackagePurchase, SessionNote
-from coaches.models import CoachApplication, CoachProfile, ExtraHours, Review, SessionType, TimeOff
+from bookings.models import (
+    Booking,
+    CancellationPolicy,
+    CoachingPlan,
+    PackagePurchase,
+    PlanSubscription,
+    SessionNote,
+)
+from coaches.models import (
+    CoachApplication,
+    CoachProfile,
+    ExtraHours,
+    MembershipPlan,
+    Review,
+    SessionType,
+    TimeOff,
+)
 from marketplace.fields import AmountField, BoundedDateField, InstantField, InstantInput
 from marketplace.models import EmailKind, EmailPreference, User
 from messaging.models import Message, ReadState, Report
@@ -105,6 +120,23 @@ COLUMNS: dict[tuple[str, str], models.Field] = {
     ("SessionNoteForm", "text"): column(SessionNote, "text"),
     ("RescheduleForm", "starts_at"): column(Booking, "starts_at"),
     ("IssueForm", "description"): column(Booking, "issue_description"),
+    **{
+        (form, name): column(CoachingPlan, name)
+        for form in ("CoachingPlanForm", "CoachingPlanInput")
+        for name in (
+            "name",
+            "sessions_per_period",
+            "interval",
+            "price",
+            "rollover",
+            "rollover_cap",
+            "minimum_periods",
+        )
+    },
+    ("CoachingPlanForm", "session_type"): column(CoachingPlan, "session_type"),
+    ("CoachingPlanInput", "session_type"): column(SessionType, "id"),
+    ("PlanChangeInput", "plan"): column(CoachingPlan, "id"),
+    ("MembershipStartForm", "plan"): column(MembershipPlan, "id"),
     # payments.forms
     ("ConnectStartForm", "country"): column(ConnectedAccount, "country"),
     ("PayoutScheduleForm", "interval"): column(ConnectedAccount, "payout_interval"),
@@ -138,6 +170,7 @@ COLUMNS: dict[tuple[str, str], models.Field] = {
     ("BookingCreateInput", "topic"): column(Booking, "topic"),
     ("BookingCreateInput", "client_time_zone"): column(Booking, "client_time_zone"),
     ("BookingCreateInput", "package_purchase"): column(PackagePurchase, "id"),
+    ("BookingCreateInput", "plan_subscription"): column(PlanSubscription, "id"),
     ("CancelInput", "reason"): column(Booking, "cancellation_reason"),
     ("RescheduleInput", "starts_at"): column(Booking, "starts_at"),
     # payments.api
@@ -183,6 +216,10 @@ NOT_STORED: dict[tuple[str, str], str] = {
     ("SignupForm", "password2"): "hashed",
     ("BookingCreateInput", "success_url"): "sent to Stripe with the Checkout Session",
     ("BookingCreateInput", "cancel_url"): "sent to Stripe with the Checkout Session",
+    ("CheckoutUrlsInput", "success_url"): "sent to Stripe with the Checkout Session",
+    ("CheckoutUrlsInput", "cancel_url"): "sent to Stripe with the Checkout Session",
+    ("PaymentMethodRemoveQuerySerializer", "confirm_renewal_may_fail"): "a confirmation",
+    ("InvoicesQuerySerializer", "role"): "a list filter",
     ("ThreadPageQuerySerializer", "limit"): "a page size",
     **{("WeeklyGridForm", f"day_{day}"): "parsed into time intervals" for day in range(7)},
     **{
@@ -293,7 +330,7 @@ def _bounds_problems(field: Any, target: models.Field | None) -> list[str]:
         if not isinstance(field, BoundedDateField):
             problems.append("a date without bounded years (BoundedDateField)")
         return problems
-    if isinstance(field, forms.TimeField | forms.BooleanField):
+    if isinstance(field, forms.TimeField | forms.BooleanField | serializers.BooleanField):
         return problems
     if is_choice:
         values = _choice_values(field)

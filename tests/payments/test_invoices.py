@@ -36,9 +36,9 @@ from payments.models import (
 from payments.sandbox import billing as sandbox_billing
 from payments.sandbox import controls
 from payments.services import charges, invoices, reconciliation, refunds
-from tests.bookings import plan_helpers
+from tests.bookings import plan_setup
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.plan_helpers import DAY, START, plan_of
+from tests.bookings.plan_setup import DAY, START, plan_of
 from tests.bookings.services.test_checkout import URLS as CHECKOUT_URLS
 from tests.bookings.services.test_checkout import book as book_session
 from tests.factories import UserFactory
@@ -68,8 +68,8 @@ def plan(stripe_local, settings, django_capture_on_commit_callbacks):
 
 
 def _subscribed(plan, capture, *, card: str = "pm_card_visa") -> PlanSubscription:
-    user, _clock = plan_helpers.clock_client(card=card)
-    return plan_helpers.subscribe_and_pay(user, plan, capture)
+    user, _clock = plan_setup.clock_client(card=card)
+    return plan_setup.subscribe_and_pay(user, plan, capture)
 
 
 def _clock_of(plan_subscription: PlanSubscription) -> str:
@@ -365,13 +365,13 @@ def test_an_older_answer_never_moves_an_invoice_back(plan, django_capture_on_com
     plan_subscription = _subscribed(plan, capture)
     visa = _attach(plan_subscription, "pm_card_visa")
     _renew_with(plan_subscription, "pm_card_chargeCustomerFail")
-    plan_helpers.advance(_clock_of(plan_subscription), RENEWAL, capture)
+    plan_setup.advance(_clock_of(plan_subscription), RENEWAL, capture)
     renewal_id = _latest_invoice_id(plan_subscription)
     when_open = gateway.invoice_retrieve(renewal_id)
     assert when_open.status == "open"
     # and then paid, and recorded
     stripe_client().v1.invoices.pay(renewal_id, params={"payment_method": visa})
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
     paid = Invoice.objects.get(stripe_invoice_id=renewal_id)
     assert paid.status == InvoiceStatus.PAID
 
@@ -400,7 +400,7 @@ def test_an_invoice_a_credit_covers_makes_no_payment(plan, django_capture_on_com
         plans.plan_change(
             plan_subscription=plan_subscription, to_plan=cheaper, by=plan_subscription.client
         )
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: the 0-amount invoice is recorded paid, with no Payment
     invoice = Invoice.objects.get(billing_reason="subscription_update")
@@ -465,7 +465,7 @@ def test_an_invoice_of_ours_whose_subscription_is_unknown_yet_is_retried(stripe_
 def test_a_customers_invoices_are_listed_newest_first(plan, django_capture_on_commit_callbacks):
     capture = django_capture_on_commit_callbacks
     plan_subscription = _subscribed(plan, capture)
-    plan_helpers.advance(_clock_of(plan_subscription), RENEWAL, capture)
+    plan_setup.advance(_clock_of(plan_subscription), RENEWAL, capture)
     listed = gateway.invoices_list(customer_id=plan_subscription.subscription.stripe_customer_id)
     assert [i.billing_reason for i in listed] == ["subscription_cycle", "subscription_create"]
     assert all(i.status == "paid" and i.amount_paid == 40000 for i in listed)
@@ -490,7 +490,7 @@ def test_paying_now_declined_then_with_a_good_card(plan, django_capture_on_commi
     capture = django_capture_on_commit_callbacks
     plan_subscription = _subscribed(plan, capture)
     _renew_with(plan_subscription, "pm_card_chargeCustomerFail")
-    plan_helpers.advance(_clock_of(plan_subscription), RENEWAL, capture)
+    plan_setup.advance(_clock_of(plan_subscription), RENEWAL, capture)
     invoice = Invoice.objects.get(stripe_invoice_id=_latest_invoice_id(plan_subscription))
     assert (invoice.status, invoice.attempt_count) == (InvoiceStatus.OPEN, 1)
 
@@ -526,7 +526,7 @@ def test_a_plan_payment_refunded_reconciles_with_stripe(
     # given: a client on no test clock (Stripe's ledger on the sandbox clock), paid
     capture = django_capture_on_commit_callbacks
     client = UserFactory()
-    plan_subscription = plan_helpers.subscribe_and_pay(client, plan, capture)
+    plan_subscription = plan_setup.subscribe_and_pay(client, plan, capture)
     payment = Invoice.objects.get(subscription=plan_subscription.subscription).payment
     staff = UserFactory(is_staff=True)
     # the platform's books count the plan's fee as its own
@@ -538,7 +538,7 @@ def test_a_plan_payment_refunded_reconciles_with_stripe(
         refunds.refund_by_staff(payment=payment, amount=10000, by=staff)
     with capture(execute=True):
         refunds.refund_by_staff(payment=payment, amount=None, by=staff)
-    plan_helpers.deliver(capture)
+    plan_setup.deliver(capture)
 
     # then: the coach's transfer and the platform's fee came back
     payment.refresh_from_db()
@@ -576,7 +576,7 @@ def test_the_payer_is_reminded_of_a_renewal_once(plan, django_capture_on_commit_
     mail.outbox.clear()
 
     # when: Stripe says what is coming, and says it again
-    plan_helpers.advance(_clock_of(plan_subscription), RENEWAL - 7 * DAY + 3600, capture)
+    plan_setup.advance(_clock_of(plan_subscription), RENEWAL - 7 * DAY + 3600, capture)
     (event,) = controls.events_of_type("invoice.upcoming")
     _deliver([event["id"], event["id"]], capture)
     with capture(execute=True):

@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 
 from bookings.views.billing import INVOICES_PER_PAGE
 from payments.models import Invoice, InvoiceStatus
-from tests.bookings import plan_helpers
+from tests.bookings import plan_setup
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.plan_helpers import plan_of
+from tests.bookings.plan_setup import plan_of
 from tests.factories import CoachUserFactory, UserFactory
 from tests.mfa import sign_in_with_totp
 
@@ -167,10 +167,8 @@ def test_a_real_invoices_pdf_is_rendered_by_stripe(
     with django_capture_on_commit_callbacks(execute=True):
         coach, session_type = stripe_coach()
     plan = plan_of(coach, session_type)
-    user, _clock = plan_helpers.clock_client()
-    plan_subscription = plan_helpers.subscribe_and_pay(
-        user, plan, django_capture_on_commit_callbacks
-    )
+    user, _clock = plan_setup.clock_client()
+    plan_subscription = plan_setup.subscribe_and_pay(user, plan, django_capture_on_commit_callbacks)
     invoice = Invoice.objects.get(subscription=plan_subscription.subscription)
 
     # when: the client downloads it from Billing

@@ -43,9 +43,9 @@ from payments.models import (
 )
 from payments.sandbox import billing, controls
 from payments.services import customers, webhooks
-from tests.bookings import plan_helpers, scenario
+from tests.bookings import plan_setup, scenario
 from tests.bookings.conftest import stripe_coach
-from tests.bookings.plan_helpers import DAY, START, plan_of
+from tests.bookings.plan_setup import DAY, START, plan_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -180,10 +180,10 @@ def test_subscribing_starts_the_plan_once_in_any_order_of_its_events(
 ):
     # given: the client pays on Checkout, Stripe's events held back
     capture = django_capture_on_commit_callbacks
-    user, _clock = plan_helpers.clock_client()
+    user, _clock = plan_setup.clock_client()
     controls.pause_deliveries()
     with capture(execute=True):
-        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_helpers.URLS)
+        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_setup.URLS)
     controls.pay_checkout_session(plan_subscription.subscription.stripe_checkout_session_id)
     held = _held()
     by_type = {event["type"]: event["id"] for event in held if event["type"] in order}
@@ -231,14 +231,14 @@ def _a_plans_life(plan, capture, deliver) -> PlanSubscription:
     """Subscribe, renew, a renewal declined then paid by Stripe's retry, cancel at the
     period's end, resume, cancel again, the period ends. ``deliver(held_ids)`` delivers
     each step's held events."""
-    user, clock = plan_helpers.clock_client()
+    user, clock = plan_setup.clock_client()
     controls.pause_deliveries()
 
     def step() -> None:
         deliver([event["id"] for event in _held()])
 
     with capture(execute=True):
-        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_helpers.URLS)
+        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_setup.URLS)
     controls.pay_checkout_session(plan_subscription.subscription.stripe_checkout_session_id)
     step()
     plan_subscription.refresh_from_db()
@@ -351,7 +351,7 @@ def _trial_without_a_card(plan, capture) -> tuple[PlanSubscription, str]:
     customer = client.v1.customers.create(params={"email": user.email, "test_clock": clock.id})
     customers.customer_record(user=user, stripe_customer_id=customer.id)
     with capture(execute=True):
-        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_helpers.URLS)
+        plan_subscription = plans.plan_subscribe(client=user, plan=plan, urls=plan_setup.URLS)
     subscription = plan_subscription.subscription
     client.v1.subscriptions.create(
         params={
