@@ -20,6 +20,7 @@ billing_patterns = [
     path("cards/<int:pk>/default/", billing.card_make_default, name="billing_card_default"),
     path("cards/<int:pk>/remove/", billing.card_remove, name="billing_card_remove"),
     path("portal/", billing.card_portal, name="billing_portal"),
+    path("cards/add/", billing.card_add, name="billing_card_add"),
 ]
 
 # Everything else, under /bookings/.

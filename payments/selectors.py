@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -679,3 +680,16 @@ def invoice_for_viewer(*, user: User, invoice_id: int) -> Invoice:
     ):
         raise NotFound("No such invoice.")
     return invoice
+
+
+def customer_usual_currency(user: User) -> str:
+    """The currency the client last paid in, else the platform's (a card saved for later
+    charges is offered the payment methods of this currency)."""
+    last = (
+        Payment.objects.filter(client=user)
+        .exclude(status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.CANCELLED])
+        .order_by("-created_at")
+        .values_list("currency", flat=True)
+        .first()
+    )
+    return last or settings.PLATFORM_CURRENCY.lower()

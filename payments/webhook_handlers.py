@@ -124,6 +124,11 @@ def handle_checkout_session_completed(event: WebhookEvent) -> None:
             # the card the subscription renews with, saved to the client's Customer
             cards.customer_cards_first_read(stripe_customer_id=session.customer_id)
         return
+    if session.mode == "setup":
+        # a card added from Billing (nothing was paid); a Customer not ours is left alone
+        if session.customer_id:
+            cards.card_setup_completed(stripe_customer_id=session.customer_id)
+        return
     payment = charges.payment_for_stripe_ids(
         checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
     )
@@ -153,6 +158,8 @@ def handle_checkout_session_expired(event: WebhookEvent) -> None:
     if session.mode == "subscription":
         subscriptions.subscription_checkout_expired(session=session)
         return
+    if session.mode == "setup":
+        return  # a card not added: nothing of ours to end
     payment = charges.payment_for_stripe_ids(
         checkout_session_id=session.id, metadata_payment_id=session.metadata.get("payment_id", "")
     )

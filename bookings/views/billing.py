@@ -50,6 +50,8 @@ def _billing_page(
             # back from Checkout while Stripe's confirmation is still on its way
             "subscribed": request.GET.get("subscribed") == "1"
             and any(s.plan_subscription.status == "pending" for s in plans.live),
+            # back from Stripe's page with a new card, which its webhook adds here
+            "card_added": request.GET.get("card_added") == "1",
             "invoices": payment_selectors.invoices_page(
                 payment_selectors.invoices_of_customer(user),
                 request.GET.get("invoices_page"),
@@ -129,6 +131,23 @@ def card_remove(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{card.brand_label} •••• {removed.last4} is removed.")
     return redirect("bookings:billing")
+
+
+@login_required
+@require_POST
+def card_add(request: HttpRequest) -> HttpResponse:
+    """Stripe's page to save another card (Checkout in setup mode); it returns to Billing."""
+    billing_url = request.build_absolute_uri(reverse("bookings:billing"))
+    try:
+        url = cards.card_add_url(
+            user=signed_in_user(request),
+            success_url=f"{billing_url}?card_added=1",
+            cancel_url=billing_url,
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("bookings:billing")
+    return HttpResponseRedirect(url, status=303)
 
 
 @login_required

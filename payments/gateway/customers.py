@@ -125,3 +125,24 @@ def billing_portal_session_create(
         options={"idempotency_key": idempotency_key},
     )
     return HostedLink(url=session["url"])
+
+
+def card_setup_session_create(
+    *, customer_id: str, currency: str, success_url: str, cancel_url: str, idempotency_key: str
+) -> HostedLink:
+    """A Checkout Session in ``mode=setup``: the client saves a card to their Customer on
+    Stripe's page, nothing is charged (its SetupIntent attaches the card). Stripe asks setup
+    mode for the ``currency`` the card will be charged in, to choose the payment methods it
+    offers."""
+    session = call(
+        stripe_client().v1.checkout.sessions.create,
+        params={
+            "mode": "setup",
+            "customer": customer_id,
+            "currency": currency,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return HostedLink(url=session["url"])

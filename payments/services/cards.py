@@ -222,3 +222,35 @@ def customer_portal_url(*, user: User, return_url: str) -> str:
             ) from error
         raise provider_error(error) from error
     return link.url
+
+
+def card_add_url(*, user: User, success_url: str, cancel_url: str) -> str:
+    """A Checkout Session (``mode=setup``) where the client saves another card to their
+    Customer; its card is mirrored from ``checkout.session.completed`` and
+    ``payment_method.attached``. Needs the Customer their first payment made."""
+    customer = customers.customer_of(user)
+    if customer is None:
+        raise Conflict(NO_CUSTOMER, code="no_customer")
+    with stripe_errors(
+        message="Stripe could not open the page to add a card; please try again.",
+        code="card_add_unavailable",
+        status_code=503,
+    ):
+        link = gateway.card_setup_session_create(
+            customer_id=customer.stripe_customer_id,
+            currency=selectors.customer_usual_currency(user),
+            success_url=success_url,
+            cancel_url=cancel_url,
+            # one page per second at most: a double click opens the same one
+            idempotency_key=f"customer-{customer.pk}-add-card-{int(time.time())}",
+        )
+    return link.url
+
+
+def card_setup_completed(*, stripe_customer_id: str) -> Customer | None:
+    """A ``mode=setup`` Checkout Session completed: the Customer's cards are read again
+    (None when the Customer is not one of ours)."""
+    customer = customers.customer_by_stripe_id(stripe_customer_id)
+    if customer is None:
+        return None
+    return customer_cards_sync(customer=customer)

@@ -161,3 +161,42 @@ def test_without_the_platforms_portal_settings_the_client_is_told(client, custom
     answer = client.post(reverse("bookings:billing_portal"), follow=True)
     assert answer.redirect_chain[-1][0] == "/billing/"
     assert "portal for your cards is not available right now" in answer.content.decode()
+
+
+def test_the_client_adds_a_card_on_stripes_page_and_billing_lists_it(
+    client, customer, django_capture_on_commit_callbacks
+):
+    from payments.sandbox import controls
+    from payments.sandbox.models import StripeObject
+    from tests.bookings.plan_setup import deliver
+
+    # given
+    client.force_login(customer.user)
+
+    # when: Add a card opens Checkout in setup mode, and the client saves a second Mastercard
+    answer = client.post(reverse("bookings:billing_card_add"))
+    assert answer.status_code == 303
+    session = StripeObject.objects.get(object_type="checkout.session", data__mode="setup")
+    assert answer["Location"] == session.data["url"]
+    assert session.data["customer"] == customer.stripe_customer_id
+    controls.pay_checkout_session(session.stripe_id, card="5555555555554444")
+    deliver(django_capture_on_commit_callbacks)
+
+    # then: the card is mirrored and listed, nothing was charged
+    assert sorted(customer.cards.values_list("brand", flat=True)) == [
+        "mastercard",
+        "mastercard",
+        "visa",
+    ]
+    page = client.get(reverse("bookings:billing") + "?card_added=1").content.decode()
+    assert "Your card is saved" in page
+    assert page.count('data-testid="saved-card"') == 3
+    assert not StripeObject.objects.filter(object_type="charge").exists()
+
+
+def test_adding_a_card_needs_a_first_payment(client, sandbox):
+    client.force_login(UserFactory())
+
+    answer = client.post(reverse("bookings:billing_card_add"), follow=True)
+
+    assert "kept from your first payment" in answer.content.decode()
